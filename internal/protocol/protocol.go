@@ -92,7 +92,9 @@ type Step[M, O any] struct {
 }
 
 // Broadcast appends a message for every other node.
-func (s *Step[M, O]) Broadcast(m M) { s.Messages = append(s.Messages, Message[M]{To: ToAll(), Body: m}) }
+func (s *Step[M, O]) Broadcast(m M) {
+	s.Messages = append(s.Messages, Message[M]{To: ToAll(), Body: m})
+}
 
 // Send appends a message for one node.
 func (s *Step[M, O]) Send(to NodeID, m M) {

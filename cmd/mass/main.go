@@ -1,0 +1,38 @@
+// Command mass is the command line of Mass: it parses, wires and runs; the
+// logic lives in the internal packages.
+package main
+
+import (
+	"fmt"
+	"os"
+)
+
+const usage = `mass: a leaderless asynchronous BFT ledger for direct democracy
+
+Usage:
+  mass sim [flags]    run the deterministic Byzantine simulator
+
+Run 'mass <command> -h' for the flags of a command.
+`
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	var err error
+	switch os.Args[1] {
+	case "sim":
+		err = runSim(os.Args[2:])
+	case "-h", "--help", "help":
+		fmt.Print(usage)
+		return
+	default:
+		fmt.Fprintf(os.Stderr, "mass: unknown command %q\n\n%s", os.Args[1], usage)
+		os.Exit(2)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "mass %s: %v\n", os.Args[1], err)
+		os.Exit(1)
+	}
+}

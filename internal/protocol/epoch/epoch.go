@@ -1,0 +1,553 @@
+// Package epoch turns the common subset into an ordered log of batches.
+//
+// In each epoch every node proposes a random sample of its pending
+// transactions and its clock reading; the common subset (package acs) agrees
+// on at least N−F proposals; the epoch's batch is their transactions merged
+// in a deterministic order (proposers in turn, starting from the epoch number
+// modulo N, each proposal in its own order), without duplicates, stamped with
+// the median of the included clock readings, never earlier than the previous
+// batch's time. Since at least N−F readings are included and at most F of
+// them are Byzantine, the median lies between two honest readings.
+//
+// A node proposes in up to Config.Window epochs at once. Since other honest
+// nodes may be ahead, it accepts messages for a longer Config.Horizon of
+// epochs (twice the window by default), starting their instances at once;
+// messages for later epochs are dropped and counted (Admit tells a transport
+// to offer them again later), and the epochs their senders report let a node
+// see that it has fallen behind and must catch up from certified batches
+// (Adopt). Batches are output strictly in epoch order, so at most Horizon
+// instances exist at any time.
+//
+// This package must never import anything that does I/O, reads a clock or
+// draws global randomness: the clock arrives as Tick inputs and randomness
+// through Config.Rand.
+package epoch
+
+import (
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/mass-consensus/mass/internal/protocol"
+	"github.com/mass-consensus/mass/internal/protocol/acs"
+	"github.com/mass-consensus/mass/internal/protocol/coin"
+)
+
+// Defaults of Config.
+const (
+	DefaultWindow          = 3
+	DefaultBatchSize       = 2000
+	DefaultMaxTxSize       = 64 << 10
+	DefaultMaxPending      = 100_000
+	DefaultMaxProposalSize = 8 << 20
+	DefaultDedupEpochs     = 256
+)
+
+// Faults of the epoch layer.
+const (
+	FaultBadProposal protocol.FaultKind = "epoch: undecodable proposal"
+)
+
+// Errors of HandleInput.
+var (
+	ErrTxTooLarge  = errors.New("epoch: transaction too large")
+	ErrTxEmpty     = errors.New("epoch: empty transaction")
+	ErrPendingFull = errors.New("epoch: pending queue full")
+	ErrDuplicate   = errors.New("epoch: transaction already pending or committed")
+)
+
+// Config configures an epoch engine.
+type Config struct {
+	Params protocol.Params
+	Self   protocol.NodeID
+	// Rand draws the sample of transactions to propose and the local coins.
+	Rand coin.Source
+	// Window is the number of epochs a node proposes in at once.
+	Window int
+	// Horizon is the number of epochs, from the lowest not yet output, whose
+	// messages are accepted; later ones are refused (Admit says Later).
+	// Another honest node may be ahead, so it is at least Window; 0 means
+	// 2·Window.
+	Horizon int
+	// BatchSize bounds the transactions of one proposal.
+	BatchSize int
+	// MaxTxSize bounds one transaction, in bytes.
+	MaxTxSize int
+	// MaxPending bounds the queue of pending transactions.
+	MaxPending int
+	// MaxProposalSize bounds an encoded proposal, in bytes.
+	MaxProposalSize int
+	// DedupEpochs is how many epochs the hashes of committed transactions are
+	// remembered, to drop a transaction committed again.
+	DedupEpochs int
+	// Start is the first epoch, and StartTime the time of the batch before it,
+	// for a node that resumes.
+	Start     uint64
+	StartTime int64
+}
+
+func (c *Config) fill() error {
+	if c.Params.N < 1 || 3*c.Params.F >= c.Params.N || !c.Params.Valid(c.Self) {
+		return fmt.Errorf("epoch: bad params N=%d F=%d self=%d", c.Params.N, c.Params.F, c.Self)
+	}
+	if c.Rand == nil {
+		return errors.New("epoch: no random source")
+	}
+	def := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	def(&c.Window, DefaultWindow)
+	def(&c.Horizon, 2*c.Window)
+	if c.Horizon < c.Window {
+		return fmt.Errorf("epoch: horizon %d below window %d", c.Horizon, c.Window)
+	}
+	def(&c.BatchSize, DefaultBatchSize)
+	def(&c.MaxTxSize, DefaultMaxTxSize)
+	def(&c.MaxPending, DefaultMaxPending)
+	def(&c.MaxProposalSize, DefaultMaxProposalSize)
+	def(&c.DedupEpochs, DefaultDedupEpochs)
+	return nil
+}
+
+// Input is a local input: a transaction to order, or a clock reading.
+type Input struct {
+	// Tx, if not nil, is a transaction submitted to this node.
+	Tx []byte
+	// Now, if Tick is set, is the node's clock reading (Unix milliseconds).
+	Now  int64
+	Tick bool
+}
+
+// Batch is the output of one epoch.
+type Batch struct {
+	Epoch uint64
+	// Time is the batch time: the median of the included clock readings,
+	// never earlier than the previous batch's.
+	Time int64
+	// Txs are the transactions, deduplicated, in the agreed order.
+	Txs [][]byte
+	// Proposers are the nodes whose proposals were included.
+	Proposers []protocol.NodeID
+}
+
+// Message is an epoch-tagged common subset message.
+type Message struct {
+	Epoch uint64
+	ACS   *acs.Message
+}
+
+// Step is what one call into the engine produces.
+type Step = protocol.Step[*Message, Batch]
+
+// TxHash is the hash that identifies a transaction.
+type TxHash [32]byte
+
+// HashTx returns the hash of a transaction.
+func HashTx(tx []byte) TxHash { return sha256.Sum256(tx) }
+
+type instance struct {
+	subset   *acs.Subset
+	proposed bool
+	sample   []TxHash
+	result   []acs.Contribution
+	done     bool
+}
+
+// Engine runs the epochs of one node.
+type Engine struct {
+	cfg  Config
+	next uint64 // lowest epoch not yet output
+	prev int64  // time of the last batch
+	now  int64  // latest clock reading
+
+	epochs map[uint64]*instance
+
+	pending  [][]byte
+	pendingH map[TxHash]bool // hash → proposed in an epoch in flight
+	// unproposed counts the pending transactions not proposed in an epoch
+	// in flight.
+	unproposed int
+	history    []map[TxHash]struct{}
+	recent     map[TxHash]int // hash → number of history epochs containing it
+
+	ahead []uint64 // per node, the latest epoch beyond the window it sent
+
+	stats Stats
+}
+
+// Stats are counters and sizes an operator (or the simulator) watches.
+type Stats struct {
+	DroppedFuture uint64 // messages for epochs beyond the window
+	DroppedStale  uint64 // messages for epochs already output
+	Faults        uint64
+	ABADecisions  uint64 // agreements decided by the node's own votes
+	ABARoundsSum  uint64 // the sum of their decision rounds
+	InFlight      int
+	Pending       int
+	Remembered    int
+}
+
+// New returns an engine.
+func New(cfg Config) (*Engine, error) {
+	if err := cfg.fill(); err != nil {
+		return nil, err
+	}
+	return &Engine{
+		cfg: cfg, next: cfg.Start, prev: cfg.StartTime, now: cfg.StartTime,
+		epochs:   make(map[uint64]*instance),
+		pendingH: make(map[TxHash]bool),
+		recent:   make(map[TxHash]int),
+		ahead:    make([]uint64, cfg.Params.N),
+	}, nil
+}
+
+// Next returns the lowest epoch not yet output.
+func (e *Engine) Next() uint64 { return e.next }
+
+// Stats returns the engine's counters and current sizes.
+func (e *Engine) Stats() Stats {
+	s := e.stats
+	s.InFlight = len(e.epochs)
+	s.Pending = len(e.pending)
+	s.Remembered = len(e.recent)
+	return s
+}
+
+// HandleInput takes a transaction or a clock reading.
+func (e *Engine) HandleInput(in Input) (Step, error) {
+	var s Step
+	if in.Tick {
+		if in.Now > e.now {
+			e.now = in.Now
+		}
+	}
+	if in.Tx != nil {
+		if err := e.admit(in.Tx); err != nil {
+			return s, err
+		}
+	}
+	e.propose(&s)
+	return s, nil
+}
+
+func (e *Engine) admit(tx []byte) error {
+	switch {
+	case len(tx) == 0:
+		return ErrTxEmpty
+	case len(tx) > e.cfg.MaxTxSize:
+		return fmt.Errorf("%w: %d bytes, limit %d", ErrTxTooLarge, len(tx), e.cfg.MaxTxSize)
+	case len(e.pending) >= e.cfg.MaxPending:
+		return fmt.Errorf("%w: %d transactions", ErrPendingFull, len(e.pending))
+	}
+	h := HashTx(tx)
+	if _, ok := e.pendingH[h]; ok {
+		return ErrDuplicate
+	}
+	if e.recent[h] > 0 {
+		return ErrDuplicate
+	}
+	e.pending = append(e.pending, tx)
+	e.pendingH[h] = false
+	e.unproposed++
+	return nil
+}
+
+// HandleMessage handles a message from node from.
+func (e *Engine) HandleMessage(from protocol.NodeID, msg *Message) Step {
+	var s Step
+	if msg == nil || msg.ACS == nil || !e.cfg.Params.Valid(from) {
+		return s
+	}
+	switch {
+	case msg.Epoch < e.next:
+		e.stats.DroppedStale++
+		return s
+	case msg.Epoch >= e.next+uint64(e.cfg.Horizon):
+		e.stats.DroppedFuture++
+		if msg.Epoch > e.ahead[from] {
+			e.ahead[from] = msg.Epoch
+		}
+		return s
+	}
+	inst, err := e.instance(msg.Epoch)
+	if err != nil {
+		panic(err) // configuration was checked in New
+	}
+	e.absorb(&s, msg.Epoch, inst.subset.HandleMessage(from, msg.ACS))
+	e.propose(&s)
+	return s
+}
+
+// Admission says what the engine does with a message for an epoch.
+type Admission uint8
+
+// The admissions.
+const (
+	// Now: the epoch is within the horizon; the message is handled.
+	Now Admission = iota
+	// Later: the epoch is beyond the horizon; the message would be dropped,
+	// and a transport that retries should offer it again later.
+	Later
+	// Never: the epoch is already output; the message is not needed.
+	Never
+)
+
+// Admit says whether a message for epoch ep would be handled now.
+func (e *Engine) Admit(ep uint64) Admission {
+	switch {
+	case ep < e.next:
+		return Never
+	case ep >= e.next+uint64(e.cfg.Horizon):
+		return Later
+	}
+	return Now
+}
+
+// Behind reports the epoch that at least F+1 nodes have sent messages for
+// beyond this node's horizon, if any: at least one honest node is that far
+// ahead, and the node should catch up from certified batches.
+func (e *Engine) Behind() (uint64, bool) {
+	a := slices.Clone(e.ahead)
+	slices.Sort(a)
+	slices.Reverse(a)
+	at := a[e.cfg.Params.F]
+	return at, at >= e.next+uint64(e.cfg.Horizon)
+}
+
+func (e *Engine) instance(epoch uint64) (*instance, error) {
+	if inst := e.epochs[epoch]; inst != nil {
+		return inst, nil
+	}
+	rand := e.cfg.Rand
+	sub, err := acs.New(acs.Config{
+		Params: e.cfg.Params, Self: e.cfg.Self, MaxValueSize: e.cfg.MaxProposalSize,
+		Coin: func(protocol.NodeID) coin.Coin { return coin.NewLocal(rand) },
+	})
+	if err != nil {
+		return nil, fmt.Errorf("epoch %d: %w", epoch, err)
+	}
+	inst := &instance{subset: sub}
+	e.epochs[epoch] = inst
+	return inst, nil
+}
+
+// propose proposes in every epoch of the window that needs it: where the node
+// has transactions not yet proposed in an epoch in flight, or where another
+// node has started.
+func (e *Engine) propose(s *Step) {
+	for ep := e.next; ep < e.next+uint64(e.cfg.Window); ep++ {
+		inst := e.epochs[ep]
+		if inst != nil && inst.proposed {
+			continue
+		}
+		if inst == nil && e.unproposed == 0 {
+			continue
+		}
+		sample := e.sample()
+		if inst == nil && len(sample) == 0 {
+			continue
+		}
+		if inst == nil {
+			var err error
+			if inst, err = e.instance(ep); err != nil {
+				panic(err)
+			}
+		}
+		prop := Proposal{Time: e.now, Txs: sample}
+		for _, tx := range sample {
+			h := HashTx(tx)
+			e.pendingH[h] = true
+			e.unproposed--
+			inst.sample = append(inst.sample, h)
+		}
+		inst.proposed = true
+		st, err := inst.subset.HandleInput(prop.Marshal())
+		if err != nil {
+			panic(fmt.Sprintf("epoch %d: proposing: %v", ep, err))
+		}
+		e.absorb(s, ep, st)
+	}
+}
+
+// sample draws up to BatchSize/N (at least one) transactions at random from
+// the oldest BatchSize pending ones not already proposed, keeping their
+// order; with few transactions it takes them all.
+func (e *Engine) sample() [][]byte {
+	var cand [][]byte
+	size := 4
+	for _, tx := range e.pending {
+		if len(cand) >= e.cfg.BatchSize {
+			break
+		}
+		if e.pendingH[HashTx(tx)] {
+			continue
+		}
+		if size+4+len(tx) > e.cfg.MaxProposalSize-8 {
+			break
+		}
+		size += 4 + len(tx)
+		cand = append(cand, tx)
+	}
+	want := max(1, e.cfg.BatchSize/e.cfg.Params.N)
+	if len(cand) <= want {
+		return cand
+	}
+	// Floyd's algorithm picks want distinct indices; keep them in order.
+	picked := make(map[int]bool, want)
+	for j := len(cand) - want; j < len(cand); j++ {
+		t := int(e.cfg.Rand.Uint64() % uint64(j+1))
+		if picked[t] {
+			t = j
+		}
+		picked[t] = true
+	}
+	out := make([][]byte, 0, want)
+	for i, tx := range cand {
+		if picked[i] {
+			out = append(out, tx)
+		}
+	}
+	return out
+}
+
+func (e *Engine) absorb(s *Step, ep uint64, st acs.Step) {
+	out := protocol.Absorb(s, st, func(m *acs.Message) *Message { return &Message{Epoch: ep, ACS: m} })
+	e.stats.Faults += uint64(len(st.Faults))
+	for _, res := range out {
+		inst := e.epochs[ep]
+		inst.result = res
+		inst.done = true
+	}
+	if len(out) > 0 {
+		e.emit(s)
+	}
+}
+
+// emit outputs every finished epoch whose predecessors are out.
+func (e *Engine) emit(s *Step) {
+	for {
+		inst := e.epochs[e.next]
+		if inst == nil || !inst.done {
+			return
+		}
+		b := e.merge(s, inst.result)
+		c, sum := inst.subset.ABARounds()
+		e.stats.ABADecisions += uint64(c)
+		e.stats.ABARoundsSum += uint64(sum)
+		e.commit(b, inst)
+		s.Emit(b)
+	}
+}
+
+// merge builds the batch of epoch e.next from the agreed contributions.
+func (e *Engine) merge(s *Step, res []acs.Contribution) Batch {
+	b := Batch{Epoch: e.next}
+	n := len(res)
+	var times []int64
+	seen := make(map[TxHash]struct{})
+	start := 0
+	for i, c := range res {
+		if uint64(c.Proposer) >= e.next%uint64(e.cfg.Params.N) {
+			start = i
+			break
+		}
+		start = i + 1
+	}
+	for k := 0; k < n; k++ {
+		c := res[(start+k)%n]
+		p, err := UnmarshalProposal(c.Value, e.cfg.BatchSize, e.cfg.MaxTxSize)
+		if err != nil {
+			s.Fault(c.Proposer, FaultBadProposal)
+			e.stats.Faults++
+			continue
+		}
+		b.Proposers = append(b.Proposers, c.Proposer)
+		times = append(times, p.Time)
+		for _, tx := range p.Txs {
+			h := HashTx(tx)
+			if _, dup := seen[h]; dup || e.recent[h] > 0 {
+				continue
+			}
+			seen[h] = struct{}{}
+			b.Txs = append(b.Txs, tx)
+		}
+	}
+	b.Time = e.prev
+	if len(times) > 0 {
+		slices.Sort(times)
+		if m := times[(len(times)-1)/2]; m > b.Time {
+			b.Time = m
+		}
+	}
+	return b
+}
+
+// commit records an output (or adopted) batch and moves to the next epoch.
+func (e *Engine) commit(b Batch, inst *instance) {
+	committed := make(map[TxHash]struct{}, len(b.Txs))
+	for _, tx := range b.Txs {
+		h := HashTx(tx)
+		committed[h] = struct{}{}
+		e.recent[h]++
+	}
+	e.history = append(e.history, committed)
+	if len(e.history) > e.cfg.DedupEpochs {
+		for h := range e.history[0] {
+			if e.recent[h]--; e.recent[h] <= 0 {
+				delete(e.recent, h)
+			}
+		}
+		e.history = e.history[1:]
+	}
+	// Transactions committed leave the queue; those proposed in this epoch
+	// but not included may be proposed again.
+	if inst != nil {
+		for _, h := range inst.sample {
+			if proposed, ok := e.pendingH[h]; ok && proposed {
+				e.pendingH[h] = false
+				e.unproposed++
+			}
+		}
+	}
+	if len(committed) > 0 {
+		kept := e.pending[:0]
+		for _, tx := range e.pending {
+			h := HashTx(tx)
+			if _, ok := committed[h]; ok {
+				if !e.pendingH[h] {
+					e.unproposed--
+				}
+				delete(e.pendingH, h)
+				continue
+			}
+			kept = append(kept, tx)
+		}
+		clear(e.pending[len(kept):])
+		e.pending = kept
+	}
+	e.prev = b.Time
+	delete(e.epochs, e.next)
+	e.next++
+}
+
+// Adopt applies a batch that the node did not produce itself but obtained,
+// certified, from its peers while catching up: b.Epoch must be Next(). The
+// epochs before it are abandoned.
+func (e *Engine) Adopt(b Batch) (Step, error) {
+	var s Step
+	if b.Epoch != e.next {
+		return s, fmt.Errorf("epoch: adopting epoch %d, expected %d", b.Epoch, e.next)
+	}
+	e.commit(b, e.epochs[b.Epoch])
+	for ep := range e.epochs {
+		if ep < e.next {
+			delete(e.epochs, ep)
+		}
+	}
+	e.emit(&s)
+	e.propose(&s)
+	return s, nil
+}

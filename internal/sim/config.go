@@ -1,0 +1,112 @@
+// Package sim is the deterministic simulator of Mass: whole networks of
+// consensus nodes in one thread, in virtual time, with an adversary that
+// chooses the delay of every message and controls the faulty nodes, and
+// checkers outside the nodes that watch agreement, total order, integrity,
+// validity, liveness and bounded buffers.
+//
+// One seed fixes everything: the faulty nodes and their behaviour, every
+// delay, every coin and every sample. A failing run reports the exact command
+// that reproduces it.
+//
+// The adversary works only on what crosses the network (delays, and the
+// messages faulty nodes send); there is no hook inside the protocol code.
+// During the fault phase it is hostile; after it, delays are short and random
+// (every message between honest nodes is delivered) and the run must
+// converge.
+//
+// This package may import the protocol packages; nothing imports it but the
+// CLI and tests.
+package sim
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/mass-consensus/mass/internal/protocol"
+)
+
+// Adversaries the simulator knows, by name.
+const (
+	AdvNone       = "none"       // fair network, no faulty behaviour (faulty nodes crash)
+	AdvRandom     = "random"     // heavy random reordering and delays; faulty nodes crash
+	AdvSlow       = "slow"       // up to F honest nodes are slowed; faulty nodes crash
+	AdvCrash      = "crash"      // faulty nodes fall silent at random times
+	AdvEquivocate = "equivocate" // faulty nodes equivocate as RBC senders, coordinated
+	AdvBadShards  = "badshards"  // faulty nodes send bad shards, branches and encodings
+	AdvABA        = "aba"        // faulty nodes vote both values, flip, or replay in ABA
+	AdvGarbage    = "garbage"    // faulty nodes send garbage, oversized and far-future messages
+	AdvSplit      = "split"      // the network splits honest nodes in two groups, faulty nodes vote both ways
+	AdvMixed      = "mixed"      // each faulty node and the network draw from all of the above
+)
+
+// Adversaries lists every adversary name.
+var Adversaries = []string{AdvNone, AdvRandom, AdvSlow, AdvCrash, AdvEquivocate, AdvBadShards, AdvABA, AdvGarbage, AdvSplit, AdvMixed}
+
+// Config is one simulated run.
+type Config struct {
+	N      int
+	Faulty int
+	// Adversary is one of Adversaries.
+	Adversary string
+	Seed      uint64
+	// Epochs is the number of epochs every honest node must output; the
+	// transactions are spread so that there are at least this many.
+	Epochs int
+	// Txs is the number of transactions given to every honest node.
+	Txs int
+	// FaultPhase is the virtual time, in milliseconds, during which the
+	// adversary is hostile.
+	FaultPhase int64
+	// Deadline is the virtual time by which the run must have converged.
+	Deadline int64
+	// MaxEvents bounds the events of one run.
+	MaxEvents int
+	// Window is the number of epochs in flight per node.
+	Window int
+}
+
+// Defaults fills the zero fields of c.
+func (c *Config) Defaults() {
+	if c.Adversary == "" {
+		c.Adversary = AdvMixed
+	}
+	if c.Epochs == 0 {
+		c.Epochs = 4
+	}
+	if c.Txs == 0 {
+		c.Txs = 16
+	}
+	if c.FaultPhase == 0 {
+		c.FaultPhase = 2_000
+	}
+	if c.Deadline == 0 {
+		c.Deadline = c.FaultPhase + 120_000
+	}
+	if c.MaxEvents == 0 {
+		c.MaxEvents = 20_000_000
+	}
+	if c.Window == 0 {
+		c.Window = 3
+	}
+}
+
+// Validate checks the configuration.
+func (c *Config) Validate() error {
+	if _, err := protocol.NewParams(c.N); err != nil {
+		return fmt.Errorf("sim: %w", err)
+	}
+	if c.Faulty < 0 || c.Faulty >= c.N {
+		return fmt.Errorf("sim: %d faulty nodes of %d", c.Faulty, c.N)
+	}
+	if !slices.Contains(Adversaries, c.Adversary) {
+		return fmt.Errorf("sim: unknown adversary %q (one of %s)", c.Adversary, strings.Join(Adversaries, ", "))
+	}
+	return nil
+}
+
+// Command returns the command line that reproduces this run.
+func (c *Config) Command() string {
+	return fmt.Sprintf("go run ./cmd/mass sim --n %d --faulty %d --adversary %s --seed %d --epochs %d --txs %d",
+		c.N, c.Faulty, c.Adversary, c.Seed, c.Epochs, c.Txs)
+}

@@ -1,0 +1,108 @@
+package sim
+
+import (
+	"fmt"
+	"io"
+	"sync"
+)
+
+// Sweep runs every configuration on workers goroutines (each run is itself
+// single-threaded and deterministic) and returns the results in order.
+func Sweep(cfgs []Config, workers int) []Result {
+	results := make([]Result, len(cfgs))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < max(1, workers); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				results[i] = Run(cfgs[i])
+			}
+		}()
+	}
+	for i := range cfgs {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return results
+}
+
+// Summary aggregates the runs of one network size.
+type Summary struct {
+	N, Faulty    int
+	Runs, Failed int
+	Epochs       int
+	ABADecisions uint64
+	ABARounds    uint64
+	Messages     uint64
+	Bytes        uint64
+	NodeEpochs   uint64 // sum over runs of honest nodes × epochs
+	CatchUps     int
+	Rejected     uint64
+	Faults       uint64
+}
+
+// Summarize groups results by network size, in the order sizes first appear.
+func Summarize(results []Result) []Summary {
+	var out []Summary
+	index := map[[2]int]int{}
+	for _, r := range results {
+		key := [2]int{r.Config.N, r.Config.Faulty}
+		i, ok := index[key]
+		if !ok {
+			i = len(out)
+			index[key] = i
+			out = append(out, Summary{N: r.Config.N, Faulty: r.Config.Faulty})
+		}
+		s := &out[i]
+		s.Runs++
+		if r.Failed() {
+			s.Failed++
+		}
+		s.Epochs += r.Epochs
+		s.ABADecisions += r.ABADecisions
+		s.ABARounds += r.ABARounds
+		s.Messages += r.Messages
+		s.Bytes += r.Bytes
+		s.NodeEpochs += uint64(r.Honest * r.Epochs)
+		s.CatchUps += r.CatchUps
+		s.Rejected += r.Rejected
+		s.Faults += r.Faults
+	}
+	return out
+}
+
+// MeanABARounds is the mean decision round of the agreements honest nodes
+// decided by their own votes.
+func (s Summary) MeanABARounds() float64 {
+	if s.ABADecisions == 0 {
+		return 0
+	}
+	return float64(s.ABARounds) / float64(s.ABADecisions)
+}
+
+// Print writes the summary lines and every failure with the command that
+// reproduces it.
+func Print(w io.Writer, results []Result) {
+	for _, r := range results {
+		if r.Failed() {
+			fmt.Fprintf(w, "FAIL seed %d (n=%d, faulty=%d, adversary=%s):\n", r.Config.Seed, r.Config.N, r.Config.Faulty, r.Config.Adversary)
+			for _, v := range r.Violations {
+				fmt.Fprintf(w, "  %s\n", v)
+			}
+			fmt.Fprintf(w, "  reproduce: %s\n", r.Config.Command())
+		}
+	}
+	for _, s := range Summarize(results) {
+		perNodeEpoch := func(v uint64) float64 {
+			if s.NodeEpochs == 0 {
+				return 0
+			}
+			return float64(v) / float64(s.NodeEpochs)
+		}
+		fmt.Fprintf(w, "n=%d faulty=%d: %d runs, %d violations; epochs decided %d; mean ABA rounds %.3f; per node per epoch: %.0f messages, %.0f bytes; catch-ups %d; rejected messages %d; faults seen %d\n",
+			s.N, s.Faulty, s.Runs, s.Failed, s.Epochs, s.MeanABARounds(), perNodeEpoch(s.Messages), perNodeEpoch(s.Bytes), s.CatchUps, s.Rejected, s.Faults)
+	}
+}

@@ -1,0 +1,160 @@
+package sim
+
+import (
+	"bytes"
+	"flag"
+	"reflect"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+var sweepSeeds = flag.Int("sim.seeds", 700, "seeds per network size in the mixed-adversary sweep (n = 4, 7, 10)")
+
+func requireClean(t *testing.T, results []Result) {
+	t.Helper()
+	failed := 0
+	for _, r := range results {
+		if r.Failed() {
+			failed++
+		}
+	}
+	if failed > 0 {
+		var buf bytes.Buffer
+		Print(&buf, results)
+		t.Fatalf("%d of %d runs violated a property:\n%s", failed, len(results), buf.String())
+	}
+}
+
+func configs(sizes []int, adversary string, seeds int, first uint64) []Config {
+	var out []Config
+	for _, n := range sizes {
+		for i := 0; i < seeds; i++ {
+			out = append(out, Config{N: n, Faulty: (n - 1) / 3, Adversary: adversary, Seed: first + uint64(i)})
+		}
+	}
+	return out
+}
+
+// TestSweepMixed is the simulator sweep CI runs: n = 4, 7 and 10 with F
+// faulty nodes each, under the mixed adversary.
+func TestSweepMixed(t *testing.T) {
+	seeds := *sweepSeeds
+	if testing.Short() {
+		seeds = 30
+	}
+	results := Sweep(configs([]int{4, 7, 10}, AdvMixed, seeds, 1), runtime.GOMAXPROCS(0))
+	requireClean(t, results)
+	var buf bytes.Buffer
+	Print(&buf, results)
+	t.Log("\n" + buf.String())
+	for _, s := range Summarize(results) {
+		if s.Epochs < s.Runs*4 {
+			t.Errorf("n=%d: %d epochs over %d runs, fewer than asked", s.N, s.Epochs, s.Runs)
+		}
+		// The adversary must actually have attacked.
+		if s.Rejected == 0 || s.Faults == 0 {
+			t.Errorf("n=%d: no message rejected (%d) or no fault seen (%d): the adversary did nothing", s.N, s.Rejected, s.Faults)
+		}
+	}
+}
+
+// TestEachAdversary runs every adversary on its own, and checks that it did
+// what it is named for.
+func TestEachAdversary(t *testing.T) {
+	for _, adv := range Adversaries {
+		t.Run(adv, func(t *testing.T) {
+			results := Sweep(configs([]int{4, 7}, adv, 12, 100), runtime.GOMAXPROCS(0))
+			requireClean(t, results)
+			var faults, rejected, dropped uint64
+			for _, r := range results {
+				faults += r.Faults
+				rejected += r.Rejected
+				dropped += r.DroppedFuture
+			}
+			switch adv {
+			case AdvBadShards:
+				if faults == 0 {
+					t.Error("bad shards produced no fault")
+				}
+			case AdvGarbage:
+				if rejected == 0 || dropped == 0 {
+					t.Errorf("garbage: %d rejected, %d far-future dropped", rejected, dropped)
+				}
+			case AdvNone, AdvRandom, AdvSlow, AdvCrash:
+				if faults != 0 || rejected != 0 {
+					t.Errorf("crash-only faults yet %d faults and %d rejected messages", faults, rejected)
+				}
+			}
+		})
+	}
+}
+
+// TestCheckersCatchTooManyFaults shows the sweep cannot pass vacuously: with
+// two coordinated equivocators among four nodes (one more than tolerated),
+// the checkers must find a disagreement.
+func TestCheckersCatchTooManyFaults(t *testing.T) {
+	var cfgs []Config
+	for seed := uint64(1); seed <= 20; seed++ {
+		cfgs = append(cfgs, Config{N: 4, Faulty: 2, Adversary: AdvEquivocate, Seed: seed})
+	}
+	caught := 0
+	for _, r := range Sweep(cfgs, runtime.GOMAXPROCS(0)) {
+		for _, v := range r.Violations {
+			if strings.HasPrefix(v, "agreement:") {
+				caught++
+				break
+			}
+		}
+	}
+	if caught == 0 {
+		t.Fatal("2 equivocators among 4 nodes never broke agreement: the checkers see nothing")
+	}
+	t.Logf("agreement broken in %d of %d runs", caught, len(cfgs))
+}
+
+func TestDeterministic(t *testing.T) {
+	cfg := Config{N: 7, Faulty: 2, Adversary: AdvMixed, Seed: 42}
+	a, b := Run(cfg), Run(cfg)
+	if !reflect.DeepEqual(a, b) {
+		t.Fatalf("two runs of one seed differ:\n%+v\n%+v", a, b)
+	}
+	cfg.Seed = 43
+	if c := Run(cfg); reflect.DeepEqual(a.Bytes, c.Bytes) && a.Events == c.Events {
+		t.Fatal("two seeds gave the same run")
+	}
+}
+
+func TestFailurePrintsCommand(t *testing.T) {
+	r := Run(Config{N: 4, Faulty: 2, Adversary: AdvEquivocate, Seed: 1})
+	if !r.Failed() {
+		t.Skip("seed 1 did not fail")
+	}
+	var buf bytes.Buffer
+	Print(&buf, []Result{r})
+	want := "reproduce: go run ./cmd/mass sim --n 4 --faulty 2 --adversary equivocate --seed 1 "
+	if !strings.Contains(buf.String(), want) {
+		t.Fatalf("output lacks %q:\n%s", want, buf.String())
+	}
+	// The printed configuration reproduces the same run.
+	again := r.Config
+	if got := Run(again); !reflect.DeepEqual(got.Violations, r.Violations) {
+		t.Fatalf("rerun gave %v, first run %v", got.Violations, r.Violations)
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	for _, c := range []Config{
+		{N: 0, Adversary: AdvNone},
+		{N: 4, Faulty: 4, Adversary: AdvNone},
+		{N: 4, Faulty: -1, Adversary: AdvNone},
+		{N: 4, Adversary: "nonsense"},
+	} {
+		if err := c.Validate(); err == nil {
+			t.Errorf("%+v accepted", c)
+		}
+		if r := Run(c); !r.Failed() {
+			t.Errorf("%+v ran without complaint", c)
+		}
+	}
+}

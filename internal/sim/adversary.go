@@ -22,11 +22,12 @@ const (
 type behaviour uint8
 
 const (
-	bCrash      behaviour = iota // falls silent at a random time
+	bHonest     behaviour = iota // follows the protocol (the faulty nodes of adversary "none")
+	bCrash                       // falls silent at a random time
 	bEquivocate                  // equivocates as an RBC sender, with the other equivocators
 	bBadShards                   // sends bad shards, branches, encodings and roots
 	bFlip                        // negates every ABA value it sends
-	bBoth                        // sends each ABA value to half the nodes, its negation to the rest
+	bBoth                        // splits the honest nodes: its ABA values to one half, their negation to the other, its broadcast to one half only
 	bReplay                      // resends old messages
 	bGarbage                     // adds garbage, oversized and far-future messages
 )
@@ -61,6 +62,8 @@ func (s *sim) pickBehaviour() behaviour {
 		return bBoth
 	case AdvMixed:
 		return allBehaviours[s.rng.IntN(len(allBehaviours))]
+	case AdvNone:
+		return bHonest
 	}
 	return bCrash
 }
@@ -175,7 +178,10 @@ func (a *adversary) transform(n *node, m *epoch.Message, to protocol.NodeID) []*
 			return []*epoch.Message{a.badShard(n, m, to)}
 		}
 	case bFlip, bBoth:
-		if am := m.ACS.ABA; am != nil && (n.behaviour == bFlip || to%2 == 1) {
+		if r := m.ACS.RBC; r != nil && n.behaviour == bBoth && r.Kind == rbc.KindVal && a.side(to) == 1 {
+			return nil // the other half learns of this proposal late, if at all
+		}
+		if am := m.ACS.ABA; am != nil && (n.behaviour == bFlip || a.side(to) == 1) {
 			c := *am
 			c.Value = flipValue(c.Kind, c.Step, c.Value)
 			return []*epoch.Message{{Epoch: m.Epoch, ACS: &acs.Message{Proposer: m.ACS.Proposer, ABA: &c}}}

@@ -28,7 +28,7 @@ import (
 
 // Adversaries the simulator knows, by name.
 const (
-	AdvNone       = "none"       // fair network, no faulty behaviour (faulty nodes crash)
+	AdvNone       = "none"       // fair network; the faulty nodes follow the protocol
 	AdvRandom     = "random"     // heavy random reordering and delays; faulty nodes crash
 	AdvSlow       = "slow"       // up to F honest nodes are slowed; faulty nodes crash
 	AdvCrash      = "crash"      // faulty nodes fall silent at random times
@@ -36,7 +36,7 @@ const (
 	AdvBadShards  = "badshards"  // faulty nodes send bad shards, branches and encodings
 	AdvABA        = "aba"        // faulty nodes vote both values, flip, or replay in ABA
 	AdvGarbage    = "garbage"    // faulty nodes send garbage, oversized and far-future messages
-	AdvSplit      = "split"      // the network splits honest nodes in two groups, faulty nodes vote both ways
+	AdvSplit      = "split"      // the network splits honest nodes in two halves; faulty nodes vote one way to each and withhold their proposals from one
 	AdvMixed      = "mixed"      // each faulty node and the network draw from all of the above
 )
 

@@ -15,7 +15,8 @@ const (
 	maxProposalSize = 1 << 20
 	// MaxMessageSize is the largest message a simulated node accepts.
 	MaxMessageSize = 2 << 20
-	tickEvery      = 10 // ms
+	tickEvery      = 10  // ms
+	catchUpAfter   = 500 // ms
 	maxViolations  = 8
 )
 
@@ -127,8 +128,7 @@ type node struct {
 	group     int
 	log       []epoch.Batch
 	txSeen    map[epoch.TxHash]bool
-	required  int // required transactions output
-	dropped   uint64
+	required  int      // required transactions output
 	history   [][]byte // recent messages sent, for replay
 	// outbox holds, per recipient, the messages not yet sent: those made
 	// within one virtual millisecond travel together, as a transport
@@ -151,6 +151,8 @@ type sim struct {
 	res    Result
 
 	canonical map[uint64][32]byte // epoch → digest of the first honest output
+	outputs   map[uint64]int      // epoch → honest nodes that output it
+	certified map[uint64]int64    // epoch → time F+1 honest nodes had output it
 	required  map[epoch.TxHash]bool
 	nextTx    int
 }
@@ -158,7 +160,10 @@ type sim struct {
 // Run simulates one network from cfg.Seed and checks it.
 func Run(cfg Config) Result {
 	cfg.Defaults()
-	s := &sim{cfg: cfg, canonical: make(map[uint64][32]byte), required: make(map[epoch.TxHash]bool)}
+	s := &sim{
+		cfg: cfg, canonical: make(map[uint64][32]byte), required: make(map[epoch.TxHash]bool),
+		outputs: make(map[uint64]int), certified: make(map[uint64]int64),
+	}
 	s.res.Config = cfg
 	if err := cfg.Validate(); err != nil {
 		s.res.Violations = append(s.res.Violations, err.Error())
@@ -268,6 +273,12 @@ func (s *sim) loop() {
 				panic(err)
 			}
 			s.handleStep(n, st)
+			// A node that peers tell of a batch certified a while ago that
+			// it has not output fetches it (its epoch may have lost the
+			// messages of nodes that caught up themselves).
+			if at, ok := s.certified[n.engine.Next()]; ok && !n.faulty && s.now-at > catchUpAfter {
+				s.catchUp(n)
+			}
 			if n.id == s.honest[0].id && s.requiredDone() && s.minEpochs() < s.cfg.Epochs {
 				s.submitAll(s.now)
 			}
@@ -317,7 +328,7 @@ func (s *sim) deliver(n *node, e *event) {
 		// The transport between honest nodes retries what the receiver
 		// refuses for now, so every message between honest nodes is
 		// eventually handled.
-		if !s.nodes[e.from].faulty && n.engine.Admit(msg.Epoch) == epoch.Later {
+		if !s.nodes[e.from].faulty && n.engine.Admit(e.from, msg.Epoch) == epoch.Later {
 			later = append(later, msg.Marshal())
 			continue
 		}
@@ -329,16 +340,15 @@ func (s *sim) deliver(n *node, e *event) {
 	if n.faulty {
 		return
 	}
-	if d := n.engine.Stats().DroppedFuture; d != n.dropped {
-		n.dropped = d
-		if _, behind := n.engine.Behind(); behind {
-			s.catchUp(n)
-		}
+	if _, behind := n.engine.Behind(); behind {
+		s.catchUp(n)
 	}
 }
 
 // catchUp models fetching certified batches: a batch is certified once F+1
-// honest nodes have output it (with the faulty nodes, 2F+1 signatures).
+// honest nodes have output it (with the faulty nodes, 2F+1 signatures). A
+// node catches up when F+1 nodes are beyond its horizon, or when its next
+// epoch was certified long ago.
 func (s *sim) catchUp(n *node) {
 	s.res.CatchUps++
 	for {
@@ -451,6 +461,9 @@ func (s *sim) output(n *node, b epoch.Batch) {
 		}
 	}
 	n.log = append(n.log, b)
+	if s.outputs[b.Epoch]++; s.outputs[b.Epoch] == s.p.F+1 {
+		s.certified[b.Epoch] = s.now
+	}
 }
 
 func (s *sim) checkBounds(n *node) {

@@ -85,6 +85,13 @@ func TestEachAdversary(t *testing.T) {
 				if faults != 0 || rejected != 0 {
 					t.Errorf("crash-only faults yet %d faults and %d rejected messages", faults, rejected)
 				}
+				if adv == AdvNone || adv == AdvCrash {
+					for _, r := range results {
+						if r.CatchUps > 0 {
+							t.Errorf("seed %d: %d catch-ups on a fair network", r.Config.Seed, r.CatchUps)
+						}
+					}
+				}
 			}
 		})
 	}

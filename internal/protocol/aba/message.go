@@ -58,7 +58,8 @@ func (m *Message) String() string {
 	return fmt.Sprintf("%d(origin %d, r%d s%d, v%d)", m.Kind, m.Origin, m.Round, m.Step, m.Value)
 }
 
-// ErrBadMessage is wrapped by every decoding error of this package.
+// ErrBadMessage is wrapped by the decoding errors found by this package's own
+// checks; truncation and oversized fields are wire errors.
 var ErrBadMessage = errors.New("aba: bad message")
 
 // MarshalTo appends the canonical encoding of m.

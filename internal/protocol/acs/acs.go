@@ -110,7 +110,10 @@ func (s *Subset) HandleInput(value []byte) (Step, error) {
 // HandleMessage handles a message from node from.
 func (s *Subset) HandleMessage(from protocol.NodeID, msg *Message) Step {
 	var st Step
-	if msg == nil || !s.p.Valid(msg.Proposer) || !s.p.Valid(from) {
+	if msg == nil || !s.p.Valid(msg.Proposer) || !s.p.Valid(from) || s.Terminated() {
+		// Once terminated, every broadcast whose agreement decided 1 has
+		// delivered here (after this node sent its READY), and the others
+		// are not needed by anyone.
 		return st
 	}
 	j := msg.Proposer
@@ -210,7 +213,9 @@ func (s *Subset) tryOutput(st *Step) {
 	st.Emit(out)
 }
 
-// ErrBadMessage is wrapped by every decoding error of this package.
+// ErrBadMessage is wrapped by the decoding errors found by this package's own
+// checks; errors of the embedded messages come from their packages, and
+// truncation is wire.ErrTruncated.
 var ErrBadMessage = errors.New("acs: bad message")
 
 const (
@@ -218,7 +223,8 @@ const (
 	tagABA = 2
 )
 
-// MarshalTo appends the canonical encoding of m.
+// MarshalTo appends the canonical encoding of m, which must have exactly one
+// of RBC and ABA set.
 func (m *Message) MarshalTo(w *wire.Writer) {
 	w.U16(uint16(m.Proposer))
 	if m.RBC != nil {

@@ -15,9 +15,9 @@ import (
 	"github.com/mass-consensus/mass/internal/wire"
 )
 
-// maxValue is the MaxValueSize of every test instance: above the ~5 KiB
-// values of the property test, below the 64 KiB of the benchmark only when
-// that one sets its own.
+// maxValue is the MaxValueSize of every test instance and the limit its
+// messages are decoded with: above the ~5 KiB values of the tests and the
+// 64 KiB ones of the benchmark.
 const maxValue = 1 << 20
 
 // behaviour is how a test node acts.
@@ -59,6 +59,7 @@ func (b behaviour) String() string {
 // packet is an encoded message in flight.
 type packet struct {
 	from, to protocol.NodeID
+	rbc      bool // a broadcast message
 	bytes    []byte
 }
 
@@ -73,20 +74,26 @@ type network struct {
 	// slow, when set for a node, makes the scheduler prefer other nodes'
 	// messages over its own, so that its proposal can be left out.
 	slow []bool
+	// lagRBC, when set for a node, makes the scheduler prefer any other
+	// message over a broadcast message to it, so that agreements can decide
+	// there before their broadcasts deliver.
+	lagRBC []bool
 
 	pool     []packet
 	head     int      // FIFO only: next packet
 	held     []packet // late nodes' messages not yet released
 	released bool     // every honest node has output
 
-	proposed [][]byte       // per node, its input (nil if none)
-	alt      [][]byte       // per equivocator, the value of its odd-side VALs
-	codings  [][2]*rbc.Coding // per equivocator, codings of proposed and alt
+	proposed            [][]byte // per node, its input (nil if none)
+	proposedAfterOutput []bool
+	alt                 [][]byte         // per equivocator, the value of its odd-side VALs
+	codings             [][2]*rbc.Coding // per equivocator, codings of proposed and alt
 
 	outputs    [][][]acs.Contribution
 	sentBytes  []int // per node: encoded size × recipients
 	sentMsgs   []int // per node: messages × recipients
 	deliveries int
+	afterTerm  []int // per node, messages sent after it reported Terminated
 }
 
 func mustParams(tb testing.TB, n int) protocol.Params {
@@ -108,14 +115,17 @@ func newNetwork(tb testing.TB, n int, kinds []behaviour, seed uint64, rng *rand.
 	}
 	nw := &network{
 		tb: tb, p: p, kinds: kinds, rng: rng,
-		nodes:     make([]*acs.Subset, n),
-		slow:      make([]bool, n),
-		proposed:  make([][]byte, n),
-		alt:       make([][]byte, n),
-		codings:   make([][2]*rbc.Coding, n),
-		outputs:   make([][][]acs.Contribution, n),
-		sentBytes: make([]int, n),
-		sentMsgs:  make([]int, n),
+		nodes:               make([]*acs.Subset, n),
+		slow:                make([]bool, n),
+		lagRBC:              make([]bool, n),
+		proposed:            make([][]byte, n),
+		proposedAfterOutput: make([]bool, n),
+		alt:                 make([][]byte, n),
+		codings:             make([][2]*rbc.Coding, n),
+		outputs:             make([][][]acs.Contribution, n),
+		sentBytes:           make([]int, n),
+		sentMsgs:            make([]int, n),
+		afterTerm:           make([]int, n),
 	}
 	for i := range n {
 		if kinds[i] == silent {
@@ -143,6 +153,7 @@ func (nw *network) propose(i int, value, alt []byte) {
 		return
 	}
 	nw.proposed[i] = value
+	nw.proposedAfterOutput[i] = len(nw.outputs[i]) > 0
 	if nw.kinds[i] == equivocator {
 		a, err := rbc.Encode(nw.p, value)
 		if err != nil {
@@ -234,7 +245,7 @@ func (nw *network) absorb(from protocol.NodeID, s acs.Step) {
 			if nw.nodes[to] == nil {
 				continue
 			}
-			pk := packet{from: from, to: id, bytes: enc}
+			pk := packet{from: from, to: id, rbc: body.RBC != nil, bytes: enc}
 			if nw.kinds[from] == late && !nw.released {
 				nw.held = append(nw.held, pk)
 			} else {
@@ -270,7 +281,7 @@ func (nw *network) next() packet {
 		return pk
 	}
 	i := nw.rng.IntN(len(nw.pool))
-	for try := 0; try < 6 && nw.slow[nw.pool[i].from] && nw.rng.IntN(16) != 0; try++ {
+	for try := 0; try < 20 && nw.deferred(nw.pool[i]) && nw.rng.IntN(64) != 0; try++ {
 		i = nw.rng.IntN(len(nw.pool))
 	}
 	pk := nw.pool[i]
@@ -280,11 +291,22 @@ func (nw *network) next() packet {
 	return pk
 }
 
+func (nw *network) deferred(pk packet) bool {
+	return nw.slow[pk.from] || pk.rbc && nw.lagRBC[pk.to]
+}
+
 // run delivers packets until the pool is empty; held packets of late nodes
 // stay held if the honest nodes never all output.
 func (nw *network) run(budget int) {
 	nw.tb.Helper()
-	for nw.head < len(nw.pool) {
+	nw.deliver(-1, budget)
+}
+
+// deliver delivers up to count packets (all if count < 0), failing if the
+// total number of deliveries exceeds budget.
+func (nw *network) deliver(count, budget int) {
+	nw.tb.Helper()
+	for ; count != 0 && nw.head < len(nw.pool); count-- {
 		if nw.deliveries >= budget {
 			nw.tb.Fatalf("still %d messages in flight after %d deliveries", len(nw.pool)-nw.head, nw.deliveries)
 		}
@@ -298,7 +320,24 @@ func (nw *network) run(budget int) {
 		if err != nil {
 			nw.tb.Fatalf("decoding a message from %d to %d: %v", pk.from, pk.to, err)
 		}
-		nw.absorb(pk.to, nw.nodes[pk.to].HandleMessage(pk.from, m))
+		node := nw.nodes[pk.to]
+		wasTerminated := node.Terminated()
+		st := node.HandleMessage(pk.from, m)
+		if wasTerminated {
+			if len(st.Output) > 0 || !node.Terminated() {
+				nw.tb.Fatalf("node %d: output or un-termination after Terminated", pk.to)
+			}
+			for _, sent := range st.Messages {
+				// Broadcasts of proposers left out keep running after
+				// Terminated (see TestNothingAfterTerminated); agreements
+				// must not.
+				if sent.Body.ABA != nil {
+					nw.tb.Fatalf("node %d sent %s about proposer %d after Terminated", pk.to, sent.Body.ABA, sent.Body.Proposer)
+				}
+				nw.afterTerm[pk.to]++
+			}
+		}
+		nw.absorb(pk.to, st)
 	}
 }
 
@@ -388,7 +427,7 @@ func TestSubsetProperties(t *testing.T) {
 		seedsFor = map[int]int{1: 20, 4: 40, 7: 20, 10: 10}
 	}
 	var stats struct {
-		runs, excludedHonest, faultyIn, empty, large int
+		runs, excludedHonest, faultyIn, empty, large, afterTerm, inputAfterOutput int
 	}
 	for _, n := range []int{1, 4, 7, 10} {
 		for seed := range uint64(seedsFor[n]) {
@@ -400,10 +439,17 @@ func TestSubsetProperties(t *testing.T) {
 				kinds[i] = faultyKinds[rng.IntN(len(faultyKinds))]
 			}
 			nw := newNetwork(t, n, kinds, seed, rng)
-			// In half the runs, up to F honest nodes are slow.
+			// In half the runs, up to F honest nodes are slow; in another
+			// half (overlapping), broadcast messages to some honest nodes
+			// are.
 			if seed%2 == 1 {
 				for _, i := range perm[p.F : p.F+rng.IntN(p.F+1)] {
 					nw.slow[i] = true
+				}
+			}
+			if seed%4 >= 2 {
+				for _, i := range perm[p.F : p.F+rng.IntN(n-p.F+1)] {
+					nw.lagRBC[i] = true
 				}
 			}
 			empty := -1
@@ -420,13 +466,21 @@ func TestSubsetProperties(t *testing.T) {
 					sizes[i] = 1 + rng.IntN(300)
 				}
 			}
-			desc := fmt.Sprintf("n=%d seed=%d kinds=%v slow=%v sizes=%v", n, seed, kinds, nw.slow, sizes)
+			desc := fmt.Sprintf("n=%d seed=%d kinds=%v slow=%v lagRBC=%v sizes=%v", n, seed, kinds, nw.slow, nw.lagRBC, sizes)
 			t.Run(fmt.Sprintf("n=%d/seed=%d", n, seed), func(t *testing.T) {
 				nw.tb = t
 				t.Log(desc)
+				// In a third of the runs, nodes propose one by one with
+				// messages delivered in between: a node may get its input
+				// after its agreements have started, decided or output.
+				between := 0
+				if seed%3 == 2 {
+					between = rng.IntN(100 * n * n)
+				}
 				for _, i := range rng.Perm(n) {
 					v := testValue(rng, i, sizes[i])
 					nw.propose(i, v, testValue(rng, i, 1+rng.IntN(300)))
+					nw.deliver(rng.IntN(between+1), 20_000_000)
 				}
 				nw.run(20_000_000)
 				if len(nw.held) > 0 {
@@ -434,6 +488,12 @@ func TestSubsetProperties(t *testing.T) {
 				}
 				out := nw.check()
 				stats.runs++
+				for i, c := range nw.afterTerm {
+					if c > 0 && kinds[i] == honest {
+						stats.afterTerm++
+						break
+					}
+				}
 				in := map[protocol.NodeID]bool{}
 				for _, c := range out {
 					in[c.Proposer] = true
@@ -453,11 +513,17 @@ func TestSubsetProperties(t *testing.T) {
 						break
 					}
 				}
+				for i, k := range kinds {
+					if k == honest && nw.proposedAfterOutput[i] {
+						stats.inputAfterOutput++
+						break
+					}
+				}
 			})
 		}
 	}
-	t.Logf("%d runs: %d with an honest proposal left out; %d faulty, %d empty and %d ~5 KiB contributions output",
-		stats.runs, stats.excludedHonest, stats.faultyIn, stats.empty, stats.large)
+	t.Logf("%d runs: %d with an honest proposal left out, %d with an honest input after the node's output; %d faulty, %d empty and %d ~5 KiB contributions output; %d with broadcast messages after Terminated",
+		stats.runs, stats.excludedHonest, stats.inputAfterOutput, stats.faultyIn, stats.empty, stats.large, stats.afterTerm)
 	// The harness must reach the cases the properties are about.
 	if !t.Failed() && !testing.Short() {
 		if stats.excludedHonest == 0 {
@@ -684,4 +750,23 @@ func bodyName(m *acs.Message) string {
 		return "ABA " + m.ABA.String()
 	}
 	return "empty"
+}
+
+// The Step contract says a terminated protocol produces nothing more: a late
+// proposer's VAL, arriving after the node terminated, must not make it echo.
+func TestNothingAfterTerminated(t *testing.T) {
+	nw := newNetwork(t, 4, []behaviour{honest, honest, honest, late}, 1, nil)
+	for i := range 4 {
+		nw.propose(i, testValue(nil, i, 1), nil)
+	}
+	nw.run(10_000_000)
+	out := nw.check()
+	if len(out) != 3 || out[2].Proposer != 2 {
+		t.Fatalf("late proposer 3 in the output: %d contributions", len(out))
+	}
+	for i := range 3 {
+		if c := nw.afterTerm[i]; c > 0 {
+			t.Fatalf("honest node %d sent %d broadcast messages after Subset.Terminated() was true", i, c)
+		}
+	}
 }

@@ -267,9 +267,7 @@ func (e *Engine) HandleMessage(from protocol.NodeID, msg *Message) Step {
 		return s
 	case msg.Epoch >= e.next+uint64(e.cfg.Horizon):
 		e.stats.DroppedFuture++
-		if msg.Epoch > e.ahead[from] {
-			e.ahead[from] = msg.Epoch
-		}
+		e.noteAhead(from, msg.Epoch)
 		return s
 	}
 	inst, err := e.instance(msg.Epoch)
@@ -295,15 +293,24 @@ const (
 	Never
 )
 
-// Admit says whether a message for epoch ep would be handled now.
-func (e *Engine) Admit(ep uint64) Admission {
+// Admit says whether a message from node from for epoch ep would be handled
+// now. A message refused for later still tells how far ahead its sender is
+// (see Behind).
+func (e *Engine) Admit(from protocol.NodeID, ep uint64) Admission {
 	switch {
 	case ep < e.next:
 		return Never
 	case ep >= e.next+uint64(e.cfg.Horizon):
+		e.noteAhead(from, ep)
 		return Later
 	}
 	return Now
+}
+
+func (e *Engine) noteAhead(from protocol.NodeID, ep uint64) {
+	if e.cfg.Params.Valid(from) && ep > e.ahead[from] {
+		e.ahead[from] = ep
+	}
 }
 
 // Behind reports the epoch that at least F+1 nodes have sent messages for

@@ -78,7 +78,7 @@ func (tn *testNet) deliver() bool {
 		tn.t.Fatal(err)
 	}
 	e := tn.engines[pk.to]
-	if e.Admit(m.Epoch) == Later {
+	if e.Admit(pk.from, m.Epoch) == Later {
 		return true
 	}
 	tn.pool[k] = tn.pool[len(tn.pool)-1]
@@ -265,8 +265,8 @@ func TestHorizonAndBehind(t *testing.T) {
 	msg := func(ep uint64) *Message {
 		return &Message{Epoch: ep, ACS: &acs.Message{Proposer: 0, RBC: &rbc.Message{Kind: rbc.KindReady}}}
 	}
-	if e.Admit(3) != Now || e.Admit(4) != Later {
-		t.Fatalf("admission with horizon 4: %v %v", e.Admit(3), e.Admit(4))
+	if e.Admit(1, 3) != Now || e.Admit(1, 4) != Later {
+		t.Fatalf("admission with horizon 4: %v %v", e.Admit(1, 3), e.Admit(1, 4))
 	}
 	for ep := uint64(0); ep < 100; ep++ {
 		e.HandleMessage(1, msg(ep))

@@ -112,22 +112,8 @@ func newAdversary(s *sim) *adversary {
 	}
 }
 
-// side is the half of the honest nodes a node is shown: 0 or 1.
-func (a *adversary) side(to protocol.NodeID) int {
-	n := a.s.nodes[to]
-	if n.faulty {
-		return 0
-	}
-	for i, h := range a.s.honest {
-		if h.id == to {
-			if i < (len(a.s.honest)+1)/2 {
-				return 0
-			}
-			return 1
-		}
-	}
-	return 0
-}
+// side is the half of the honest nodes a node is in: 0 or 1.
+func (a *adversary) side(to protocol.NodeID) int { return a.s.nodes[to].group }
 
 // send sends what a faulty node makes of the messages of one step of its own
 // engine.

@@ -125,7 +125,7 @@ type node struct {
 	crashAt   int64
 	skew      int64
 	slow      bool
-	group     int
+	group     int // the half of the honest nodes it is in (0 for faulty nodes)
 	log       []epoch.Batch
 	txSeen    map[epoch.TxHash]bool
 	required  int      // required transactions output
@@ -199,12 +199,16 @@ func (s *sim) setup() {
 			n.crashAt = s.rng.Int64N(s.cfg.FaultPhase + 1)
 			n.skew = (s.rng.Int64N(2)*2 - 1) * 1_000_000_000
 		} else {
-			n.group = len(s.honest) % 2
 			s.honest = append(s.honest, n)
 		}
 		s.nodes = append(s.nodes, n)
 	}
 	s.res.Honest = len(s.honest)
+	for i, n := range s.honest {
+		if i >= (len(s.honest)+1)/2 {
+			n.group = 1
+		}
+	}
 	if s.net == netSlow {
 		for _, i := range s.rng.Perm(len(s.honest))[:min(s.p.F, len(s.honest))] {
 			s.honest[i].slow = true
@@ -214,8 +218,8 @@ func (s *sim) setup() {
 	for _, n := range s.nodes {
 		s.push(event{at: s.rng.Int64N(tickEvery), kind: evTick, to: n.id})
 	}
-	// Transactions for every honest node, spread over the fault phase and a
-	// little beyond; a few more for single nodes (not required).
+	// Transactions for every honest node, spread over the fault phase; a
+	// few more for single nodes (not required).
 	spread := s.cfg.FaultPhase
 	for i := 0; i < s.cfg.Txs; i++ {
 		s.submitAll(int64(i) * spread / int64(s.cfg.Txs))

@@ -102,7 +102,7 @@ func Print(w io.Writer, results []Result) {
 			}
 			return float64(v) / float64(s.NodeEpochs)
 		}
-		fmt.Fprintf(w, "n=%d faulty=%d: %d runs, %d violations; epochs decided %d; mean ABA rounds %.3f; per node per epoch: %.0f messages, %.0f bytes; catch-ups %d; rejected messages %d; faults seen %d\n",
+		fmt.Fprintf(w, "n=%d faulty=%d: %d runs, %d violations; epochs decided %d; mean ABA rounds %.4f; per node per epoch: %.0f messages, %.0f bytes; catch-ups %d; rejected messages %d; faults seen %d\n",
 			s.N, s.Faulty, s.Runs, s.Failed, s.Epochs, s.MeanABARounds(), perNodeEpoch(s.Messages), perNodeEpoch(s.Bytes), s.CatchUps, s.Rejected, s.Faults)
 	}
 }

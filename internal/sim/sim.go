@@ -15,8 +15,8 @@ const (
 	maxProposalSize = 1 << 20
 	// MaxMessageSize is the largest message a simulated node accepts.
 	MaxMessageSize = 2 << 20
-	tickEvery      = 10  // ms
-	catchUpAfter   = 500 // ms
+	tickEvery      = 10   // ms
+	catchUpAfter   = 3000 // ms: longer than any delay the adversary chooses
 	maxViolations  = 8
 )
 
@@ -43,8 +43,11 @@ type Result struct {
 	// DroppedFuture counts messages for epochs beyond a node's window.
 	DroppedFuture uint64
 	CatchUps      int
-	VirtualTime   int64
-	Events        int
+	// Rescues counts the catch-ups of nodes that were not behind but stuck
+	// on an epoch certified long before.
+	Rescues     int
+	VirtualTime int64
+	Events      int
 }
 
 // Failed reports whether any checker found a violation.
@@ -281,6 +284,7 @@ func (s *sim) loop() {
 			// it has not output fetches it (its epoch may have lost the
 			// messages of nodes that caught up themselves).
 			if at, ok := s.certified[n.engine.Next()]; ok && !n.faulty && s.now-at > catchUpAfter {
+				s.res.Rescues++
 				s.catchUp(n)
 			}
 			if n.id == s.honest[0].id && s.requiredDone() && s.minEpochs() < s.cfg.Epochs {

@@ -40,6 +40,7 @@ type Summary struct {
 	Bytes        uint64
 	NodeEpochs   uint64 // sum over runs of honest nodes × epochs
 	CatchUps     int
+	Rescues      int
 	Rejected     uint64
 	Faults       uint64
 }
@@ -68,6 +69,7 @@ func Summarize(results []Result) []Summary {
 		s.Bytes += r.Bytes
 		s.NodeEpochs += uint64(r.Honest * r.Epochs)
 		s.CatchUps += r.CatchUps
+		s.Rescues += r.Rescues
 		s.Rejected += r.Rejected
 		s.Faults += r.Faults
 	}
@@ -102,7 +104,7 @@ func Print(w io.Writer, results []Result) {
 			}
 			return float64(v) / float64(s.NodeEpochs)
 		}
-		fmt.Fprintf(w, "n=%d faulty=%d: %d runs, %d violations; epochs decided %d; mean ABA rounds %.4f; per node per epoch: %.0f messages, %.0f bytes; catch-ups %d; rejected messages %d; faults seen %d\n",
-			s.N, s.Faulty, s.Runs, s.Failed, s.Epochs, s.MeanABARounds(), perNodeEpoch(s.Messages), perNodeEpoch(s.Bytes), s.CatchUps, s.Rejected, s.Faults)
+		fmt.Fprintf(w, "n=%d faulty=%d: %d runs, %d violations; epochs decided %d; mean ABA rounds %.4f; per node per epoch: %.0f messages, %.0f bytes; catch-ups %d (of stuck nodes %d); rejected messages %d; faults seen %d\n",
+			s.N, s.Faulty, s.Runs, s.Failed, s.Epochs, s.MeanABARounds(), perNodeEpoch(s.Messages), perNodeEpoch(s.Bytes), s.CatchUps, s.Rescues, s.Rejected, s.Faults)
 	}
 }

@@ -192,36 +192,24 @@ func (a *Agreement) handle(s *Step, from protocol.NodeID, msg *Message) {
 			s.Fault(from, FaultValNotFromOrigin)
 			return
 		}
-		if bc.val != 0 {
-			if bc.val != msg.Value+1 {
-				s.Fault(from, FaultEquivocation)
-			}
+		if !first(s, &bc.val, from, msg.Value) {
 			return
 		}
-		bc.val = msg.Value + 1
 		echo := &Message{Kind: KindEcho, Origin: msg.Origin, Round: msg.Round, Step: msg.Step, Value: msg.Value}
 		s.Broadcast(echo)
 		a.handle(s, a.self, echo)
 	case KindEcho:
-		if bc.echo[from] != 0 {
-			if bc.echo[from] != msg.Value+1 {
-				s.Fault(from, FaultEquivocation)
-			}
+		if !first(s, &bc.echo[from], from, msg.Value) {
 			return
 		}
-		bc.echo[from] = msg.Value + 1
 		bc.echoCount[msg.Value]++
 		if bc.echoCount[msg.Value] >= a.p.Quorum() {
 			a.sendReady(s, bc, msg)
 		}
 	case KindReady:
-		if bc.ready[from] != 0 {
-			if bc.ready[from] != msg.Value+1 {
-				s.Fault(from, FaultEquivocation)
-			}
+		if !first(s, &bc.ready[from], from, msg.Value) {
 			return
 		}
-		bc.ready[from] = msg.Value + 1
 		bc.readyCount[msg.Value]++
 		if bc.readyCount[msg.Value] >= a.p.F+1 {
 			a.sendReady(s, bc, msg)
@@ -233,6 +221,20 @@ func (a *Agreement) handle(s *Step, from protocol.NodeID, msg *Message) {
 			a.advance(s)
 		}
 	}
+}
+
+// first records value v from a sender in its slot (0 means none yet, else the
+// value plus one) and reports whether it is the sender's first message there;
+// a repeat with another value is a fault, an identical one is ignored.
+func first(s *Step, slot *uint8, from protocol.NodeID, v uint8) bool {
+	if *slot != 0 {
+		if *slot != v+1 {
+			s.Fault(from, FaultEquivocation)
+		}
+		return false
+	}
+	*slot = v + 1
+	return true
 }
 
 func (a *Agreement) sendReady(s *Step, bc *broadcast, msg *Message) {
@@ -255,13 +257,9 @@ func (a *Agreement) handleTerm(s *Step, from protocol.NodeID, v uint8) {
 	if v > 1 {
 		return
 	}
-	if a.term[from] != 0 {
-		if a.term[from] != v+1 {
-			s.Fault(from, FaultEquivocation)
-		}
+	if !first(s, &a.term[from], from, v) {
 		return
 	}
-	a.term[from] = v + 1
 	a.termCount[v]++
 	if a.termCount[v] >= a.p.F+1 {
 		a.sendTerm(s, v == 1)

@@ -1,0 +1,321 @@
+// Package pebble is the node's on-disk store.KV, on Pebble
+// (github.com/cockroachdb/pebble/v2). A batch applied with sync is in the
+// fsynced write-ahead log before Apply returns; one applied without sync may
+// be lost by a crash, whole. Close syncs the log, so a clean shutdown loses
+// nothing.
+//
+// Only one DB may have a directory open at a time, in this process or any
+// other: Open fails with ErrLocked otherwise.
+//
+// The package imports only store and Pebble; never protocol or node packages.
+package pebble
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+
+	pebbledb "github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
+
+	"github.com/mass-consensus/mass/internal/store"
+)
+
+var _ store.KV = (*DB)(nil)
+
+// ErrLocked is wrapped by Open's error when the directory is held by another
+// open DB, in this process or another.
+var ErrLocked = errors.New("store/pebble: directory in use by another open store")
+
+// DefaultCacheSize is the block cache used when Options.CacheSize is 0.
+const DefaultCacheSize = 8 << 20
+
+// Options configure Open. The zero value is ready to use.
+type Options struct {
+	// CacheSize is the size of Pebble's block cache in bytes; 0 means
+	// DefaultCacheSize.
+	CacheSize int64
+	// Logger receives Pebble's messages (info and errors). Nil discards
+	// them, so Pebble prints nothing. Whatever the logger, a fatal error in
+	// Pebble panics.
+	Logger *slog.Logger
+}
+
+// DB is a store.KV in a directory on disk. It is safe for concurrent use.
+type DB struct {
+	db   *pebbledb.DB
+	lock *pebbledb.Lock
+	dir  string
+
+	mu     sync.RWMutex // guards closed against the Add of active
+	closed bool
+	active sync.WaitGroup // calls in progress; Close waits for them
+}
+
+// maxEnd is greater than every key a store holds (MaxKeySize bytes at most):
+// the end used for a DeleteRange with no upper bound.
+var maxEnd = bytes.Repeat([]byte{0xFF}, store.MaxKeySize+1)
+
+// Open opens the store in dir, creating dir and an empty store if needed.
+func Open(dir string, opts Options) (*DB, error) {
+	if opts.CacheSize < 0 {
+		return nil, fmt.Errorf("store/pebble: open %s: negative cache size %d", dir, opts.CacheSize)
+	}
+	if opts.CacheSize == 0 {
+		opts.CacheSize = DefaultCacheSize
+	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("store/pebble: open: %w", err)
+	}
+	lock, err := pebbledb.LockDirectory(dir, vfs.Default)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrLocked, dir, err)
+	}
+	po := &pebbledb.Options{
+		CacheSize:          opts.CacheSize,
+		Logger:             pebbleLogger{logger},
+		Lock:               lock,
+		FormatMajorVersion: pebbledb.FormatNewest,
+	}
+	db, err := pebbledb.Open(dir, po)
+	if err != nil {
+		_ = lock.Close()
+		return nil, fmt.Errorf("store/pebble: open %s: %w", dir, err)
+	}
+	return &DB{db: db, lock: lock, dir: dir}, nil
+}
+
+// enter registers a call in progress, or reports that the DB is closed.
+// Every successful enter is matched by a call to d.active.Done.
+func (d *DB) enter() bool {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	if d.closed {
+		return false
+	}
+	d.active.Add(1)
+	return true
+}
+
+// Get returns a copy of the value of key, or store.ErrNotFound.
+func (d *DB) Get(key []byte) ([]byte, error) {
+	if !d.enter() {
+		return nil, store.ErrClosed
+	}
+	defer d.active.Done()
+	if len(key) == 0 {
+		return nil, store.ErrEmptyKey
+	}
+	v, closer, err := d.db.Get(key)
+	if errors.Is(err, pebbledb.ErrNotFound) {
+		return nil, store.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store/pebble: get %x: %w", key, err)
+	}
+	out := bytes.Clone(v)
+	if out == nil {
+		out = []byte{}
+	}
+	if err := closer.Close(); err != nil {
+		return nil, fmt.Errorf("store/pebble: get %x: %w", key, err)
+	}
+	return out, nil
+}
+
+// Has reports whether key is present.
+func (d *DB) Has(key []byte) (bool, error) {
+	if !d.enter() {
+		return false, store.ErrClosed
+	}
+	defer d.active.Done()
+	if len(key) == 0 {
+		return false, store.ErrEmptyKey
+	}
+	_, closer, err := d.db.Get(key)
+	if errors.Is(err, pebbledb.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("store/pebble: has %x: %w", key, err)
+	}
+	if err := closer.Close(); err != nil {
+		return false, fmt.Errorf("store/pebble: has %x: %w", key, err)
+	}
+	return true, nil
+}
+
+// Apply writes b atomically, with pebble.Sync if sync and pebble.NoSync
+// otherwise.
+func (d *DB) Apply(b *store.Batch, sync bool) error {
+	if !d.enter() {
+		return store.ErrClosed
+	}
+	defer d.active.Done()
+	if err := b.Check(); err != nil {
+		return err
+	}
+	pb := d.db.NewBatch()
+	defer pb.Close()
+	for _, op := range b.Ops() {
+		var err error
+		switch op.Kind {
+		case store.OpPut:
+			err = pb.Set(op.Key, op.Value, nil)
+		case store.OpDelete:
+			err = pb.Delete(op.Key, nil)
+		case store.OpDeleteRange:
+			end := op.End
+			if end == nil {
+				end = maxEnd
+			}
+			if bytes.Compare(op.Key, end) >= 0 {
+				continue
+			}
+			err = pb.DeleteRange(op.Key, end, nil)
+		default:
+			panic("store/pebble: unknown batch operation")
+		}
+		if err != nil {
+			return fmt.Errorf("store/pebble: apply: %w", err)
+		}
+	}
+	wo := pebbledb.NoSync
+	if sync {
+		wo = pebbledb.Sync
+	}
+	if err := d.db.Apply(pb, wo); err != nil {
+		return fmt.Errorf("store/pebble: apply: %w", err)
+	}
+	return nil
+}
+
+// Scan calls fn with copies of each key and value in [start, end), in
+// ascending order, from a snapshot taken when Scan starts.
+func (d *DB) Scan(start, end []byte, fn func(key, value []byte) bool) error {
+	if !d.enter() {
+		return store.ErrClosed
+	}
+	defer d.active.Done()
+	if end != nil && bytes.Compare(start, end) >= 0 {
+		return nil
+	}
+	it, err := d.db.NewIter(&pebbledb.IterOptions{LowerBound: lowerBound(start), UpperBound: end})
+	if err != nil {
+		return fmt.Errorf("store/pebble: scan: %w", err)
+	}
+	for ok := it.First(); ok; ok = it.Next() {
+		v, err := it.ValueAndErr()
+		if err != nil {
+			_ = it.Close()
+			return fmt.Errorf("store/pebble: scan at %x: %w", it.Key(), err)
+		}
+		if !fn(copyEntry(it.Key(), v)) {
+			break
+		}
+	}
+	if err := it.Close(); err != nil {
+		return fmt.Errorf("store/pebble: scan: %w", err)
+	}
+	return nil
+}
+
+// Last returns copies of the greatest key with the prefix and its value.
+func (d *DB) Last(prefix []byte) (key, value []byte, err error) {
+	if !d.enter() {
+		return nil, nil, store.ErrClosed
+	}
+	defer d.active.Done()
+	it, err := d.db.NewIter(&pebbledb.IterOptions{LowerBound: lowerBound(prefix), UpperBound: store.PrefixEnd(prefix)})
+	if err != nil {
+		return nil, nil, fmt.Errorf("store/pebble: last: %w", err)
+	}
+	if it.Last() {
+		var v []byte
+		if v, err = it.ValueAndErr(); err == nil {
+			key, value = copyEntry(it.Key(), v)
+		}
+	}
+	if cerr := it.Close(); err == nil {
+		err = cerr
+	}
+	switch {
+	case err != nil:
+		return nil, nil, fmt.Errorf("store/pebble: last %x: %w", prefix, err)
+	case key == nil:
+		return nil, nil, store.ErrNotFound
+	}
+	return key, value, nil
+}
+
+// Close waits for the calls in progress, syncs and closes the database and
+// releases the directory. It is idempotent: later calls return nil.
+func (d *DB) Close() error {
+	d.mu.Lock()
+	if d.closed {
+		d.mu.Unlock()
+		return nil
+	}
+	d.closed = true
+	d.mu.Unlock()
+	d.active.Wait()
+	err := d.db.Close()
+	if lerr := d.lock.Close(); err == nil {
+		err = lerr
+	}
+	if err != nil {
+		return fmt.Errorf("store/pebble: close %s: %w", d.dir, err)
+	}
+	return nil
+}
+
+// lowerBound returns an iterator's lower bound: nil for an empty start.
+// (Pebble's race and invariants builds index the first byte of a non-nil
+// seek key, so an empty non-nil bound panics there.)
+func lowerBound(start []byte) []byte {
+	if len(start) == 0 {
+		return nil
+	}
+	return start
+}
+
+// copyEntry copies a key and a value into one allocation.
+func copyEntry(key, value []byte) ([]byte, []byte) {
+	buf := make([]byte, len(key)+len(value))
+	copy(buf, key)
+	copy(buf[len(key):], value)
+	return buf[:len(key):len(key)], buf[len(key):]
+}
+
+// pebbleLogger gives Pebble's messages to a slog.Logger. Fatalf logs and
+// then panics: Pebble calls it when it cannot go on (a failed commit, a
+// corrupt log), and going on would lose data silently.
+type pebbleLogger struct{ l *slog.Logger }
+
+func (p pebbleLogger) Infof(format string, args ...any) {
+	p.log(slog.LevelInfo, format, args)
+}
+
+func (p pebbleLogger) Errorf(format string, args ...any) {
+	p.log(slog.LevelError, format, args)
+}
+
+func (p pebbleLogger) Fatalf(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	p.l.Error(msg, "component", "pebble", "fatal", true)
+	panic("store/pebble: fatal: " + msg)
+}
+
+func (p pebbleLogger) log(level slog.Level, format string, args []any) {
+	if p.l.Enabled(context.Background(), level) {
+		p.l.Log(context.Background(), level, fmt.Sprintf(format, args...), "component", "pebble")
+	}
+}

@@ -1,0 +1,70 @@
+// Package app is the boundary between consensus and the application, in the
+// spirit of CometBFT's ABCI but in-process: the node checks each transaction
+// at submission, hands every committed block to the application, and asks
+// it questions; consensus knows nothing else of the application.
+//
+// An application is deterministic: the same blocks in the same order give
+// the same state roots and results on every node. It never reads a clock
+// (the block time is given) nor draws randomness.
+//
+// This package holds only the contract; it must never import the node or
+// protocol packages.
+package app
+
+import "errors"
+
+// ErrRejected is wrapped by CheckTx's error for a transaction that is not
+// valid; the error's text is the reason shown to the client.
+var ErrRejected = errors.New("rejected")
+
+// ErrNotFound is wrapped by Query's error when there is nothing at the path.
+var ErrNotFound = errors.New("not found")
+
+// Block is what the application applies: a committed batch at a height.
+type Block struct {
+	Height uint64
+	Time   int64 // Unix milliseconds, the median of the nodes' clocks
+	Txs    [][]byte
+}
+
+// Attribute is a key and value of an event.
+type Attribute struct {
+	Key, Value string
+}
+
+// Event is something a transaction did, for clients watching commits.
+type Event struct {
+	Type       string
+	Attributes []Attribute
+}
+
+// TxResult is the outcome of one transaction of a block: Code 0 is success;
+// a transaction that fails is still in the block, with its code and log.
+type TxResult struct {
+	Code   uint32
+	Log    string
+	Events []Event
+}
+
+// Result is the outcome of applying a block.
+type Result struct {
+	StateRoot [32]byte
+	Txs       []TxResult
+}
+
+// Application is the deterministic state machine the log drives.
+type Application interface {
+	// Info returns the height of the last block applied (0 if none) and
+	// the state root after it, so a restarted node knows where to resume.
+	Info() (height uint64, root [32]byte, err error)
+	// CheckTx says quickly whether a transaction may be submitted: nil, or
+	// an error wrapping ErrRejected whose text is the reason. It changes
+	// nothing.
+	CheckTx(tx []byte) error
+	// ApplyBlock applies the block at Info's height plus one and makes the
+	// new state durable before it returns. An error means the application
+	// cannot go on (a disk failure); an invalid transaction is a TxResult.
+	ApplyBlock(b Block) (Result, error)
+	// Query reads the latest state at a path.
+	Query(path string) ([]byte, error)
+}

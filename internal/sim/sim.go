@@ -188,10 +188,14 @@ func (s *sim) setup() {
 	s.net = s.pickNetMode()
 	for i := 0; i < s.cfg.N; i++ {
 		id := protocol.NodeID(i)
-		eng, err := epoch.New(epoch.Config{
+		cfg := epoch.Config{
 			Params: s.p, Self: id, Rand: rand.NewPCG(s.cfg.Seed, uint64(i)+1),
 			Window: s.cfg.Window, MaxProposalSize: maxProposalSize,
-		})
+		}
+		for j := range cfg.CoinSeed {
+			cfg.CoinSeed[j] = byte(s.rng.Uint32())
+		}
+		eng, err := epoch.New(cfg)
 		if err != nil {
 			panic(err)
 		}
@@ -389,8 +393,10 @@ func (s *sim) handleStep(n *node, st epoch.Step) {
 				s.violation("honest node %d blamed honest node %d: %s", n.id, f.Node, f.Kind)
 			}
 		}
-		for _, b := range st.Output {
-			s.output(n, b)
+		for _, o := range st.Output {
+			if o.Batch != nil {
+				s.output(n, *o.Batch)
+			}
 		}
 		s.checkBounds(n)
 	}

@@ -18,15 +18,28 @@
 // (Adopt). Batches are output strictly in epoch order, so at most Horizon
 // instances exist at any time.
 //
+// # Resuming after a crash
+//
+// Everything an epoch does follows from the node's own proposal and the
+// messages it received, in order: the coin of each agreement is drawn from a
+// source seeded by Config.CoinSeed, the epoch and the proposer. A node that
+// persists each proposal (an Output with Proposal set) and each message it
+// handles before it sends the step's messages can rebuild any epoch in flight
+// after a restart: Hold the engine, replay the proposals (Restore) and the
+// messages in their original order, Release it, and it has sent exactly what
+// it sent before, never anything that contradicts it.
+//
 // This package must never import anything that does I/O, reads a clock or
 // draws global randomness: the clock arrives as Tick inputs and randomness
-// through Config.Rand.
+// through Config.Rand and Config.CoinSeed.
 package epoch
 
 import (
 	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 
 	"github.com/mass-consensus/mass/internal/protocol"
@@ -61,8 +74,13 @@ var (
 type Config struct {
 	Params protocol.Params
 	Self   protocol.NodeID
-	// Rand draws the sample of transactions to propose and the local coins.
+	// Rand draws the sample of transactions to propose.
 	Rand coin.Source
+	// CoinSeed seeds the local coin of every agreement: the coin of the
+	// agreement about proposer j in epoch e draws from SHA-256(CoinSeed ‖ e ‖
+	// j). It must be secret (the coin must be unpredictable to others) and
+	// kept across restarts.
+	CoinSeed [32]byte
 	// Window is the number of epochs a node proposes in at once.
 	Window int
 	// Horizon is the number of epochs, from the lowest not yet output, whose
@@ -133,6 +151,19 @@ type Batch struct {
 	Proposers []protocol.NodeID
 }
 
+// Proposed is the node's proposal for an epoch.
+type Proposed struct {
+	Epoch uint64
+	Value []byte
+}
+
+// Output is what the engine gives out: a batch, or the node's own proposal
+// for an epoch, to persist before the step's messages are sent.
+type Output struct {
+	Batch    *Batch
+	Proposal *Proposed
+}
+
 // Message is an epoch-tagged common subset message.
 type Message struct {
 	Epoch uint64
@@ -140,7 +171,7 @@ type Message struct {
 }
 
 // Step is what one call into the engine produces.
-type Step = protocol.Step[*Message, Batch]
+type Step = protocol.Step[*Message, Output]
 
 // TxHash is the hash that identifies a transaction.
 type TxHash [32]byte
@@ -174,6 +205,7 @@ type Engine struct {
 	recent     map[TxHash]int // hash → number of history epochs containing it
 
 	ahead []uint64 // per node, the latest epoch beyond the window it sent
+	held  bool     // no proposals of its own while replaying
 
 	stats Stats
 }
@@ -328,10 +360,10 @@ func (e *Engine) instance(epoch uint64) (*instance, error) {
 	if inst := e.epochs[epoch]; inst != nil {
 		return inst, nil
 	}
-	rand := e.cfg.Rand
+	seed := e.cfg.CoinSeed
 	sub, err := acs.New(acs.Config{
 		Params: e.cfg.Params, Self: e.cfg.Self, MaxValueSize: e.cfg.MaxProposalSize,
-		Coin: func(protocol.NodeID) coin.Coin { return coin.NewLocal(rand) },
+		Coin: func(j protocol.NodeID) coin.Coin { return coin.NewLocal(coinSource(seed, epoch, j)) },
 	})
 	if err != nil {
 		return nil, fmt.Errorf("epoch %d: %w", epoch, err)
@@ -341,10 +373,36 @@ func (e *Engine) instance(epoch uint64) (*instance, error) {
 	return inst, nil
 }
 
+// coinSource is the random source of the coin of the agreement about
+// proposer j in an epoch.
+func coinSource(seed [32]byte, epoch uint64, j protocol.NodeID) *rand.PCG {
+	var in [42]byte
+	copy(in[:], seed[:])
+	binary.BigEndian.PutUint64(in[32:], epoch)
+	binary.BigEndian.PutUint16(in[40:], uint16(j))
+	h := sha256.Sum256(in[:])
+	return rand.NewPCG(binary.BigEndian.Uint64(h[:8]), binary.BigEndian.Uint64(h[8:16]))
+}
+
+// Hold stops the engine from making proposals of its own, while a resuming
+// node replays what it persisted.
+func (e *Engine) Hold() { e.held = true }
+
+// Release lets the engine propose again, proposing at once where it should.
+func (e *Engine) Release() Step {
+	var s Step
+	e.held = false
+	e.propose(&s)
+	return s
+}
+
 // propose proposes in every epoch of the window that needs it: where the node
 // has transactions not yet proposed in an epoch in flight, or where another
 // node has started.
 func (e *Engine) propose(s *Step) {
+	if e.held {
+		return
+	}
 	for ep := e.next; ep < e.next+uint64(e.cfg.Window); ep++ {
 		inst := e.epochs[ep]
 		if inst != nil && inst.proposed {
@@ -364,19 +422,51 @@ func (e *Engine) propose(s *Step) {
 			}
 		}
 		prop := Proposal{Time: e.now, Txs: sample}
-		for _, tx := range sample {
-			h := HashTx(tx)
+		e.input(s, ep, inst, prop.Marshal(), sample)
+	}
+}
+
+// input gives an epoch's subset the node's proposal, marking its pending
+// transactions as in flight.
+func (e *Engine) input(s *Step, ep uint64, inst *instance, value []byte, txs [][]byte) {
+	for _, tx := range txs {
+		h := HashTx(tx)
+		if proposed, ok := e.pendingH[h]; ok && !proposed {
 			e.pendingH[h] = true
 			e.unproposed--
 			inst.sample = append(inst.sample, h)
 		}
-		inst.proposed = true
-		st, err := inst.subset.HandleInput(prop.Marshal())
-		if err != nil {
-			panic(fmt.Sprintf("epoch %d: proposing: %v", ep, err))
-		}
-		e.absorb(s, ep, st)
 	}
+	inst.proposed = true
+	s.Emit(Output{Proposal: &Proposed{Epoch: ep, Value: value}})
+	st, err := inst.subset.HandleInput(value)
+	if err != nil {
+		panic(fmt.Sprintf("epoch %d: proposing: %v", ep, err))
+	}
+	e.absorb(s, ep, st)
+}
+
+// Restore gives epoch ep the proposal the node made in it before a restart
+// (see the package doc). The epoch must be in the window and not yet
+// proposed in.
+func (e *Engine) Restore(ep uint64, value []byte) (Step, error) {
+	var s Step
+	if ep < e.next || ep >= e.next+uint64(e.cfg.Window) {
+		return s, fmt.Errorf("epoch: restoring epoch %d outside the window [%d, %d)", ep, e.next, e.next+uint64(e.cfg.Window))
+	}
+	inst, err := e.instance(ep)
+	if err != nil {
+		return s, err
+	}
+	if inst.proposed {
+		return s, fmt.Errorf("epoch: restoring epoch %d, already proposed in", ep)
+	}
+	p, err := UnmarshalProposal(value, e.cfg.BatchSize, e.cfg.MaxTxSize)
+	if err != nil {
+		return s, fmt.Errorf("epoch: restoring epoch %d: %w", ep, err)
+	}
+	e.input(&s, ep, inst, value, p.Txs)
+	return s, nil
 }
 
 // sample draws up to BatchSize/N (at least one) transactions at random from
@@ -445,7 +535,7 @@ func (e *Engine) emit(s *Step) {
 		e.stats.ABADecisions += uint64(c)
 		e.stats.ABARoundsSum += uint64(sum)
 		e.commit(b, inst)
-		s.Emit(b)
+		s.Emit(Output{Batch: &b})
 	}
 }
 

@@ -103,6 +103,11 @@ type Config struct {
 	// for a node that resumes.
 	Start     uint64
 	StartTime int64
+	// Recent are the transactions of the batches before Start (up to
+	// DedupEpochs of them, oldest first), for a node that resumes: a
+	// transaction committed there must not be committed again, and every
+	// node must merge a batch alike.
+	Recent [][][]byte
 }
 
 func (c *Config) fill() error {
@@ -227,13 +232,17 @@ func New(cfg Config) (*Engine, error) {
 	if err := cfg.fill(); err != nil {
 		return nil, err
 	}
-	return &Engine{
+	e := &Engine{
 		cfg: cfg, next: cfg.Start, prev: cfg.StartTime, now: cfg.StartTime,
 		epochs:   make(map[uint64]*instance),
 		pendingH: make(map[TxHash]bool),
 		recent:   make(map[TxHash]int),
 		ahead:    make([]uint64, cfg.Params.N),
-	}, nil
+	}
+	for _, txs := range cfg.Recent[max(0, len(cfg.Recent)-cfg.DedupEpochs):] {
+		e.remember(txs)
+	}
+	return e, nil
 }
 
 // Next returns the lowest epoch not yet output.
@@ -584,21 +593,7 @@ func (e *Engine) merge(s *Step, res []acs.Contribution) Batch {
 
 // commit records an output (or adopted) batch and moves to the next epoch.
 func (e *Engine) commit(b Batch, inst *instance) {
-	committed := make(map[TxHash]struct{}, len(b.Txs))
-	for _, tx := range b.Txs {
-		h := HashTx(tx)
-		committed[h] = struct{}{}
-		e.recent[h]++
-	}
-	e.history = append(e.history, committed)
-	if len(e.history) > e.cfg.DedupEpochs {
-		for h := range e.history[0] {
-			if e.recent[h]--; e.recent[h] <= 0 {
-				delete(e.recent, h)
-			}
-		}
-		e.history = e.history[1:]
-	}
+	committed := e.remember(b.Txs)
 	// Transactions committed leave the queue; those proposed in this epoch
 	// but not included may be proposed again.
 	if inst != nil {
@@ -628,6 +623,27 @@ func (e *Engine) commit(b Batch, inst *instance) {
 	e.prev = b.Time
 	delete(e.epochs, e.next)
 	e.next++
+}
+
+// remember records the transactions of a committed batch for DedupEpochs
+// epochs, and returns their hashes.
+func (e *Engine) remember(txs [][]byte) map[TxHash]struct{} {
+	committed := make(map[TxHash]struct{}, len(txs))
+	for _, tx := range txs {
+		h := HashTx(tx)
+		committed[h] = struct{}{}
+		e.recent[h]++
+	}
+	e.history = append(e.history, committed)
+	if len(e.history) > e.cfg.DedupEpochs {
+		for h := range e.history[0] {
+			if e.recent[h]--; e.recent[h] <= 0 {
+				delete(e.recent, h)
+			}
+		}
+		e.history = e.history[1:]
+	}
+	return committed
 }
 
 // Adopt applies a batch that the node did not produce itself but obtained,

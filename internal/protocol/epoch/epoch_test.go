@@ -433,6 +433,9 @@ func TestRestartReplaysExactly(t *testing.T) {
 		if len(tn.out[0]) > 0 {
 			rc.StartTime = tn.out[0][len(tn.out[0])-1].Time
 		}
+		for _, b := range tn.out[0] {
+			rc.Recent = append(rc.Recent, b.Txs)
+		}
 		fresh, err := New(rc)
 		if err != nil {
 			t.Fatal(err)

@@ -1,0 +1,123 @@
+package node
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/mass-consensus/mass/internal/chain"
+	"github.com/mass-consensus/mass/internal/crypto"
+	"github.com/mass-consensus/mass/internal/wire"
+)
+
+// The kinds of messages between nodes.
+const (
+	kindConsensus    = 1 // a bundle of epoch messages
+	kindVote         = 2 // a vote for a block header
+	kindStatus       = 3 // the sender's certified height
+	kindSyncRequest  = 4 // certified blocks from a height
+	kindSyncResponse = 5 // certified blocks
+)
+
+// Limits of node messages.
+const (
+	maxSyncBlocks = 64
+	maxSyncBytes  = 32 << 20
+)
+
+// ErrBadMessage is wrapped by every node message decoding error.
+var ErrBadMessage = errors.New("node: bad message")
+
+type voteMsg struct {
+	Height uint64
+	Vote   chain.Vote
+}
+
+type syncRequest struct {
+	From  uint64
+	Count uint16
+}
+
+type certified struct {
+	Block *chain.Block
+	Cert  *chain.Certificate
+}
+
+func encodeConsensus(bundle []byte) []byte {
+	return append([]byte{kindConsensus}, bundle...)
+}
+
+func encodeVote(v voteMsg) []byte {
+	w := wire.NewWriter(80)
+	w.U8(kindVote)
+	w.U64(v.Height)
+	w.U16(v.Vote.Signer)
+	w.Raw(v.Vote.Sig[:])
+	return w.Finish()
+}
+
+func decodeVote(r *wire.Reader) (voteMsg, error) {
+	var v voteMsg
+	v.Height = r.U64("vote height")
+	v.Vote.Signer = r.U16("vote signer")
+	copy(v.Vote.Sig[:], r.Raw(crypto.SignatureSize, "vote signature"))
+	return v, r.Done()
+}
+
+func encodeStatus(height uint64) []byte {
+	w := wire.NewWriter(9)
+	w.U8(kindStatus)
+	w.U64(height)
+	return w.Finish()
+}
+
+func encodeSyncRequest(q syncRequest) []byte {
+	w := wire.NewWriter(11)
+	w.U8(kindSyncRequest)
+	w.U64(q.From)
+	w.U16(q.Count)
+	return w.Finish()
+}
+
+func encodeSyncResponse(blocks []certified) []byte {
+	w := wire.NewWriter(1024)
+	w.U8(kindSyncResponse)
+	w.U32(uint32(len(blocks)))
+	for _, c := range blocks {
+		w.Bytes(c.Block.Marshal())
+		w.Bytes(c.Cert.Marshal())
+	}
+	return w.Finish()
+}
+
+func decodeSyncResponse(r *wire.Reader) ([]certified, error) {
+	n := r.Count(maxSyncBlocks, "sync blocks")
+	var out []certified
+	for i := 0; i < n && r.Err() == nil; i++ {
+		rawBlock := r.Bytes(chain.MaxBlock, "sync block")
+		rawCert := r.Bytes(64<<10, "sync certificate")
+		if r.Err() != nil {
+			break
+		}
+		b, err := chain.UnmarshalBlock(rawBlock)
+		if err != nil {
+			return nil, err
+		}
+		c, err := chain.UnmarshalCertificate(rawCert)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, certified{Block: b, Cert: c})
+	}
+	if err := r.Done(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// kindOf splits a message into its kind and body.
+func kindOf(data []byte) (byte, []byte, error) {
+	if len(data) == 0 {
+		return 0, nil, fmt.Errorf("%w: empty", ErrBadMessage)
+	}
+	return data[0], data[1:], nil
+}

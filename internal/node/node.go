@@ -1,0 +1,862 @@
+package node
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/mass-consensus/mass/internal/app"
+	"github.com/mass-consensus/mass/internal/chain"
+	"github.com/mass-consensus/mass/internal/crypto"
+	"github.com/mass-consensus/mass/internal/protocol"
+	"github.com/mass-consensus/mass/internal/protocol/epoch"
+	"github.com/mass-consensus/mass/internal/store"
+	"github.com/mass-consensus/mass/internal/transport"
+	"github.com/mass-consensus/mass/internal/wire"
+)
+
+// Config wires a node.
+type Config struct {
+	Genesis *Genesis
+	Key     *crypto.PrivateKey
+	// Store is the node's whole store; the node keeps its records under
+	// "node/" and the chain under "chain/". The application usually lives
+	// under "app/" of the same store.
+	Store     store.KV
+	App       app.Application
+	Transport transport.Transport
+	Logger    *slog.Logger
+	// Now reads the clock (default time.Now); only the loop calls it, and
+	// only to feed the consensus core its clock reading.
+	Now func() time.Time
+	// Tick is how often the clock is read (default 10 ms).
+	Tick time.Duration
+	// StatusEvery is how often the node tells its peers its height (default
+	// 500 ms).
+	StatusEvery time.Duration
+	// SyncAfter is how long the node waits, while a peer is certified
+	// further, before it fetches the blocks it is missing (default 1 s).
+	SyncAfter time.Duration
+	// MaxPending bounds the transactions waiting to be proposed.
+	MaxPending int
+}
+
+// Errors of Submit.
+var (
+	ErrBusy    = errors.New("node: busy, try again")
+	ErrStopped = errors.New("node: stopped")
+	// ErrDuplicate: the transaction is already pending or committed.
+	ErrDuplicate = errors.New("node: duplicate transaction")
+)
+
+// Commit is a block the node applied, for subscribers.
+type Commit struct {
+	Height   uint64
+	Hash     chain.Hash
+	Time     int64
+	TxHashes []epoch.TxHash
+	Results  []app.TxResult
+}
+
+// Status is a snapshot of the node.
+type Status struct {
+	ChainID   string `json:"chain_id"`
+	Node      int    `json:"node"`
+	Key       string `json:"key"`
+	Height    uint64 `json:"height"`
+	Certified uint64 `json:"certified"`
+	Epoch     uint64 `json:"epoch"`
+	Pending   int    `json:"pending"`
+	Peers     int    `json:"peers"`
+	Synced    uint64 `json:"blocks_fetched"`
+}
+
+// Counters are what the node counts, for metrics.
+type Counters struct {
+	Committed       atomic.Uint64 // transactions
+	Rejected        atomic.Uint64 // malformed or unexpected messages from peers
+	Faults          atomic.Uint64 // protocol faults seen
+	FutureDropped   atomic.Uint64 // messages beyond the horizon that did not fit the buffer
+	SendFailures    atomic.Uint64 // messages the transport refused (a peer's queue full)
+	BlocksFetched   atomic.Uint64
+	VotesRejected   atomic.Uint64
+	SubmitsRejected atomic.Uint64
+}
+
+type submitReq struct {
+	tx    []byte
+	reply chan error
+}
+
+type futureMsg struct {
+	epoch uint64
+	data  []byte
+}
+
+// Node is one running node.
+type Node struct {
+	cfg     Config
+	log     *slog.Logger
+	set     chain.NodeSet
+	params  protocol.Params
+	self    protocol.NodeID
+	peers   []transport.NodeKey
+	indexOf map[transport.NodeKey]protocol.NodeID
+	chain   *chain.Store
+	j       journal
+	engine  *epoch.Engine
+
+	applied    uint64
+	lastHeader *chain.Header
+	certified  uint64
+	certHeader *chain.Header
+	collectors map[uint64]*chain.Collector
+	readyCerts map[uint64]*chain.Certificate // certificates waiting for the one before
+	ownBlocks  map[uint64]*chain.Block
+	earlyVotes map[uint64][]chain.Vote
+	future     [][]futureMsg
+	peerHeight []uint64
+	replaying  bool
+
+	outbox  map[protocol.NodeID]map[uint64][][]byte
+	direct  []directMsg
+	replies []func()
+	commits []Commit
+
+	lastProgress time.Time
+	lastStatus   time.Time
+	syncAsked    time.Time
+
+	submits chan submitReq
+	status  atomic.Pointer[Status]
+	stopped chan struct{}
+
+	subsMu sync.Mutex
+	subs   map[chan Commit]struct{}
+
+	Counters Counters
+}
+
+type directMsg struct {
+	to   protocol.NodeID
+	tag  uint64
+	data []byte
+}
+
+const (
+	maxFuturePerPeer = 4096
+	maxEarlyVotes    = 64 // heights ahead of the applied one
+)
+
+// New opens a node: it recovers its state from the store (replaying the
+// journal of the epochs still open) but sends nothing until Run.
+func New(cfg Config) (*Node, error) {
+	set, err := cfg.Genesis.Validate()
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Key == nil || cfg.Store == nil || cfg.App == nil || cfg.Transport == nil {
+		return nil, errors.New("node: Key, Store, App and Transport are required")
+	}
+	idx, ok := set.Index(cfg.Key.Public())
+	if !ok {
+		return nil, fmt.Errorf("node: key %s is not in the node set", cfg.Key.Public())
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&cfg.Tick, 10*time.Millisecond)
+	def(&cfg.StatusEvery, 500*time.Millisecond)
+	def(&cfg.SyncAfter, time.Second)
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	params, err := protocol.NewParams(set.N())
+	if err != nil {
+		return nil, err
+	}
+	n := &Node{
+		cfg: cfg, log: cfg.Logger.With("node", idx), set: set, params: params, self: protocol.NodeID(idx),
+		indexOf:    map[transport.NodeKey]protocol.NodeID{},
+		chain:      chain.NewStore(store.WithPrefix(cfg.Store, "chain/")),
+		j:          journal{kv: store.WithPrefix(cfg.Store, "node/")},
+		collectors: map[uint64]*chain.Collector{},
+		readyCerts: map[uint64]*chain.Certificate{},
+		earlyVotes: map[uint64][]chain.Vote{},
+		future:     make([][]futureMsg, set.N()),
+		peerHeight: make([]uint64, set.N()),
+		outbox:     map[protocol.NodeID]map[uint64][][]byte{},
+		submits:    make(chan submitReq, 1024),
+		stopped:    make(chan struct{}),
+		subs:       map[chan Commit]struct{}{},
+	}
+	var tpeers []transport.Peer
+	for i, k := range set.Keys {
+		n.peers = append(n.peers, transport.NodeKey(k))
+		n.indexOf[transport.NodeKey(k)] = protocol.NodeID(i)
+		tpeers = append(tpeers, transport.Peer{Key: transport.NodeKey(k), Addrs: cfg.Genesis.Nodes[i].Addrs})
+	}
+	if err := cfg.Transport.SetPeers(tpeers); err != nil {
+		return nil, fmt.Errorf("node: %w", err)
+	}
+	if err := n.recover(); err != nil {
+		return nil, err
+	}
+	n.publish()
+	return n, nil
+}
+
+// recover rebuilds the node's state from its store.
+func (n *Node) recover() error {
+	seed, err := n.j.coinSeed()
+	if err != nil {
+		return err
+	}
+	if n.certified, err = n.chain.Height(); err != nil {
+		return err
+	}
+	if n.certified > 0 {
+		b, _, err := n.chain.Get(n.certified)
+		if err != nil {
+			return err
+		}
+		n.certHeader = &b.Header
+	}
+	if n.ownBlocks, err = n.j.ownBlocks(); err != nil {
+		return err
+	}
+	recorded := n.certified
+	for h := range n.ownBlocks {
+		if h <= n.certified {
+			delete(n.ownBlocks, h)
+			n.j.forgetOwn(h)
+		}
+	}
+	for n.ownBlocks[recorded+1] != nil {
+		recorded++
+	}
+	// The application syncs every block; bring it up to what is recorded.
+	appHeight, _, err := n.cfg.App.Info()
+	if err != nil {
+		return fmt.Errorf("node: application info: %w", err)
+	}
+	if appHeight > recorded+1 {
+		return fmt.Errorf("node: the application is at height %d but the node recorded only %d", appHeight, recorded)
+	}
+	for h := appHeight + 1; h <= recorded; h++ {
+		b, err := n.blockAt(h)
+		if err != nil {
+			return err
+		}
+		res, err := n.cfg.App.ApplyBlock(app.Block{Height: h, Time: b.Time, Txs: b.Txs})
+		if err != nil {
+			return fmt.Errorf("node: re-applying block %d: %w", h, err)
+		}
+		if res.StateRoot != b.StateRoot {
+			return fmt.Errorf("node: re-applying block %d gave another state root", h)
+		}
+	}
+	n.applied = recorded
+	startTime := n.cfg.Genesis.Time
+	var recent [][][]byte
+	for h := max(1, recorded-epoch.DefaultDedupEpochs+1); h <= recorded && recorded > 0; h++ {
+		b, err := n.blockAt(h)
+		if err != nil {
+			return err
+		}
+		recent = append(recent, b.Txs)
+		if h == recorded {
+			n.lastHeader = &b.Header
+			startTime = b.Time
+		}
+	}
+	var pseed [16]byte
+	copy(pseed[:], seed[16:])
+	n.engine, err = epoch.New(epoch.Config{
+		Params: n.params, Self: n.self,
+		Rand:     rand.NewPCG(binary.BigEndian.Uint64(pseed[:8]), uint64(n.cfg.Now().UnixNano())),
+		CoinSeed: seed, Window: n.cfg.Genesis.Window, BatchSize: n.cfg.Genesis.BatchSize,
+		MaxPending: n.cfg.MaxPending,
+		Start:      recorded, StartTime: startTime, Recent: recent,
+	})
+	if err != nil {
+		return err
+	}
+	// Votes for the blocks signed but not yet certified.
+	for h := n.certified + 1; h <= recorded; h++ {
+		n.startVoting(n.ownBlocks[h])
+	}
+	// Replay the journal of the open epochs.
+	entries, err := n.j.replayLog(recorded)
+	if err != nil {
+		return err
+	}
+	n.engine.Hold()
+	n.replaying = true
+	for _, e := range entries {
+		switch e.kind {
+		case walProposal:
+			st, err := n.engine.Restore(e.epoch, e.data)
+			if err != nil {
+				return fmt.Errorf("node: replaying the proposal of epoch %d: %w", e.epoch, err)
+			}
+			if err := n.handleStep(st); err != nil {
+				return err
+			}
+		case walMessage:
+			msg, err := epoch.UnmarshalMessage(e.data, n.params, epoch.DefaultMaxProposalSize)
+			if err != nil {
+				return fmt.Errorf("node: journal of epoch %d: %w", e.epoch, err)
+			}
+			if n.engine.Admit(e.from, msg.Epoch) != epoch.Now {
+				continue
+			}
+			if err := n.handleStep(n.engine.HandleMessage(e.from, msg)); err != nil {
+				return err
+			}
+		}
+	}
+	n.replaying = false
+	if err := n.handleStep(n.engine.Release()); err != nil {
+		return err
+	}
+	// Transactions accepted before the crash and not yet committed.
+	txs, err := n.j.pendingTxs()
+	if err != nil {
+		return fmt.Errorf("node: reading pending transactions: %w", err)
+	}
+	for _, tx := range txs {
+		st, err := n.engine.HandleInput(epoch.Input{Tx: tx})
+		if err == nil {
+			err = n.handleStep(st)
+		}
+		if err != nil && !errors.Is(err, epoch.ErrDuplicate) {
+			n.log.Warn("dropping a pending transaction", "err", err)
+		}
+	}
+	n.log.Info("recovered", "certified", n.certified, "applied", n.applied, "replayed", len(entries), "pending", len(txs))
+	return n.j.flush()
+}
+
+// blockAt returns the block at a height from the chain or the own records.
+func (n *Node) blockAt(h uint64) (*chain.Block, error) {
+	if b := n.ownBlocks[h]; b != nil {
+		return b, nil
+	}
+	b, _, err := n.chain.Get(h)
+	return b, err
+}
+
+// Run runs the loop until ctx is done or a fatal error (a disk failure, a
+// divergence from a certified block) stops it.
+func (n *Node) Run(ctx context.Context) error {
+	defer close(n.stopped)
+	ticker := time.NewTicker(n.cfg.Tick)
+	defer ticker.Stop()
+	n.lastProgress = n.cfg.Now()
+	if err := n.flush(); err != nil {
+		return err
+	}
+	for {
+		var err error
+		select {
+		case <-ctx.Done():
+			return n.flush()
+		case in, ok := <-n.cfg.Transport.Receive():
+			if !ok {
+				return errors.New("node: transport closed")
+			}
+			err = n.onInbound(in)
+		case req := <-n.submits:
+			err = n.onSubmit(req)
+		case <-ticker.C:
+			err = n.onTick()
+		}
+		// Take what else is waiting, up to a bound, before the flush.
+		for i := 0; i < 256 && err == nil; i++ {
+			select {
+			case in, ok := <-n.cfg.Transport.Receive():
+				if !ok {
+					return errors.New("node: transport closed")
+				}
+				err = n.onInbound(in)
+				continue
+			case req := <-n.submits:
+				err = n.onSubmit(req)
+				continue
+			default:
+			}
+			break
+		}
+		if err == nil {
+			err = n.flush()
+		}
+		if err != nil {
+			n.log.Error("stopping", "err", err)
+			n.failReplies()
+			return err
+		}
+	}
+}
+
+// flush makes the round durable, then sends its messages, answers its
+// callers and tells subscribers of its commits.
+func (n *Node) flush() error {
+	if err := n.j.flush(); err != nil {
+		return err
+	}
+	for to, byEpoch := range n.outbox {
+		for ep, msgs := range byEpoch {
+			n.send(to, ep, encodeConsensus(epoch.MarshalBundle(msgs)))
+		}
+		delete(n.outbox, to)
+	}
+	for _, d := range n.direct {
+		n.send(d.to, d.tag, d.data)
+	}
+	n.direct = n.direct[:0]
+	for _, r := range n.replies {
+		r()
+	}
+	n.replies = n.replies[:0]
+	if len(n.commits) > 0 {
+		n.notify(n.commits)
+		n.commits = nil
+	}
+	n.publish()
+	return nil
+}
+
+func (n *Node) send(to protocol.NodeID, tag uint64, data []byte) {
+	if to == n.self {
+		return
+	}
+	if err := n.cfg.Transport.Send(n.peers[to], tag, data); err != nil {
+		n.Counters.SendFailures.Add(1)
+		n.log.Debug("send failed", "to", to, "err", err)
+	}
+}
+
+func (n *Node) broadcast(tag uint64, data []byte) {
+	for i := range n.peers {
+		if protocol.NodeID(i) != n.self {
+			n.direct = append(n.direct, directMsg{to: protocol.NodeID(i), tag: tag, data: data})
+		}
+	}
+}
+
+func (n *Node) failReplies() {
+	for _, r := range n.replies {
+		r()
+	}
+	n.replies = nil
+}
+
+// handleStep journals the step's proposals, queues its messages and applies
+// its batches.
+func (n *Node) handleStep(st epoch.Step) error {
+	if len(st.Faults) > 0 {
+		n.Counters.Faults.Add(uint64(len(st.Faults)))
+		for _, f := range st.Faults {
+			n.log.Debug("fault", "peer", f.Node, "kind", f.Kind)
+		}
+	}
+	for _, m := range st.Messages {
+		data := m.Body.Marshal()
+		for i := range n.peers {
+			to := protocol.NodeID(i)
+			if m.To.Includes(n.self, to) {
+				byEpoch := n.outbox[to]
+				if byEpoch == nil {
+					byEpoch = map[uint64][][]byte{}
+					n.outbox[to] = byEpoch
+				}
+				byEpoch[m.Body.Epoch] = append(byEpoch[m.Body.Epoch], data)
+			}
+		}
+	}
+	for _, o := range st.Output {
+		switch {
+		case o.Proposal != nil:
+			if !n.replaying {
+				n.j.proposal(o.Proposal)
+			}
+		case o.Batch != nil:
+			if err := n.onBatch(o.Batch); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// onBatch applies an epoch's batch as the next block and signs it.
+func (n *Node) onBatch(b *epoch.Batch) error {
+	height := b.Epoch + 1
+	if height != n.applied+1 {
+		return fmt.Errorf("node: batch of epoch %d after block %d", b.Epoch, n.applied)
+	}
+	appHeight, appRoot, err := n.cfg.App.Info()
+	if err != nil {
+		return fmt.Errorf("node: application info: %w", err)
+	}
+	var root [32]byte
+	var results []app.TxResult
+	switch {
+	case appHeight == height: // applied before a crash, not yet recorded
+		root = appRoot
+	case appHeight == height-1:
+		res, err := n.cfg.App.ApplyBlock(app.Block{Height: height, Time: b.Time, Txs: b.Txs})
+		if err != nil {
+			return fmt.Errorf("node: applying block %d: %w", height, err)
+		}
+		root, results = res.StateRoot, res.Txs
+	default:
+		return fmt.Errorf("node: the application is at height %d, block %d is next", appHeight, height)
+	}
+	blk := &chain.Block{Header: chain.Header{
+		ChainID: n.cfg.Genesis.ChainID, Height: height, Epoch: b.Epoch, Time: b.Time,
+		BatchHash: chain.BatchHash(b.Txs), StateRoot: root,
+	}, Txs: b.Txs}
+	if n.lastHeader != nil {
+		blk.Prev = n.lastHeader.Hash()
+	}
+	if old := n.ownBlocks[height]; old != nil && old.Hash() != blk.Hash() {
+		return fmt.Errorf("node: refusing to sign a second block at height %d", height)
+	}
+	n.ownBlocks[height] = blk
+	n.j.own(blk)
+	n.j.forgetEpochs(b.Epoch + 1)
+	hashes := make([]epoch.TxHash, len(b.Txs))
+	for i, tx := range b.Txs {
+		hashes[i] = epoch.HashTx(tx)
+		n.j.committed(hashes[i], height)
+	}
+	n.Counters.Committed.Add(uint64(len(b.Txs)))
+	n.applied, n.lastHeader = height, &blk.Header
+	n.lastProgress = n.cfg.Now()
+	n.commits = append(n.commits, Commit{Height: height, Hash: blk.Hash(), Time: blk.Time, TxHashes: hashes, Results: results})
+	n.startVoting(blk)
+	n.retryFuture()
+	return nil
+}
+
+// startVoting signs a block, sends the vote and collects the others'.
+func (n *Node) startVoting(blk *chain.Block) {
+	col := chain.NewCollector(blk.Header, n.set)
+	n.collectors[blk.Height] = col
+	vote := chain.SignHeader(n.cfg.Key, int(n.self), &blk.Header)
+	n.broadcast(blk.Epoch, encodeVote(voteMsg{Height: blk.Height, Vote: vote}))
+	n.addVote(blk.Height, vote)
+	for _, v := range n.earlyVotes[blk.Height] {
+		n.addVote(blk.Height, v)
+	}
+	delete(n.earlyVotes, blk.Height)
+}
+
+func (n *Node) addVote(height uint64, v chain.Vote) {
+	col := n.collectors[height]
+	if col == nil {
+		return
+	}
+	cert, err := col.Add(v)
+	if err != nil {
+		n.Counters.VotesRejected.Add(1)
+		n.log.Debug("vote rejected", "height", height, "err", err)
+		return
+	}
+	switch {
+	case cert == nil:
+	case height == n.certified+1:
+		n.certify(height, cert)
+	case height > n.certified+1:
+		n.readyCerts[height] = cert
+	}
+}
+
+// certify stores a block with its certificate, then any following blocks
+// whose certificates were waiting.
+func (n *Node) certify(height uint64, cert *chain.Certificate) {
+	blk := n.ownBlocks[height]
+	if err := n.chain.Put(blk, cert); err != nil {
+		n.log.Error("storing a certified block", "height", height, "err", err)
+		return
+	}
+	n.certified, n.certHeader = height, &blk.Header
+	delete(n.ownBlocks, height)
+	delete(n.collectors, height)
+	n.j.forgetOwn(height)
+	if w := uint64(n.engine.Stats().InFlight) + 2*uint64(max(1, n.cfg.Genesis.Window)); blk.Epoch > w {
+		n.cfg.Transport.Forget(blk.Epoch - w)
+	}
+	delete(n.readyCerts, height)
+	// The next block's certificate may be waiting for this one.
+	if c := n.readyCerts[height+1]; c != nil {
+		n.certify(height+1, c)
+	}
+}
+
+// onInbound handles one message from a peer.
+func (n *Node) onInbound(in transport.Inbound) error {
+	from, ok := n.indexOf[in.From]
+	if !ok || from == n.self {
+		n.Counters.Rejected.Add(1)
+		return nil
+	}
+	kind, body, err := kindOf(in.Data)
+	if err != nil {
+		n.Counters.Rejected.Add(1)
+		return nil
+	}
+	switch kind {
+	case kindConsensus:
+		msgs, err := epoch.UnmarshalBundle(body, n.params, epoch.DefaultMaxProposalSize)
+		if err != nil {
+			n.Counters.Rejected.Add(1)
+			n.log.Debug("bad consensus message", "from", from, "err", err)
+			return nil
+		}
+		for _, m := range msgs {
+			if err := n.onConsensus(from, m, nil); err != nil {
+				return err
+			}
+		}
+	case kindVote:
+		v, err := decodeVote(wire.NewReader(body))
+		if err != nil || v.Vote.Signer != uint16(from) {
+			n.Counters.VotesRejected.Add(1)
+			return nil
+		}
+		n.onVote(v)
+	case kindStatus:
+		r := wire.NewReader(body)
+		h := r.U64("status height")
+		if r.Done() != nil {
+			n.Counters.Rejected.Add(1)
+			return nil
+		}
+		n.peerHeight[from] = max(n.peerHeight[from], h)
+	case kindSyncRequest:
+		r := wire.NewReader(body)
+		q := syncRequest{From: r.U64("from"), Count: r.U16("count")}
+		if r.Done() != nil {
+			n.Counters.Rejected.Add(1)
+			return nil
+		}
+		n.onSyncRequest(from, q)
+	case kindSyncResponse:
+		blocks, err := decodeSyncResponse(wire.NewReader(body))
+		if err != nil {
+			n.Counters.Rejected.Add(1)
+			n.log.Debug("bad sync response", "from", from, "err", err)
+			return nil
+		}
+		return n.onSyncResponse(from, blocks)
+	default:
+		n.Counters.Rejected.Add(1)
+	}
+	return nil
+}
+
+// onConsensus handles one epoch message: now (journaled first), later
+// (buffered, bounded), or never.
+func (n *Node) onConsensus(from protocol.NodeID, m *epoch.Message, raw []byte) error {
+	switch n.engine.Admit(from, m.Epoch) {
+	case epoch.Never:
+		return nil
+	case epoch.Later:
+		if len(n.future[from]) >= maxFuturePerPeer {
+			n.Counters.FutureDropped.Add(1)
+			return nil
+		}
+		if raw == nil {
+			raw = m.Marshal()
+		}
+		n.future[from] = append(n.future[from], futureMsg{epoch: m.Epoch, data: raw})
+		return nil
+	}
+	if raw == nil {
+		raw = m.Marshal()
+	}
+	n.j.message(m.Epoch, from, raw)
+	return n.handleStep(n.engine.HandleMessage(from, m))
+}
+
+// retryFuture offers the buffered messages again once the epoch moved.
+func (n *Node) retryFuture() {
+	for from, buf := range n.future {
+		if len(buf) == 0 {
+			continue
+		}
+		n.future[from] = nil
+		for _, f := range buf {
+			m, err := epoch.UnmarshalMessage(f.data, n.params, epoch.DefaultMaxProposalSize)
+			if err != nil {
+				continue
+			}
+			if err := n.onConsensus(protocol.NodeID(from), m, f.data); err != nil {
+				n.log.Error("handling a buffered message", "err", err)
+			}
+		}
+	}
+}
+
+func (n *Node) onVote(v voteMsg) {
+	switch {
+	case v.Height <= n.certified:
+	case n.collectors[v.Height] != nil:
+		n.addVote(v.Height, v.Vote)
+	case v.Height > n.applied && v.Height <= n.applied+maxEarlyVotes:
+		if len(n.earlyVotes[v.Height]) < n.set.N() {
+			n.earlyVotes[v.Height] = append(n.earlyVotes[v.Height], v.Vote)
+		}
+	default:
+		n.Counters.VotesRejected.Add(1)
+	}
+}
+
+// onSubmit takes a client's transaction.
+func (n *Node) onSubmit(req submitReq) error {
+	h := epoch.HashTx(req.tx)
+	reject := func(err error) error {
+		n.Counters.SubmitsRejected.Add(1)
+		req.reply <- err
+		return nil
+	}
+	if _, done, err := n.j.txHeight(h); err != nil {
+		return err
+	} else if done {
+		return reject(fmt.Errorf("%w: committed already", ErrDuplicate))
+	}
+	if err := n.cfg.App.CheckTx(req.tx); err != nil {
+		return reject(err)
+	}
+	st, err := n.engine.HandleInput(epoch.Input{Tx: req.tx})
+	if err != nil {
+		if errors.Is(err, epoch.ErrDuplicate) {
+			err = fmt.Errorf("%w: pending already", ErrDuplicate)
+		}
+		return reject(err)
+	}
+	n.j.pending(h, req.tx)
+	n.replies = append(n.replies, func() { req.reply <- nil })
+	return n.handleStep(st)
+}
+
+// onTick feeds the clock, tells peers the node's height, and starts a
+// catch-up when the node is behind.
+func (n *Node) onTick() error {
+	now := n.cfg.Now()
+	st, err := n.engine.HandleInput(epoch.Input{Tick: true, Now: now.UnixMilli()})
+	if err != nil {
+		return err
+	}
+	if err := n.handleStep(st); err != nil {
+		return err
+	}
+	if now.Sub(n.lastStatus) >= n.cfg.StatusEvery {
+		n.lastStatus = now
+		n.broadcast(n.engine.Next(), encodeStatus(n.certified))
+	}
+	n.maybeSync(now)
+	return nil
+}
+
+// Submit hands a transaction to the node. It returns once the transaction is
+// durably pending (nil), or with the reason it was refused.
+func (n *Node) Submit(ctx context.Context, tx []byte) error {
+	req := submitReq{tx: tx, reply: make(chan error, 1)}
+	select {
+	case n.submits <- req:
+	case <-n.stopped:
+		return ErrStopped
+	case <-ctx.Done():
+		return ctx.Err()
+	default:
+		return ErrBusy
+	}
+	select {
+	case err := <-req.reply:
+		return err
+	case <-n.stopped:
+		return ErrStopped
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// TxStatus reports whether a transaction is committed (and at which
+// height) or pending.
+func (n *Node) TxStatus(h epoch.TxHash) (height uint64, committed, pending bool, err error) {
+	height, committed, err = n.j.txHeight(h)
+	if err != nil || committed {
+		return height, committed, false, err
+	}
+	pending, err = n.j.isPending(h)
+	return 0, false, pending, err
+}
+
+// Block returns a certified block and its certificate.
+func (n *Node) Block(height uint64) (*chain.Block, *chain.Certificate, error) {
+	return n.chain.Get(height)
+}
+
+// Status returns the latest snapshot.
+func (n *Node) Status() Status { return *n.status.Load() }
+
+func (n *Node) publish() {
+	st := n.engine.Stats()
+	peers := 0
+	for _, p := range n.cfg.Transport.Stats().Peers {
+		if p.Connected {
+			peers++
+		}
+	}
+	n.status.Store(&Status{
+		ChainID: n.cfg.Genesis.ChainID, Node: int(n.self), Key: n.cfg.Key.Public().String(),
+		Height: n.applied, Certified: n.certified, Epoch: n.engine.Next(), Pending: st.Pending, Peers: peers,
+		Synced: n.Counters.BlocksFetched.Load(),
+	})
+}
+
+// Subscribe returns a channel of the blocks the node applies from now on.
+// A subscriber that does not keep up misses commits rather than slowing the
+// node; cancel releases the channel.
+func (n *Node) Subscribe(buffer int) (<-chan Commit, func()) {
+	ch := make(chan Commit, max(1, buffer))
+	n.subsMu.Lock()
+	n.subs[ch] = struct{}{}
+	n.subsMu.Unlock()
+	return ch, func() {
+		n.subsMu.Lock()
+		defer n.subsMu.Unlock()
+		if _, ok := n.subs[ch]; ok {
+			delete(n.subs, ch)
+			close(ch)
+		}
+	}
+}
+
+func (n *Node) notify(commits []Commit) {
+	n.subsMu.Lock()
+	defer n.subsMu.Unlock()
+	for ch := range n.subs {
+		for _, c := range commits {
+			select {
+			case ch <- c:
+			default:
+			}
+		}
+	}
+}

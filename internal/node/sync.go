@@ -1,0 +1,124 @@
+package node
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/mass-consensus/mass/internal/app"
+	"github.com/mass-consensus/mass/internal/chain"
+	"github.com/mass-consensus/mass/internal/protocol"
+	"github.com/mass-consensus/mass/internal/protocol/epoch"
+)
+
+// maybeSync asks the furthest peer for certified blocks when this node is
+// behind: when f+1 nodes are beyond its horizon, or when a peer has been
+// certified further than this node has applied for SyncAfter.
+func (n *Node) maybeSync(now time.Time) {
+	best, bestPeer := uint64(0), protocol.NodeID(0)
+	for i, h := range n.peerHeight {
+		if h > best {
+			best, bestPeer = h, protocol.NodeID(i)
+		}
+	}
+	if best <= n.certified {
+		return
+	}
+	_, behind := n.engine.Behind()
+	stuck := best > n.applied && now.Sub(n.lastProgress) >= n.cfg.SyncAfter
+	if !behind && !stuck {
+		return
+	}
+	if now.Sub(n.syncAsked) < n.cfg.SyncAfter {
+		return // one request in flight at a time, re-asked after SyncAfter
+	}
+	n.syncAsked = now
+	n.direct = append(n.direct, directMsg{to: bestPeer, tag: n.engine.Next(),
+		data: encodeSyncRequest(syncRequest{From: n.certified + 1, Count: maxSyncBlocks})})
+}
+
+// onSyncRequest answers with the certified blocks asked for, as many as fit.
+func (n *Node) onSyncRequest(from protocol.NodeID, q syncRequest) {
+	var out []certified
+	size := 0
+	for h := q.From; h < q.From+uint64(min(q.Count, maxSyncBlocks)) && h <= n.certified; h++ {
+		b, c, err := n.chain.Get(h)
+		if err != nil {
+			n.log.Warn("reading a block for a peer", "height", h, "err", err)
+			break
+		}
+		size += len(b.Marshal()) + 64*len(c.Votes)
+		if size > maxSyncBytes && len(out) > 0 {
+			break
+		}
+		out = append(out, certified{Block: b, Cert: c})
+	}
+	if len(out) > 0 {
+		n.direct = append(n.direct, directMsg{to: from, tag: n.engine.Next(), data: encodeSyncResponse(out)})
+	}
+}
+
+// onSyncResponse verifies and applies fetched blocks in order.
+func (n *Node) onSyncResponse(from protocol.NodeID, blocks []certified) error {
+	n.syncAsked = time.Time{}
+	for _, c := range blocks {
+		b := c.Block
+		if b.Height <= n.certified {
+			continue
+		}
+		if b.Height != n.certified+1 {
+			break
+		}
+		if err := chain.VerifyNext(n.certHeader, b, c.Cert, n.cfg.Genesis.ChainID, n.set); err != nil {
+			n.Counters.Rejected.Add(1)
+			n.log.Warn("a peer sent a block that does not verify", "peer", from, "height", b.Height, "err", err)
+			return nil
+		}
+		if b.Height <= n.applied {
+			// Applied here already: it must be the very same block.
+			if own := n.ownBlocks[b.Height]; own == nil || own.Hash() != b.Hash() {
+				return fmt.Errorf("node: certified block %d differs from the one this node applied", b.Height)
+			}
+		} else {
+			if err := n.applyFetched(b); err != nil {
+				return err
+			}
+		}
+		n.Counters.BlocksFetched.Add(1)
+		n.certify(b.Height, c.Cert)
+	}
+	return nil
+}
+
+// applyFetched applies a certified block this node did not produce, and
+// moves the consensus engine past its epoch.
+func (n *Node) applyFetched(b *chain.Block) error {
+	res, err := n.cfg.App.ApplyBlock(app.Block{Height: b.Height, Time: b.Time, Txs: b.Txs})
+	if err != nil {
+		return fmt.Errorf("node: applying fetched block %d: %w", b.Height, err)
+	}
+	if res.StateRoot != b.StateRoot {
+		return fmt.Errorf("node: fetched block %d gives state root %x, certified %x", b.Height, res.StateRoot, b.StateRoot)
+	}
+	n.ownBlocks[b.Height] = b
+	n.j.forgetEpochs(b.Epoch + 1)
+	hashes := make([]epoch.TxHash, len(b.Txs))
+	for i, tx := range b.Txs {
+		hashes[i] = epoch.HashTx(tx)
+		n.j.committed(hashes[i], b.Height)
+	}
+	n.Counters.Committed.Add(uint64(len(b.Txs)))
+	n.applied, n.lastHeader = b.Height, &b.Header
+	n.lastProgress = n.cfg.Now()
+	n.commits = append(n.commits, Commit{Height: b.Height, Hash: b.Hash(), Time: b.Time, TxHashes: hashes, Results: res.Txs})
+	if n.engine.Next() == b.Epoch {
+		st, err := n.engine.Adopt(epoch.Batch{Epoch: b.Epoch, Time: b.Time, Txs: b.Txs})
+		if err != nil {
+			return fmt.Errorf("node: %w", err)
+		}
+		if err := n.handleStep(st); err != nil {
+			return err
+		}
+	}
+	n.retryFuture()
+	return nil
+}

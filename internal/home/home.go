@@ -1,0 +1,174 @@
+// Package home is the layout of a node's home directory: its key, its
+// configuration, the network's genesis, and its data. `mass init` writes
+// homes; `mass start` and `mass devnet` read them.
+//
+//	HOME/node_key.json   the node's ed25519 key (seed, hex), mode 0600
+//	HOME/config.json     where it listens (libp2p and HTTP API), log level
+//	HOME/genesis.json    the network: chain id, node set, parameters
+//	HOME/data/           the node's Pebble store
+//
+// It imports node (for the genesis) and crypto; nothing of the runtime.
+package home
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/mass-consensus/mass/internal/crypto"
+	"github.com/mass-consensus/mass/internal/node"
+)
+
+// Config is a node's own settings.
+type Config struct {
+	// Listen are the libp2p multiaddrs the node listens on.
+	Listen []string `json:"listen"`
+	// API is the host:port of the HTTP API.
+	API string `json:"api"`
+	// LogLevel is debug, info, warn or error.
+	LogLevel string `json:"log_level"`
+}
+
+// Home is a loaded home directory.
+type Home struct {
+	Dir     string
+	Config  Config
+	Key     *crypto.PrivateKey
+	Genesis *node.Genesis
+}
+
+// DataDir is where the node's store lives.
+func (h *Home) DataDir() string { return filepath.Join(h.Dir, "data") }
+
+type keyFile struct {
+	Seed string `json:"seed"`
+}
+
+// Load reads a home directory.
+func Load(dir string) (*Home, error) {
+	h := &Home{Dir: dir}
+	if err := readJSON(filepath.Join(dir, "config.json"), &h.Config); err != nil {
+		return nil, err
+	}
+	var kf keyFile
+	if err := readJSON(filepath.Join(dir, "node_key.json"), &kf); err != nil {
+		return nil, err
+	}
+	seed, err := hex.DecodeString(kf.Seed)
+	if err != nil {
+		return nil, fmt.Errorf("home: %s: seed is not hex: %w", filepath.Join(dir, "node_key.json"), err)
+	}
+	if h.Key, err = crypto.KeyFromSeed(seed); err != nil {
+		return nil, fmt.Errorf("home: %s: %w", filepath.Join(dir, "node_key.json"), err)
+	}
+	if h.Genesis, err = node.LoadGenesis(filepath.Join(dir, "genesis.json")); err != nil {
+		return nil, err
+	}
+	if len(h.Config.Listen) == 0 || h.Config.API == "" {
+		return nil, fmt.Errorf("home: %s: config needs listen addresses and an api address", dir)
+	}
+	set, err := h.Genesis.Validate()
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := set.Index(h.Key.Public()); !ok {
+		return nil, fmt.Errorf("home: %s: the node's key is not in the genesis node set", dir)
+	}
+	return h, nil
+}
+
+func readJSON(path string, v any) error {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("home: %w", err)
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		return fmt.Errorf("home: %s: %w", path, err)
+	}
+	return nil
+}
+
+func writeJSON(path string, v any, mode os.FileMode) error {
+	raw, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, append(raw, '\n'), mode); err != nil {
+		return fmt.Errorf("home: %w", err)
+	}
+	return nil
+}
+
+// InitOptions describe a new network of nodes on one host.
+type InitOptions struct {
+	Nodes   int
+	ChainID string
+	Host    string // e.g. 127.0.0.1
+	P2PPort int    // node i listens on P2PPort+i (TCP and UDP/QUIC)
+	APIPort int    // node i serves its API on APIPort+i
+	// Now is the genesis time (default: the current time).
+	Now time.Time
+}
+
+// Init writes the homes of a new network under dir: dir/node0 … and
+// returns their paths. It refuses a dir that already holds a network.
+func Init(dir string, o InitOptions) ([]string, error) {
+	if o.Nodes < 1 || o.Nodes > 1024 {
+		return nil, fmt.Errorf("home: %d nodes, want 1 to 1024", o.Nodes)
+	}
+	if o.P2PPort <= 0 || o.APIPort <= 0 || o.P2PPort+o.Nodes > 65536 || o.APIPort+o.Nodes > 65536 {
+		return nil, fmt.Errorf("home: ports %d and %d leave no room for %d nodes", o.P2PPort, o.APIPort, o.Nodes)
+	}
+	if o.Now.IsZero() {
+		o.Now = time.Now()
+	}
+	if _, err := os.Stat(filepath.Join(dir, "node0", "genesis.json")); err == nil {
+		return nil, fmt.Errorf("home: %s already holds a network", dir)
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("home: %w", err)
+	}
+	g := &node.Genesis{ChainID: o.ChainID, Time: o.Now.UnixMilli()}
+	var keys []*crypto.PrivateKey
+	var cfgs []Config
+	for i := 0; i < o.Nodes; i++ {
+		k, err := crypto.GenerateKey(rand.Reader)
+		if err != nil {
+			return nil, err
+		}
+		keys = append(keys, k)
+		p2p := o.P2PPort + i
+		c := Config{
+			Listen:   []string{fmt.Sprintf("/ip4/%s/tcp/%d", o.Host, p2p), fmt.Sprintf("/ip4/%s/udp/%d/quic-v1", o.Host, p2p)},
+			API:      fmt.Sprintf("%s:%d", o.Host, o.APIPort+i),
+			LogLevel: "info",
+		}
+		cfgs = append(cfgs, c)
+		g.Nodes = append(g.Nodes, node.GenesisNode{Key: k.Public().String(), Addrs: c.Listen, API: c.API})
+	}
+	if _, err := g.Validate(); err != nil {
+		return nil, err
+	}
+	var homes []string
+	for i := range keys {
+		hd := filepath.Join(dir, fmt.Sprintf("node%d", i))
+		if err := os.MkdirAll(hd, 0o700); err != nil {
+			return nil, fmt.Errorf("home: %w", err)
+		}
+		if err := writeJSON(filepath.Join(hd, "node_key.json"), keyFile{Seed: hex.EncodeToString(keys[i].Seed())}, 0o600); err != nil {
+			return nil, err
+		}
+		if err := writeJSON(filepath.Join(hd, "config.json"), cfgs[i], 0o644); err != nil {
+			return nil, err
+		}
+		if err := writeJSON(filepath.Join(hd, "genesis.json"), g, 0o644); err != nil {
+			return nil, err
+		}
+		homes = append(homes, hd)
+	}
+	return homes, nil
+}

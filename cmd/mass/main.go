@@ -10,7 +10,11 @@ import (
 const usage = `mass: a leaderless asynchronous BFT ledger for direct democracy
 
 Usage:
-  mass sim [flags]    run the deterministic Byzantine simulator
+  mass devnet [flags]      run a whole network on this machine (4 nodes on 127.0.0.1)
+  mass init [flags]        write the home directories of a new network
+  mass start --home DIR    run one node
+  mass status [--api ADDR] show a node's status
+  mass sim [flags]         run the deterministic Byzantine simulator
 
 Run 'mass <command> -h' for the flags of a command.
 `
@@ -24,6 +28,14 @@ func main() {
 	switch os.Args[1] {
 	case "sim":
 		err = runSim(os.Args[2:])
+	case "init":
+		err = runInit(os.Args[2:])
+	case "start":
+		err = runStart(os.Args[2:])
+	case "devnet":
+		err = runDevnet(os.Args[2:])
+	case "status":
+		err = runStatus(os.Args[2:])
 	case "-h", "--help", "help":
 		fmt.Print(usage)
 		return

@@ -1,0 +1,185 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/mass-consensus/mass/internal/daemon"
+	"github.com/mass-consensus/mass/internal/home"
+)
+
+func runInit(args []string) error {
+	fs := flag.NewFlagSet("init", flag.ContinueOnError)
+	dir := fs.String("dir", "mass-net", "directory for the nodes' homes (DIR/node0, DIR/node1, …)")
+	nodes := fs.Int("nodes", 4, "number of nodes")
+	chainID := fs.String("chain-id", "mass-devnet", "chain id")
+	host := fs.String("host", "127.0.0.1", "address the nodes listen on")
+	p2pPort := fs.Int("p2p-port", 26600, "libp2p port of node 0 (node i uses p2p-port+i, TCP and QUIC)")
+	apiPort := fs.Int("api-port", 8080, "HTTP API port of node 0 (node i uses api-port+i)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	homes, err := home.Init(*dir, home.InitOptions{Nodes: *nodes, ChainID: *chainID, Host: *host, P2PPort: *p2pPort, APIPort: *apiPort})
+	if err != nil {
+		return err
+	}
+	for _, h := range homes {
+		fmt.Println(h)
+	}
+	return nil
+}
+
+func newLogger(level string, w io.Writer) *slog.Logger {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		l = slog.LevelInfo
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+// untilSignal returns a context cancelled by SIGINT or SIGTERM.
+func untilSignal() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+}
+
+func runStart(args []string) error {
+	fs := flag.NewFlagSet("start", flag.ContinueOnError)
+	dir := fs.String("home", "", "the node's home directory (from mass init)")
+	level := fs.String("log-level", "", "debug, info, warn or error (default: the home's config)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *dir == "" {
+		return errors.New("--home is required")
+	}
+	h, err := home.Load(*dir)
+	if err != nil {
+		return err
+	}
+	if *level == "" {
+		*level = h.Config.LogLevel
+	}
+	logger := newLogger(*level, os.Stderr)
+	d, err := daemon.Start(h, logger)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("node API on http://%s\n", d.APIAddr())
+	ctx, stop := untilSignal()
+	defer stop()
+	select {
+	case <-ctx.Done():
+		logger.Info("stopping")
+		return d.Stop()
+	case err := <-d.Done():
+		d.Stop()
+		return err
+	}
+}
+
+func runDevnet(args []string) error {
+	fs := flag.NewFlagSet("devnet", flag.ContinueOnError)
+	dir := fs.String("dir", "mass-devnet", "data directory; a second run resumes from it")
+	nodes := fs.Int("nodes", 4, "number of nodes (first run only)")
+	p2pPort := fs.Int("p2p-port", 26600, "libp2p port of node 0 (first run only)")
+	apiPort := fs.Int("api-port", 8080, "HTTP API port of node 0 (first run only)")
+	level := fs.String("log-level", "warn", "debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if _, err := os.Stat(filepath.Join(*dir, "node0", "genesis.json")); errors.Is(err, os.ErrNotExist) {
+		if _, err := home.Init(*dir, home.InitOptions{Nodes: *nodes, ChainID: "mass-devnet", Host: "127.0.0.1", P2PPort: *p2pPort, APIPort: *apiPort}); err != nil {
+			return err
+		}
+		fmt.Printf("created a %d-node network in %s\n", *nodes, *dir)
+	} else {
+		fmt.Printf("resuming the network in %s\n", *dir)
+	}
+	entries, err := filepath.Glob(filepath.Join(*dir, "node*"))
+	if err != nil {
+		return err
+	}
+	var running []*daemon.Daemon
+	stopAll := func() error {
+		var errs []error
+		for _, d := range running {
+			errs = append(errs, d.Stop())
+		}
+		return errors.Join(errs...)
+	}
+	for i := range entries {
+		h, err := home.Load(filepath.Join(*dir, fmt.Sprintf("node%d", i)))
+		if err != nil {
+			stopAll()
+			return err
+		}
+		d, err := daemon.Start(h, newLogger(*level, os.Stderr).With("node", i))
+		if err != nil {
+			stopAll()
+			return err
+		}
+		running = append(running, d)
+		fmt.Printf("node %d: API http://%s\n", i, d.APIAddr())
+	}
+	fmt.Printf("\nsubmit a transaction:  curl -X POST --data 'greeting=hello' http://%s/v1/txs\n", running[0].APIAddr())
+	fmt.Printf("watch commits:         curl -N http://%s/v1/events\n", running[0].APIAddr())
+	fmt.Println("Ctrl-C stops the network; running devnet again resumes it.")
+	ctx, stop := untilSignal()
+	defer stop()
+	failed := make(chan error, len(running))
+	for _, d := range running {
+		go func() { failed <- <-d.Done() }()
+	}
+	select {
+	case <-ctx.Done():
+		fmt.Println("\nstopping")
+		return stopAll()
+	case err := <-failed:
+		stopAll()
+		return fmt.Errorf("a node stopped: %w", err)
+	}
+}
+
+func runStatus(args []string) error {
+	fs := flag.NewFlagSet("status", flag.ContinueOnError)
+	addr := fs.String("api", "127.0.0.1:8080", "the node's API address")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	base := *addr
+	if !strings.Contains(base, "://") {
+		base = "http://" + base
+	}
+	client := &http.Client{Timeout: 5 * time.Second}
+	resp, err := client.Get(base + "/v1/status")
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: %s", resp.Status, body)
+	}
+	var st map[string]any
+	if err := json.Unmarshal(body, &st); err != nil {
+		return fmt.Errorf("status: %w", err)
+	}
+	out, _ := json.MarshalIndent(st, "", "  ")
+	fmt.Println(string(out))
+	return nil
+}

@@ -1,0 +1,164 @@
+package api
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+
+	"github.com/mass-consensus/mass/internal/app"
+	"github.com/mass-consensus/mass/internal/node"
+	"github.com/mass-consensus/mass/internal/protocol/epoch"
+)
+
+// submitRequest is the JSON body of POST /v1/txs.
+type submitRequest struct {
+	Tx *string `json:"tx"` // standard base64, padded
+}
+
+// submitResponse answers an accepted transaction (202).
+type submitResponse struct {
+	Hash string `json:"hash"` // hex SHA-256 of the transaction
+}
+
+// txStatusResponse answers GET /v1/txs/{hash}.
+type txStatusResponse struct {
+	Hash   string `json:"hash"`
+	Status string `json:"status"`           // "committed" or "pending"
+	Height uint64 `json:"height,omitempty"` // of the block that holds it, when committed
+}
+
+// submit takes a transaction: the raw body (application/octet-stream,
+// text/plain or no Content-Type), or {"tx": "<base64>"} (application/json).
+// 202 means the node holds it durably as pending, not that it is committed.
+func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, MaxBodySize)
+	tx, ok := s.readTx(w, r)
+	if !ok {
+		return
+	}
+	if len(tx) == 0 {
+		s.fail(w, http.StatusBadRequest, codeBadRequest, "empty transaction", nil)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), submitTimeout)
+	defer cancel()
+	if err := s.b.Submit(ctx, tx); err != nil {
+		s.submitError(w, err)
+		return
+	}
+	h := epoch.HashTx(tx)
+	writeJSON(w, http.StatusAccepted, submitResponse{Hash: hex.EncodeToString(h[:])})
+}
+
+// readTx reads the transaction of a submission, or answers the error.
+func (s *Server) readTx(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	media := "application/octet-stream"
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		var err error
+		if media, _, err = mime.ParseMediaType(ct); err != nil {
+			s.fail(w, http.StatusBadRequest, codeBadRequest, "malformed Content-Type: "+err.Error(), nil)
+			return nil, false
+		}
+	}
+	switch media {
+	case "application/octet-stream", "text/plain":
+		tx, err := io.ReadAll(r.Body)
+		if err != nil {
+			s.bodyError(w, err)
+			return nil, false
+		}
+		return tx, true
+	case "application/json":
+		dec := json.NewDecoder(r.Body)
+		dec.DisallowUnknownFields()
+		var req submitRequest
+		if err := dec.Decode(&req); err != nil {
+			s.bodyError(w, err)
+			return nil, false
+		}
+		if _, err := dec.Token(); err != io.EOF {
+			if err == nil {
+				err = errors.New("data after the JSON object")
+			}
+			s.bodyError(w, err)
+			return nil, false
+		}
+		if req.Tx == nil {
+			s.fail(w, http.StatusBadRequest, codeBadRequest, `missing "tx": want {"tx": "<base64>"}`, nil)
+			return nil, false
+		}
+		tx, err := base64.StdEncoding.DecodeString(*req.Tx)
+		if err != nil {
+			s.fail(w, http.StatusBadRequest, codeBadRequest, `"tx" is not standard base64: `+err.Error(), nil)
+			return nil, false
+		}
+		return tx, true
+	default:
+		s.fail(w, http.StatusUnsupportedMediaType, codeUnsupportedMedia,
+			fmt.Sprintf("Content-Type %q: want application/octet-stream, text/plain or application/json", media), nil)
+		return nil, false
+	}
+}
+
+// bodyError answers a body that could not be read or decoded.
+func (s *Server) bodyError(w http.ResponseWriter, err error) {
+	if mbe, ok := errors.AsType[*http.MaxBytesError](err); ok {
+		s.fail(w, http.StatusRequestEntityTooLarge, codeTooLarge, fmt.Sprintf("body larger than %d bytes", mbe.Limit), nil)
+		return
+	}
+	s.fail(w, http.StatusBadRequest, codeBadRequest, "malformed body: "+err.Error(), nil)
+}
+
+// submitError maps the node's refusal of a transaction to a response.
+func (s *Server) submitError(w http.ResponseWriter, err error) {
+	switch {
+	case errors.Is(err, app.ErrRejected):
+		s.fail(w, http.StatusBadRequest, codeRejected, err.Error(), nil)
+	case errors.Is(err, node.ErrDuplicate), errors.Is(err, epoch.ErrDuplicate):
+		s.fail(w, http.StatusConflict, codeDuplicate, err.Error(), nil)
+	case errors.Is(err, epoch.ErrPendingFull), errors.Is(err, node.ErrBusy):
+		w.Header().Set("Retry-After", retryAfter)
+		s.fail(w, http.StatusServiceUnavailable, codeBusy, err.Error(), nil)
+	case errors.Is(err, epoch.ErrTxTooLarge):
+		s.fail(w, http.StatusRequestEntityTooLarge, codeTooLarge, err.Error(), nil)
+	case errors.Is(err, epoch.ErrTxEmpty):
+		s.fail(w, http.StatusBadRequest, codeBadRequest, err.Error(), nil)
+	case errors.Is(err, node.ErrStopped):
+		s.fail(w, http.StatusServiceUnavailable, codeStopped, err.Error(), nil)
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		// The node may have taken it after all: a retry may get "duplicate".
+		w.Header().Set("Retry-After", retryAfter)
+		s.fail(w, http.StatusServiceUnavailable, codeUnavailable,
+			"the node did not confirm the transaction in time; it may still be accepted", nil)
+	default:
+		s.internal(w, err)
+	}
+}
+
+// txStatus answers whether a transaction is committed or pending.
+func (s *Server) txStatus(w http.ResponseWriter, r *http.Request) {
+	var h epoch.TxHash
+	b, err := hex.DecodeString(r.PathValue("hash"))
+	if err != nil || len(b) != len(h) {
+		s.fail(w, http.StatusBadRequest, codeBadRequest, "malformed hash: want 64 hex digits", nil)
+		return
+	}
+	copy(h[:], b)
+	height, committed, pending, err := s.b.TxStatus(h)
+	switch {
+	case err != nil:
+		s.internal(w, err)
+	case committed:
+		writeJSON(w, http.StatusOK, txStatusResponse{Hash: hex.EncodeToString(h[:]), Status: "committed", Height: height})
+	case pending:
+		writeJSON(w, http.StatusOK, txStatusResponse{Hash: hex.EncodeToString(h[:]), Status: "pending"})
+	default:
+		s.fail(w, http.StatusNotFound, codeNotFound, "no committed or pending transaction "+hex.EncodeToString(h[:]), nil)
+	}
+}

@@ -1,0 +1,149 @@
+// Package daemon runs a node from its home directory: it opens the Pebble
+// store, the application, the libp2p transport, the node's loop and the HTTP
+// API, and stops them in order. `mass start` runs one daemon, `mass devnet`
+// several in one process.
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/mass-consensus/mass/internal/api"
+	"github.com/mass-consensus/mass/internal/app/kvapp"
+	"github.com/mass-consensus/mass/internal/home"
+	"github.com/mass-consensus/mass/internal/node"
+	"github.com/mass-consensus/mass/internal/store"
+	"github.com/mass-consensus/mass/internal/store/pebble"
+	"github.com/mass-consensus/mass/internal/transport"
+	"github.com/mass-consensus/mass/internal/transport/p2p"
+)
+
+// Daemon is one running node.
+type Daemon struct {
+	log    *slog.Logger
+	db     *pebble.DB
+	tr     *p2p.Transport
+	node   *node.Node
+	api    *api.Server
+	srv    *http.Server
+	addr   string
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// Start opens and starts the node of a home directory. It returns once the
+// API is listening.
+func Start(h *home.Home, logger *slog.Logger) (d *Daemon, err error) {
+	d = &Daemon{log: logger, done: make(chan error, 1)}
+	defer func() {
+		if err != nil {
+			d.close()
+		}
+	}()
+	if d.db, err = pebble.Open(h.DataDir(), pebble.Options{}); err != nil {
+		return nil, fmt.Errorf("daemon: %w", err)
+	}
+	application, err := kvapp.New(store.WithPrefix(d.db, "app/"))
+	if err != nil {
+		return nil, fmt.Errorf("daemon: %w", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	d.cancel = cancel
+	if d.tr, err = p2p.New(ctx, h.Key.Ed25519(), h.Config.Listen, transport.Config{}); err != nil {
+		return nil, fmt.Errorf("daemon: %w", err)
+	}
+	d.node, err = node.New(node.Config{
+		Genesis: h.Genesis, Key: h.Key, Store: d.db, App: application, Transport: d.tr, Logger: logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", h.Config.API)
+	if err != nil {
+		return nil, fmt.Errorf("daemon: API: %w", err)
+	}
+	d.addr = ln.Addr().String()
+	d.api = api.New(d.node, d.metrics, logger)
+	d.srv = &http.Server{Handler: d.api, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := d.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			logger.Error("API server", "err", err)
+		}
+	}()
+	go func() { d.done <- d.node.Run(ctx) }()
+	logger.Info("node started", "api", d.addr, "p2p", d.tr.Addrs())
+	return d, nil
+}
+
+// APIAddr is the address the API listens on.
+func (d *Daemon) APIAddr() string { return d.addr }
+
+// Node returns the running node.
+func (d *Daemon) Node() *node.Node { return d.node }
+
+// Done returns a channel that receives the loop's error when it stops.
+func (d *Daemon) Done() <-chan error { return d.done }
+
+// Stop stops the API, the loop, the transport and the store, in that order.
+func (d *Daemon) Stop() error {
+	if d.srv != nil {
+		d.api.Shutdown()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_ = d.srv.Shutdown(ctx)
+		cancel()
+	}
+	var err error
+	if d.cancel != nil {
+		d.cancel()
+		err = <-d.done
+	}
+	d.close()
+	return err
+}
+
+func (d *Daemon) close() {
+	if d.cancel != nil {
+		d.cancel()
+	}
+	if d.tr != nil {
+		_ = d.tr.Close()
+	}
+	if d.db != nil {
+		if err := d.db.Close(); err != nil {
+			d.log.Error("closing the store", "err", err)
+		}
+	}
+}
+
+func (d *Daemon) metrics() []api.Metric {
+	c := &d.node.Counters
+	ts := d.tr.Stats()
+	queued := 0
+	for _, p := range ts.Peers {
+		queued += p.Queued
+	}
+	counter := func(name, help string, v uint64) api.Metric {
+		return api.Metric{Name: name, Help: help, Type: "counter", Value: float64(v)}
+	}
+	out := []api.Metric{
+		counter("mass_committed_txs_total", "Transactions committed.", c.Committed.Load()),
+		counter("mass_rejected_messages_total", "Malformed or unexpected messages from peers.", c.Rejected.Load()),
+		counter("mass_faults_total", "Protocol faults observed.", c.Faults.Load()),
+		counter("mass_future_dropped_total", "Messages beyond the horizon that did not fit the buffer.", c.FutureDropped.Load()),
+		counter("mass_send_failures_total", "Messages the transport refused.", c.SendFailures.Load()),
+		counter("mass_blocks_fetched_total", "Certified blocks fetched while catching up.", c.BlocksFetched.Load()),
+		counter("mass_votes_rejected_total", "Block votes rejected.", c.VotesRejected.Load()),
+		counter("mass_transport_bytes_sent_total", "Payload bytes sent to peers.", ts.BytesSent),
+		counter("mass_transport_bytes_received_total", "Payload bytes received from peers.", ts.BytesReceived),
+		{Name: "mass_transport_queued_messages", Help: "Messages queued for peers, not yet acknowledged.", Type: "gauge", Value: float64(queued)},
+	}
+	for reason, v := range ts.Rejected {
+		out = append(out, api.Metric{Name: "mass_transport_rejected_total", Help: "What peers sent that the transport refused.", Type: "counter", Value: float64(v), Labels: map[string]string{"reason": string(reason)}})
+	}
+	return out
+}

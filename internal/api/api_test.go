@@ -225,6 +225,7 @@ func TestSubmit(t *testing.T) {
 	}{
 		{"octet-stream", "application/octet-stream", tx},
 		{"text/plain with charset", "text/plain; charset=utf-8", tx},
+		{"curl --data (form type, raw body)", "application/x-www-form-urlencoded", tx},
 		{"no Content-Type", "", tx},
 		{"json", "application/json", []byte(`{"tx": "` + b64 + `"}`)},
 		{"json with charset", "application/json; charset=utf-8", []byte(`{"tx":"` + b64 + `"}` + "\n")},
@@ -292,7 +293,7 @@ func TestSubmitErrors(t *testing.T) {
 		{name: "bad base64", ctype: "application/json", body: []byte(`{"tx":"not base64!"}`), status: 400, code: "bad_request",
 			message: "base64"},
 		{name: "json empty tx", ctype: "application/json", body: []byte(`{"tx":""}`), status: 400, code: "bad_request"},
-		{name: "form content type", ctype: "application/x-www-form-urlencoded", body: tx, status: 415, code: "unsupported_media_type"},
+		{name: "unknown content type", ctype: "multipart/form-data", body: tx, status: 415, code: "unsupported_media_type"},
 		{name: "malformed content type", ctype: "text/plain; =", body: tx, status: 400, code: "bad_request"},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -174,7 +174,7 @@ func TestRejectedCountersMove(t *testing.T) {
 	do(t, "POST", ts.URL+"/v1/txs", "text/plain", []byte("k=v"))                        // busy
 	do(t, "GET", ts.URL+"/v1/blocks/latest", "", nil)                                   // not_found
 	do(t, "DELETE", ts.URL+"/v1/status", "", nil)                                       // method_not_allowed
-	do(t, "POST", ts.URL+"/v1/txs", "application/x-www-form-urlencoded", []byte("k=v")) // unsupported_media_type
+	do(t, "POST", ts.URL+"/v1/txs", "multipart/form-data", []byte("k=v")) // unsupported_media_type
 	setErr(errRejected("bad key"))
 	do(t, "POST", ts.URL+"/v1/txs", "text/plain", []byte("k=v")) // rejected
 	setErr(errInternal)

@@ -34,7 +34,9 @@ type txStatusResponse struct {
 }
 
 // submit takes a transaction: the raw body (application/octet-stream,
-// text/plain or no Content-Type), or {"tx": "<base64>"} (application/json).
+// text/plain, no Content-Type, or application/x-www-form-urlencoded, which is
+// what `curl --data` sends: the body is taken as it is, not form-decoded), or
+// {"tx": "<base64>"} (application/json).
 // 202 means the node holds it durably as pending, not that it is committed.
 func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, MaxBodySize)
@@ -67,7 +69,7 @@ func (s *Server) readTx(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 		}
 	}
 	switch media {
-	case "application/octet-stream", "text/plain":
+	case "application/octet-stream", "text/plain", "application/x-www-form-urlencoded":
 		tx, err := io.ReadAll(r.Body)
 		if err != nil {
 			s.bodyError(w, err)
@@ -101,7 +103,7 @@ func (s *Server) readTx(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 		return tx, true
 	default:
 		s.fail(w, http.StatusUnsupportedMediaType, codeUnsupportedMedia,
-			fmt.Sprintf("Content-Type %q: want application/octet-stream, text/plain or application/json", media), nil)
+			fmt.Sprintf("Content-Type %q: want application/octet-stream, text/plain, application/x-www-form-urlencoded (raw) or application/json", media), nil)
 		return nil, false
 	}
 }

@@ -83,9 +83,9 @@ func runStart(args []string) error {
 	case <-ctx.Done():
 		logger.Info("stopping")
 		return d.Stop()
-	case err := <-d.Done():
+	case <-d.Done():
 		d.Stop()
-		return err
+		return d.Err()
 	}
 }
 
@@ -138,17 +138,20 @@ func runDevnet(args []string) error {
 	fmt.Println("Ctrl-C stops the network; running devnet again resumes it.")
 	ctx, stop := untilSignal()
 	defer stop()
-	failed := make(chan error, len(running))
+	failed := make(chan *daemon.Daemon, len(running))
 	for _, d := range running {
-		go func() { failed <- <-d.Done() }()
+		go func() {
+			<-d.Done()
+			failed <- d
+		}()
 	}
 	select {
 	case <-ctx.Done():
 		fmt.Println("\nstopping")
 		return stopAll()
-	case err := <-failed:
+	case d := <-failed:
 		stopAll()
-		return fmt.Errorf("a node stopped: %w", err)
+		return fmt.Errorf("a node stopped: %w", d.Err())
 	}
 }
 

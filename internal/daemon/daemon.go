@@ -33,13 +33,14 @@ type Daemon struct {
 	srv    *http.Server
 	addr   string
 	cancel context.CancelFunc
-	done   chan error
+	done   chan struct{} // closed when the loop has stopped
+	err    error         // why the loop stopped, once done is closed
 }
 
 // Start opens and starts the node of a home directory. It returns once the
 // API is listening.
-func Start(h *home.Home, logger *slog.Logger) (d *Daemon, err error) {
-	d = &Daemon{log: logger, done: make(chan error, 1)}
+func Start(h *home.Home, logger *slog.Logger) (_ *Daemon, err error) {
+	d := &Daemon{log: logger, done: make(chan struct{})}
 	defer func() {
 		if err != nil {
 			d.close()
@@ -52,9 +53,8 @@ func Start(h *home.Home, logger *slog.Logger) (d *Daemon, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("daemon: %w", err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	d.cancel = cancel
-	if d.tr, err = p2p.New(ctx, h.Key.Ed25519(), h.Config.Listen, transport.Config{}); err != nil {
+	// The transport lives until close, after the loop has stopped.
+	if d.tr, err = p2p.New(context.Background(), h.Key.Ed25519(), h.Config.Listen, transport.Config{}); err != nil {
 		return nil, fmt.Errorf("daemon: %w", err)
 	}
 	d.node, err = node.New(node.Config{
@@ -68,6 +68,8 @@ func Start(h *home.Home, logger *slog.Logger) (d *Daemon, err error) {
 		return nil, fmt.Errorf("daemon: API: %w", err)
 	}
 	d.addr = ln.Addr().String()
+	ctx, cancel := context.WithCancel(context.Background())
+	d.cancel = cancel
 	d.api = api.New(d.node, d.metrics, logger)
 	d.srv = &http.Server{Handler: d.api, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
@@ -75,7 +77,10 @@ func Start(h *home.Home, logger *slog.Logger) (d *Daemon, err error) {
 			logger.Error("API server", "err", err)
 		}
 	}()
-	go func() { d.done <- d.node.Run(ctx) }()
+	go func() {
+		d.err = d.node.Run(ctx)
+		close(d.done)
+	}()
 	logger.Info("node started", "api", d.addr, "p2p", d.tr.Addrs())
 	return d, nil
 }
@@ -86,8 +91,11 @@ func (d *Daemon) APIAddr() string { return d.addr }
 // Node returns the running node.
 func (d *Daemon) Node() *node.Node { return d.node }
 
-// Done returns a channel that receives the loop's error when it stops.
-func (d *Daemon) Done() <-chan error { return d.done }
+// Done returns a channel closed when the loop stops; Err then says why.
+func (d *Daemon) Done() <-chan struct{} { return d.done }
+
+// Err is the loop's error, once Done is closed (nil after a clean stop).
+func (d *Daemon) Err() error { return d.err }
 
 // Stop stops the API, the loop, the transport and the store, in that order.
 func (d *Daemon) Stop() error {
@@ -98,9 +106,10 @@ func (d *Daemon) Stop() error {
 		cancel()
 	}
 	var err error
-	if d.cancel != nil {
+	if d.node != nil && d.cancel != nil {
 		d.cancel()
-		err = <-d.done
+		<-d.done
+		err = d.err
 	}
 	d.close()
 	return err

@@ -375,6 +375,9 @@ func (n *Node) Run(ctx context.Context) error {
 			return n.flush()
 		case in, ok := <-n.cfg.Transport.Receive():
 			if !ok {
+				if ctx.Err() != nil {
+					return n.flush()
+				}
 				return errors.New("node: transport closed")
 			}
 			err = n.onInbound(in)
@@ -388,6 +391,9 @@ func (n *Node) Run(ctx context.Context) error {
 			select {
 			case in, ok := <-n.cfg.Transport.Receive():
 				if !ok {
+					if ctx.Err() != nil {
+						return n.flush()
+					}
 					return errors.New("node: transport closed")
 				}
 				err = n.onInbound(in)

@@ -513,23 +513,9 @@ func (n *Node) onBatch(b *epoch.Batch) error {
 	if height != n.applied+1 {
 		return fmt.Errorf("node: batch of epoch %d after block %d", b.Epoch, n.applied)
 	}
-	appHeight, appRoot, err := n.cfg.App.Info()
+	root, results, err := n.applyToApp(height, b.Time, b.Txs)
 	if err != nil {
-		return fmt.Errorf("node: application info: %w", err)
-	}
-	var root [32]byte
-	var results []app.TxResult
-	switch {
-	case appHeight == height: // applied before a crash, not yet recorded
-		root = appRoot
-	case appHeight == height-1:
-		res, err := n.cfg.App.ApplyBlock(app.Block{Height: height, Time: b.Time, Txs: b.Txs})
-		if err != nil {
-			return fmt.Errorf("node: applying block %d: %w", height, err)
-		}
-		root, results = res.StateRoot, res.Txs
-	default:
-		return fmt.Errorf("node: the application is at height %d, block %d is next", appHeight, height)
+		return err
 	}
 	blk := &chain.Block{Header: chain.Header{
 		ChainID: n.cfg.Genesis.ChainID, Height: height, Epoch: b.Epoch, Time: b.Time,
@@ -549,13 +535,38 @@ func (n *Node) onBatch(b *epoch.Batch) error {
 		hashes[i] = epoch.HashTx(tx)
 		n.j.committed(hashes[i], height)
 	}
+	// Record the block now, before the application applies another: so the
+	// application is never more than one block ahead of the node's records.
+	if err := n.j.flush(); err != nil {
+		return err
+	}
 	n.Counters.Committed.Add(uint64(len(b.Txs)))
 	n.applied, n.lastHeader = height, &blk.Header
 	n.lastProgress = n.cfg.Now()
 	n.commits = append(n.commits, Commit{Height: height, Hash: blk.Hash(), Time: blk.Time, TxHashes: hashes, Results: results})
 	n.startVoting(blk)
-	n.retryFuture()
-	return nil
+	return n.retryFuture()
+}
+
+// applyToApp applies the block at height to the application, unless the
+// application already did before a crash (it syncs each block, the node
+// records the block just after): then its root is the one it reports.
+func (n *Node) applyToApp(height uint64, time int64, txs [][]byte) ([32]byte, []app.TxResult, error) {
+	appHeight, appRoot, err := n.cfg.App.Info()
+	if err != nil {
+		return appRoot, nil, fmt.Errorf("node: application info: %w", err)
+	}
+	switch appHeight {
+	case height:
+		return appRoot, nil, nil
+	case height - 1:
+		res, err := n.cfg.App.ApplyBlock(app.Block{Height: height, Time: time, Txs: txs})
+		if err != nil {
+			return appRoot, nil, fmt.Errorf("node: applying block %d: %w", height, err)
+		}
+		return res.StateRoot, res.Txs, nil
+	}
+	return appRoot, nil, fmt.Errorf("node: the application is at height %d, block %d is next", appHeight, height)
 }
 
 // startVoting signs a block, sends the vote and collects the others'.
@@ -700,7 +711,7 @@ func (n *Node) onConsensus(from protocol.NodeID, m *epoch.Message, raw []byte) e
 }
 
 // retryFuture offers the buffered messages again once the epoch moved.
-func (n *Node) retryFuture() {
+func (n *Node) retryFuture() error {
 	for from, buf := range n.future {
 		if len(buf) == 0 {
 			continue
@@ -712,10 +723,11 @@ func (n *Node) retryFuture() {
 				continue
 			}
 			if err := n.onConsensus(protocol.NodeID(from), m, f.data); err != nil {
-				n.log.Error("handling a buffered message", "err", err)
+				return err
 			}
 		}
 	}
+	return nil
 }
 
 func (n *Node) onVote(v voteMsg) {

@@ -88,6 +88,8 @@ type cluster struct {
 	genesis *Genesis
 	members []*member
 	votes   *votes
+	// wrap, if set, wraps each node's store (to inject failures).
+	wrap func(i int, kv store.KV) store.KV
 }
 
 func newCluster(t *testing.T, n int) *cluster {
@@ -126,8 +128,12 @@ func (c *cluster) start(i int) {
 	if *verbose {
 		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	}
+	var kv store.KV = m.kv
+	if c.wrap != nil {
+		kv = c.wrap(i, kv)
+	}
 	nd, err := New(Config{
-		Genesis: c.genesis, Key: m.key, Store: m.kv, App: a, Logger: logger,
+		Genesis: c.genesis, Key: m.key, Store: kv, App: a, Logger: logger,
 		Transport: recording{Transport: tr, votes: c.votes},
 		SyncAfter: 300 * time.Millisecond, StatusEvery: 100 * time.Millisecond,
 	})
@@ -395,5 +401,67 @@ func TestCatchUpThenTakePart(t *testing.T) {
 		return c.members[3].node.Status().Certified >= c.members[1].node.Status().Height-1
 	})
 	c.sameChain([]int{1, 2, 3})
+	c.votes.check(t)
+}
+
+// failAtOwnRecord is a store that fails the write of the node's record of
+// the block at a given height: the application has synced the block, the
+// node has not recorded it — the window a power cut can hit.
+type failAtOwnRecord struct {
+	store.KV
+	height uint64
+}
+
+func (f failAtOwnRecord) Apply(b *store.Batch, sync bool) error {
+	if b != nil {
+		want := append([]byte("node/"), key(recOwn, u64(f.height))...)
+		for _, op := range b.Ops() {
+			if bytes.Equal(op.Key, want) {
+				return errors.New("injected: power cut")
+			}
+		}
+	}
+	return f.KV.Apply(b, sync)
+}
+
+func TestCrashBetweenApplyAndRecord(t *testing.T) {
+	c := newCluster(t, 4)
+	c.wrap = func(i int, kv store.KV) store.KV {
+		if i == 0 {
+			return failAtOwnRecord{KV: kv, height: 5}
+		}
+		return kv
+	}
+	for i := range 4 {
+		c.start(i)
+	}
+	load := txs("h", 600)
+	for k, tx := range load[:300] {
+		if err := c.submit(k%3+1, tx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := <-c.members[0].done; err == nil {
+		t.Fatal("node 0 did not stop at the injected failure")
+	}
+	c.members[0].done <- nil // for crash
+	c.crash(0)
+	a, err := kvapp.New(store.WithPrefix(c.members[0].kv, "app/"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h, _, _ := a.Info(); h != 5 {
+		t.Fatalf("the application is at height %d after the cut, want 5", h)
+	}
+	c.wrap = nil
+	c.start(0)
+	for k, tx := range load[300:] {
+		if err := c.submit(k%4, tx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	all := []int{0, 1, 2, 3}
+	c.waitFor("every transaction everywhere", c.committedEverywhere(all, load))
+	c.sameChain(all)
 	c.votes.check(t)
 }

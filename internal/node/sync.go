@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/mass-consensus/mass/internal/app"
 	"github.com/mass-consensus/mass/internal/chain"
 	"github.com/mass-consensus/mass/internal/protocol"
 	"github.com/mass-consensus/mass/internal/protocol/epoch"
@@ -92,12 +91,12 @@ func (n *Node) onSyncResponse(from protocol.NodeID, blocks []certified) error {
 // applyFetched applies a certified block this node did not produce, and
 // moves the consensus engine past its epoch.
 func (n *Node) applyFetched(b *chain.Block) error {
-	res, err := n.cfg.App.ApplyBlock(app.Block{Height: b.Height, Time: b.Time, Txs: b.Txs})
+	root, results, err := n.applyToApp(b.Height, b.Time, b.Txs)
 	if err != nil {
-		return fmt.Errorf("node: applying fetched block %d: %w", b.Height, err)
+		return err
 	}
-	if res.StateRoot != b.StateRoot {
-		return fmt.Errorf("node: fetched block %d gives state root %x, certified %x", b.Height, res.StateRoot, b.StateRoot)
+	if root != b.StateRoot {
+		return fmt.Errorf("node: fetched block %d gives state root %x, certified %x", b.Height, root, b.StateRoot)
 	}
 	n.ownBlocks[b.Height] = b
 	n.j.forgetEpochs(b.Epoch + 1)
@@ -106,10 +105,13 @@ func (n *Node) applyFetched(b *chain.Block) error {
 		hashes[i] = epoch.HashTx(tx)
 		n.j.committed(hashes[i], b.Height)
 	}
+	if err := n.j.flush(); err != nil {
+		return err
+	}
 	n.Counters.Committed.Add(uint64(len(b.Txs)))
 	n.applied, n.lastHeader = b.Height, &b.Header
 	n.lastProgress = n.cfg.Now()
-	n.commits = append(n.commits, Commit{Height: b.Height, Hash: b.Hash(), Time: b.Time, TxHashes: hashes, Results: res.Txs})
+	n.commits = append(n.commits, Commit{Height: b.Height, Hash: b.Hash(), Time: b.Time, TxHashes: hashes, Results: results})
 	if n.engine.Next() == b.Epoch {
 		st, err := n.engine.Adopt(epoch.Batch{Epoch: b.Epoch, Time: b.Time, Txs: b.Txs})
 		if err != nil {
@@ -119,6 +121,5 @@ func (n *Node) applyFetched(b *chain.Block) error {
 			return err
 		}
 	}
-	n.retryFuture()
-	return nil
+	return n.retryFuture()
 }

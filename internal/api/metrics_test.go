@@ -171,9 +171,9 @@ func TestRejectedCountersMove(t *testing.T) {
 	setErr(node.ErrDuplicate)
 	do(t, "POST", ts.URL+"/v1/txs", "text/plain", []byte("k=v")) // duplicate
 	setErr(node.ErrBusy)
-	do(t, "POST", ts.URL+"/v1/txs", "text/plain", []byte("k=v"))                        // busy
-	do(t, "GET", ts.URL+"/v1/blocks/latest", "", nil)                                   // not_found
-	do(t, "DELETE", ts.URL+"/v1/status", "", nil)                                       // method_not_allowed
+	do(t, "POST", ts.URL+"/v1/txs", "text/plain", []byte("k=v"))          // busy
+	do(t, "GET", ts.URL+"/v1/blocks/latest", "", nil)                     // not_found
+	do(t, "DELETE", ts.URL+"/v1/status", "", nil)                         // method_not_allowed
 	do(t, "POST", ts.URL+"/v1/txs", "multipart/form-data", []byte("k=v")) // unsupported_media_type
 	setErr(errRejected("bad key"))
 	do(t, "POST", ts.URL+"/v1/txs", "text/plain", []byte("k=v")) // rejected

@@ -123,6 +123,10 @@ type Node struct {
 	future     [][]futureMsg
 	peerHeight []uint64
 	replaying  bool
+	// moved is set when the engine's epoch advanced: the buffered future
+	// messages are offered again once the current event is fully handled
+	// (never from inside a step, whose later outputs are still pending).
+	moved bool
 
 	outbox  map[protocol.NodeID]map[uint64][][]byte
 	direct  []directMsg
@@ -331,6 +335,9 @@ func (n *Node) recover() error {
 	if err := n.handleStep(n.engine.Release()); err != nil {
 		return err
 	}
+	if err := n.retryFuture(); err != nil {
+		return err
+	}
 	// Transactions accepted before the crash and not yet committed.
 	txs, err := n.j.pendingTxs()
 	if err != nil {
@@ -386,6 +393,9 @@ func (n *Node) Run(ctx context.Context) error {
 		case <-ticker.C:
 			err = n.onTick()
 		}
+		if err == nil {
+			err = n.retryFuture()
+		}
 		// Take what else is waiting, up to a bound, before the flush.
 		for i := 0; i < 256 && err == nil; i++ {
 			select {
@@ -397,9 +407,15 @@ func (n *Node) Run(ctx context.Context) error {
 					return errors.New("node: transport closed")
 				}
 				err = n.onInbound(in)
+				if err == nil {
+					err = n.retryFuture()
+				}
 				continue
 			case req := <-n.submits:
 				err = n.onSubmit(req)
+				if err == nil {
+					err = n.retryFuture()
+				}
 				continue
 			default:
 			}
@@ -545,7 +561,8 @@ func (n *Node) onBatch(b *epoch.Batch) error {
 	n.lastProgress = n.cfg.Now()
 	n.commits = append(n.commits, Commit{Height: height, Hash: blk.Hash(), Time: blk.Time, TxHashes: hashes, Results: results})
 	n.startVoting(blk)
-	return n.retryFuture()
+	n.moved = true
+	return nil
 }
 
 // applyToApp applies the block at height to the application, unless the
@@ -710,8 +727,18 @@ func (n *Node) onConsensus(from protocol.NodeID, m *epoch.Message, raw []byte) e
 	return n.handleStep(n.engine.HandleMessage(from, m))
 }
 
-// retryFuture offers the buffered messages again once the epoch moved.
+// retryFuture offers the buffered messages again while the epoch moves.
 func (n *Node) retryFuture() error {
+	for n.moved {
+		n.moved = false
+		if err := n.retryOnce(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (n *Node) retryOnce() error {
 	for from, buf := range n.future {
 		if len(buf) == 0 {
 			continue

@@ -121,5 +121,6 @@ func (n *Node) applyFetched(b *chain.Block) error {
 			return err
 		}
 	}
-	return n.retryFuture()
+	n.moved = true
+	return nil
 }

@@ -85,7 +85,8 @@ type Counters struct {
 	FutureDropped   atomic.Uint64 // messages beyond the horizon that did not fit the buffer
 	SendFailures    atomic.Uint64 // messages the transport refused (a peer's queue full)
 	BlocksFetched   atomic.Uint64
-	VotesRejected   atomic.Uint64
+	VotesRejected   atomic.Uint64 // votes that do not verify against the node's block, or claim another signer
+	VotesDropped    atomic.Uint64 // votes for heights too far ahead
 	SubmitsRejected atomic.Uint64
 }
 
@@ -767,7 +768,7 @@ func (n *Node) onVote(v voteMsg) {
 			n.earlyVotes[v.Height] = append(n.earlyVotes[v.Height], v.Vote)
 		}
 	default:
-		n.Counters.VotesRejected.Add(1)
+		n.Counters.VotesDropped.Add(1)
 	}
 }
 

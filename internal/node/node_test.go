@@ -465,3 +465,60 @@ func TestCrashBetweenApplyAndRecord(t *testing.T) {
 	c.sameChain(all)
 	c.votes.check(t)
 }
+
+// TestBadMessagesAreCountedAndChangeNothing sends a node, from a member of
+// the node set, messages of every kind malformed, and checks each is counted
+// and the node goes on committing.
+func TestBadMessagesAreCountedAndChangeNothing(t *testing.T) {
+	c := newCluster(t, 4)
+	for i := range 3 {
+		c.start(i)
+	}
+	// Node 3's key speaks, but not through a node: raw messages.
+	tr, err := c.net.Join(transport.NodeKey(c.members[3].key.Public()), transport.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	var peers []transport.Peer
+	for _, m := range c.members {
+		peers = append(peers, transport.Peer{Key: transport.NodeKey(m.key.Public())})
+	}
+	if err := tr.SetPeers(peers); err != nil {
+		t.Fatal(err)
+	}
+	target := transport.NodeKey(c.members[0].key.Public())
+	wrongSigner := encodeVote(voteMsg{Height: 1, Vote: chain.Vote{Signer: 0}})
+	bad := map[string][]byte{
+		"empty":                 {},
+		"unknown kind":          {99, 1, 2},
+		"garbage bundle":        append([]byte{kindConsensus}, 0, 0, 0, 5, 1, 2),
+		"bundle, trailing byte": append(encodeConsensus(epoch.MarshalBundle([][]byte{{1, 2, 3}})), 0),
+		"status, trailing byte": append(encodeStatus(3), 7),
+		"sync request, short":   encodeSyncRequest(syncRequest{From: 1, Count: 2})[:5],
+		"sync response, bad":    {kindSyncResponse, 0, 0, 0, 1, 0, 0, 0, 9, 1},
+	}
+	before := c.members[0].node.Counters.Rejected.Load()
+	for name, msg := range bad {
+		if err := tr.Send(target, 0, msg); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+	// Votes: one truncated, one claiming another node's signature.
+	for _, v := range [][]byte{encodeVote(voteMsg{Height: 1})[:20], wrongSigner} {
+		if err := tr.Send(target, 0, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.waitFor("every bad message counted", func() bool {
+		return c.members[0].node.Counters.Rejected.Load()-before >= uint64(len(bad)) &&
+			c.members[0].node.Counters.VotesRejected.Load() >= 2
+	})
+	load := txs("i", 100)
+	for k, tx := range load {
+		if err := c.submit(k%3, tx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.waitFor("commits after the bad messages", c.committedEverywhere([]int{0, 1, 2}, load))
+}

@@ -19,13 +19,14 @@ const (
 	metricEpoch     = "mass_epoch"
 	metricPending   = "mass_pending_txs"
 	metricPeers     = "mass_peers"
+	metricTxRate    = "mass_tx_per_second"
 	metricRequests  = "mass_api_requests_total"
 	metricRejected  = "mass_api_rejected_total"
 )
 
 var reservedMetrics = map[string]bool{
 	metricHeight: true, metricCertified: true, metricEpoch: true, metricPending: true,
-	metricPeers: true, metricRequests: true, metricRejected: true,
+	metricPeers: true, metricTxRate: true, metricRequests: true, metricRejected: true,
 }
 
 // family is one metric name with its samples, written together.
@@ -54,6 +55,7 @@ func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
 		gauge(metricEpoch, "Next epoch of the consensus engine.", float64(st.Epoch)),
 		gauge(metricPending, "Transactions waiting to be committed.", float64(st.Pending)),
 		gauge(metricPeers, "Peers connected.", float64(st.Peers)),
+		gauge(metricTxRate, "Transactions committed per second over the last ten seconds.", st.TxRate),
 	}
 	fams = append(fams, s.extraFamilies()...)
 	fams = append(fams, s.apiFamilies()...)

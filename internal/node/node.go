@@ -75,6 +75,9 @@ type Status struct {
 	Pending   int    `json:"pending"`
 	Peers     int    `json:"peers"`
 	Synced    uint64 `json:"blocks_fetched"`
+	// TxRate is the transactions committed per second over the last ten
+	// seconds.
+	TxRate float64 `json:"tx_per_second"`
 }
 
 // Counters are what the node counts, for metrics.
@@ -137,6 +140,9 @@ type Node struct {
 	lastProgress time.Time
 	lastStatus   time.Time
 	syncAsked    time.Time
+	// rate samples the committed count once a second, for Status.TxRate.
+	rate     [11]rateSample
+	rateNext int
 
 	submits chan submitReq
 	status  atomic.Pointer[Status]
@@ -146,6 +152,11 @@ type Node struct {
 	subs   map[chan Commit]struct{}
 
 	Counters Counters
+}
+
+type rateSample struct {
+	at        time.Time
+	committed uint64
 }
 
 type directMsg struct {
@@ -811,6 +822,10 @@ func (n *Node) onTick() error {
 	if err := n.handleStep(st); err != nil {
 		return err
 	}
+	if last := n.rate[(n.rateNext+len(n.rate)-1)%len(n.rate)]; now.Sub(last.at) >= time.Second {
+		n.rate[n.rateNext] = rateSample{at: now, committed: n.Counters.Committed.Load()}
+		n.rateNext = (n.rateNext + 1) % len(n.rate)
+	}
 	if now.Sub(n.lastStatus) >= n.cfg.StatusEvery {
 		n.lastStatus = now
 		n.broadcast(n.engine.Next(), encodeStatus(n.certified))
@@ -869,10 +884,17 @@ func (n *Node) publish() {
 			peers++
 		}
 	}
+	var rate float64
+	newest := n.rate[(n.rateNext+len(n.rate)-1)%len(n.rate)]
+	if oldest := n.rate[n.rateNext]; !oldest.at.IsZero() && newest.at.After(oldest.at) {
+		rate = float64(newest.committed-oldest.committed) / newest.at.Sub(oldest.at).Seconds()
+	} else if first := n.rate[0]; !first.at.IsZero() && newest.at.After(first.at) {
+		rate = float64(newest.committed-first.committed) / newest.at.Sub(first.at).Seconds()
+	}
 	n.status.Store(&Status{
 		ChainID: n.cfg.Genesis.ChainID, Node: int(n.self), Key: n.cfg.Key.Public().String(),
 		Height: n.applied, Certified: n.certified, Epoch: n.engine.Next(), Pending: st.Pending, Peers: peers,
-		Synced: n.Counters.BlocksFetched.Load(),
+		Synced: n.Counters.BlocksFetched.Load(), TxRate: rate,
 	})
 }
 

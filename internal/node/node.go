@@ -134,7 +134,7 @@ type Node struct {
 
 	outbox  map[protocol.NodeID]map[uint64][][]byte
 	direct  []directMsg
-	replies []func()
+	replies []chan error // submitters to answer once the round is durable
 	commits []Commit
 
 	lastProgress time.Time
@@ -286,7 +286,11 @@ func (n *Node) recover() error {
 	n.applied = recorded
 	startTime := n.cfg.Genesis.Time
 	var recent [][][]byte
-	for h := max(1, recorded-epoch.DefaultDedupEpochs+1); h <= recorded && recorded > 0; h++ {
+	first := uint64(1)
+	if recorded > epoch.DefaultDedupEpochs {
+		first = recorded - epoch.DefaultDedupEpochs + 1
+	}
+	for h := first; h <= recorded; h++ {
 		b, err := n.blockAt(h)
 		if err != nil {
 			return err
@@ -461,7 +465,7 @@ func (n *Node) flush() error {
 	}
 	n.direct = n.direct[:0]
 	for _, r := range n.replies {
-		r()
+		r <- nil
 	}
 	n.replies = n.replies[:0]
 	if len(n.commits) > 0 {
@@ -490,9 +494,11 @@ func (n *Node) broadcast(tag uint64, data []byte) {
 	}
 }
 
+// failReplies tells the submitters of a round that could not be made
+// durable that their transactions were not taken.
 func (n *Node) failReplies() {
 	for _, r := range n.replies {
-		r()
+		r <- ErrStopped
 	}
 	n.replies = nil
 }
@@ -807,7 +813,7 @@ func (n *Node) onSubmit(req submitReq) error {
 		return reject(err)
 	}
 	n.j.pending(h, req.tx)
-	n.replies = append(n.replies, func() { req.reply <- nil })
+	n.replies = append(n.replies, req.reply)
 	return n.handleStep(st)
 }
 

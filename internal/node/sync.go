@@ -75,7 +75,7 @@ func (n *Node) onSyncResponse(from protocol.NodeID, blocks []certified) error {
 		if b.Height <= n.applied {
 			// Applied here already: it must be the very same block.
 			if own := n.ownBlocks[b.Height]; own == nil || own.Hash() != b.Hash() {
-				return fmt.Errorf("node: certified block %d differs from the one this node applied", b.Height)
+				return fmt.Errorf("node: certified block %d differs from the one this node applied: certified %+v (%d txs), applied %+v", b.Height, b.Header, len(b.Txs), describe(own))
 			}
 		} else {
 			if err := n.applyFetched(b); err != nil {
@@ -123,4 +123,11 @@ func (n *Node) applyFetched(b *chain.Block) error {
 	}
 	n.moved = true
 	return nil
+}
+
+func describe(b *chain.Block) string {
+	if b == nil {
+		return "none"
+	}
+	return fmt.Sprintf("%+v (%d txs)", b.Header, len(b.Txs))
 }

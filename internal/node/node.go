@@ -561,24 +561,33 @@ func (n *Node) onBatch(b *epoch.Batch) error {
 	if old := n.ownBlocks[height]; old != nil && old.Hash() != blk.Hash() {
 		return fmt.Errorf("node: refusing to sign a second block at height %d", height)
 	}
-	n.ownBlocks[height] = blk
 	n.j.own(blk)
-	n.j.forgetEpochs(b.Epoch + 1)
-	hashes := make([]epoch.TxHash, len(b.Txs))
-	for i, tx := range b.Txs {
-		hashes[i] = epoch.HashTx(tx)
-		n.j.committed(hashes[i], height)
+	if err := n.adoptBlock(blk, results); err != nil {
+		return err
 	}
-	// Record the block now, before the application applies another: so the
-	// application is never more than one block ahead of the node's records.
+	n.startVoting(blk)
+	return nil
+}
+
+// adoptBlock makes a block the application has applied the node's latest:
+// its epoch's journal is dropped, its transactions indexed, and the records
+// made durable at once, before the application applies another, so that it
+// is never more than one block ahead of them.
+func (n *Node) adoptBlock(blk *chain.Block, results []app.TxResult) error {
+	n.ownBlocks[blk.Height] = blk
+	n.j.forgetEpochs(blk.Epoch + 1)
+	hashes := make([]epoch.TxHash, len(blk.Txs))
+	for i, tx := range blk.Txs {
+		hashes[i] = epoch.HashTx(tx)
+		n.j.committed(hashes[i], blk.Height)
+	}
 	if err := n.j.flush(); err != nil {
 		return err
 	}
-	n.Counters.Committed.Add(uint64(len(b.Txs)))
-	n.applied, n.lastHeader = height, &blk.Header
+	n.Counters.Committed.Add(uint64(len(blk.Txs)))
+	n.applied, n.lastHeader = blk.Height, &blk.Header
 	n.lastProgress = n.cfg.Now()
-	n.commits = append(n.commits, Commit{Height: height, Hash: blk.Hash(), Time: blk.Time, TxHashes: hashes, Results: results})
-	n.startVoting(blk)
+	n.commits = append(n.commits, Commit{Height: blk.Height, Hash: blk.Hash(), Time: blk.Time, TxHashes: hashes, Results: results})
 	n.moved = true
 	return nil
 }

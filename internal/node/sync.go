@@ -98,20 +98,9 @@ func (n *Node) applyFetched(b *chain.Block) error {
 	if root != b.StateRoot {
 		return fmt.Errorf("node: fetched block %d gives state root %x, certified %x", b.Height, root, b.StateRoot)
 	}
-	n.ownBlocks[b.Height] = b
-	n.j.forgetEpochs(b.Epoch + 1)
-	hashes := make([]epoch.TxHash, len(b.Txs))
-	for i, tx := range b.Txs {
-		hashes[i] = epoch.HashTx(tx)
-		n.j.committed(hashes[i], b.Height)
-	}
-	if err := n.j.flush(); err != nil {
+	if err := n.adoptBlock(b, results); err != nil {
 		return err
 	}
-	n.Counters.Committed.Add(uint64(len(b.Txs)))
-	n.applied, n.lastHeader = b.Height, &b.Header
-	n.lastProgress = n.cfg.Now()
-	n.commits = append(n.commits, Commit{Height: b.Height, Hash: b.Hash(), Time: b.Time, TxHashes: hashes, Results: results})
 	if n.engine.Next() == b.Epoch {
 		st, err := n.engine.Adopt(epoch.Batch{Epoch: b.Epoch, Time: b.Time, Txs: b.Txs})
 		if err != nil {
@@ -121,7 +110,6 @@ func (n *Node) applyFetched(b *chain.Block) error {
 			return err
 		}
 	}
-	n.moved = true
 	return nil
 }
 

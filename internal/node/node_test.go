@@ -182,6 +182,16 @@ func (c *cluster) submit(i int, tx []byte) error {
 	}
 }
 
+// submitTo submits the transactions round-robin to the given nodes.
+func (c *cluster) submitTo(nodes []int, txs [][]byte) {
+	c.t.Helper()
+	for k, tx := range txs {
+		if err := c.submit(nodes[k%len(nodes)], tx); err != nil {
+			c.t.Fatal(err)
+		}
+	}
+}
+
 // waitFor polls cond until it holds or a generous deadline passes (which
 // fails the test): the nodes run on real time.
 func (c *cluster) waitFor(what string, cond func() bool) {
@@ -259,11 +269,7 @@ func TestFourNodesCommit(t *testing.T) {
 		c.start(i)
 	}
 	load := txs("k", 2000)
-	for k, tx := range load {
-		if err := c.submit(k%4, tx); err != nil {
-			t.Fatal(err)
-		}
-	}
+	c.submitTo([]int{0, 1, 2, 3}, load)
 	all := []int{0, 1, 2, 3}
 	c.waitFor("2000 transactions committed at every node", c.committedEverywhere(all, load))
 	c.waitFor("certificates", func() bool {
@@ -293,27 +299,15 @@ func TestCrashAndRestart(t *testing.T) {
 		c.start(i)
 	}
 	load := txs("a", 1200)
-	for k, tx := range load[:600] {
-		if err := c.submit(k%3+1, tx); err != nil {
-			t.Fatal(err)
-		}
-	}
+	c.submitTo([]int{1, 2, 3}, load[:600])
 	c.waitFor("some blocks", func() bool { return c.members[0].node.Status().Height >= 3 })
 	c.crash(0)
-	for k, tx := range load[600:] {
-		if err := c.submit(k%3+1, tx); err != nil {
-			t.Fatal(err)
-		}
-	}
+	c.submitTo([]int{1, 2, 3}, load[600:])
 	c.start(0)
 	all := []int{0, 1, 2, 3}
 	c.waitFor("every transaction at every node after the restart", c.committedEverywhere(all, load))
 	more := txs("b", 200)
-	for k, tx := range more {
-		if err := c.submit(k%4, tx); err != nil {
-			t.Fatal(err)
-		}
-	}
+	c.submitTo([]int{0, 1, 2, 3}, more)
 	c.waitFor("more transactions after the restart", c.committedEverywhere(all, more))
 	c.sameChain(all)
 	c.votes.check(t)
@@ -325,11 +319,7 @@ func TestThreeGoOnWithoutOne(t *testing.T) {
 		c.start(i)
 	}
 	load := txs("c", 500)
-	for k, tx := range load {
-		if err := c.submit(k%3, tx); err != nil {
-			t.Fatal(err)
-		}
-	}
+	c.submitTo([]int{0, 1, 2}, load)
 	c.waitFor("commits with one node down", c.committedEverywhere([]int{0, 1, 2}, load))
 	c.waitFor("certificates with three of four", func() bool { return c.members[0].node.Status().Certified > 0 })
 	c.sameChain([]int{0, 1, 2})
@@ -342,11 +332,7 @@ func TestAllCrashAndRestart(t *testing.T) {
 		c.start(i)
 	}
 	load := txs("d", 800)
-	for k, tx := range load {
-		if err := c.submit(k%4, tx); err != nil {
-			t.Fatal(err)
-		}
-	}
+	c.submitTo([]int{0, 1, 2, 3}, load)
 	c.waitFor("commits", c.committedEverywhere(all, load))
 	before := make([]uint64, 4)
 	for _, i := range all {
@@ -360,11 +346,7 @@ func TestAllCrashAndRestart(t *testing.T) {
 		}
 	}
 	more := txs("e", 300)
-	for k, tx := range more {
-		if err := c.submit(k%4, tx); err != nil {
-			t.Fatal(err)
-		}
-	}
+	c.submitTo([]int{0, 1, 2, 3}, more)
 	c.waitFor("commits after everyone restarted", c.committedEverywhere(all, append(load, more...)))
 	c.sameChain(all)
 	c.votes.check(t)
@@ -396,11 +378,7 @@ func TestCatchUpThenTakePart(t *testing.T) {
 	// unless node 3 votes and proposes with the other two.
 	c.stop(0)
 	load := txs("g", 200)
-	for k, tx := range load {
-		if err := c.submit(1+k%3, tx); err != nil {
-			t.Fatal(err)
-		}
-	}
+	c.submitTo([]int{1, 2, 3}, load)
 	c.waitFor("commits that need node 3", c.committedEverywhere([]int{1, 2, 3}, load))
 	c.waitFor("certificates that need node 3", func() bool {
 		return c.members[3].node.Status().Certified >= c.members[1].node.Status().Height-1
@@ -483,11 +461,7 @@ func crashBetweenApplyAndRecord(t *testing.T, height uint64) {
 	c.start(0)
 	more := txs("h2", 300)
 	load = append(load, more...)
-	for k, tx := range more {
-		if err := c.submit(k%4, tx); err != nil {
-			t.Fatal(err)
-		}
-	}
+	c.submitTo([]int{0, 1, 2, 3}, more)
 	all := []int{0, 1, 2, 3}
 	c.waitFor("every transaction everywhere", c.committedEverywhere(all, load))
 	c.sameChain(all)
@@ -543,10 +517,6 @@ func TestBadMessagesAreCountedAndChangeNothing(t *testing.T) {
 			c.members[0].node.Counters.VotesRejected.Load() >= 2
 	})
 	load := txs("i", 100)
-	for k, tx := range load {
-		if err := c.submit(k%3, tx); err != nil {
-			t.Fatal(err)
-		}
-	}
+	c.submitTo([]int{0, 1, 2}, load)
 	c.waitFor("commits after the bad messages", c.committedEverywhere([]int{0, 1, 2}, load))
 }

@@ -300,11 +300,10 @@ func (c *cluster) committedEverywhere(nodes []int, txs []string) {
 		if v := c.metric(i, "mass_votes_rejected_total"); v != "0" {
 			c.t.Fatalf("node %d rejected %s votes", i, v)
 		}
-		for tx, n := range have[i] {
+		for _, n := range have[i] {
 			if n > 1 {
 				c.t.Fatalf("node %d committed a transaction %d times", i, n)
 			}
-			_ = tx
 		}
 		for h := uint64(1); h < min(next[i], next[nodes[0]]); h++ {
 			a, b := chains[nodes[0]][h], chains[i][h]

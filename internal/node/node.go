@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	cryptorand "crypto/rand"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -109,6 +110,7 @@ type Node struct {
 	log     *slog.Logger
 	set     chain.NodeSet
 	params  protocol.Params
+	horizon int // epochs whose messages the engine accepts ahead of its own
 	self    protocol.NodeID
 	peers   []transport.NodeKey
 	indexOf map[transport.NodeKey]protocol.NodeID
@@ -202,8 +204,13 @@ func New(cfg Config) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
+	window := cfg.Genesis.Window
+	if window == 0 {
+		window = epoch.DefaultWindow
+	}
 	n := &Node{
 		cfg: cfg, log: cfg.Logger.With("node", idx), set: set, params: params, self: protocol.NodeID(idx),
+		horizon:    2 * window,
 		indexOf:    map[transport.NodeKey]protocol.NodeID{},
 		chain:      chain.NewStore(store.WithPrefix(cfg.Store, "chain/")),
 		j:          journal{kv: store.WithPrefix(cfg.Store, "node/")},
@@ -301,11 +308,13 @@ func (n *Node) recover() error {
 			startTime = b.Time
 		}
 	}
-	var pseed [16]byte
-	copy(pseed[:], seed[16:])
+	var sampleSeed [16]byte // the sample of pending transactions needs no replay
+	if _, err := cryptorand.Read(sampleSeed[:]); err != nil {
+		return fmt.Errorf("node: drawing a sample seed: %w", err)
+	}
 	n.engine, err = epoch.New(epoch.Config{
 		Params: n.params, Self: n.self,
-		Rand:     rand.NewPCG(binary.BigEndian.Uint64(pseed[:8]), uint64(n.cfg.Now().UnixNano())),
+		Rand:     rand.NewPCG(binary.BigEndian.Uint64(sampleSeed[:8]), binary.BigEndian.Uint64(sampleSeed[8:])),
 		CoinSeed: seed, Window: n.cfg.Genesis.Window, BatchSize: n.cfg.Genesis.BatchSize,
 		MaxPending: n.cfg.MaxPending,
 		Start:      recorded, StartTime: startTime, Recent: recent,
@@ -658,8 +667,10 @@ func (n *Node) certify(height uint64, cert *chain.Certificate) {
 	delete(n.ownBlocks, height)
 	delete(n.collectors, height)
 	n.j.forgetOwn(height)
-	if w := uint64(n.engine.Stats().InFlight) + 2*uint64(max(1, n.cfg.Genesis.Window)); blk.Epoch > w {
-		n.cfg.Transport.Forget(blk.Epoch - w)
+	// A peer more than a horizon behind catches up from certified blocks,
+	// not from the messages of these epochs: stop re-sending them.
+	if keep := uint64(n.horizon); blk.Epoch > keep {
+		n.cfg.Transport.Forget(blk.Epoch - keep)
 	}
 	delete(n.readyCerts, height)
 	// The next block's certificate may be waiting for this one.

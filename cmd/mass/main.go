@@ -14,6 +14,10 @@ Usage:
   mass init [flags]        write the home directories of a new network
   mass start --home DIR    run one node
   mass status [--api ADDR] show a node's status
+  mass key new|show        make or show an account key
+  mass tx TYPE [flags]     sign and submit a transaction (transfer, apply, decide, leave, cosign, send)
+  mass account ACCOUNT     show an account
+  mass verify [flags]      prove an account (or the organization) from the genesis file alone
   mass sim [flags]         run the deterministic Byzantine simulator
 
 Run 'mass <command> -h' for the flags of a command.
@@ -36,6 +40,14 @@ func main() {
 		err = runDevnet(os.Args[2:])
 	case "status":
 		err = runStatus(os.Args[2:])
+	case "key":
+		err = runKey(os.Args[2:])
+	case "tx":
+		err = runTx(os.Args[2:])
+	case "account":
+		err = runAccount(os.Args[2:])
+	case "verify":
+		err = runVerify(os.Args[2:])
 	case "-h", "--help", "help":
 		fmt.Print(usage)
 		return

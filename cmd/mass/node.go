@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/mass-consensus/mass/internal/daemon"
+	"github.com/mass-consensus/mass/internal/genesis"
 	"github.com/mass-consensus/mass/internal/home"
 )
 
@@ -28,10 +29,11 @@ func runInit(args []string) error {
 	host := fs.String("host", "127.0.0.1", "address the nodes listen on")
 	p2pPort := fs.Int("p2p-port", 26600, "libp2p port of node 0 (node i uses p2p-port+i, TCP and QUIC)")
 	apiPort := fs.Int("api-port", 8080, "HTTP API port of node 0 (node i uses api-port+i)")
+	application := fs.String("app", "org", "application: org (the organization and its ledger) or kv (a key-value test application)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	homes, err := home.Init(*dir, home.InitOptions{Nodes: *nodes, ChainID: *chainID, Host: *host, P2PPort: *p2pPort, APIPort: *apiPort})
+	homes, err := home.Init(*dir, home.InitOptions{Nodes: *nodes, ChainID: *chainID, Host: *host, P2PPort: *p2pPort, APIPort: *apiPort, App: *application})
 	if err != nil {
 		return err
 	}
@@ -133,8 +135,17 @@ func runDevnet(args []string) error {
 		running = append(running, d)
 		fmt.Printf("node %d: API http://%s\n", i, d.APIAddr())
 	}
-	fmt.Printf("\nsubmit a transaction:  curl -X POST --data 'greeting=hello' http://%s/v1/txs\n", running[0].APIAddr())
-	fmt.Printf("watch commits:         curl -N http://%s/v1/events\n", running[0].APIAddr())
+	api0 := running[0].APIAddr()
+	if g := running[0].Genesis(); g.AppName() == genesis.AppKV {
+		fmt.Printf("\nsubmit a transaction:  curl -X POST --data 'greeting=hello' http://%s/v1/txs\n", api0)
+	} else {
+		keys := func(name string) string { return home.KeyPath(*dir, name) }
+		fmt.Printf("\naccounts (keys in %s): founder (supervisor), alice, bob\n", filepath.Join(*dir, "keys"))
+		fmt.Printf("transfer:     mass tx transfer --api %s --key %s --to %s --cosign %s --amount 25 --wait\n", api0, keys("alice"), keys("bob"), keys("bob"))
+		fmt.Printf("an account:   mass account --api %s %s\n", api0, keys("bob"))
+		fmt.Printf("prove it:     mass verify --api %s --genesis %s --account %s\n", api0, filepath.Join(*dir, "node0", "genesis.json"), keys("bob"))
+	}
+	fmt.Printf("watch commits: curl -N http://%s/v1/events\n", api0)
 	fmt.Println("Ctrl-C stops the network; running devnet again resumes it.")
 	ctx, stop := untilSignal()
 	defer stop()

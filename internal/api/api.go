@@ -11,6 +11,9 @@
 //	GET  /v1/txs/{hash}          committed (with its height) or pending
 //	GET  /v1/blocks/{height}     a certified block and its certificate
 //	GET  /v1/blocks/latest       the last certified block
+//	GET  /v1/accounts/{id}       an account (?height=H, ?prove=1 for the proof)
+//	GET  /v1/organization        the organization (?height=H, ?prove=1)
+//	GET  /v1/headers?from=&to=   headers, certificates and node sets for a light client
 //	GET  /v1/status              the node's status
 //	GET  /v1/events              commits, as server-sent events
 //	GET  /metrics                Prometheus metrics
@@ -44,6 +47,8 @@ type Backend interface {
 	Block(height uint64) (*chain.Block, *chain.Certificate, error)
 	Status() node.Status
 	Subscribe(buffer int) (<-chan node.Commit, func())
+	NodeSet(hash chain.Hash) (chain.NodeSet, bool)
+	GenesisNodeSet() chain.NodeSet
 }
 
 var _ Backend = (*node.Node)(nil)
@@ -89,6 +94,7 @@ const (
 	codeUnavailable      = "unavailable"
 	codeStopped          = "stopped"
 	codeNotFound         = "not_found"
+	codePruned           = "pruned"
 	codeMethodNotAllowed = "method_not_allowed"
 	codeInternal         = "internal"
 )
@@ -97,12 +103,13 @@ const (
 // start, at zero.
 var rejectReasons = []string{
 	codeBadRequest, codeTooLarge, codeUnsupportedMedia, codeRejected, codeDuplicate,
-	codeBusy, codeUnavailable, codeStopped, codeNotFound, codeMethodNotAllowed,
+	codeBusy, codeUnavailable, codeStopped, codeNotFound, codePruned, codeMethodNotAllowed,
 }
 
 // Server is the HTTP API of one node; it is an http.Handler.
 type Server struct {
 	b         Backend
+	state     State // nil: the node serves no application state
 	metrics   Metrics
 	log       *slog.Logger
 	mux       *http.ServeMux
@@ -141,6 +148,9 @@ func New(b Backend, m Metrics, logger *slog.Logger) *Server {
 	s.mux.HandleFunc("GET /v1/blocks/{height}", s.block)
 	s.mux.HandleFunc("GET /v1/status", s.status)
 	s.mux.HandleFunc("GET /v1/events", s.events)
+	s.mux.HandleFunc("GET /v1/accounts/{id}", s.account)
+	s.mux.HandleFunc("GET /v1/organization", s.organization)
+	s.mux.HandleFunc("GET /v1/headers", s.headers)
 	s.mux.HandleFunc("GET /metrics", s.serveMetrics)
 	return s
 }

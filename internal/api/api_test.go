@@ -83,6 +83,12 @@ func (f *fakeBackend) Block(height uint64) (*chain.Block, *chain.Certificate, er
 	return b, f.certs[height], nil
 }
 
+func (f *fakeBackend) NodeSet(hash chain.Hash) (chain.NodeSet, bool) {
+	return chain.NodeSet{}, false
+}
+
+func (f *fakeBackend) GenesisNodeSet() chain.NodeSet { return chain.NodeSet{} }
+
 func (f *fakeBackend) Status() node.Status {
 	f.mu.Lock()
 	defer f.mu.Unlock()

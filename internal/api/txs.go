@@ -31,6 +31,11 @@ type txStatusResponse struct {
 	Hash   string `json:"hash"`
 	Status string `json:"status"`           // "committed" or "pending"
 	Height uint64 `json:"height,omitempty"` // of the block that holds it, when committed
+	// Code is the application's result when committed: 0 for success
+	// (absent for the key-value test application).
+	Code *uint32 `json:"code,omitempty"`
+	// Log says why a committed transaction failed.
+	Log string `json:"log,omitempty"`
 }
 
 // submit takes a transaction: the raw body (application/octet-stream,
@@ -157,7 +162,16 @@ func (s *Server) txStatus(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		s.internal(w, err)
 	case committed:
-		writeJSON(w, http.StatusOK, txStatusResponse{Hash: hex.EncodeToString(h[:]), Status: "committed", Height: height})
+		out := txStatusResponse{Hash: hex.EncodeToString(h[:]), Status: "committed", Height: height}
+		if s.state != nil {
+			res, err := s.state.TxResult(h)
+			if err != nil {
+				s.internal(w, err)
+				return
+			}
+			out.Code, out.Log = &res.Code, res.Log
+		}
+		writeJSON(w, http.StatusOK, out)
 	case pending:
 		writeJSON(w, http.StatusOK, txStatusResponse{Hash: hex.EncodeToString(h[:]), Status: "pending"})
 	default:

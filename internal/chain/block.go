@@ -41,6 +41,11 @@ type Header struct {
 	Time      int64 // block time, Unix milliseconds (median of the nodes' clocks)
 	BatchHash Hash
 	StateRoot Hash
+	// NextNodes is the hash of the node set that certifies the next block
+	// (NodeSet.Hash): the same as this block's set, except at the last
+	// block of an era, where it names the next era's set. A light client
+	// follows changes of the node set through it.
+	NextNodes Hash
 }
 
 // Block is a header and its transactions.
@@ -58,11 +63,12 @@ func (h *Header) MarshalTo(w *wire.Writer) {
 	w.I64(h.Time)
 	w.Raw(h.BatchHash[:])
 	w.Raw(h.StateRoot[:])
+	w.Raw(h.NextNodes[:])
 }
 
 // Marshal returns the canonical encoding of the header: the bytes signed.
 func (h *Header) Marshal() []byte {
-	w := wire.NewWriter(4 + len(h.ChainID) + 8 + 32 + 8 + 8 + 64)
+	w := wire.NewWriter(4 + len(h.ChainID) + 8 + 32 + 8 + 8 + 96)
 	h.MarshalTo(w)
 	return w.Finish()
 }
@@ -77,6 +83,16 @@ func (h *Header) Hash() Hash {
 	return out
 }
 
+// UnmarshalHeader decodes a header.
+func UnmarshalHeader(data []byte) (*Header, error) {
+	r := wire.NewReader(data)
+	h := unmarshalHeader(r)
+	if err := r.Done(); err != nil {
+		return nil, fmt.Errorf("%w: header: %w", ErrBadBlock, err)
+	}
+	return &h, nil
+}
+
 func unmarshalHeader(r *wire.Reader) Header {
 	var h Header
 	h.ChainID = string(r.Bytes(MaxChainID, "chain id"))
@@ -86,6 +102,7 @@ func unmarshalHeader(r *wire.Reader) Header {
 	h.Time = r.I64("time")
 	copy(h.BatchHash[:], r.Raw(32, "batch hash"))
 	copy(h.StateRoot[:], r.Raw(32, "state root"))
+	copy(h.NextNodes[:], r.Raw(32, "next nodes"))
 	return h
 }
 
@@ -157,6 +174,20 @@ func (s NodeSet) N() int { return len(s.Keys) }
 // Quorum is the number of signatures a certificate needs: 2f+1 with f the
 // most faulty nodes tolerated, n ≥ 3f+1.
 func (s NodeSet) Quorum() int { return 2*((s.N()-1)/3) + 1 }
+
+// Hash identifies the set: SHA-256 over a domain tag, the number of keys
+// (uint32, big-endian) and the keys in order.
+func (s NodeSet) Hash() Hash {
+	d := sha256.New()
+	d.Write([]byte("mass/nodes/v1\x00"))
+	d.Write([]byte{byte(len(s.Keys) >> 24), byte(len(s.Keys) >> 16), byte(len(s.Keys) >> 8), byte(len(s.Keys))})
+	for _, k := range s.Keys {
+		d.Write(k[:])
+	}
+	var out Hash
+	d.Sum(out[:0])
+	return out
+}
 
 // Index returns the index of a key in the set.
 func (s NodeSet) Index(k crypto.PublicKey) (int, bool) {

@@ -14,7 +14,10 @@ import (
 	"time"
 
 	"github.com/mass-consensus/mass/internal/api"
+	"github.com/mass-consensus/mass/internal/app"
 	"github.com/mass-consensus/mass/internal/app/kvapp"
+	"github.com/mass-consensus/mass/internal/app/orgapp"
+	"github.com/mass-consensus/mass/internal/genesis"
 	"github.com/mass-consensus/mass/internal/home"
 	"github.com/mass-consensus/mass/internal/node"
 	"github.com/mass-consensus/mass/internal/store"
@@ -25,22 +28,23 @@ import (
 
 // Daemon is one running node.
 type Daemon struct {
-	log    *slog.Logger
-	db     *pebble.DB
-	tr     *p2p.Transport
-	node   *node.Node
-	api    *api.Server
-	srv    *http.Server
-	addr   string
-	cancel context.CancelFunc
-	done   chan struct{} // closed when the loop has stopped
-	err    error         // why the loop stopped, once done is closed
+	log     *slog.Logger
+	genesis *genesis.Genesis
+	db      *pebble.DB
+	tr      *p2p.Transport
+	node    *node.Node
+	api     *api.Server
+	srv     *http.Server
+	addr    string
+	cancel  context.CancelFunc
+	done    chan struct{} // closed when the loop has stopped
+	err     error         // why the loop stopped, once done is closed
 }
 
 // Start opens and starts the node of a home directory. It returns once the
 // API is listening.
 func Start(h *home.Home, logger *slog.Logger) (_ *Daemon, err error) {
-	d := &Daemon{log: logger, done: make(chan struct{})}
+	d := &Daemon{log: logger, genesis: h.Genesis, done: make(chan struct{})}
 	defer func() {
 		if err != nil {
 			d.close()
@@ -49,9 +53,19 @@ func Start(h *home.Home, logger *slog.Logger) (_ *Daemon, err error) {
 	if d.db, err = pebble.Open(h.DataDir(), pebble.Options{}); err != nil {
 		return nil, fmt.Errorf("daemon: %w", err)
 	}
-	application, err := kvapp.New(store.WithPrefix(d.db, "app/"))
-	if err != nil {
-		return nil, fmt.Errorf("daemon: %w", err)
+	var application app.Application
+	var appState api.State
+	switch h.Genesis.AppName() {
+	case genesis.AppKV:
+		if application, err = kvapp.New(store.WithPrefix(d.db, "app/")); err != nil {
+			return nil, fmt.Errorf("daemon: %w", err)
+		}
+	default:
+		org, err := orgapp.New(store.WithPrefix(d.db, "app/"), h.Genesis.ChainID, h.Genesis.App, orgapp.Options{Retain: orgapp.DefaultRetain})
+		if err != nil {
+			return nil, fmt.Errorf("daemon: %w", err)
+		}
+		application, appState = org, org
 	}
 	// The transport lives until close, after the loop has stopped.
 	if d.tr, err = p2p.New(context.Background(), h.Key.Ed25519(), h.Config.Listen, transport.Config{}); err != nil {
@@ -71,6 +85,9 @@ func Start(h *home.Home, logger *slog.Logger) (_ *Daemon, err error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	d.cancel = cancel
 	d.api = api.New(d.node, d.metrics, logger)
+	if appState != nil {
+		d.api.SetState(appState)
+	}
 	d.srv = &http.Server{Handler: d.api, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := d.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -87,6 +104,9 @@ func Start(h *home.Home, logger *slog.Logger) (_ *Daemon, err error) {
 
 // APIAddr is the address the API listens on.
 func (d *Daemon) APIAddr() string { return d.addr }
+
+// Genesis is the network's genesis.
+func (d *Daemon) Genesis() *genesis.Genesis { return d.genesis }
 
 // Node returns the running node.
 func (d *Daemon) Node() *node.Node { return d.node }

@@ -88,7 +88,7 @@ func newCluster(t *testing.T, n int) *cluster {
 	dir := t.TempDir()
 	p2p := freePorts(t, n)
 	api := freePorts(t, n)
-	out, err := exec.Command(binary, "init", "--dir", dir, "--nodes", fmt.Sprint(n),
+	out, err := exec.Command(binary, "init", "--app", "kv", "--dir", dir, "--nodes", fmt.Sprint(n),
 		"--p2p-port", fmt.Sprint(p2p), "--api-port", fmt.Sprint(api), "--chain-id", "e2e").CombinedOutput()
 	if err != nil {
 		t.Fatalf("mass init: %v\n%s", err, out)

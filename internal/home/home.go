@@ -7,7 +7,12 @@
 //	HOME/genesis.json    the network: chain id, node set, parameters
 //	HOME/data/           the node's Pebble store
 //
-// It imports node (for the genesis) and crypto; nothing of the runtime.
+// Init also writes, for a network of the organization application, the
+// keys of the accounts it creates at genesis (DIR/keys/NAME.json, the same
+// format as node keys), so a devnet can be used at once.
+//
+// It imports genesis, crypto and the application's genesis format; nothing
+// of the runtime.
 package home
 
 import (
@@ -20,8 +25,9 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/mass-consensus/mass/internal/app/orgapp"
 	"github.com/mass-consensus/mass/internal/crypto"
-	"github.com/mass-consensus/mass/internal/node"
+	"github.com/mass-consensus/mass/internal/genesis"
 )
 
 // Config is a node's own settings.
@@ -39,7 +45,7 @@ type Home struct {
 	Dir     string
 	Config  Config
 	Key     *crypto.PrivateKey
-	Genesis *node.Genesis
+	Genesis *genesis.Genesis
 }
 
 // DataDir is where the node's store lives.
@@ -47,6 +53,35 @@ func (h *Home) DataDir() string { return filepath.Join(h.Dir, "data") }
 
 type keyFile struct {
 	Seed string `json:"seed"`
+	// Public is the public key, for people reading the file; the seed
+	// decides.
+	Public string `json:"public,omitempty"`
+}
+
+// LoadKey reads a key file: {"seed": "<64 hex digits>"}.
+func LoadKey(path string) (*crypto.PrivateKey, error) {
+	var kf keyFile
+	if err := readJSON(path, &kf); err != nil {
+		return nil, err
+	}
+	seed, err := hex.DecodeString(kf.Seed)
+	if err != nil {
+		return nil, fmt.Errorf("home: %s: seed is not hex: %w", path, err)
+	}
+	k, err := crypto.KeyFromSeed(seed)
+	if err != nil {
+		return nil, fmt.Errorf("home: %s: %w", path, err)
+	}
+	return k, nil
+}
+
+// SaveKey writes a key file, readable by its owner only; it refuses to
+// overwrite one.
+func SaveKey(path string, k *crypto.PrivateKey) error {
+	if _, err := os.Stat(path); err == nil {
+		return fmt.Errorf("home: %s exists already", path)
+	}
+	return writeJSON(path, keyFile{Seed: hex.EncodeToString(k.Seed()), Public: k.Public().String()}, 0o600)
 }
 
 // Load reads a home directory.
@@ -55,18 +90,11 @@ func Load(dir string) (*Home, error) {
 	if err := readJSON(filepath.Join(dir, "config.json"), &h.Config); err != nil {
 		return nil, err
 	}
-	var kf keyFile
-	if err := readJSON(filepath.Join(dir, "node_key.json"), &kf); err != nil {
+	var err error
+	if h.Key, err = LoadKey(filepath.Join(dir, "node_key.json")); err != nil {
 		return nil, err
 	}
-	seed, err := hex.DecodeString(kf.Seed)
-	if err != nil {
-		return nil, fmt.Errorf("home: %s: seed is not hex: %w", filepath.Join(dir, "node_key.json"), err)
-	}
-	if h.Key, err = crypto.KeyFromSeed(seed); err != nil {
-		return nil, fmt.Errorf("home: %s: %w", filepath.Join(dir, "node_key.json"), err)
-	}
-	if h.Genesis, err = node.LoadGenesis(filepath.Join(dir, "genesis.json")); err != nil {
+	if h.Genesis, err = genesis.Load(filepath.Join(dir, "genesis.json")); err != nil {
 		return nil, err
 	}
 	if len(h.Config.Listen) == 0 || h.Config.API == "" {
@@ -113,7 +141,28 @@ type InitOptions struct {
 	APIPort int    // node i serves its API on APIPort+i
 	// Now is the genesis time (default: the current time).
 	Now time.Time
+	// App is the application: genesis.AppOrg (default) or genesis.AppKV.
+	App string
 }
+
+// DevAccount is an account Init creates for a network of the organization
+// application, with its key in DIR/keys/NAME.json.
+type DevAccount struct {
+	Name    string
+	Role    string
+	Balance uint64
+}
+
+// DevAccounts are the accounts of a new network: a founding supervisor and
+// two members.
+var DevAccounts = []DevAccount{
+	{Name: "founder", Role: "supervisor", Balance: 1_000_000},
+	{Name: "alice", Role: "member", Balance: 10_000},
+	{Name: "bob", Role: "member", Balance: 10_000},
+}
+
+// KeyPath is where Init writes the key of a genesis account.
+func KeyPath(dir, name string) string { return filepath.Join(dir, "keys", name+".json") }
 
 // Init writes the homes of a new network under dir: dir/node0 … and
 // returns their paths. It refuses a dir that already holds a network.
@@ -132,7 +181,24 @@ func Init(dir string, o InitOptions) ([]string, error) {
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("home: %w", err)
 	}
-	g := &node.Genesis{ChainID: o.ChainID, Time: o.Now.UnixMilli()}
+	g := &genesis.Genesis{ChainID: o.ChainID, Time: o.Now.UnixMilli(), Application: o.App}
+	var accountKeys []*crypto.PrivateKey
+	if g.AppName() == genesis.AppOrg {
+		app := orgapp.Genesis{Organization: "Devnet Co-operative", Policy: "supervisor"}
+		for _, a := range DevAccounts {
+			k, err := crypto.GenerateKey(rand.Reader)
+			if err != nil {
+				return nil, err
+			}
+			accountKeys = append(accountKeys, k)
+			app.Accounts = append(app.Accounts, orgapp.GenesisAccount{Key: k.Public().String(), Name: a.Name, Role: a.Role, Balance: a.Balance})
+		}
+		raw, err := json.Marshal(app)
+		if err != nil {
+			return nil, err
+		}
+		g.App = raw
+	}
 	var keys []*crypto.PrivateKey
 	var cfgs []Config
 	for i := 0; i < o.Nodes; i++ {
@@ -148,10 +214,20 @@ func Init(dir string, o InitOptions) ([]string, error) {
 			LogLevel: "info",
 		}
 		cfgs = append(cfgs, c)
-		g.Nodes = append(g.Nodes, node.GenesisNode{Key: k.Public().String(), Addrs: c.Listen, API: c.API})
+		g.Nodes = append(g.Nodes, genesis.Node{Key: k.Public().String(), Addrs: c.Listen, API: c.API})
 	}
 	if _, err := g.Validate(); err != nil {
 		return nil, err
+	}
+	if len(accountKeys) > 0 {
+		if err := os.MkdirAll(filepath.Join(dir, "keys"), 0o700); err != nil {
+			return nil, fmt.Errorf("home: %w", err)
+		}
+		for i, a := range DevAccounts {
+			if err := SaveKey(KeyPath(dir, a.Name), accountKeys[i]); err != nil {
+				return nil, err
+			}
+		}
 	}
 	var homes []string
 	for i := range keys {

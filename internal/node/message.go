@@ -6,6 +6,8 @@ import (
 
 	"github.com/mass-consensus/mass/internal/chain"
 	"github.com/mass-consensus/mass/internal/crypto"
+	"github.com/mass-consensus/mass/internal/protocol"
+	"github.com/mass-consensus/mass/internal/protocol/epoch"
 	"github.com/mass-consensus/mass/internal/wire"
 )
 
@@ -70,12 +72,22 @@ func encodeStatus(height uint64) []byte {
 	return w.Finish()
 }
 
+func decodeStatus(r *wire.Reader) (uint64, error) {
+	h := r.U64("status height")
+	return h, r.Done()
+}
+
 func encodeSyncRequest(q syncRequest) []byte {
 	w := wire.NewWriter(11)
 	w.U8(kindSyncRequest)
 	w.U64(q.From)
 	w.U16(q.Count)
 	return w.Finish()
+}
+
+func decodeSyncRequest(r *wire.Reader) (syncRequest, error) {
+	q := syncRequest{From: r.U64("sync from"), Count: r.U16("sync count")}
+	return q, r.Done()
 }
 
 func encodeSyncResponse(blocks []certified) []byte {
@@ -94,7 +106,7 @@ func decodeSyncResponse(r *wire.Reader) ([]certified, error) {
 	var out []certified
 	for i := 0; i < n && r.Err() == nil; i++ {
 		rawBlock := r.Bytes(chain.MaxBlock, "sync block")
-		rawCert := r.Bytes(64<<10, "sync certificate")
+		rawCert := r.Bytes(chain.MaxCertificate, "sync certificate")
 		if r.Err() != nil {
 			break
 		}
@@ -112,6 +124,48 @@ func decodeSyncResponse(r *wire.Reader) ([]certified, error) {
 		return nil, err
 	}
 	return out, nil
+}
+
+// message is a message from a peer, decoded: kind says which other field
+// is set.
+type message struct {
+	kind    byte
+	bundle  []*epoch.Message // kindConsensus
+	vote    voteMsg          // kindVote
+	height  uint64           // kindStatus
+	request syncRequest      // kindSyncRequest
+	blocks  []certified      // kindSyncResponse
+}
+
+// decodeMessage decodes a whole message from a peer, for a node set of
+// parameters p: this is all the parsing a received message goes through.
+// It checks the encoding only (a vote's signature, say, is the caller's to
+// check). On error the kind is still set when it was read, so that the
+// caller can count the rejection where it belongs.
+func decodeMessage(data []byte, p protocol.Params) (message, error) {
+	kind, body, err := kindOf(data)
+	if err != nil {
+		return message{}, err
+	}
+	m := message{kind: kind}
+	switch kind {
+	case kindConsensus:
+		m.bundle, err = epoch.UnmarshalBundle(body, p, epoch.DefaultMaxProposalSize)
+	case kindVote:
+		m.vote, err = decodeVote(wire.NewReader(body))
+	case kindStatus:
+		m.height, err = decodeStatus(wire.NewReader(body))
+	case kindSyncRequest:
+		m.request, err = decodeSyncRequest(wire.NewReader(body))
+	case kindSyncResponse:
+		m.blocks, err = decodeSyncResponse(wire.NewReader(body))
+	default:
+		return m, fmt.Errorf("%w: unknown kind %d", ErrBadMessage, kind)
+	}
+	if err != nil {
+		return m, fmt.Errorf("%w: kind %d: %w", ErrBadMessage, kind, err)
+	}
+	return m, nil
 }
 
 // kindOf splits a message into its kind and body.

@@ -15,16 +15,16 @@ import (
 	"github.com/mass-consensus/mass/internal/app"
 	"github.com/mass-consensus/mass/internal/chain"
 	"github.com/mass-consensus/mass/internal/crypto"
+	"github.com/mass-consensus/mass/internal/genesis"
 	"github.com/mass-consensus/mass/internal/protocol"
 	"github.com/mass-consensus/mass/internal/protocol/epoch"
 	"github.com/mass-consensus/mass/internal/store"
 	"github.com/mass-consensus/mass/internal/transport"
-	"github.com/mass-consensus/mass/internal/wire"
 )
 
 // Config wires a node.
 type Config struct {
-	Genesis *Genesis
+	Genesis *genesis.Genesis
 	Key     *crypto.PrivateKey
 	// Store is the node's whole store; the node keeps its records under
 	// "node/" and the chain under "chain/". The application usually lives
@@ -109,6 +109,7 @@ type Node struct {
 	cfg     Config
 	log     *slog.Logger
 	set     chain.NodeSet
+	setHash chain.Hash // the set's hash, each block's NextNodes while the set never changes
 	params  protocol.Params
 	horizon int // epochs whose messages the engine accepts ahead of its own
 	self    protocol.NodeID
@@ -209,7 +210,7 @@ func New(cfg Config) (*Node, error) {
 		window = epoch.DefaultWindow
 	}
 	n := &Node{
-		cfg: cfg, log: cfg.Logger.With("node", idx), set: set, params: params, self: protocol.NodeID(idx),
+		cfg: cfg, log: cfg.Logger.With("node", idx), set: set, setHash: set.Hash(), params: params, self: protocol.NodeID(idx),
 		horizon:    2 * window,
 		indexOf:    map[transport.NodeKey]protocol.NodeID{},
 		chain:      chain.NewStore(store.WithPrefix(cfg.Store, "chain/")),
@@ -562,7 +563,7 @@ func (n *Node) onBatch(b *epoch.Batch) error {
 	}
 	blk := &chain.Block{Header: chain.Header{
 		ChainID: n.cfg.Genesis.ChainID, Height: height, Epoch: b.Epoch, Time: b.Time,
-		BatchHash: chain.BatchHash(b.Txs), StateRoot: root,
+		BatchHash: chain.BatchHash(b.Txs), StateRoot: root, NextNodes: n.setHash,
 	}, Txs: b.Txs}
 	if n.lastHeader != nil {
 		blk.Prev = n.lastHeader.Hash()
@@ -686,57 +687,35 @@ func (n *Node) onInbound(in transport.Inbound) error {
 		n.Counters.Rejected.Add(1)
 		return nil
 	}
-	kind, body, err := kindOf(in.Data)
+	msg, err := decodeMessage(in.Data, n.params)
 	if err != nil {
-		n.Counters.Rejected.Add(1)
+		if msg.kind == kindVote {
+			n.Counters.VotesRejected.Add(1)
+		} else {
+			n.Counters.Rejected.Add(1)
+		}
+		n.log.Debug("bad message", "from", from, "err", err)
 		return nil
 	}
-	switch kind {
+	switch msg.kind {
 	case kindConsensus:
-		msgs, err := epoch.UnmarshalBundle(body, n.params, epoch.DefaultMaxProposalSize)
-		if err != nil {
-			n.Counters.Rejected.Add(1)
-			n.log.Debug("bad consensus message", "from", from, "err", err)
-			return nil
-		}
-		for _, m := range msgs {
+		for _, m := range msg.bundle {
 			if err := n.onConsensus(from, m, nil); err != nil {
 				return err
 			}
 		}
 	case kindVote:
-		v, err := decodeVote(wire.NewReader(body))
-		if err != nil || v.Vote.Signer != uint16(from) {
+		if msg.vote.Vote.Signer != uint16(from) {
 			n.Counters.VotesRejected.Add(1)
 			return nil
 		}
-		n.onVote(v)
+		n.onVote(msg.vote)
 	case kindStatus:
-		r := wire.NewReader(body)
-		h := r.U64("status height")
-		if r.Done() != nil {
-			n.Counters.Rejected.Add(1)
-			return nil
-		}
-		n.peerHeight[from] = max(n.peerHeight[from], h)
+		n.peerHeight[from] = max(n.peerHeight[from], msg.height)
 	case kindSyncRequest:
-		r := wire.NewReader(body)
-		q := syncRequest{From: r.U64("from"), Count: r.U16("count")}
-		if r.Done() != nil {
-			n.Counters.Rejected.Add(1)
-			return nil
-		}
-		n.onSyncRequest(from, q)
+		n.onSyncRequest(from, msg.request)
 	case kindSyncResponse:
-		blocks, err := decodeSyncResponse(wire.NewReader(body))
-		if err != nil {
-			n.Counters.Rejected.Add(1)
-			n.log.Debug("bad sync response", "from", from, "err", err)
-			return nil
-		}
-		return n.onSyncResponse(from, blocks)
-	default:
-		n.Counters.Rejected.Add(1)
+		return n.onSyncResponse(from, msg.blocks)
 	}
 	return nil
 }
@@ -898,6 +877,18 @@ func (n *Node) TxStatus(h epoch.TxHash) (height uint64, committed, pending bool,
 func (n *Node) Block(height uint64) (*chain.Block, *chain.Certificate, error) {
 	return n.chain.Get(height)
 }
+
+// NodeSet returns the node set with a hash (NodeSet.Hash), if the node
+// knows it: the sets a light client must be given when a header names one.
+func (n *Node) NodeSet(hash chain.Hash) (chain.NodeSet, bool) {
+	if hash == n.setHash {
+		return n.set, true
+	}
+	return chain.NodeSet{}, false
+}
+
+// GenesisNodeSet is the node set of the genesis, which certifies block 1.
+func (n *Node) GenesisNodeSet() chain.NodeSet { return n.set }
 
 // Status returns the latest snapshot.
 func (n *Node) Status() Status { return *n.status.Load() }

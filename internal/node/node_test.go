@@ -15,6 +15,7 @@ import (
 	"github.com/mass-consensus/mass/internal/app/kvapp"
 	"github.com/mass-consensus/mass/internal/chain"
 	"github.com/mass-consensus/mass/internal/crypto"
+	"github.com/mass-consensus/mass/internal/genesis"
 	"github.com/mass-consensus/mass/internal/protocol/epoch"
 	"github.com/mass-consensus/mass/internal/store"
 	"github.com/mass-consensus/mass/internal/store/mem"
@@ -85,7 +86,7 @@ type member struct {
 type cluster struct {
 	t       *testing.T
 	net     *memnet.Network
-	genesis *Genesis
+	gen     *genesis.Genesis
 	members []*member
 	votes   *votes
 	// wrap, if set, wraps each node's store (to inject failures).
@@ -95,13 +96,13 @@ type cluster struct {
 func newCluster(t *testing.T, n int) *cluster {
 	t.Helper()
 	c := &cluster{t: t, net: memnet.NewNetwork(), votes: &votes{seen: map[[2]uint64]map[crypto.Signature]bool{}}}
-	c.genesis = &Genesis{ChainID: "test", Time: 1_000, BatchSize: 500}
+	c.gen = &genesis.Genesis{ChainID: "test", Time: 1_000, BatchSize: 500}
 	for i := 0; i < n; i++ {
 		k, err := crypto.KeyFromSeed(bytes.Repeat([]byte{byte(i + 1)}, crypto.SeedSize))
 		if err != nil {
 			t.Fatal(err)
 		}
-		c.genesis.Nodes = append(c.genesis.Nodes, GenesisNode{Key: k.Public().String()})
+		c.gen.Nodes = append(c.gen.Nodes, genesis.Node{Key: k.Public().String()})
 		c.members = append(c.members, &member{key: k, kv: mem.New()})
 	}
 	t.Cleanup(func() {
@@ -133,7 +134,7 @@ func (c *cluster) start(i int) {
 		kv = c.wrap(i, kv)
 	}
 	nd, err := New(Config{
-		Genesis: c.genesis, Key: m.key, Store: kv, App: a, Logger: logger,
+		Genesis: c.gen, Key: m.key, Store: kv, App: a, Logger: logger,
 		Transport: recording{Transport: tr, votes: c.votes},
 		SyncAfter: 300 * time.Millisecond, StatusEvery: 100 * time.Millisecond,
 	})

@@ -1,0 +1,240 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"github.com/mass-consensus/mass/internal/app"
+	"github.com/mass-consensus/mass/internal/app/orgapp"
+	"github.com/mass-consensus/mass/internal/app/state"
+	"github.com/mass-consensus/mass/internal/chain"
+	"github.com/mass-consensus/mass/internal/crypto"
+	"github.com/mass-consensus/mass/light"
+)
+
+// State is the application state the API reads; *orgapp.App satisfies it.
+type State interface {
+	// Height is the last height applied.
+	Height() uint64
+	// Prove returns a record at a height and the proof of it.
+	Prove(height uint64, key state.Key) (*orgapp.Leaf, error)
+	// TxResult is the result of a committed transaction.
+	TxResult(hash [32]byte) (app.TxResult, error)
+}
+
+var _ State = (*orgapp.App)(nil)
+
+// MaxHeaders bounds the headers of one GET /v1/headers.
+const MaxHeaders = light.PageSize
+
+// SetState gives the API the application state to answer account and
+// organization queries from; call it before serving.
+func (s *Server) SetState(st State) { s.state = st }
+
+// accountResponse answers GET /v1/accounts/{id}.
+type accountResponse struct {
+	Height  uint64              `json:"height"`
+	Found   bool                `json:"found"`
+	Account *orgapp.AccountView `json:"account,omitempty"`
+	Proof   *light.LeafJSON     `json:"proof,omitempty"`
+}
+
+// organizationResponse answers GET /v1/organization.
+type organizationResponse struct {
+	Height       uint64                   `json:"height"`
+	Organization *orgapp.OrganizationView `json:"organization"`
+	Proof        *light.LeafJSON          `json:"proof,omitempty"`
+}
+
+// account answers GET /v1/accounts/{id}: id is an account ID (40 hex
+// digits) or a public key (64).
+func (s *Server) account(w http.ResponseWriter, r *http.Request) {
+	raw := r.PathValue("id")
+	var id crypto.ID
+	switch len(raw) {
+	case 2 * crypto.PublicKeySize:
+		k, err := crypto.ParsePublicKey(raw)
+		if err != nil {
+			s.fail(w, http.StatusBadRequest, codeBadRequest, err.Error(), nil)
+			return
+		}
+		id = k.ID()
+	default:
+		var err error
+		if id, err = crypto.ParseID(raw); err != nil {
+			s.fail(w, http.StatusBadRequest, codeBadRequest, "an account is an ID (40 hex digits) or a public key (64 hex digits)", nil)
+			return
+		}
+	}
+	leaf, prove, ok := s.read(w, r, state.AccountKey(id))
+	if !ok {
+		return
+	}
+	out := accountResponse{Height: leaf.Height, Found: leaf.Found}
+	if leaf.Found {
+		acct, err := state.UnmarshalAccount(leaf.Value)
+		if err != nil {
+			s.internal(w, err)
+			return
+		}
+		v := orgapp.AccountJSON(id, acct, leaf.Sum)
+		out.Account = &v
+	}
+	if prove != nil {
+		j := prove.JSON()
+		out.Proof = &j
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// organization answers GET /v1/organization.
+func (s *Server) organization(w http.ResponseWriter, r *http.Request) {
+	leaf, prove, ok := s.read(w, r, state.OrgKey)
+	if !ok {
+		return
+	}
+	if !leaf.Found {
+		s.internal(w, errors.New("the organization record is missing"))
+		return
+	}
+	o, err := state.UnmarshalOrganization(leaf.Value)
+	if err != nil {
+		s.internal(w, err)
+		return
+	}
+	v := orgapp.OrganizationJSON(o)
+	out := organizationResponse{Height: leaf.Height, Organization: &v}
+	if prove != nil {
+		j := prove.JSON()
+		out.Proof = &j
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// read resolves ?height and ?prove and reads a record. The latest height is
+// the last one both applied and certified, so that an answer can always be
+// proven. With ?prove=1 the answer carries the proof, the header and the
+// certificate. On failure it has answered the client.
+func (s *Server) read(w http.ResponseWriter, r *http.Request, key state.Key) (*orgapp.Leaf, *light.Leaf, bool) {
+	if s.state == nil {
+		s.fail(w, http.StatusNotFound, codeNotFound, "this node serves no application state", nil)
+		return nil, nil, false
+	}
+	q := r.URL.Query()
+	prove := false
+	switch q.Get("prove") {
+	case "", "0", "false":
+	case "1", "true":
+		prove = true
+	default:
+		s.fail(w, http.StatusBadRequest, codeBadRequest, "prove is 1 or 0", nil)
+		return nil, nil, false
+	}
+	certified := s.b.Status().Certified
+	latest := min(certified, s.state.Height())
+	height := latest
+	if hs := q.Get("height"); hs != "" && hs != "latest" {
+		h, err := strconv.ParseUint(hs, 10, 64)
+		if err != nil {
+			s.fail(w, http.StatusBadRequest, codeBadRequest, "malformed height: want a decimal number or \"latest\"", nil)
+			return nil, nil, false
+		}
+		if h > latest {
+			s.fail(w, http.StatusNotFound, codeNotFound, fmt.Sprintf("height %d is not certified here yet (the latest is %d)", h, latest), nil)
+			return nil, nil, false
+		}
+		height = h
+	}
+	if prove && height == 0 {
+		s.fail(w, http.StatusNotFound, codeNotFound, "no certified block yet: proofs start at height 1", nil)
+		return nil, nil, false
+	}
+	leaf, err := s.state.Prove(height, key)
+	switch {
+	case errors.Is(err, orgapp.ErrPruned):
+		s.fail(w, http.StatusGone, codePruned, err.Error(), nil)
+		return nil, nil, false
+	case errors.Is(err, orgapp.ErrFuture), errors.Is(err, app.ErrNotFound):
+		s.fail(w, http.StatusNotFound, codeNotFound, err.Error(), nil)
+		return nil, nil, false
+	case err != nil:
+		s.internal(w, err)
+		return nil, nil, false
+	}
+	if !prove {
+		return leaf, nil, true
+	}
+	b, c, err := s.b.Block(height)
+	if err != nil {
+		s.internal(w, fmt.Errorf("reading certified block %d: %w", height, err))
+		return nil, nil, false
+	}
+	if chain.Hash(leaf.Root) != b.StateRoot {
+		s.internal(w, fmt.Errorf("the state root at height %d differs from the certified one", height))
+		return nil, nil, false
+	}
+	return leaf, &light.Leaf{
+		Height: height, Key: key, Found: leaf.Found, Value: leaf.Value, Sum: leaf.Sum,
+		Proof: leaf.Proof, Header: &b.Header, Certificate: c,
+	}, true
+}
+
+// headers answers GET /v1/headers?from=A&to=B: the certified headers A..B
+// (at most MaxHeaders), the certificate of B and of every header that
+// changes the node set, and those node sets.
+func (s *Server) headers(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	from, err1 := strconv.ParseUint(q.Get("from"), 10, 64)
+	to, err2 := strconv.ParseUint(q.Get("to"), 10, 64)
+	certified := s.b.Status().Certified
+	switch {
+	case err1 != nil || err2 != nil:
+		s.fail(w, http.StatusBadRequest, codeBadRequest, "from and to are decimal heights", nil)
+		return
+	case from == 0 || from > to:
+		s.fail(w, http.StatusBadRequest, codeBadRequest, "want 1 ≤ from ≤ to", nil)
+		return
+	case to-from >= MaxHeaders:
+		s.fail(w, http.StatusBadRequest, codeBadRequest, fmt.Sprintf("at most %d headers at once", MaxHeaders), nil)
+		return
+	case to > certified:
+		s.fail(w, http.StatusNotFound, codeNotFound, fmt.Sprintf("height %d is not certified here yet (the latest is %d)", to, certified), nil)
+		return
+	}
+	seg := &light.Segment{Certificates: map[uint64]*chain.Certificate{}, NodeSets: map[chain.Hash]chain.NodeSet{}}
+	// The set in force at from: named by the header before it, or the
+	// genesis set.
+	inForce := s.b.GenesisNodeSet().Hash()
+	if from > 1 {
+		b, _, err := s.b.Block(from - 1)
+		if err != nil {
+			s.internal(w, err)
+			return
+		}
+		inForce = b.NextNodes
+	}
+	for h := from; h <= to; h++ {
+		b, c, err := s.b.Block(h)
+		if err != nil {
+			s.internal(w, fmt.Errorf("reading certified block %d: %w", h, err))
+			return
+		}
+		hdr := b.Header
+		seg.Headers = append(seg.Headers, &hdr)
+		if hdr.NextNodes != inForce || h == to {
+			seg.Certificates[h] = c
+		}
+		if hdr.NextNodes != inForce {
+			set, ok := s.b.NodeSet(hdr.NextNodes)
+			if !ok {
+				s.internal(w, fmt.Errorf("header %d names node set %s, which this node does not know", h, hdr.NextNodes))
+				return
+			}
+			seg.NodeSets[hdr.NextNodes] = set
+			inForce = hdr.NextNodes
+		}
+	}
+	writeJSON(w, http.StatusOK, light.EncodeSegment(seg))
+}

@@ -1,0 +1,627 @@
+// Package orgapp is the Mass application: an organization governing itself,
+// with its members, their accounts and a token ledger, all kept in a
+// versioned sparse Merkle sum tree (package smt) whose root every block
+// certifies, so that any record can be proven to a light client.
+//
+// Transactions (package tx) are checked at submission (signatures, nonce,
+// balance, permission) with a clear reason when rejected, and applied in
+// block order, deterministically: a transaction that fails in a block
+// changes nothing and is reported with a code. The signatures of a block
+// are verified in one batch.
+//
+// The tree holds one version per height: the genesis state is version 0
+// (the state before block 1), and version h is the state after block h.
+// Records and their encodings are in package state.
+package orgapp
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/bits"
+	"slices"
+	"sync"
+
+	"github.com/mass-consensus/mass/internal/app"
+	"github.com/mass-consensus/mass/internal/app/state"
+	"github.com/mass-consensus/mass/internal/app/tx"
+	"github.com/mass-consensus/mass/internal/crypto"
+	"github.com/mass-consensus/mass/internal/smt"
+	"github.com/mass-consensus/mass/internal/store"
+	"github.com/mass-consensus/mass/internal/wire"
+)
+
+// Result codes of a transaction in a block (TxResult.Code).
+const (
+	CodeOK           = 0
+	CodeMalformed    = 1 // does not decode
+	CodeBadSignature = 2 // a signature does not verify
+	CodeBadNonce     = 3 // nonce used or out of the window
+	CodeFunds        = 4 // balance too low
+	CodeNotPermitted = 5 // the sender's role or state does not allow it
+	CodeInvalid      = 6 // otherwise invalid (transfer to oneself, unknown applicant …)
+)
+
+// Options tune the application.
+type Options struct {
+	// Retain is how many heights of state stay readable (and provable);
+	// older ones are pruned. 0 keeps every height.
+	Retain uint64
+}
+
+// DefaultRetain is the default of Options.Retain.
+const DefaultRetain = 100_000
+
+// App is the organization's state machine. It is safe for concurrent use:
+// CheckTx and the queries run beside ApplyBlock.
+type App struct {
+	chainID string
+	tree    *smt.Tree
+	kv      store.KV
+	mu      sync.Mutex // serializes ApplyBlock
+}
+
+var _ app.Application = (*App)(nil)
+
+// New opens the application on kv (which it owns entirely), writing the
+// genesis state first if kv is empty.
+func New(kv store.KV, chainID string, genesisApp json.RawMessage, opts Options) (*App, error) {
+	if len(chainID) > tx.MaxChainID {
+		return nil, fmt.Errorf("orgapp: chain id of %d bytes", len(chainID))
+	}
+	g, err := ParseGenesis(genesisApp)
+	if err != nil {
+		return nil, err
+	}
+	gs, err := g.state()
+	if err != nil {
+		return nil, err
+	}
+	retain := opts.Retain
+	if retain > 0 {
+		retain++ // the genesis version counts too
+	}
+	tree, err := smt.Open(kv, smt.Options{Retain: retain, Prefix: treePrefix})
+	if err != nil {
+		return nil, fmt.Errorf("orgapp: %w", err)
+	}
+	a := &App{chainID: chainID, tree: tree, kv: kv}
+	if tree.Version() == 0 {
+		ups := []smt.Update{{Key: state.OrgKey, Value: gs.org.Marshal()}}
+		for id, l := range gs.accounts {
+			ups = append(ups, smt.Update{Key: state.AccountKey(id), Value: l.value, Sum: l.sum})
+		}
+		if _, _, err := tree.Commit(1, ups, nil); err != nil {
+			return nil, fmt.Errorf("orgapp: writing the genesis state: %w", err)
+		}
+	}
+	return a, nil
+}
+
+// Keys of the application's store: the tree's under treePrefix; the result
+// of each transaction that failed in a block under resultPrefix ‖ its hash
+// (code:u32 ‖ log), written in the block's batch. A committed transaction
+// without one succeeded.
+const (
+	treePrefix   = "t"
+	resultPrefix = "x"
+)
+
+// The tree's version of a height: version 1 is the genesis state, version
+// h+1 the state after block h.
+func version(height uint64) uint64 { return height + 1 }
+
+// Info returns the last applied height and the state root after it.
+func (a *App) Info() (uint64, [32]byte, error) {
+	v := a.tree.Version()
+	root, _, err := a.tree.Root(v)
+	if err != nil {
+		return 0, root, fmt.Errorf("orgapp: %w", err)
+	}
+	return v - 1, root, nil
+}
+
+// Height is the last applied height.
+func (a *App) Height() uint64 { return a.tree.Version() - 1 }
+
+// ChainID is the chain the application signs for.
+func (a *App) ChainID() string { return a.chainID }
+
+// CheckTx checks a transaction against the latest state.
+func (a *App) CheckTx(raw []byte) error {
+	t, err := tx.Unmarshal(raw)
+	if err != nil {
+		return fmt.Errorf("%w: %w", app.ErrRejected, err)
+	}
+	if err := t.Verify(a.chainID); err != nil {
+		return fmt.Errorf("%w: %w", app.ErrRejected, err)
+	}
+	ov := newOverlay(a.tree, a.tree.Version())
+	if _, _, err := execute(ov, t); err != nil {
+		return fmt.Errorf("%w: %w", app.ErrRejected, err)
+	}
+	return nil
+}
+
+// ApplyBlock applies a block and makes the new state durable.
+func (a *App) ApplyBlock(b app.Block) (app.Result, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var res app.Result
+	if h := a.Height(); b.Height != h+1 {
+		return res, fmt.Errorf("orgapp: block %d after height %d", b.Height, h)
+	}
+	res.Txs = make([]app.TxResult, len(b.Txs))
+	txs := make([]*tx.Tx, len(b.Txs))
+	batch := crypto.NewBatch(2 * len(b.Txs))
+	var owners []int // the transaction of each signature in the batch
+	for i, raw := range b.Txs {
+		t, err := tx.Unmarshal(raw)
+		if err != nil {
+			res.Txs[i] = app.TxResult{Code: CodeMalformed, Log: err.Error()}
+			continue
+		}
+		before := batch.Len()
+		if err := t.AddTo(batch, a.chainID); err != nil {
+			res.Txs[i] = app.TxResult{Code: CodeMalformed, Log: err.Error()}
+			continue
+		}
+		for j := before; j < batch.Len(); j++ {
+			owners = append(owners, i)
+		}
+		txs[i] = t
+	}
+	if batch.Len() > 0 {
+		if valid, err := batch.Verify(); err != nil {
+			for j, ok := range valid {
+				if i := owners[j]; !ok && txs[i] != nil {
+					txs[i] = nil
+					res.Txs[i] = app.TxResult{Code: CodeBadSignature, Log: "a signature does not verify"}
+				}
+			}
+		}
+	}
+	ov := newOverlay(a.tree, a.tree.Version())
+	for i, t := range txs {
+		if t == nil {
+			continue
+		}
+		tov := ov.child()
+		events, code, err := execute(tov, t)
+		if err != nil {
+			res.Txs[i] = app.TxResult{Code: code, Log: err.Error()}
+			continue
+		}
+		tov.merge()
+		res.Txs[i] = app.TxResult{Events: events}
+	}
+	if ov.err != nil {
+		return res, fmt.Errorf("orgapp: reading state: %w", ov.err)
+	}
+	writeResults := func(batch *store.Batch) {
+		for i, r := range res.Txs {
+			if r.Code != CodeOK {
+				h := sha256.Sum256(b.Txs[i])
+				w := wire.NewWriter(8 + len(r.Log))
+				w.U32(r.Code)
+				w.Raw([]byte(r.Log))
+				batch.Put(append([]byte(resultPrefix), h[:]...), w.Finish())
+			}
+		}
+	}
+	root, _, err := a.tree.Commit(version(b.Height), ov.updates(), writeResults)
+	if err != nil {
+		return res, fmt.Errorf("orgapp: committing block %d: %w", b.Height, err)
+	}
+	res.StateRoot = root
+	return res, nil
+}
+
+// Query reads the latest state: "account/<id hex>" or "organization",
+// answered as JSON.
+func (a *App) Query(path string) ([]byte, error) {
+	var v any
+	switch {
+	case path == "organization":
+		o, err := a.Organization(a.Height())
+		if err != nil {
+			return nil, err
+		}
+		v = OrganizationJSON(o)
+	case len(path) > len("account/") && path[:len("account/")] == "account/":
+		id, err := crypto.ParseID(path[len("account/"):])
+		if err != nil {
+			return nil, fmt.Errorf("orgapp: %w", err)
+		}
+		acct, bal, err := a.Account(a.Height(), id)
+		if err != nil {
+			return nil, err
+		}
+		v = AccountJSON(id, acct, bal)
+	default:
+		return nil, fmt.Errorf("%w: no query %q", app.ErrNotFound, path)
+	}
+	return json.Marshal(v)
+}
+
+// TxResult returns the result of a committed transaction by its hash: a
+// failure recorded in its block, or success when there is none. It does not
+// know whether the transaction was committed; the node does.
+func (a *App) TxResult(hash [32]byte) (app.TxResult, error) {
+	raw, err := a.kv.Get(append([]byte(resultPrefix), hash[:]...))
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return app.TxResult{}, nil
+	case err != nil:
+		return app.TxResult{}, fmt.Errorf("orgapp: reading a result: %w", err)
+	case len(raw) < 4:
+		return app.TxResult{}, fmt.Errorf("orgapp: a result record of %d bytes", len(raw))
+	}
+	return app.TxResult{Code: binary.BigEndian.Uint32(raw), Log: string(raw[4:])}, nil
+}
+
+// Account reads an account at a height.
+func (a *App) Account(height uint64, id crypto.ID) (*state.Account, uint64, error) {
+	val, sum, err := a.tree.Get(version(height), state.AccountKey(id))
+	if err != nil {
+		return nil, 0, a.readErr(err)
+	}
+	acct, err := state.UnmarshalAccount(val)
+	return acct, sum, err
+}
+
+// Organization reads the organization record at a height.
+func (a *App) Organization(height uint64) (*state.Organization, error) {
+	val, _, err := a.tree.Get(version(height), state.OrgKey)
+	if err != nil {
+		return nil, a.readErr(err)
+	}
+	return state.UnmarshalOrganization(val)
+}
+
+// Supply is the total supply at a height: the sum at the root.
+func (a *App) Supply(height uint64) (uint64, error) {
+	_, sum, err := a.tree.Root(version(height))
+	return sum, a.readErr(err)
+}
+
+// Leaf is a record of the tree at a height with the proof of its presence
+// or absence against the height's state root.
+type Leaf struct {
+	Height uint64
+	Key    state.Key
+	Found  bool
+	Value  []byte
+	Sum    uint64
+	Root   smt.Hash
+	Proof  *smt.Proof
+}
+
+// Prove returns the record at key and its proof at a height.
+func (a *App) Prove(height uint64, key state.Key) (*Leaf, error) {
+	v := version(height)
+	root, _, err := a.tree.Root(v)
+	if err != nil {
+		return nil, a.readErr(err)
+	}
+	l := &Leaf{Height: height, Key: key, Root: root}
+	val, sum, err := a.tree.Get(v, key)
+	switch {
+	case err == nil:
+		l.Found, l.Value, l.Sum = true, val, sum
+	case errors.Is(err, smt.ErrNotFound):
+	default:
+		return nil, a.readErr(err)
+	}
+	if l.Proof, err = a.tree.Prove(v, key); err != nil {
+		return nil, a.readErr(err)
+	}
+	return l, nil
+}
+
+// Oldest is the oldest height whose state is still readable.
+func (a *App) Oldest() uint64 {
+	if v := a.tree.Oldest(); v > 0 {
+		return v - 1
+	}
+	return 0
+}
+
+// ErrPruned is wrapped by reads of a height no longer kept.
+var ErrPruned = errors.New("orgapp: height pruned")
+
+// ErrFuture is wrapped by reads of a height not applied yet.
+var ErrFuture = errors.New("orgapp: height not applied yet")
+
+func (a *App) readErr(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, smt.ErrNotFound):
+		return fmt.Errorf("%w: %w", app.ErrNotFound, err)
+	case errors.Is(err, smt.ErrPruned):
+		return fmt.Errorf("%w (the oldest kept is %d): %w", ErrPruned, a.Oldest(), err)
+	case errors.Is(err, smt.ErrUnknownVersion):
+		return fmt.Errorf("%w (the latest is %d): %w", ErrFuture, a.Height(), err)
+	}
+	return fmt.Errorf("orgapp: %w", err)
+}
+
+// leaf is a record's value and sum; a nil value is a deleted record.
+type leaf struct {
+	value []byte
+	sum   uint64
+}
+
+// overlay reads the tree at a version through the writes of the block so
+// far; a child overlay holds one transaction's writes until they merge.
+type overlay struct {
+	tree    *smt.Tree
+	version uint64
+	parent  *overlay
+	writes  map[state.Key]leaf
+	err     error // first read error (a broken store), kept on the root
+}
+
+func newOverlay(t *smt.Tree, version uint64) *overlay {
+	return &overlay{tree: t, version: version, writes: make(map[state.Key]leaf)}
+}
+
+func (o *overlay) child() *overlay {
+	return &overlay{tree: o.tree, version: o.version, parent: o, writes: make(map[state.Key]leaf)}
+}
+
+func (o *overlay) root() *overlay {
+	for o.parent != nil {
+		o = o.parent
+	}
+	return o
+}
+
+// get returns a record, or found false.
+func (o *overlay) get(k state.Key) (leaf, bool) {
+	for x := o; x != nil; x = x.parent {
+		if l, ok := x.writes[k]; ok {
+			return l, l.value != nil
+		}
+	}
+	val, sum, err := o.tree.Get(o.version, k)
+	if err != nil {
+		if r := o.root(); !errors.Is(err, smt.ErrNotFound) && r.err == nil {
+			r.err = err
+		}
+		return leaf{}, false
+	}
+	return leaf{value: val, sum: sum}, true
+}
+
+func (o *overlay) put(k state.Key, l leaf) { o.writes[k] = l }
+
+func (o *overlay) merge() {
+	for k, l := range o.writes {
+		o.parent.writes[k] = l
+	}
+}
+
+func (o *overlay) updates() []smt.Update {
+	ups := make([]smt.Update, 0, len(o.writes))
+	for k, l := range o.writes {
+		if l.value == nil {
+			ups = append(ups, smt.Update{Key: k, Delete: true})
+		} else {
+			ups = append(ups, smt.Update{Key: k, Value: l.value, Sum: l.sum})
+		}
+	}
+	slices.SortFunc(ups, func(a, b smt.Update) int { return compareKeys(a.Key, b.Key) })
+	return ups
+}
+
+func compareKeys(a, b state.Key) int {
+	for i := range a {
+		if a[i] != b[i] {
+			return int(a[i]) - int(b[i])
+		}
+	}
+	return 0
+}
+
+// account reads an account, or a fresh guest account if there is none.
+func (o *overlay) account(id crypto.ID) (*state.Account, uint64, error) {
+	l, ok := o.get(state.AccountKey(id))
+	if !ok {
+		return &state.Account{}, 0, o.root().err
+	}
+	acct, err := state.UnmarshalAccount(l.value)
+	if err != nil {
+		return nil, 0, fmt.Errorf("account %s: %w", id, err)
+	}
+	return acct, l.sum, nil
+}
+
+func (o *overlay) putAccount(id crypto.ID, acct *state.Account, balance uint64) {
+	o.put(state.AccountKey(id), leaf{value: acct.Marshal(), sum: balance})
+}
+
+func (o *overlay) organization() (*state.Organization, error) {
+	l, ok := o.get(state.OrgKey)
+	if !ok {
+		if err := o.root().err; err != nil {
+			return nil, err
+		}
+		return nil, errors.New("the organization record is missing")
+	}
+	return state.UnmarshalOrganization(l.value)
+}
+
+func (o *overlay) putOrganization(org *state.Organization) {
+	o.put(state.OrgKey, leaf{value: org.Marshal()})
+}
+
+// txError is a transaction's failure with its result code.
+type txError struct {
+	code uint32
+	msg  string
+}
+
+func (e *txError) Error() string { return e.msg }
+
+func fail(code uint32, format string, args ...any) error {
+	return &txError{code: code, msg: fmt.Sprintf(format, args...)}
+}
+
+// execute applies a transaction whose signatures are verified to an
+// overlay. On error the overlay holds partial writes and must be dropped;
+// the code says why.
+func execute(o *overlay, t *tx.Tx) ([]app.Event, uint32, error) {
+	events, err := run(o, t)
+	if err != nil {
+		var te *txError
+		if errors.As(err, &te) {
+			return nil, te.code, err
+		}
+		return nil, CodeInvalid, err
+	}
+	return events, CodeOK, nil
+}
+
+func run(o *overlay, t *tx.Tx) ([]app.Event, error) {
+	senderID := t.Sender.ID()
+	sender, balance, err := o.account(senderID)
+	if err != nil {
+		return nil, err
+	}
+	if err := sender.NonceFree(t.Nonce); err != nil {
+		return nil, fail(CodeBadNonce, "%s", err)
+	}
+	sender.UseNonce(t.Nonce)
+	switch b := t.Body.(type) {
+	case *tx.Transfer:
+		return transfer(o, senderID, sender, balance, b)
+	case *tx.Apply:
+		return apply(o, senderID, sender, balance, b)
+	case *tx.Decide:
+		return decide(o, senderID, sender, balance, b)
+	case *tx.Leave:
+		return leave(o, senderID, sender, balance)
+	}
+	return nil, fail(CodeMalformed, "unknown transaction type %s", t.Body.Type())
+}
+
+func transfer(o *overlay, fromID crypto.ID, from *state.Account, balance uint64, b *tx.Transfer) ([]app.Event, error) {
+	toID := b.To.ID()
+	if toID == fromID {
+		return nil, fail(CodeInvalid, "a transfer to oneself")
+	}
+	if balance < b.Amount {
+		return nil, fail(CodeFunds, "balance %d is less than %d", balance, b.Amount)
+	}
+	to, toBalance, err := o.account(toID)
+	if err != nil {
+		return nil, err
+	}
+	newTo, carry := bits.Add64(toBalance, b.Amount, 0)
+	if carry != 0 {
+		return nil, fail(CodeInvalid, "the recipient's balance would overflow")
+	}
+	o.putAccount(fromID, from, balance-b.Amount)
+	o.putAccount(toID, to, newTo)
+	return []app.Event{{Type: "transfer", Attributes: []app.Attribute{
+		{Key: "from", Value: fromID.String()}, {Key: "to", Value: toID.String()},
+		{Key: "amount", Value: fmt.Sprint(b.Amount)},
+	}}}, nil
+}
+
+func apply(o *overlay, id crypto.ID, acct *state.Account, balance uint64, b *tx.Apply) ([]app.Event, error) {
+	switch {
+	case acct.Role.IsMember():
+		return nil, fail(CodeNotPermitted, "already a %s", acct.Role)
+	case acct.Applying():
+		return nil, fail(CodeNotPermitted, "an application is pending already")
+	}
+	org, err := o.organization()
+	if err != nil {
+		return nil, err
+	}
+	acct.Flags |= state.FlagApplying
+	acct.Name = b.Name
+	org.Applicants++
+	o.putAccount(id, acct, balance)
+	o.putOrganization(org)
+	return []app.Event{{Type: "apply", Attributes: []app.Attribute{
+		{Key: "applicant", Value: id.String()}, {Key: "name", Value: b.Name},
+		{Key: "policy", Value: org.Policy.String()},
+	}}}, nil
+}
+
+func decide(o *overlay, id crypto.ID, acct *state.Account, balance uint64, b *tx.Decide) ([]app.Event, error) {
+	org, err := o.organization()
+	if err != nil {
+		return nil, err
+	}
+	if org.Policy != state.BySupervisor {
+		return nil, fail(CodeNotPermitted, "applications are decided by a vote of the members (policy %s)", org.Policy)
+	}
+	if acct.Role != state.Supervisor {
+		return nil, fail(CodeNotPermitted, "only a supervisor decides applications; the sender is a %s", acct.Role)
+	}
+	if b.Applicant == id {
+		return nil, fail(CodeInvalid, "a supervisor cannot decide its own application")
+	}
+	// The sender's nonce is written first: the applicant's record is read
+	// after it, and the two are different accounts.
+	o.putAccount(id, acct, balance)
+	applicant, appBalance, err := o.account(b.Applicant)
+	if err != nil {
+		return nil, err
+	}
+	if !applicant.Applying() {
+		return nil, fail(CodeInvalid, "%s has no pending application", b.Applicant)
+	}
+	applicant.Flags &^= state.FlagApplying
+	org.Applicants--
+	outcome := "refused"
+	if b.Accept {
+		applicant.Role = state.Member
+		org.Members++
+		outcome = "accepted"
+	} else {
+		applicant.Name = ""
+	}
+	o.putAccount(b.Applicant, applicant, appBalance)
+	o.putOrganization(org)
+	return []app.Event{{Type: "decide", Attributes: []app.Attribute{
+		{Key: "applicant", Value: b.Applicant.String()}, {Key: "by", Value: id.String()},
+		{Key: "outcome", Value: outcome},
+	}}}, nil
+}
+
+func leave(o *overlay, id crypto.ID, acct *state.Account, balance uint64) ([]app.Event, error) {
+	org, err := o.organization()
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case acct.Applying():
+		acct.Flags &^= state.FlagApplying
+		acct.Name = ""
+		org.Applicants--
+	case acct.Role == state.Supervisor && org.Supervisors == 1:
+		return nil, fail(CodeNotPermitted, "the last supervisor cannot leave")
+	case acct.Role == state.Supervisor:
+		org.Supervisors--
+		org.Members--
+	case acct.Role == state.Member:
+		org.Members--
+	default:
+		return nil, fail(CodeNotPermitted, "not a member and no application pending")
+	}
+	from := acct.Role
+	acct.Role = state.Guest
+	o.putAccount(id, acct, balance)
+	o.putOrganization(org)
+	return []app.Event{{Type: "leave", Attributes: []app.Attribute{
+		{Key: "account", Value: id.String()}, {Key: "was", Value: from.String()},
+	}}}, nil
+}

@@ -1,0 +1,251 @@
+// Package state holds the records the Mass application keeps in its sparse
+// Merkle sum tree, their keys and their canonical encodings, so that the
+// application, the API and a light client read them the same way.
+//
+// Every record is a leaf of the tree: its key is 20 bytes, its value the
+// record's encoding (the first byte says the kind), and its sum the tokens
+// it holds (an account's balance; 0 for every other record), so the sum at
+// the root is the total supply.
+//
+//	account      key = the account's ID (first 20 bytes of SHA-256 of its public key)
+//	             value = 0x01 ‖ role:u8 ‖ flags:u8 ‖ nonce:u64 ‖ used:u64 ‖ name:bytes (≤ 64)
+//	             sum = balance
+//	organization key = first 20 bytes of SHA-256("mass/key/organization")
+//	             value = 0x02 ‖ name:bytes ‖ policy:u8 ‖ members:u64 ‖ supervisors:u64 ‖ applicants:u64
+//	             sum = 0
+//
+// Integers are big-endian, a byte string is a uint32 length and the bytes.
+package state
+
+import (
+	"crypto/sha256"
+	"errors"
+	"fmt"
+
+	"github.com/mass-consensus/mass/internal/crypto"
+	"github.com/mass-consensus/mass/internal/wire"
+)
+
+// Key is the 20-byte key of a record in the tree.
+type Key = [20]byte
+
+// ErrMalformed is wrapped by every decoding error.
+var ErrMalformed = errors.New("state: malformed record")
+
+// Record kinds: the first byte of a value.
+const (
+	KindAccount      = 0x01
+	KindOrganization = 0x02
+)
+
+// Limits.
+const (
+	MaxName    = 64
+	MaxOrgName = 128
+)
+
+// NamedKey derives the key of a singleton record from its name: the first
+// 20 bytes of SHA-256("mass/key/" ‖ name).
+func NamedKey(name string) Key {
+	h := sha256.Sum256([]byte("mass/key/" + name))
+	var k Key
+	copy(k[:], h[:20])
+	return k
+}
+
+// OrgKey is the key of the organization record.
+var OrgKey = NamedKey("organization")
+
+// Role is an account's place in the organization.
+type Role uint8
+
+// The roles, in increasing rights.
+const (
+	Guest      Role = 0 // holds an account; not a member
+	Member     Role = 1
+	Supervisor Role = 2 // a founder: confirms applications when the policy says so
+)
+
+func (r Role) String() string {
+	switch r {
+	case Guest:
+		return "guest"
+	case Member:
+		return "member"
+	case Supervisor:
+		return "supervisor"
+	}
+	return fmt.Sprintf("role(%d)", uint8(r))
+}
+
+// ParseRole parses a role's name.
+func ParseRole(s string) (Role, error) {
+	for _, r := range []Role{Guest, Member, Supervisor} {
+		if r.String() == s {
+			return r, nil
+		}
+	}
+	return 0, fmt.Errorf("state: unknown role %q (guest, member or supervisor)", s)
+}
+
+// IsMember says whether the role belongs to the organization.
+func (r Role) IsMember() bool { return r == Member || r == Supervisor }
+
+// Account flags.
+const (
+	// FlagApplying marks a guest whose application to join is pending.
+	FlagApplying = 1 << 0
+	flagsKnown   = FlagApplying
+)
+
+// NonceWindow is how far ahead of an account's lowest unused nonce a
+// transaction's nonce may be: nonces may be used in any order within it.
+const NonceWindow = 64
+
+// Account is a member's or guest's record. Its balance is the leaf's sum.
+type Account struct {
+	Role  Role
+	Flags uint8
+	// Nonce is the lowest nonce not used yet; Used has bit i set when
+	// nonce Nonce+1+i is used already.
+	Nonce uint64
+	Used  uint64
+	Name  string
+}
+
+// Applying says whether the account has a pending application.
+func (a *Account) Applying() bool { return a.Flags&FlagApplying != 0 }
+
+// NonceFree says whether nonce n may be used now; if not, the error says
+// why.
+func (a *Account) NonceFree(n uint64) error {
+	switch {
+	case n < a.Nonce:
+		return fmt.Errorf("nonce %d is used already (the lowest unused is %d)", n, a.Nonce)
+	case n == a.Nonce:
+		return nil
+	case n-a.Nonce > NonceWindow:
+		return fmt.Errorf("nonce %d is too far ahead: the lowest unused is %d, the window %d", n, a.Nonce, NonceWindow)
+	case a.Used&(1<<(n-a.Nonce-1)) != 0:
+		return fmt.Errorf("nonce %d is used already", n)
+	}
+	return nil
+}
+
+// UseNonce marks nonce n used; NonceFree(n) must be nil.
+func (a *Account) UseNonce(n uint64) {
+	if n != a.Nonce {
+		a.Used |= 1 << (n - a.Nonce - 1)
+		return
+	}
+	a.Nonce++
+	for a.Used&1 != 0 {
+		a.Used >>= 1
+		a.Nonce++
+	}
+	a.Used >>= 1
+}
+
+// Marshal returns the record's canonical encoding.
+func (a *Account) Marshal() []byte {
+	w := wire.NewWriter(24 + len(a.Name))
+	w.U8(KindAccount)
+	w.U8(uint8(a.Role))
+	w.U8(a.Flags)
+	w.U64(a.Nonce)
+	w.U64(a.Used)
+	w.Bytes([]byte(a.Name))
+	return w.Finish()
+}
+
+// UnmarshalAccount decodes an account record.
+func UnmarshalAccount(b []byte) (*Account, error) {
+	r := wire.NewReader(b)
+	if k := r.U8("kind"); r.Err() == nil && k != KindAccount {
+		return nil, fmt.Errorf("%w: kind %d is not an account", ErrMalformed, k)
+	}
+	a := &Account{Role: Role(r.U8("role")), Flags: r.U8("flags"), Nonce: r.U64("nonce"), Used: r.U64("used")}
+	a.Name = string(r.Bytes(MaxName, "name"))
+	if err := r.Done(); err != nil {
+		return nil, fmt.Errorf("%w: account: %w", ErrMalformed, err)
+	}
+	if a.Role > Supervisor || a.Flags&^flagsKnown != 0 {
+		return nil, fmt.Errorf("%w: account: role %d, flags %#x", ErrMalformed, a.Role, a.Flags)
+	}
+	return a, nil
+}
+
+// Policy says how applications to join are confirmed.
+type Policy uint8
+
+// The policies.
+const (
+	// BySupervisor: any supervisor accepts or refuses an application.
+	BySupervisor Policy = 1
+	// ByVote: applications are decided by a vote of the members (governance).
+	ByVote Policy = 2
+)
+
+func (p Policy) String() string {
+	switch p {
+	case BySupervisor:
+		return "supervisor"
+	case ByVote:
+		return "vote"
+	}
+	return fmt.Sprintf("policy(%d)", uint8(p))
+}
+
+// ParsePolicy parses a policy's name.
+func ParsePolicy(s string) (Policy, error) {
+	for _, p := range []Policy{BySupervisor, ByVote} {
+		if p.String() == s {
+			return p, nil
+		}
+	}
+	return 0, fmt.Errorf("state: unknown policy %q (supervisor or vote)", s)
+}
+
+// Organization is the organization's record.
+type Organization struct {
+	Name        string
+	Policy      Policy
+	Members     uint64 // members and supervisors
+	Supervisors uint64
+	Applicants  uint64 // pending applications
+}
+
+// Marshal returns the record's canonical encoding.
+func (o *Organization) Marshal() []byte {
+	w := wire.NewWriter(32 + len(o.Name))
+	w.U8(KindOrganization)
+	w.Bytes([]byte(o.Name))
+	w.U8(uint8(o.Policy))
+	w.U64(o.Members)
+	w.U64(o.Supervisors)
+	w.U64(o.Applicants)
+	return w.Finish()
+}
+
+// UnmarshalOrganization decodes the organization record.
+func UnmarshalOrganization(b []byte) (*Organization, error) {
+	r := wire.NewReader(b)
+	if k := r.U8("kind"); r.Err() == nil && k != KindOrganization {
+		return nil, fmt.Errorf("%w: kind %d is not the organization", ErrMalformed, k)
+	}
+	o := &Organization{Name: string(r.Bytes(MaxOrgName, "name"))}
+	o.Policy = Policy(r.U8("policy"))
+	o.Members = r.U64("members")
+	o.Supervisors = r.U64("supervisors")
+	o.Applicants = r.U64("applicants")
+	if err := r.Done(); err != nil {
+		return nil, fmt.Errorf("%w: organization: %w", ErrMalformed, err)
+	}
+	if o.Policy != BySupervisor && o.Policy != ByVote {
+		return nil, fmt.Errorf("%w: organization: policy %d", ErrMalformed, o.Policy)
+	}
+	return o, nil
+}
+
+// AccountKey is the key of an account.
+func AccountKey(id crypto.ID) Key { return Key(id) }

@@ -2,7 +2,10 @@ module github.com/mass-consensus/mass
 
 go 1.26.8
 
-require github.com/klauspost/reedsolomon v1.14.2
+require (
+	github.com/klauspost/reedsolomon v1.14.2
+	github.com/oasisprotocol/curve25519-voi v0.0.0-20230904125328-1f23a7beb09a
+)
 
 require (
 	filippo.io/bigmod v0.1.1-0.20260103110540-f8a47775ebe5 // indirect

@@ -51,6 +51,7 @@ type proc struct {
 
 type cluster struct {
 	t      *testing.T
+	dir    string // where mass init wrote the homes (and DIR/keys)
 	procs  []*proc
 	client *http.Client
 }
@@ -83,17 +84,20 @@ func freePorts(t *testing.T, count int) int {
 	return 0
 }
 
-func newCluster(t *testing.T, n int) *cluster {
+// newCluster makes n nodes of the key-value test application.
+func newCluster(t *testing.T, n int) *cluster { return newClusterOf(t, n, "kv") }
+
+func newClusterOf(t *testing.T, n int, application string) *cluster {
 	t.Helper()
 	dir := t.TempDir()
 	p2p := freePorts(t, n)
 	api := freePorts(t, n)
-	out, err := exec.Command(binary, "init", "--app", "kv", "--dir", dir, "--nodes", fmt.Sprint(n),
+	out, err := exec.Command(binary, "init", "--app", application, "--dir", dir, "--nodes", fmt.Sprint(n),
 		"--p2p-port", fmt.Sprint(p2p), "--api-port", fmt.Sprint(api), "--chain-id", "e2e").CombinedOutput()
 	if err != nil {
 		t.Fatalf("mass init: %v\n%s", err, out)
 	}
-	c := &cluster{t: t, client: &http.Client{Timeout: 10 * time.Second}}
+	c := &cluster{t: t, dir: dir, client: &http.Client{Timeout: 10 * time.Second}}
 	for i := 0; i < n; i++ {
 		c.procs = append(c.procs, &proc{home: filepath.Join(dir, fmt.Sprintf("node%d", i)), api: fmt.Sprintf("127.0.0.1:%d", api+i)})
 	}

@@ -35,6 +35,7 @@ type fakeBackend struct {
 	certs     map[uint64]*chain.Certificate
 	blockErr  error
 	status    node.Status
+	set       chain.NodeSet // the genesis node set
 
 	subs       map[chan node.Commit]bool
 	subscribed chan struct{} // one value per Subscribe
@@ -84,10 +85,13 @@ func (f *fakeBackend) Block(height uint64) (*chain.Block, *chain.Certificate, er
 }
 
 func (f *fakeBackend) NodeSet(hash chain.Hash) (chain.NodeSet, bool) {
+	if hash == f.set.Hash() {
+		return f.set, true
+	}
 	return chain.NodeSet{}, false
 }
 
-func (f *fakeBackend) GenesisNodeSet() chain.NodeSet { return chain.NodeSet{} }
+func (f *fakeBackend) GenesisNodeSet() chain.NodeSet { return f.set }
 
 func (f *fakeBackend) Status() node.Status {
 	f.mu.Lock()

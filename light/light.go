@@ -197,6 +197,9 @@ func checkSet(s chain.NodeSet, want chain.Hash) error {
 	}
 	seen := make(map[crypto.PublicKey]bool, s.N())
 	for _, k := range s.Keys {
+		if err := k.CheckStrong(); err != nil {
+			return fmt.Errorf("%w: node set %s: %w", ErrInvalid, want, err)
+		}
 		if seen[k] {
 			return fmt.Errorf("%w: node set %s lists a key twice", ErrInvalid, want)
 		}

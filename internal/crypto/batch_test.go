@@ -342,3 +342,25 @@ func BenchmarkBatchVerify64(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/sig")
 }
+
+// TestWeakKeysRefused: every small-order encoding is refused, and so is a
+// key off the curve; a real key passes.
+func TestWeakKeysRefused(t *testing.T) {
+	for i, s := range smallOrder {
+		if err := PublicKey(point(s)).CheckStrong(); !errors.Is(err, ErrBadKey) {
+			t.Fatalf("small-order encoding %d: %v", i, err)
+		}
+	}
+	k, err := KeyFromSeed(make([]byte, SeedSize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := k.Public().CheckStrong(); err != nil {
+		t.Fatal(err)
+	}
+	var off PublicKey
+	off[0] = 2 // y = 2 is not the y of a curve point
+	if err := off.CheckStrong(); !errors.Is(err, ErrBadKey) {
+		t.Fatalf("a key off the curve: %v", err)
+	}
+}

@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/oasisprotocol/curve25519-voi/curve"
 	voi "github.com/oasisprotocol/curve25519-voi/primitives/ed25519"
 )
 
@@ -157,6 +158,26 @@ func (b *Batch) Verify() (valid []bool, err error) {
 		}
 	}
 	return valid, fmt.Errorf("%w: %d of %d in the batch, the first at %d", ErrBadSignature, bad, len(valid), first)
+}
+
+// CheckStrong returns an error wrapping ErrBadKey if p is not a point of the
+// curve or is a point of small order. Under ZIP-215 a small-order key has
+// signatures anyone can forge (S = 0 with a small-order R verifies for any
+// message), so such keys are refused wherever a key is accepted: node sets,
+// genesis accounts, transaction signers.
+func (p PublicKey) CheckStrong() error {
+	var y curve.CompressedEdwardsY
+	if _, err := y.SetBytes(p[:]); err != nil {
+		return fmt.Errorf("%w: %w", ErrBadKey, err)
+	}
+	var pt curve.EdwardsPoint
+	if _, err := pt.SetCompressedY(&y); err != nil {
+		return fmt.Errorf("%w: %s is not a point of the curve", ErrBadKey, p)
+	}
+	if pt.IsSmallOrder() {
+		return fmt.Errorf("%w: %s is a point of small order: anyone could sign for it", ErrBadKey, p)
+	}
+	return nil
 }
 
 // ID returns the ID of the public key.

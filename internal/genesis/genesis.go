@@ -87,6 +87,9 @@ func (g *Genesis) Validate() (chain.NodeSet, error) {
 		if err != nil {
 			return set, fmt.Errorf("%w: node %d: %w", ErrBad, i, err)
 		}
+		if err := k.CheckStrong(); err != nil {
+			return set, fmt.Errorf("%w: node %d: %w", ErrBad, i, err)
+		}
 		if seen[k] {
 			return set, fmt.Errorf("%w: node %d: key listed twice", ErrBad, i)
 		}

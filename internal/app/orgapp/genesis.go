@@ -81,6 +81,9 @@ func (g *Genesis) state() (*genesisState, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: account %d: %w", ErrBadGenesis, i, err)
 		}
+		if err := key.CheckStrong(); err != nil {
+			return nil, fmt.Errorf("%w: account %d: %w", ErrBadGenesis, i, err)
+		}
 		id := key.ID()
 		if st.accounts[id] != nil {
 			return nil, fmt.Errorf("%w: account %d (%s) listed twice", ErrBadGenesis, i, id)

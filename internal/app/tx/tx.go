@@ -240,6 +240,11 @@ func unmarshal(b []byte, partial bool) (*Tx, error) {
 		return nil, err
 	}
 	t.Body = body
+	for _, k := range t.Signers() {
+		if err := k.CheckStrong(); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
+		}
+	}
 	if want := len(t.Signers()); n != want && !(partial && n < want) {
 		return nil, fmt.Errorf("%w: %d signatures, %s needs %d", ErrMalformed, n, typ, want)
 	}

@@ -119,6 +119,15 @@ func TestRejects(t *testing.T) {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
+	// A transfer to a small-order key (the identity point), which anyone
+	// could cosign for.
+	var identity crypto.PublicKey
+	identity[0] = 1
+	weak := New(alice.Public(), 1, &Transfer{To: identity, Amount: 5})
+	weak.Sigs = make([]crypto.Signature, 2)
+	if _, err := Unmarshal(weak.Marshal()); !errors.Is(err, ErrMalformed) || !errors.Is(err, crypto.ErrBadKey) {
+		t.Errorf("a small-order recipient: %v", err)
+	}
 	for _, name := range []string{"", " Alice", "Alice ", "a\nb", string([]byte{0xff}), string(bytes.Repeat([]byte("x"), MaxName+1))} {
 		if CheckName(name) == nil {
 			t.Errorf("name %q accepted", name)

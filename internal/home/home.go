@@ -3,7 +3,8 @@
 // homes; `mass start` and `mass devnet` read them.
 //
 //	HOME/node_key.json   the node's ed25519 key (seed, hex), mode 0600
-//	HOME/config.json     where it listens (libp2p and HTTP API), log level
+//	HOME/config.json     where it listens (libp2p and HTTP API), log level,
+//	                     how many heights of state it keeps (state_retain)
 //	HOME/genesis.json    the network: chain id, node set, parameters
 //	HOME/data/           the node's Pebble store
 //
@@ -38,6 +39,17 @@ type Config struct {
 	API string `json:"api"`
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `json:"log_level"`
+	// StateRetain is how many heights of application state stay readable
+	// and provable; older ones are pruned. Absent: 100,000; 0 keeps all.
+	StateRetain *uint64 `json:"state_retain,omitempty"`
+}
+
+// Retain is StateRetain with its default filled in.
+func (c Config) Retain(def uint64) uint64 {
+	if c.StateRetain == nil {
+		return def
+	}
+	return *c.StateRetain
 }
 
 // Home is a loaded home directory.

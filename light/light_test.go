@@ -70,9 +70,10 @@ func newChain(t *testing.T, heights int, changeAt uint64) *chainFixture {
 		f.gen.Nodes = append(f.gen.Nodes, genesis.Node{Key: k.Public().String()})
 	}
 	var err error
-	if f.app, err = orgapp.New(mem.New(), chainID, appGen, orgapp.Options{}); err != nil {
+	if f.app, err = orgapp.New(mem.New(), f.gen, orgapp.Options{}); err != nil {
 		t.Fatal(err)
 	}
+
 	var prev *chain.Header
 	for h := uint64(1); h <= uint64(heights); h++ {
 		tr := tx.New(f.alice.Public(), h-1, &tx.Transfer{To: f.bob.Public(), Amount: h})

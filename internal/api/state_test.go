@@ -48,10 +48,6 @@ func newLedger(t *testing.T) *ledgerFixture {
 		{Key: alice.Public().String(), Name: "alice", Role: "supervisor", Balance: 100},
 		{Key: bob.Public().String(), Name: "bob", Role: "member"},
 	}})
-	a, err := orgapp.New(mem.New(), chainID, appGen, orgapp.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	f := &ledgerFixture{fake: newFake(), bob: bob, gen: &genesis.Genesis{ChainID: chainID, App: appGen}}
 	var nodes []*crypto.PrivateKey
 	for i := 0; i < 4; i++ {
@@ -59,6 +55,10 @@ func newLedger(t *testing.T) *ledgerFixture {
 		nodes = append(nodes, k)
 		f.fake.set.Keys = append(f.fake.set.Keys, k.Public())
 		f.gen.Nodes = append(f.gen.Nodes, genesis.Node{Key: k.Public().String()})
+	}
+	a, err := orgapp.New(mem.New(), f.gen, orgapp.Options{})
+	if err != nil {
+		t.Fatal(err)
 	}
 	var prev *chain.Header
 	for h := uint64(1); h <= 3; h++ {

@@ -50,6 +50,17 @@ type TxResult struct {
 type Result struct {
 	StateRoot [32]byte
 	Txs       []TxResult
+	// NodeSet, when the block changed the node set (a passed proposal added
+	// or removed a node), is the whole new set in order; nil otherwise. The
+	// node makes it the set of a new era a fixed number of epochs later.
+	NodeSet []NodeInfo
+}
+
+// NodeInfo is a consensus node: its ed25519 public key and its libp2p
+// addresses.
+type NodeInfo struct {
+	Key   [32]byte
+	Addrs []string
 }
 
 // Application is the deterministic state machine the log drives.

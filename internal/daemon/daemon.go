@@ -61,7 +61,7 @@ func Start(h *home.Home, logger *slog.Logger) (_ *Daemon, err error) {
 			return nil, fmt.Errorf("daemon: %w", err)
 		}
 	default:
-		org, err := orgapp.New(store.WithPrefix(d.db, "app/"), h.Genesis.ChainID, h.Genesis.App, orgapp.Options{Retain: h.Config.Retain(orgapp.DefaultRetain)})
+		org, err := orgapp.New(store.WithPrefix(d.db, "app/"), h.Genesis, orgapp.Options{Retain: h.Config.Retain(orgapp.DefaultRetain)})
 		if err != nil {
 			return nil, fmt.Errorf("daemon: %w", err)
 		}

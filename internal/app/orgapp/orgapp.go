@@ -28,6 +28,7 @@ import (
 	"github.com/mass-consensus/mass/internal/app/state"
 	"github.com/mass-consensus/mass/internal/app/tx"
 	"github.com/mass-consensus/mass/internal/crypto"
+	"github.com/mass-consensus/mass/internal/genesis"
 	"github.com/mass-consensus/mass/internal/smt"
 	"github.com/mass-consensus/mass/internal/store"
 	"github.com/mass-consensus/mass/internal/wire"
@@ -66,18 +67,31 @@ type App struct {
 var _ app.Application = (*App)(nil)
 
 // New opens the application on kv (which it owns entirely), writing the
-// genesis state first if kv is empty.
-func New(kv store.KV, chainID string, genesisApp json.RawMessage, opts Options) (*App, error) {
+// genesis state first if kv is empty: the genesis file's "app" section and
+// its node set.
+func New(kv store.KV, gen *genesis.Genesis, opts Options) (*App, error) {
+	chainID := gen.ChainID
 	if len(chainID) > tx.MaxChainID {
 		return nil, fmt.Errorf("orgapp: chain id of %d bytes", len(chainID))
 	}
-	g, err := ParseGenesis(genesisApp)
+	g, err := ParseGenesis(gen.App)
 	if err != nil {
 		return nil, err
 	}
 	gs, err := g.state()
 	if err != nil {
 		return nil, err
+	}
+	set, err := gen.Validate()
+	if err != nil {
+		return nil, err
+	}
+	var nodes state.Nodes
+	for i, k := range set.Keys {
+		nodes.Nodes = append(nodes.Nodes, state.Node{Key: k, Addrs: gen.Nodes[i].Addrs})
+	}
+	if len(nodes.Marshal()) > smt.MaxValue {
+		return nil, fmt.Errorf("%w: the node set's record is over %d bytes", ErrBadGenesis, smt.MaxValue)
 	}
 	retain := opts.Retain
 	if retain > 0 {
@@ -89,7 +103,7 @@ func New(kv store.KV, chainID string, genesisApp json.RawMessage, opts Options) 
 	}
 	a := &App{chainID: chainID, tree: tree, kv: kv}
 	if tree.Version() == 0 {
-		ups := []smt.Update{{Key: state.OrgKey, Value: gs.org.Marshal()}}
+		ups := []smt.Update{{Key: state.OrgKey, Value: gs.org.Marshal()}, {Key: state.NodesKey, Value: nodes.Marshal()}}
 		for id, l := range gs.accounts {
 			ups = append(ups, smt.Update{Key: state.AccountKey(id), Value: l.value, Sum: l.sum})
 		}

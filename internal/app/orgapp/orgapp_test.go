@@ -14,6 +14,7 @@ import (
 	"github.com/mass-consensus/mass/internal/app/state"
 	"github.com/mass-consensus/mass/internal/app/tx"
 	"github.com/mass-consensus/mass/internal/crypto"
+	"github.com/mass-consensus/mass/internal/genesis"
 	"github.com/mass-consensus/mass/internal/store/mem"
 )
 
@@ -71,7 +72,7 @@ func newFixture(t *testing.T, policy string, members int, balance uint64) *fixtu
 }
 
 func (f *fixture) open() {
-	a, err := New(f.kv, chainID, f.gen, Options{})
+	a, err := New(f.kv, &genesis.Genesis{ChainID: chainID, Nodes: []genesis.Node{{Key: key(f.t, 999).Public().String()}}, App: f.gen}, Options{})
 	if err != nil {
 		f.t.Fatal(err)
 	}

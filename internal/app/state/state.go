@@ -36,6 +36,7 @@ var ErrMalformed = errors.New("state: malformed record")
 const (
 	KindAccount      = 0x01
 	KindOrganization = 0x02
+	KindNodes        = 0x03
 )
 
 // Limits.
@@ -245,6 +246,71 @@ func UnmarshalOrganization(b []byte) (*Organization, error) {
 		return nil, fmt.Errorf("%w: organization: policy %d", ErrMalformed, o.Policy)
 	}
 	return o, nil
+}
+
+// NodesKey is the key of the node set record.
+var NodesKey = NamedKey("nodes")
+
+// Limits of the node set record.
+const (
+	MaxNodes     = 1024
+	MaxNodeAddrs = 8
+	MaxAddr      = 256
+)
+
+// Node is a consensus node: its key and where it listens (libp2p
+// multiaddrs).
+type Node struct {
+	Key   crypto.PublicKey
+	Addrs []string
+}
+
+// Nodes is the node set the application holds: the set that certifies
+// blocks from the era it names on (genesis: block 1).
+type Nodes struct {
+	Nodes []Node
+}
+
+// Marshal returns the record's canonical encoding:
+// 0x03 ‖ count:u32 ‖ (key:[32] ‖ addrs:u8 ‖ addr:bytes × addrs) × count.
+func (n *Nodes) Marshal() []byte {
+	w := wire.NewWriter(8 + 64*len(n.Nodes))
+	w.U8(KindNodes)
+	w.U32(uint32(len(n.Nodes)))
+	for _, nd := range n.Nodes {
+		w.Raw(nd.Key[:])
+		w.U8(uint8(len(nd.Addrs)))
+		for _, a := range nd.Addrs {
+			w.Bytes([]byte(a))
+		}
+	}
+	return w.Finish()
+}
+
+// UnmarshalNodes decodes the node set record.
+func UnmarshalNodes(b []byte) (*Nodes, error) {
+	r := wire.NewReader(b)
+	if k := r.U8("kind"); r.Err() == nil && k != KindNodes {
+		return nil, fmt.Errorf("%w: kind %d is not the node set", ErrMalformed, k)
+	}
+	n := &Nodes{}
+	count := r.Count(MaxNodes, "nodes")
+	for i := 0; i < count && r.Err() == nil; i++ {
+		var nd Node
+		copy(nd.Key[:], r.Raw(crypto.PublicKeySize, "node key"))
+		addrs := int(r.U8("addresses"))
+		if addrs > MaxNodeAddrs {
+			return nil, fmt.Errorf("%w: node %d has %d addresses, limit %d", ErrMalformed, i, addrs, MaxNodeAddrs)
+		}
+		for j := 0; j < addrs && r.Err() == nil; j++ {
+			nd.Addrs = append(nd.Addrs, string(r.Bytes(MaxAddr, "address")))
+		}
+		n.Nodes = append(n.Nodes, nd)
+	}
+	if err := r.Done(); err != nil {
+		return nil, fmt.Errorf("%w: node set: %w", ErrMalformed, err)
+	}
+	return n, nil
 }
 
 // AccountKey is the key of an account.

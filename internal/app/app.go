@@ -56,6 +56,14 @@ type Result struct {
 	NodeSet []NodeInfo
 }
 
+// NodeSetReporter is implemented by an application whose blocks may change
+// the node set: NodeSetChange returns the new set if block height changed
+// it (nil otherwise). The node asks it for a block the application applied
+// just before a crash, whose Result it never saw.
+type NodeSetReporter interface {
+	NodeSetChange(height uint64) ([]NodeInfo, error)
+}
+
 // NodeInfo is a consensus node: its ed25519 public key and its libp2p
 // addresses.
 type NodeInfo struct {

@@ -2,12 +2,10 @@ package node
 
 import (
 	"context"
-	cryptorand "crypto/rand"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -54,6 +52,9 @@ var (
 	ErrStopped = errors.New("node: stopped")
 	// ErrDuplicate: the transaction is already pending or committed.
 	ErrDuplicate = errors.New("node: duplicate transaction")
+	// ErrNotMember: the node is not in the current node set and takes no
+	// transactions (it follows the chain); submit to a member.
+	ErrNotMember = errors.New("node: not a member of the node set; submit to a member")
 )
 
 // Commit is a block the node applied, for subscribers.
@@ -79,6 +80,12 @@ type Status struct {
 	// TxRate is the transactions committed per second over the last ten
 	// seconds.
 	TxRate float64 `json:"tx_per_second"`
+	// Member says whether the node is in the current node set (Node is its
+	// index there, -1 if not); Nodes is the set's size and Era its number
+	// (0: the genesis set).
+	Member bool `json:"member"`
+	Nodes  int  `json:"nodes"`
+	Era    int  `json:"era"`
 }
 
 // Counters are what the node counts, for metrics.
@@ -100,16 +107,23 @@ type submitReq struct {
 }
 
 type futureMsg struct {
-	epoch uint64
-	data  []byte
+	epoch  uint64
+	data   []byte
+	bundle bool // a whole consensus message (for a later era) rather than one epoch message
 }
 
 // Node is one running node.
 type Node struct {
 	cfg     Config
 	log     *slog.Logger
+	// The current era: its set, its indices, this node's index in it and
+	// its engine (nil when this node is not a member: it follows the chain
+	// by fetching certified blocks).
+	eras    []*era
+	erasMu  sync.RWMutex // the loop appends to eras under it; the API reads
+	cur     int
 	set     chain.NodeSet
-	setHash chain.Hash // the set's hash, each block's NextNodes while the set never changes
+	setHash chain.Hash
 	params  protocol.Params
 	horizon int // epochs whose messages the engine accepts ahead of its own
 	self    protocol.NodeID
@@ -118,6 +132,10 @@ type Node struct {
 	chain   *chain.Store
 	j       journal
 	engine  *epoch.Engine
+	// linked are the peers of the current and the decided later eras: whom
+	// votes and status go to.
+	linked   []transport.NodeKey
+	coinSeed [32]byte
 
 	applied    uint64
 	lastHeader *chain.Header
@@ -127,15 +145,15 @@ type Node struct {
 	readyCerts map[uint64]*chain.Certificate // certificates waiting for the one before
 	ownBlocks  map[uint64]*chain.Block
 	earlyVotes map[uint64][]chain.Vote
-	future     [][]futureMsg
-	peerHeight []uint64
+	future     map[transport.NodeKey][]futureMsg
+	peerHeight map[transport.NodeKey]uint64
 	replaying  bool
 	// moved is set when the engine's epoch advanced: the buffered future
 	// messages are offered again once the current event is fully handled
 	// (never from inside a step, whose later outputs are still pending).
 	moved bool
 
-	outbox  map[protocol.NodeID]map[uint64][][]byte
+	outbox  map[transport.NodeKey]map[uint64][][]byte
 	direct  []directMsg
 	replies []chan error // submitters to answer once the round is durable
 	commits []Commit
@@ -163,7 +181,7 @@ type rateSample struct {
 }
 
 type directMsg struct {
-	to   protocol.NodeID
+	to   transport.NodeKey
 	tag  uint64
 	data []byte
 }
@@ -183,10 +201,6 @@ func New(cfg Config) (*Node, error) {
 	if cfg.Key == nil || cfg.Store == nil || cfg.App == nil || cfg.Transport == nil {
 		return nil, errors.New("node: Key, Store, App and Transport are required")
 	}
-	idx, ok := set.Index(cfg.Key.Public())
-	if !ok {
-		return nil, fmt.Errorf("node: key %s is not in the node set", cfg.Key.Public())
-	}
 	def := func(d *time.Duration, v time.Duration) {
 		if *d <= 0 {
 			*d = v
@@ -201,16 +215,12 @@ func New(cfg Config) (*Node, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	params, err := protocol.NewParams(set.N())
-	if err != nil {
-		return nil, err
-	}
 	window := cfg.Genesis.Window
 	if window == 0 {
 		window = epoch.DefaultWindow
 	}
 	n := &Node{
-		cfg: cfg, log: cfg.Logger.With("node", idx), set: set, setHash: set.Hash(), params: params, self: protocol.NodeID(idx),
+		cfg: cfg, log: cfg.Logger,
 		horizon:    2 * window,
 		indexOf:    map[transport.NodeKey]protocol.NodeID{},
 		chain:      chain.NewStore(store.WithPrefix(cfg.Store, "chain/")),
@@ -218,22 +228,18 @@ func New(cfg Config) (*Node, error) {
 		collectors: map[uint64]*chain.Collector{},
 		readyCerts: map[uint64]*chain.Certificate{},
 		earlyVotes: map[uint64][]chain.Vote{},
-		future:     make([][]futureMsg, set.N()),
-		peerHeight: make([]uint64, set.N()),
-		outbox:     map[protocol.NodeID]map[uint64][][]byte{},
+		future:     map[transport.NodeKey][]futureMsg{},
+		peerHeight: map[transport.NodeKey]uint64{},
+		outbox:     map[transport.NodeKey]map[uint64][][]byte{},
 		submits:    make(chan submitReq, 1024),
 		stopped:    make(chan struct{}),
 		subs:       map[chan Commit]struct{}{},
 	}
-	var tpeers []transport.Peer
-	for i, k := range set.Keys {
-		n.peers = append(n.peers, transport.NodeKey(k))
-		n.indexOf[transport.NodeKey(k)] = protocol.NodeID(i)
-		tpeers = append(tpeers, transport.Peer{Key: transport.NodeKey(k), Addrs: cfg.Genesis.Nodes[i].Addrs})
+	genesisEra := &era{start: 0, set: set, hash: set.Hash()}
+	for _, g := range cfg.Genesis.Nodes {
+		genesisEra.addrs = append(genesisEra.addrs, g.Addrs)
 	}
-	if err := cfg.Transport.SetPeers(tpeers); err != nil {
-		return nil, fmt.Errorf("node: %w", err)
-	}
+	n.eras = []*era{genesisEra}
 	if err := n.recover(); err != nil {
 		return nil, err
 	}
@@ -247,6 +253,12 @@ func (n *Node) recover() error {
 	if err != nil {
 		return err
 	}
+	n.coinSeed = seed
+	stored, err := n.j.eras()
+	if err != nil {
+		return err
+	}
+	n.eras = append(n.eras, stored...)
 	if n.certified, err = n.chain.Height(); err != nil {
 		return err
 	}
@@ -290,42 +302,40 @@ func (n *Node) recover() error {
 		if res.StateRoot != b.StateRoot {
 			return fmt.Errorf("node: re-applying block %d gave another state root", h)
 		}
+		if res.NodeSet != nil {
+			if err := n.learnNodeSet(h, res.NodeSet); err != nil {
+				return err
+			}
+		}
 	}
 	n.applied = recorded
-	startTime := n.cfg.Genesis.Time
-	var recent [][][]byte
-	first := uint64(1)
-	if recorded > epoch.DefaultDedupEpochs {
-		first = recorded - epoch.DefaultDedupEpochs + 1
+	recent, startTime, err := n.recentBlocks(recorded)
+	if err != nil {
+		return err
 	}
-	for h := first; h <= recorded; h++ {
-		b, err := n.blockAt(h)
+	if len(recent) > 0 {
+		b, err := n.blockAt(recorded)
 		if err != nil {
 			return err
 		}
-		recent = append(recent, b.Txs)
-		if h == recorded {
-			n.lastHeader = &b.Header
-			startTime = b.Time
+		n.lastHeader = &b.Header
+	}
+	cur := 0
+	for i, e := range n.eras {
+		if e.start <= recorded {
+			cur = i
 		}
 	}
-	var sampleSeed [16]byte // the sample of pending transactions needs no replay
-	if _, err := cryptorand.Read(sampleSeed[:]); err != nil {
-		return fmt.Errorf("node: drawing a sample seed: %w", err)
-	}
-	n.engine, err = epoch.New(epoch.Config{
-		Params: n.params, Self: n.self,
-		Rand:     rand.NewPCG(binary.BigEndian.Uint64(sampleSeed[:8]), binary.BigEndian.Uint64(sampleSeed[8:])),
-		CoinSeed: seed, Window: n.cfg.Genesis.Window, BatchSize: n.cfg.Genesis.BatchSize,
-		MaxPending: n.cfg.MaxPending,
-		Start:      recorded, StartTime: startTime, Recent: recent,
-	})
-	if err != nil {
+	if err := n.enterEra(cur, recorded, startTime, recent); err != nil {
 		return err
 	}
 	// Votes for the blocks signed but not yet certified.
 	for h := n.certified + 1; h <= recorded; h++ {
 		n.startVoting(n.ownBlocks[h])
+	}
+	if n.engine == nil {
+		n.log.Info("recovered", "certified", n.certified, "applied", n.applied, "member", false)
+		return n.j.flush()
 	}
 	// Replay the journal of the open epochs.
 	entries, err := n.j.replayLog(recorded)
@@ -486,21 +496,20 @@ func (n *Node) flush() error {
 	return nil
 }
 
-func (n *Node) send(to protocol.NodeID, tag uint64, data []byte) {
-	if to == n.self {
+func (n *Node) send(to transport.NodeKey, tag uint64, data []byte) {
+	if to == transport.NodeKey(n.cfg.Key.Public()) {
 		return
 	}
-	if err := n.cfg.Transport.Send(n.peers[to], tag, data); err != nil {
+	if err := n.cfg.Transport.Send(to, tag, data); err != nil {
 		n.Counters.SendFailures.Add(1)
 		n.log.Debug("send failed", "to", to, "err", err)
 	}
 }
 
+// broadcast sends to every linked peer: the current era's and the next's.
 func (n *Node) broadcast(tag uint64, data []byte) {
-	for i := range n.peers {
-		if protocol.NodeID(i) != n.self {
-			n.direct = append(n.direct, directMsg{to: protocol.NodeID(i), tag: tag, data: data})
-		}
+	for _, k := range n.linked {
+		n.direct = append(n.direct, directMsg{to: k, tag: tag, data: data})
 	}
 }
 
@@ -524,13 +533,12 @@ func (n *Node) handleStep(st epoch.Step) error {
 	}
 	for _, m := range st.Messages {
 		data := m.Body.Marshal()
-		for i := range n.peers {
-			to := protocol.NodeID(i)
-			if m.To.Includes(n.self, to) {
-				byEpoch := n.outbox[to]
+		for i, key := range n.peers {
+			if m.To.Includes(n.self, protocol.NodeID(i)) {
+				byEpoch := n.outbox[key]
 				if byEpoch == nil {
 					byEpoch = map[uint64][][]byte{}
-					n.outbox[to] = byEpoch
+					n.outbox[key] = byEpoch
 				}
 				byEpoch[m.Body.Epoch] = append(byEpoch[m.Body.Epoch], data)
 			}
@@ -563,7 +571,7 @@ func (n *Node) onBatch(b *epoch.Batch) error {
 	}
 	blk := &chain.Block{Header: chain.Header{
 		ChainID: n.cfg.Genesis.ChainID, Height: height, Epoch: b.Epoch, Time: b.Time,
-		BatchHash: chain.BatchHash(b.Txs), StateRoot: root, NextNodes: n.setHash,
+		BatchHash: chain.BatchHash(b.Txs), StateRoot: root, NextNodes: n.nextNodes(height),
 	}, Txs: b.Txs}
 	if n.lastHeader != nil {
 		blk.Prev = n.lastHeader.Hash()
@@ -576,7 +584,7 @@ func (n *Node) onBatch(b *epoch.Batch) error {
 		return err
 	}
 	n.startVoting(blk)
-	return nil
+	return n.maybeSwitch()
 }
 
 // adoptBlock makes a block the application has applied the node's latest:
@@ -612,11 +620,29 @@ func (n *Node) applyToApp(height uint64, time int64, txs [][]byte) ([32]byte, []
 	}
 	switch appHeight {
 	case height:
+		// Applied before a crash: the node set it may have changed is
+		// asked again.
+		if r, ok := n.cfg.App.(app.NodeSetReporter); ok {
+			nodes, err := r.NodeSetChange(height)
+			if err != nil {
+				return appRoot, nil, fmt.Errorf("node: block %d's node set: %w", height, err)
+			}
+			if nodes != nil {
+				if err := n.learnNodeSet(height, nodes); err != nil {
+					return appRoot, nil, err
+				}
+			}
+		}
 		return appRoot, nil, nil
 	case height - 1:
 		res, err := n.cfg.App.ApplyBlock(app.Block{Height: height, Time: time, Txs: txs})
 		if err != nil {
 			return appRoot, nil, fmt.Errorf("node: applying block %d: %w", height, err)
+		}
+		if res.NodeSet != nil {
+			if err := n.learnNodeSet(height, res.NodeSet); err != nil {
+				return res.StateRoot, nil, err
+			}
 		}
 		return res.StateRoot, res.Txs, nil
 	}
@@ -625,11 +651,14 @@ func (n *Node) applyToApp(height uint64, time int64, txs [][]byte) ([32]byte, []
 
 // startVoting signs a block, sends the vote and collects the others'.
 func (n *Node) startVoting(blk *chain.Block) {
-	col := chain.NewCollector(blk.Header, n.set)
+	set := n.setFor(blk.Height)
+	col := chain.NewCollector(blk.Header, set)
 	n.collectors[blk.Height] = col
-	vote := chain.SignHeader(n.cfg.Key, int(n.self), &blk.Header)
-	n.broadcast(blk.Epoch, encodeVote(voteMsg{Height: blk.Height, Vote: vote}))
-	n.addVote(blk.Height, vote)
+	if self, ok := set.Index(n.cfg.Key.Public()); ok {
+		vote := chain.SignHeader(n.cfg.Key, self, &blk.Header)
+		n.broadcast(blk.Epoch, encodeVote(voteMsg{Height: blk.Height, Vote: vote}))
+		n.addVote(blk.Height, vote)
+	}
 	for _, v := range n.earlyVotes[blk.Height] {
 		n.addVote(blk.Height, v)
 	}
@@ -682,9 +711,12 @@ func (n *Node) certify(height uint64, cert *chain.Certificate) {
 
 // onInbound handles one message from a peer.
 func (n *Node) onInbound(in transport.Inbound) error {
-	from, ok := n.indexOf[in.From]
-	if !ok || from == n.self {
+	if in.From == transport.NodeKey(n.cfg.Key.Public()) || !slices.Contains(n.linked, in.From) {
 		n.Counters.Rejected.Add(1)
+		return nil
+	}
+	if kind, _, err := kindOf(in.Data); err == nil && kind == kindConsensus && n.laterEra(in.From, in.Tag) {
+		n.buffer(in.From, futureMsg{epoch: in.Tag, data: in.Data, bundle: true})
 		return nil
 	}
 	msg, err := decodeMessage(in.Data, n.params)
@@ -694,47 +726,61 @@ func (n *Node) onInbound(in transport.Inbound) error {
 		} else {
 			n.Counters.Rejected.Add(1)
 		}
-		n.log.Debug("bad message", "from", from, "err", err)
+		n.log.Debug("bad message", "from", in.From, "err", err)
 		return nil
 	}
 	switch msg.kind {
 	case kindConsensus:
+		from, ok := n.indexOf[in.From]
+		if !ok {
+			n.Counters.Rejected.Add(1)
+			return nil
+		}
 		for _, m := range msg.bundle {
-			if err := n.onConsensus(from, m, nil); err != nil {
+			if err := n.onConsensus(in.From, from, m, nil); err != nil {
 				return err
 			}
 		}
 	case kindVote:
-		if msg.vote.Vote.Signer != uint16(from) {
+		// The signer is the sender's index in the set of the vote's block.
+		if i, ok := n.setFor(max(msg.vote.Height, 1)).Index(crypto.PublicKey(in.From)); !ok || msg.vote.Vote.Signer != uint16(i) {
 			n.Counters.VotesRejected.Add(1)
 			return nil
 		}
 		n.onVote(msg.vote)
 	case kindStatus:
-		n.peerHeight[from] = max(n.peerHeight[from], msg.height)
+		n.peerHeight[in.From] = max(n.peerHeight[in.From], msg.height)
 	case kindSyncRequest:
-		n.onSyncRequest(from, msg.request)
+		n.onSyncRequest(in.From, msg.request)
 	case kindSyncResponse:
-		return n.onSyncResponse(from, msg.blocks)
+		return n.onSyncResponse(in.From, msg.blocks)
 	}
 	return nil
 }
 
-// onConsensus handles one epoch message: now (journaled first), later
-// (buffered, bounded), or never.
-func (n *Node) onConsensus(from protocol.NodeID, m *epoch.Message, raw []byte) error {
+// buffer keeps a message for later, bounded per peer.
+func (n *Node) buffer(key transport.NodeKey, f futureMsg) {
+	if len(n.future[key]) >= maxFuturePerPeer {
+		n.Counters.FutureDropped.Add(1)
+		return
+	}
+	n.future[key] = append(n.future[key], f)
+}
+
+// onConsensus handles one epoch message from the current era's node from:
+// now (journaled first), later (buffered, bounded), or never.
+func (n *Node) onConsensus(key transport.NodeKey, from protocol.NodeID, m *epoch.Message, raw []byte) error {
+	if n.engine == nil {
+		return nil
+	}
 	switch n.engine.Admit(from, m.Epoch) {
 	case epoch.Never:
 		return nil
 	case epoch.Later:
-		if len(n.future[from]) >= maxFuturePerPeer {
-			n.Counters.FutureDropped.Add(1)
-			return nil
-		}
 		if raw == nil {
 			raw = m.Marshal()
 		}
-		n.future[from] = append(n.future[from], futureMsg{epoch: m.Epoch, data: raw})
+		n.buffer(key, futureMsg{epoch: m.Epoch, data: raw})
 		return nil
 	}
 	if raw == nil {
@@ -756,18 +802,47 @@ func (n *Node) retryFuture() error {
 }
 
 func (n *Node) retryOnce() error {
-	for from, buf := range n.future {
+	for key, buf := range n.future {
 		if len(buf) == 0 {
 			continue
 		}
-		n.future[from] = nil
-		for _, f := range buf {
-			m, err := epoch.UnmarshalMessage(f.data, n.params, epoch.DefaultMaxProposalSize)
-			if err != nil {
+		delete(n.future, key)
+		for i, f := range buf {
+			if n.laterEra(key, f.epoch) {
+				if slices.Contains(n.linked, key) {
+					n.buffer(key, f)
+				}
 				continue
 			}
-			if err := n.onConsensus(protocol.NodeID(from), m, f.data); err != nil {
-				return err
+			from, ok := n.indexOf[key]
+			if !ok {
+				continue
+			}
+			var msgs []*epoch.Message
+			if f.bundle {
+				msg, err := decodeMessage(f.data, n.params)
+				if err != nil || msg.kind != kindConsensus {
+					n.Counters.Rejected.Add(1)
+					continue
+				}
+				msgs = msg.bundle
+			} else {
+				m, err := epoch.UnmarshalMessage(f.data, n.params, epoch.DefaultMaxProposalSize)
+				if err != nil {
+					continue
+				}
+				msgs = []*epoch.Message{m}
+			}
+			for _, m := range msgs {
+				raw := f.data
+				if f.bundle {
+					raw = nil
+				}
+				if err := n.onConsensus(key, from, m, raw); err != nil {
+					// Keep what was not offered yet.
+					n.future[key] = append(n.future[key], buf[i+1:]...)
+					return err
+				}
 			}
 		}
 	}
@@ -801,6 +876,9 @@ func (n *Node) onSubmit(req submitReq) error {
 	} else if done {
 		return reject(fmt.Errorf("%w: committed already", ErrDuplicate))
 	}
+	if n.engine == nil {
+		return reject(ErrNotMember)
+	}
 	if err := n.cfg.App.CheckTx(req.tx); err != nil {
 		return reject(err)
 	}
@@ -820,12 +898,14 @@ func (n *Node) onSubmit(req submitReq) error {
 // catch-up when the node is behind.
 func (n *Node) onTick() error {
 	now := n.cfg.Now()
-	st, err := n.engine.HandleInput(epoch.Input{Tick: true, Now: now.UnixMilli()})
-	if err != nil {
-		return err
-	}
-	if err := n.handleStep(st); err != nil {
-		return err
+	if n.engine != nil {
+		st, err := n.engine.HandleInput(epoch.Input{Tick: true, Now: now.UnixMilli()})
+		if err != nil {
+			return err
+		}
+		if err := n.handleStep(st); err != nil {
+			return err
+		}
 	}
 	if last := n.rate[(n.rateNext+len(n.rate)-1)%len(n.rate)]; now.Sub(last.at) >= time.Second {
 		n.rate[n.rateNext] = rateSample{at: now, committed: n.Counters.Committed.Load()}
@@ -833,7 +913,7 @@ func (n *Node) onTick() error {
 	}
 	if now.Sub(n.lastStatus) >= n.cfg.StatusEvery {
 		n.lastStatus = now
-		n.broadcast(n.engine.Next(), encodeStatus(n.certified))
+		n.broadcast(n.applied, encodeStatus(n.certified))
 	}
 	n.maybeSync(now)
 	return nil
@@ -880,26 +960,46 @@ func (n *Node) Block(height uint64) (*chain.Block, *chain.Certificate, error) {
 
 // NodeSet returns the node set with a hash (NodeSet.Hash), if the node
 // knows it: the sets a light client must be given when a header names one.
+//
+// It reads the eras, which only the loop changes: an era is appended, never
+// modified, and the slice is read under no lock, so the API sees a prefix
+// of it.
 func (n *Node) NodeSet(hash chain.Hash) (chain.NodeSet, bool) {
-	if hash == n.setHash {
-		return n.set, true
+	n.erasMu.RLock()
+	defer n.erasMu.RUnlock()
+	for _, e := range n.eras {
+		if e.hash == hash {
+			return e.set, true
+		}
 	}
 	return chain.NodeSet{}, false
 }
 
 // GenesisNodeSet is the node set of the genesis, which certifies block 1.
-func (n *Node) GenesisNodeSet() chain.NodeSet { return n.set }
+func (n *Node) GenesisNodeSet() chain.NodeSet {
+	n.erasMu.RLock()
+	defer n.erasMu.RUnlock()
+	return n.eras[0].set
+}
 
 // Status returns the latest snapshot.
 func (n *Node) Status() Status { return *n.status.Load() }
 
 func (n *Node) publish() {
-	st := n.engine.Stats()
+	var st epoch.Stats
+	ep := n.applied
+	if n.engine != nil {
+		st, ep = n.engine.Stats(), n.engine.Next()
+	}
 	peers := 0
 	for _, p := range n.cfg.Transport.Stats().Peers {
 		if p.Connected {
 			peers++
 		}
+	}
+	node := -1
+	if n.engine != nil {
+		node = int(n.self)
 	}
 	var rate float64
 	newest := n.rate[(n.rateNext+len(n.rate)-1)%len(n.rate)]
@@ -909,9 +1009,10 @@ func (n *Node) publish() {
 		rate = float64(newest.committed-first.committed) / newest.at.Sub(first.at).Seconds()
 	}
 	n.status.Store(&Status{
-		ChainID: n.cfg.Genesis.ChainID, Node: int(n.self), Key: n.cfg.Key.Public().String(),
-		Height: n.applied, Certified: n.certified, Epoch: n.engine.Next(), Pending: st.Pending, Peers: peers,
+		ChainID: n.cfg.Genesis.ChainID, Node: node, Key: n.cfg.Key.Public().String(),
+		Height: n.applied, Certified: n.certified, Epoch: ep, Pending: st.Pending, Peers: peers,
 		Synced: n.Counters.BlocksFetched.Load(), TxRate: rate,
+		Member: n.engine != nil, Nodes: n.set.N(), Era: n.cur,
 	})
 }
 

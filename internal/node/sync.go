@@ -5,24 +5,28 @@ import (
 	"time"
 
 	"github.com/mass-consensus/mass/internal/chain"
-	"github.com/mass-consensus/mass/internal/protocol"
 	"github.com/mass-consensus/mass/internal/protocol/epoch"
+	"github.com/mass-consensus/mass/internal/transport"
 )
 
 // maybeSync asks the furthest peer for certified blocks when this node is
 // behind: when f+1 nodes are beyond its horizon, or when a peer has been
 // certified further than this node has applied for SyncAfter.
 func (n *Node) maybeSync(now time.Time) {
-	best, bestPeer := uint64(0), protocol.NodeID(0)
-	for i, h := range n.peerHeight {
-		if h > best {
-			best, bestPeer = h, protocol.NodeID(i)
+	var best uint64
+	var bestPeer transport.NodeKey
+	for _, k := range n.linked {
+		if h := n.peerHeight[k]; h > best {
+			best, bestPeer = h, k
 		}
 	}
 	if best <= n.certified {
 		return
 	}
-	_, behind := n.engine.Behind()
+	behind := false
+	if n.engine != nil {
+		_, behind = n.engine.Behind()
+	}
 	stuck := best > n.applied && now.Sub(n.lastProgress) >= n.cfg.SyncAfter
 	if !behind && !stuck {
 		return
@@ -31,12 +35,12 @@ func (n *Node) maybeSync(now time.Time) {
 		return // one request in flight at a time, re-asked after SyncAfter
 	}
 	n.syncAsked = now
-	n.direct = append(n.direct, directMsg{to: bestPeer, tag: n.engine.Next(),
+	n.direct = append(n.direct, directMsg{to: bestPeer, tag: n.applied,
 		data: encodeSyncRequest(syncRequest{From: n.certified + 1, Count: maxSyncBlocks})})
 }
 
 // onSyncRequest answers with the certified blocks asked for, as many as fit.
-func (n *Node) onSyncRequest(from protocol.NodeID, q syncRequest) {
+func (n *Node) onSyncRequest(from transport.NodeKey, q syncRequest) {
 	var out []certified
 	size := 0
 	for h := q.From; h < q.From+uint64(min(q.Count, maxSyncBlocks)) && h <= n.certified; h++ {
@@ -52,12 +56,12 @@ func (n *Node) onSyncRequest(from protocol.NodeID, q syncRequest) {
 		out = append(out, certified{Block: b, Cert: c})
 	}
 	if len(out) > 0 {
-		n.direct = append(n.direct, directMsg{to: from, tag: n.engine.Next(), data: encodeSyncResponse(out)})
+		n.direct = append(n.direct, directMsg{to: from, tag: n.applied, data: encodeSyncResponse(out)})
 	}
 }
 
 // onSyncResponse verifies and applies fetched blocks in order.
-func (n *Node) onSyncResponse(from protocol.NodeID, blocks []certified) error {
+func (n *Node) onSyncResponse(from transport.NodeKey, blocks []certified) error {
 	n.syncAsked = time.Time{}
 	for _, c := range blocks {
 		b := c.Block
@@ -67,7 +71,7 @@ func (n *Node) onSyncResponse(from protocol.NodeID, blocks []certified) error {
 		if b.Height != n.certified+1 {
 			break
 		}
-		if err := chain.VerifyNext(n.certHeader, b, c.Cert, n.cfg.Genesis.ChainID, n.set); err != nil {
+		if err := chain.VerifyNext(n.certHeader, b, c.Cert, n.cfg.Genesis.ChainID, n.setFor(b.Height)); err != nil {
 			n.Counters.Rejected.Add(1)
 			n.log.Warn("a peer sent a block that does not verify", "peer", from, "height", b.Height, "err", err)
 			return nil
@@ -98,10 +102,13 @@ func (n *Node) applyFetched(b *chain.Block) error {
 	if root != b.StateRoot {
 		return fmt.Errorf("node: fetched block %d gives state root %x, certified %x", b.Height, root, b.StateRoot)
 	}
+	if want := n.nextNodes(b.Height); b.NextNodes != want {
+		return fmt.Errorf("node: certified block %d names node set %s next, this node computes %s", b.Height, b.NextNodes, want)
+	}
 	if err := n.adoptBlock(b, results); err != nil {
 		return err
 	}
-	if n.engine.Next() == b.Epoch {
+	if n.engine != nil && n.engine.Next() == b.Epoch {
 		st, err := n.engine.Adopt(epoch.Batch{Epoch: b.Epoch, Time: b.Time, Txs: b.Txs})
 		if err != nil {
 			return fmt.Errorf("node: %w", err)
@@ -110,7 +117,7 @@ func (n *Node) applyFetched(b *chain.Block) error {
 			return err
 		}
 	}
-	return nil
+	return n.maybeSwitch()
 }
 
 func describe(b *chain.Block) string {

@@ -211,6 +211,7 @@ type Engine struct {
 
 	ahead []uint64 // per node, the latest epoch beyond the window it sent
 	held  bool     // no proposals of its own while replaying
+	stop  uint64   // first epoch this engine does not run (another node set's); 0: none
 
 	stats Stats
 }
@@ -310,6 +311,9 @@ func (e *Engine) HandleMessage(from protocol.NodeID, msg *Message) Step {
 		e.stats.DroppedFuture++
 		e.noteAhead(from, msg.Epoch)
 		return s
+	case e.stop > 0 && msg.Epoch >= e.stop:
+		e.stats.DroppedFuture++
+		return s
 	}
 	inst, err := e.instance(msg.Epoch)
 	if err != nil {
@@ -341,6 +345,8 @@ func (e *Engine) Admit(from protocol.NodeID, ep uint64) Admission {
 	switch {
 	case ep < e.next:
 		return Never
+	case e.stop > 0 && ep >= e.stop:
+		return Later
 	case ep >= e.next+uint64(e.cfg.Horizon):
 		e.noteAhead(from, ep)
 		return Later
@@ -365,9 +371,33 @@ func (e *Engine) Behind() (uint64, bool) {
 	return at, at >= e.next+uint64(e.cfg.Horizon)
 }
 
+// SetStop makes stop the first epoch the engine does not run: from it on
+// another node set runs the epochs (an engine built for that set). The
+// engine must not have touched an epoch from stop on yet. Messages for
+// those epochs are Later; the engine proposes in none of them. Once Next
+// reaches stop the engine has nothing more to do.
+func (e *Engine) SetStop(stop uint64) error {
+	if stop < e.next {
+		return fmt.Errorf("epoch: stop at %d, before the next epoch %d", stop, e.next)
+	}
+	for ep := range e.epochs {
+		if ep >= stop {
+			return fmt.Errorf("epoch: stop at %d, but epoch %d is already running", stop, ep)
+		}
+	}
+	e.stop = stop
+	return nil
+}
+
+// Stop is the first epoch the engine does not run (0: none).
+func (e *Engine) Stop() uint64 { return e.stop }
+
 func (e *Engine) instance(epoch uint64) (*instance, error) {
 	if inst := e.epochs[epoch]; inst != nil {
 		return inst, nil
+	}
+	if e.stop > 0 && epoch >= e.stop {
+		return nil, fmt.Errorf("epoch %d: at or after the engine's stop %d", epoch, e.stop)
 	}
 	seed := e.cfg.CoinSeed
 	sub, err := acs.New(acs.Config{
@@ -413,6 +443,9 @@ func (e *Engine) propose(s *Step) {
 		return
 	}
 	for ep := e.next; ep < e.next+uint64(e.cfg.Window); ep++ {
+		if e.stop > 0 && ep >= e.stop {
+			break
+		}
 		inst := e.epochs[ep]
 		if inst != nil && inst.proposed {
 			continue

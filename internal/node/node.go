@@ -114,8 +114,8 @@ type futureMsg struct {
 
 // Node is one running node.
 type Node struct {
-	cfg     Config
-	log     *slog.Logger
+	cfg Config
+	log *slog.Logger
 	// The current era: its set, its indices, this node's index in it and
 	// its engine (nil when this node is not a member: it follows the chain
 	// by fetching certified blocks).

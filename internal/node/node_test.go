@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mass-consensus/mass/internal/app"
 	"github.com/mass-consensus/mass/internal/app/kvapp"
 	"github.com/mass-consensus/mass/internal/chain"
 	"github.com/mass-consensus/mass/internal/crypto"
@@ -91,6 +92,8 @@ type cluster struct {
 	votes   *votes
 	// wrap, if set, wraps each node's store (to inject failures).
 	wrap func(i int, kv store.KV) store.KV
+	// app, if set, makes each node's application (default: kvapp).
+	app func(kv store.KV) (app.Application, error)
 }
 
 func newCluster(t *testing.T, n int) *cluster {
@@ -116,7 +119,13 @@ func newCluster(t *testing.T, n int) *cluster {
 func (c *cluster) start(i int) {
 	c.t.Helper()
 	m := c.members[i]
-	a, err := kvapp.New(store.WithPrefix(m.kv, "app/"))
+	var a app.Application
+	var err error
+	if c.app != nil {
+		a, err = c.app(store.WithPrefix(m.kv, "app/"))
+	} else {
+		a, err = kvapp.New(store.WithPrefix(m.kv, "app/"))
+	}
 	if err != nil {
 		c.t.Fatal(err)
 	}

@@ -374,8 +374,10 @@ func (e *Engine) Behind() (uint64, bool) {
 // SetStop makes stop the first epoch the engine does not run: from it on
 // another node set runs the epochs (an engine built for that set). The
 // engine must not have touched an epoch from stop on yet. Messages for
-// those epochs are Later; the engine proposes in none of them. Once Next
-// reaches stop the engine has nothing more to do.
+// those epochs are Later; the engine proposes in none of them, and in every
+// epoch before stop, even with nothing pending (an empty proposal), so the
+// epochs up to stop complete without load. Once Next reaches stop the
+// engine has nothing more to do.
 func (e *Engine) SetStop(stop uint64) error {
 	if stop < e.next {
 		return fmt.Errorf("epoch: stop at %d, before the next epoch %d", stop, e.next)
@@ -450,11 +452,14 @@ func (e *Engine) propose(s *Step) {
 		if inst != nil && inst.proposed {
 			continue
 		}
-		if inst == nil && e.unproposed == 0 {
+		// Before a stop, every epoch up to it runs, empty if need be, so
+		// that the next node set takes over without waiting for load.
+		driving := e.stop > 0
+		if inst == nil && e.unproposed == 0 && !driving {
 			continue
 		}
 		sample := e.sample()
-		if inst == nil && len(sample) == 0 {
+		if inst == nil && len(sample) == 0 && !driving {
 			continue
 		}
 		if inst == nil {

@@ -13,6 +13,7 @@ Usage:
   mass devnet [flags]      run a whole network on this machine (4 nodes on 127.0.0.1)
   mass init [flags]        write the home directories of a new network
   mass start --home DIR    run one node
+  mass join [flags]        write the home of a node outside the node set (to be added by a proposal)
   mass status [--api ADDR] show a node's status
   mass key new|show        make or show an account key
   mass tx TYPE [flags]     sign and submit a transaction (transfer, apply, decide, leave, cosign, send)
@@ -36,6 +37,8 @@ func main() {
 		err = runInit(os.Args[2:])
 	case "start":
 		err = runStart(os.Args[2:])
+	case "join":
+		err = runJoin(os.Args[2:])
 	case "devnet":
 		err = runDevnet(os.Args[2:])
 	case "status":

@@ -43,6 +43,34 @@ func runInit(args []string) error {
 	return nil
 }
 
+// runJoin writes the home of a node outside the genesis node set: it
+// follows the chain until a passed proposal adds it.
+func runJoin(args []string) error {
+	fs := flag.NewFlagSet("join", flag.ContinueOnError)
+	dir := fs.String("dir", "", "the new node's home directory (required)")
+	genesisFile := fs.String("genesis", "", "the network's genesis file (required)")
+	host := fs.String("host", "127.0.0.1", "address the node listens on")
+	p2pPort := fs.Int("p2p-port", 26700, "libp2p port (TCP and QUIC)")
+	apiPort := fs.Int("api-port", 8180, "HTTP API port")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *dir == "" || *genesisFile == "" {
+		return errors.New("usage: mass join --dir DIR --genesis FILE [--host H] [--p2p-port P] [--api-port P]")
+	}
+	g, err := genesis.Load(*genesisFile)
+	if err != nil {
+		return err
+	}
+	h, err := home.Join(*dir, home.JoinOptions{Genesis: g, Host: *host, P2PPort: *p2pPort, APIPort: *apiPort})
+	if err != nil {
+		return err
+	}
+	fmt.Printf("node key   %s\naddresses  %s\n", h.Key.Public(), strings.Join(h.Config.Listen, " "))
+	fmt.Printf("start it with 'mass start --home %s'; it follows the chain until a passed proposal adds it (action add_node with this key and these addresses).\n", *dir)
+	return nil
+}
+
 func newLogger(level string, w io.Writer) *slog.Logger {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(level)); err != nil {

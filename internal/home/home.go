@@ -112,14 +112,50 @@ func Load(dir string) (*Home, error) {
 	if len(h.Config.Listen) == 0 || h.Config.API == "" {
 		return nil, fmt.Errorf("home: %s: config needs listen addresses and an api address", dir)
 	}
-	set, err := h.Genesis.Validate()
+	return h, nil
+}
+
+// JoinOptions describe the home of a node that is not in the genesis node
+// set: it follows the chain until a passed proposal adds it.
+type JoinOptions struct {
+	Genesis *genesis.Genesis
+	Host    string
+	P2PPort int
+	APIPort int
+}
+
+// Join writes the home of a joining node in dir: a new key, its config and
+// the network's genesis. It returns the home (its key, to put in the
+// proposal that adds it).
+func Join(dir string, o JoinOptions) (*Home, error) {
+	if _, err := os.Stat(filepath.Join(dir, "genesis.json")); err == nil {
+		return nil, fmt.Errorf("home: %s holds a node already", dir)
+	}
+	if o.P2PPort <= 0 || o.P2PPort > 65535 || o.APIPort <= 0 || o.APIPort > 65535 {
+		return nil, fmt.Errorf("home: ports %d and %d", o.P2PPort, o.APIPort)
+	}
+	k, err := crypto.GenerateKey(rand.Reader)
 	if err != nil {
 		return nil, err
 	}
-	if _, ok := set.Index(h.Key.Public()); !ok {
-		return nil, fmt.Errorf("home: %s: the node's key is not in the genesis node set", dir)
+	c := Config{
+		Listen:   []string{fmt.Sprintf("/ip4/%s/tcp/%d", o.Host, o.P2PPort), fmt.Sprintf("/ip4/%s/udp/%d/quic-v1", o.Host, o.P2PPort)},
+		API:      fmt.Sprintf("%s:%d", o.Host, o.APIPort),
+		LogLevel: "info",
 	}
-	return h, nil
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("home: %w", err)
+	}
+	if err := writeJSON(filepath.Join(dir, "node_key.json"), keyFile{Seed: hex.EncodeToString(k.Seed()), Public: k.Public().String()}, 0o600); err != nil {
+		return nil, err
+	}
+	if err := writeJSON(filepath.Join(dir, "config.json"), c, 0o644); err != nil {
+		return nil, err
+	}
+	if err := writeJSON(filepath.Join(dir, "genesis.json"), o.Genesis, 0o644); err != nil {
+		return nil, err
+	}
+	return Load(dir)
 }
 
 func readJSON(path string, v any) error {

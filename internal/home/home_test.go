@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/mass-consensus/mass/internal/app/orgapp"
+	"github.com/mass-consensus/mass/internal/genesis"
 )
 
 func TestInitAndLoad(t *testing.T) {
@@ -29,13 +30,16 @@ func TestInitAndLoad(t *testing.T) {
 	if _, err := Init(dir, InitOptions{Nodes: 4, ChainID: "t", Host: "127.0.0.1", P2PPort: 30000, APIPort: 31000}); err == nil {
 		t.Fatal("a second init over a network succeeded")
 	}
-	// A key that is not in the node set is refused.
-	other := t.TempDir()
-	homes2, _ := Init(other, InitOptions{Nodes: 1, ChainID: "t", Host: "127.0.0.1", P2PPort: 30000, APIPort: 31000})
-	raw, _ := os.ReadFile(filepath.Join(homes2[0], "node_key.json"))
-	os.WriteFile(filepath.Join(homes[0], "node_key.json"), raw, 0o600)
-	if _, err := Load(homes[0]); err == nil {
-		t.Fatal("a home whose key is not in the node set loaded")
+	// A joining node: a new key, not in the genesis set, the same network.
+	joined, err := Join(filepath.Join(dir, "joiner"), JoinOptions{Genesis: homes0Genesis(t, homes[0]), Host: "127.0.0.1", P2PPort: 30010, APIPort: 31010})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if set, _ := joined.Genesis.Validate(); func() bool { _, in := set.Index(joined.Key.Public()); return in }() {
+		t.Fatal("the joining node's key is in the genesis set")
+	}
+	if _, err := Join(filepath.Join(dir, "joiner"), JoinOptions{Genesis: joined.Genesis, Host: "127.0.0.1", P2PPort: 30010, APIPort: 31010}); err == nil {
+		t.Fatal("a second join over a node succeeded")
 	}
 	if _, err := Load(filepath.Join(dir, "nope")); err == nil {
 		t.Fatal("a missing home loaded")
@@ -88,4 +92,13 @@ func TestInitWritesAccountKeys(t *testing.T) {
 	if _, err := Init(t.TempDir(), InitOptions{Nodes: 1, ChainID: "t", Host: "127.0.0.1", P2PPort: 30000, APIPort: 31000, App: "nope"}); err == nil {
 		t.Fatal("an unknown application was accepted")
 	}
+}
+
+func homes0Genesis(t *testing.T, dir string) *genesis.Genesis {
+	t.Helper()
+	h, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h.Genesis
 }

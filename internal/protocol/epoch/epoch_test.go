@@ -517,3 +517,54 @@ func epochOf(t *testing.T, data string, p protocol.Params) uint64 {
 	}
 	return m.Epoch
 }
+
+// TestStopDrivesToTheEnd: with a stop set and nothing pending, the engines
+// run every epoch before it (empty batches) and none from it on; a stop
+// behind a running epoch is refused.
+func TestStopDrivesToTheEnd(t *testing.T) {
+	tn := newTestNet(t, 4, 3, Config{Window: 2})
+	for i := range tn.engines {
+		if err := tn.engines[i].SetStop(5); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range tn.engines {
+		if err := tn.input(i, Input{Tick: true, Now: 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for steps := 0; tn.deliver(); steps++ {
+		if steps%50 == 0 {
+			for i := range tn.engines {
+				_ = tn.input(i, Input{Tick: true, Now: 1})
+			}
+		}
+	}
+	for i, out := range tn.out {
+		if len(out) != 5 {
+			t.Fatalf("node %d output %d batches, want 5 (epochs 0-4)", i, len(out))
+		}
+		for _, b := range out {
+			if len(b.Txs) != 0 || b.Epoch >= 5 {
+				t.Fatalf("node %d: batch %+v", i, b)
+			}
+		}
+		if tn.engines[i].Next() != 5 {
+			t.Fatalf("node %d next %d", i, tn.engines[i].Next())
+		}
+		if tn.engines[i].Admit(0, 5) != Later {
+			t.Fatalf("node %d admits epoch 5 now", i)
+		}
+	}
+	// A stop behind an epoch already running is refused.
+	e := newTestNet(t, 4, 4, Config{Window: 3}).engines[0]
+	if _, err := e.HandleInput(Input{Tx: []byte("x")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.SetStop(0); err == nil {
+		t.Fatal("a stop at a running epoch was accepted")
+	}
+	if err := e.SetStop(3); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -2,18 +2,24 @@ package smt
 
 import (
 	"crypto/sha256"
-	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"sort"
 
 	"github.com/mass-consensus/mass/internal/store"
 )
 
-// maxPruneVersions bounds the versions one commit prunes, so that a commit
-// does bounded work even when pruning falls behind (after Retain was
-// lowered, say); in the steady state a commit prunes one version.
-const maxPruneVersions = 4
+// minPruneNodes is the least number of stale nodes a commit prunes (when
+// there are that many to prune). A commit prunes at most minPruneNodes plus
+// twice the stale markers it writes itself: bounded work, and always more
+// than it adds, so pruning that falls behind (after a burst of large
+// commits, or Retain lowered) catches up.
+const minPruneNodes = 1 << 14
+
+// spareBatchOps is the largest batch (in operations) whose memory a Tree
+// keeps for its next commit.
+const spareBatchOps = 1 << 17
 
 // Update is one change of a Commit: set Key to (Value, Sum), or delete it.
 type Update struct {
@@ -31,31 +37,43 @@ type Update struct {
 // The new nodes, their stale markers, the pruning of old versions, the root
 // record, the metadata and whatever extra adds (extra may be nil) go into one
 // store.Batch, applied with sync=true; only then do readers see the new
-// version. On any error (a bad value, ErrOverflow, the store's) nothing is
-// written and the tree is unchanged.
+// version. extra's writes must keep clear of the tree's keys (see
+// Options.Prefix), and extra must not keep the batch: the tree reuses it.
+// On any error (a bad value, ErrOverflow, the store's) nothing is written
+// and the tree is unchanged.
 func (t *Tree) Commit(version uint64, updates []Update, extra func(*store.Batch)) (Hash, uint64, error) {
 	t.commitMu.Lock()
 	defer t.commitMu.Unlock()
 	t.mu.RLock()
 	latest, pruned, root := t.latest, t.pruned, t.root
 	t.mu.RUnlock()
-	if version != latest+1 {
+	if latest == math.MaxUint64 || version != latest+1 {
 		return Hash{}, 0, fmt.Errorf("smt: commit of version %d: %w (want %d)", version, ErrUnknownVersion, latest+1)
 	}
 	ups, err := normalize(updates)
 	if err != nil {
 		return Hash{}, 0, fmt.Errorf("smt: commit of version %d: %w", version, err)
 	}
-	c := &committer{t: t, v: version, batch: new(store.Batch)}
-	res, err := c.update(0, Key{}, root, ups)
+	batch := t.spare
+	t.spare = nil
+	if batch == nil {
+		batch = new(store.Batch)
+	}
+	batch.Reset()
+	defer func() {
+		// Keep the batch's memory for the next commit, unless it is large.
+		if batch.Len() <= spareBatchOps {
+			batch.Reset()
+			t.spare = batch
+		}
+	}()
+	c := &committer{t: t, v: version, batch: batch}
+	res, err := c.update(0, Key{}, at{r: root}, ups)
 	if err != nil {
 		return Hash{}, 0, fmt.Errorf("smt: commit of version %d: %w", version, err)
 	}
-	newRoot, err := c.place(0, res)
-	if err != nil {
-		return Hash{}, 0, fmt.Errorf("smt: commit of version %d: %w", version, err)
-	}
-	newPruned, err := c.prune(pruned, retainBound(version, t.retain))
+	newRoot := c.emit(0, Key{}, res)
+	newPruned, affected, err := c.prune(pruned, retainBound(version, t.retain), t.minPrune+2*c.stales)
 	if err != nil {
 		return Hash{}, 0, fmt.Errorf("smt: commit of version %d: pruning: %w", version, err)
 	}
@@ -65,11 +83,12 @@ func (t *Tree) Commit(version uint64, updates []Update, extra func(*store.Batch)
 		extra(c.batch)
 	}
 	t.mu.Lock()
-	t.pruning = newPruned
+	wasPruning := t.pruning
+	t.pruning = max(affected, wasPruning)
 	t.mu.Unlock()
 	if err := t.kv.Apply(c.batch, true); err != nil {
 		t.mu.Lock()
-		t.pruning = pruned
+		t.pruning = wasPruning
 		t.mu.Unlock()
 		return Hash{}, 0, fmt.Errorf("smt: commit of version %d: %w", version, err)
 	}
@@ -83,9 +102,19 @@ func (t *Tree) Commit(version uint64, updates []Update, extra func(*store.Batch)
 	return newRoot.hash, newRoot.sum, nil
 }
 
-// normalize checks the updates and returns them sorted by key, one per key
-// (the last one given), in a new slice.
-func normalize(updates []Update) ([]Update, error) {
+// change is an update ready to apply, with its hashes.
+type change struct {
+	key       Key
+	del       bool
+	sum       uint64
+	value     []byte
+	valueHash Hash
+	leafHash  Hash
+}
+
+// normalize checks the updates and returns them as changes sorted by key,
+// one per key (the last update given).
+func normalize(updates []Update) ([]change, error) {
 	for i, u := range updates {
 		if u.Delete {
 			if len(u.Value) != 0 {
@@ -96,14 +125,28 @@ func normalize(updates []Update) ([]Update, error) {
 				ErrBadValue, i, u.Key, len(u.Value), MaxValue)
 		}
 	}
-	ups := slices.Clone(updates)
-	slices.SortStableFunc(ups, func(a, b Update) int { return compareKeys(a.Key, b.Key) })
-	out := ups[:0]
-	for i, u := range ups {
-		if i+1 < len(ups) && ups[i+1].Key == u.Key {
+	order := make([]int, len(updates))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int {
+		if c := compareKeys(updates[a].Key, updates[b].Key); c != 0 {
+			return c
+		}
+		return a - b
+	})
+	out := make([]change, 0, len(order))
+	for j, i := range order {
+		u := &updates[i]
+		if j+1 < len(order) && updates[order[j+1]].Key == u.Key {
 			continue // a later update of the same key wins
 		}
-		out = append(out, u)
+		c := change{key: u.Key, del: u.Delete, sum: u.Sum, value: u.Value}
+		if !u.Delete {
+			c.valueHash = sha256.Sum256(u.Value)
+			c.leafHash = leafHashOf(u.Key, u.Sum, c.valueHash)
+		}
+		out = append(out, c)
 	}
 	return out, nil
 }
@@ -113,7 +156,12 @@ type committer struct {
 	t       *Tree
 	v       uint64
 	batch   *store.Batch
-	written []written // nodes to cache once the batch is applied
+	written []written // pages to cache once the batch is applied
+	stales  int       // stale markers written
+	// Scratch space for keys, values and pages: the batch copies what it
+	// is given.
+	kbuf, vbuf []byte
+	pages      [maxPageDepth/pageLevels + 1]page
 }
 
 type written struct {
@@ -121,138 +169,148 @@ type written struct {
 	node *cnode
 }
 
-// item is a leaf to be placed in the new tree: a new one (key, value), or
-// one already stored (at version, depth, path; its key and value are loaded
-// only if it must move).
-type item struct {
-	key       Key
-	keyKnown  bool
-	sum       uint64
-	hash      Hash
-	value     []byte // a new leaf's value
-	valueHash Hash
-
-	stored  bool
-	version uint64
-	depth   int
-	path    Key
+// nodeStoreKey returns the store key of nk in c.kbuf, valid until the next
+// use of c.kbuf.
+func (c *committer) nodeStoreKey(nk nodeKey) []byte {
+	c.kbuf = nk.appendBytes(append(c.kbuf[:0], c.t.prefix...))
+	return c.kbuf
 }
 
-func (it *item) ref() ref {
-	return ref{kind: kindLeaf, version: it.version, hash: it.hash, sum: it.sum}
+// at is a subtree of the tree being updated: its reference and, for an
+// inner node, the page holding it (nil for a page not loaded yet).
+type at struct {
+	r   ref
+	pg  *page
+	idx uint8
 }
 
-// sub is a rebuilt subtree: empty, an inner node (already written at its
-// position), or a leaf not placed yet, since a leaf rises to the highest
-// position where it is alone and only the caller knows where that is.
+// sub is a rebuilt subtree: the subtree of the old tree at the same
+// position, unchanged (same); or empty, a leaf (which may have moved: a
+// leaf rises to the highest position where it is alone), or a new inner
+// node, not written yet: the pages are laid out once the whole tree is
+// rebuilt (emit).
 type sub struct {
-	ref  ref
-	leaf *item
+	r      ref    // kind, hash and sum; a leaf's whole reference
+	same   bool   // the old subtree at this position, unchanged
+	oldIdx uint8  // if same and inner: where it is in the old page oldPg
+	oldPg  *page  //
+	node   *mnode // a new inner node
 }
 
-func (s sub) empty() bool { return s.leaf == nil && s.ref.kind == kindEmpty }
+// unchanged returns the sub of the old subtree n, unchanged.
+func unchanged(n at) sub { return sub{r: n.r, same: true, oldPg: n.pg, oldIdx: n.idx} }
+
+// mnode is a new inner node.
+type mnode struct {
+	child [2]sub
+}
 
 // update rebuilds the subtree n at (depth, path) with ups, sorted updates
 // whose keys all lie under path.
-func (c *committer) update(depth int, path Key, n ref, ups []Update) (sub, error) {
+func (c *committer) update(depth int, path Key, n at, ups []change) (sub, error) {
 	if len(ups) == 0 {
-		return keep(depth, path, n), nil
+		return unchanged(n), nil
 	}
-	nk := nodeKey{version: n.version, depth: uint8(depth), path: path}
-	switch n.kind {
+	switch n.r.kind {
 	case kindEmpty:
-		var items []*item
-		for _, u := range ups {
-			if !u.Delete {
-				items = append(items, newItem(u))
+		items := make([]ref, 0, len(ups))
+		for i := range ups {
+			if !ups[i].del {
+				items = append(items, c.newLeaf(&ups[i]))
 			}
 		}
 		return c.build(depth, path, items)
 	case kindLeaf:
-		cur, err := c.t.node(nk, n)
-		if err != nil {
-			return sub{}, err
-		}
+		cur := n.r
 		keepCur := true
-		var items []*item
-		for _, u := range ups {
+		items := make([]ref, 0, len(ups)+1)
+		for i := range ups {
+			u := &ups[i]
 			switch {
-			case u.Key != cur.key:
-				if !u.Delete {
-					items = append(items, newItem(u))
+			case u.key != cur.key:
+				if !u.del {
+					items = append(items, c.newLeaf(u))
 				}
-			case u.Delete:
+			case u.del:
 				keepCur = false
+			case u.leafHash == cur.hash:
+				// Set to what it holds: the leaf stays as it is.
 			default:
-				it := newItem(u)
-				if it.hash != n.hash {
-					keepCur = false
-					items = append(items, it)
-				}
+				keepCur = false
+				items = append(items, c.newLeaf(u))
 			}
 		}
 		if !keepCur {
-			c.stale(nk)
+			c.stale(leafNodeKey(cur.version, cur.key))
 			return c.build(depth, path, items)
 		}
 		if len(items) == 0 {
-			return keep(depth, path, n), nil
+			return unchanged(n), nil
 		}
-		it := &item{key: cur.key, keyKnown: true, sum: n.sum, hash: n.hash,
-			stored: true, version: n.version, depth: depth, path: path}
 		i := sort.Search(len(items), func(i int) bool { return compareKeys(items[i].key, cur.key) > 0 })
-		items = slices.Insert(items, i, it)
-		return c.build(depth, path, items)
+		return c.build(depth, path, slices.Insert(items, i, cur))
 	case kindInner:
-		if depth >= KeyBits {
-			return sub{}, fmt.Errorf("%w: inner node below the last depth", ErrCorrupt)
-		}
-		cur, err := c.t.node(nk, n)
-		if err != nil {
-			return sub{}, err
-		}
-		i := sort.Search(len(ups), func(i int) bool { return bit(&ups[i].Key, depth) == 1 })
-		l, err := c.update(depth+1, childPath(path, depth, 0), cur.child[0], ups[:i])
-		if err != nil {
-			return sub{}, err
-		}
-		r, err := c.update(depth+1, childPath(path, depth, 1), cur.child[1], ups[i:])
-		if err != nil {
-			return sub{}, err
-		}
-		res, err := c.join(depth, path, l, r, &n, &cur.child)
-		if err != nil {
-			return sub{}, err
-		}
-		if res.ref != n {
-			c.stale(nk)
-		}
-		return res, nil
+	default:
+		return sub{}, fmt.Errorf("%w: reference of kind %d", ErrCorrupt, n.r.kind)
 	}
-	return sub{}, fmt.Errorf("%w: reference of kind %d", ErrCorrupt, n.kind)
-}
-
-// keep returns the unchanged subtree n at (depth, path).
-func keep(depth int, path Key, n ref) sub {
-	if n.kind != kindLeaf {
-		return sub{ref: n}
+	pageRoot := depth%pageLevels == 0
+	if pageRoot {
+		pg, err := c.t.page(depth, path, n.r)
+		if err != nil {
+			return sub{}, err
+		}
+		n.pg, n.idx = pg, 0
 	}
-	return sub{ref: n, leaf: &item{sum: n.sum, hash: n.hash, stored: true, version: n.version, depth: depth, path: path}}
+	if n.pg == nil || depth >= KeyBits {
+		return sub{}, fmt.Errorf("%w: inner node at depth %d outside a page", ErrCorrupt, depth)
+	}
+	node := &n.pg.nodes[n.idx]
+	var child [2]at
+	for b, ci := range node.child {
+		if n.pg.nodes[ci].inner {
+			child[b] = at{r: n.pg.ref(ci), pg: n.pg, idx: ci}
+		} else {
+			child[b] = at{r: n.pg.ref(ci)}
+		}
+	}
+	i := sort.Search(len(ups), func(i int) bool { return bit(&ups[i].key, depth) == 1 })
+	l, err := c.update(depth+1, childPath(path, depth, 0), child[0], ups[:i])
+	if err != nil {
+		return sub{}, err
+	}
+	r, err := c.update(depth+1, childPath(path, depth, 1), child[1], ups[i:])
+	if err != nil {
+		return sub{}, err
+	}
+	res, err := c.join(depth, path, l, r, &n)
+	if err != nil {
+		return sub{}, err
+	}
+	if pageRoot && !res.same {
+		c.stale(nodeKey{version: n.r.version, depth: uint8(depth), path: path})
+	}
+	return res, nil
 }
 
-func newItem(u Update) *item {
-	vh := Hash(sha256.Sum256(u.Value))
-	return &item{key: u.Key, keyKnown: true, sum: u.Sum, value: u.Value, valueHash: vh, hash: leafHashOf(u.Key, u.Sum, vh)}
+// newLeaf writes the leaf of u, under its key at this version, and returns
+// its reference.
+func (c *committer) newLeaf(u *change) ref {
+	nk := leafNodeKey(c.v, u.key)
+	c.vbuf = appendLeaf(c.vbuf[:0], u.key, u.sum, u.value)
+	c.batch.Put(c.nodeStoreKey(nk), c.vbuf)
+	// A commit never reads a leaf (pages hold their keys): new leaves are
+	// not cached, to leave room for pages.
+	return ref{kind: kindLeaf, version: c.v, key: u.key, hash: u.leafHash, sum: u.sum}
 }
 
-// build makes the subtree at (depth, path) holding exactly items, sorted by
-// key and distinct.
-func (c *committer) build(depth int, path Key, items []*item) (sub, error) {
+// build makes the subtree at (depth, path) holding exactly the leaves
+// items, sorted by key and distinct.
+func (c *committer) build(depth int, path Key, items []ref) (sub, error) {
 	switch len(items) {
 	case 0:
-		return sub{ref: emptyRef}, nil
+		return sub{r: emptyRef}, nil
 	case 1:
-		return sub{ref: items[0].ref(), leaf: items[0]}, nil
+		return sub{r: items[0]}, nil
 	}
 	if depth >= KeyBits {
 		return sub{}, fmt.Errorf("smt: %d leaves share all %d bits of a key", len(items), KeyBits)
@@ -266,107 +324,144 @@ func (c *committer) build(depth int, path Key, items []*item) (sub, error) {
 	if err != nil {
 		return sub{}, err
 	}
-	return c.join(depth, path, l, r, nil, nil)
+	return c.join(depth, path, l, r, nil)
 }
 
 // join makes the subtree at (depth, path) from its rebuilt halves. A lone
-// leaf beside an empty half rises: it is returned unplaced. If old (the
-// inner node there before) has the same children, it is returned as is.
-func (c *committer) join(depth int, path Key, l, r sub, old *ref, oldChildren *[2]ref) (sub, error) {
+// leaf beside an empty half rises. If old (the inner node there before)
+// has both halves unchanged, it is returned unchanged.
+func (c *committer) join(depth int, path Key, l, r sub, old *at) (sub, error) {
 	switch {
-	case l.empty() && r.empty():
-		return sub{ref: emptyRef}, nil
-	case r.empty() && l.leaf != nil:
-		return l, nil
-	case l.empty() && r.leaf != nil:
-		return r, nil
+	case l.r.kind == kindEmpty && r.r.kind == kindEmpty:
+		return sub{r: emptyRef}, nil
+	case r.r.kind == kindEmpty && l.r.kind == kindLeaf:
+		return sub{r: l.r}, nil
+	case l.r.kind == kindEmpty && r.r.kind == kindLeaf:
+		return sub{r: r.r}, nil
+	case old != nil && l.same && r.same:
+		return unchanged(*old), nil
 	}
-	lr, err := c.place(depth+1, l)
-	if err != nil {
-		return sub{}, err
-	}
-	rr, err := c.place(depth+1, r)
-	if err != nil {
-		return sub{}, err
-	}
-	if old != nil && lr == oldChildren[0] && rr == oldChildren[1] {
-		return sub{ref: *old}, nil
-	}
-	sum, ok := addSums(lr.sum, rr.sum)
+	sum, ok := addSums(l.r.sum, r.r.sum)
 	if !ok {
-		return sub{}, fmt.Errorf("%w: %d + %d at depth %d under path %x", ErrOverflow, lr.sum, rr.sum, depth, path[:])
+		return sub{}, fmt.Errorf("%w: %d + %d at depth %d under path %x", ErrOverflow, l.r.sum, r.r.sum, depth, path[:])
 	}
-	nk := nodeKey{version: c.v, depth: uint8(depth), path: path}
-	c.batch.Put(c.t.nodeStoreKey(nk), encodeInner(lr, rr))
-	c.written = append(c.written, written{key: nk, node: &cnode{kind: kindInner, child: [2]ref{lr, rr}}})
-	return sub{ref: ref{kind: kindInner, version: c.v, hash: InnerHash(lr.hash, lr.sum, rr.hash, rr.sum), sum: sum}}, nil
+	h := InnerHash(l.r.hash, l.r.sum, r.r.hash, r.r.sum)
+	return sub{r: ref{kind: kindInner, version: c.v, hash: h, sum: sum}, node: &mnode{child: [2]sub{l, r}}}, nil
 }
 
-// place returns the reference to s placed at depth: a leaf is written there
-// unless it is stored there already; one stored elsewhere moves (it is
-// read, rewritten, and its old node marked stale).
-func (c *committer) place(depth int, s sub) (ref, error) {
-	it := s.leaf
-	if it == nil {
-		return s.ref, nil
+// emit returns the reference to the rebuilt subtree s at the page depth
+// depth, writing the pages of its new inner nodes.
+func (c *committer) emit(depth int, path Key, s sub) ref {
+	if s.r.kind != kindInner || s.same {
+		return s.r
 	}
-	if it.stored && it.depth == depth {
-		return s.ref, nil
+	// Lay the page out in scratch space (one per page depth: emit recurses
+	// into the next page from the boundary), then keep an exact copy.
+	scratch := &c.pages[depth/pageLevels]
+	scratch.nodes, scratch.keys = scratch.nodes[:0], scratch.keys[:0]
+	c.region(scratch, depth, path, 0, s)
+	pg := scratch.clone()
+	nk := nodeKey{version: c.v, depth: uint8(depth), path: path}
+	c.vbuf = appendPage(c.vbuf[:0], pg)
+	c.batch.Put(c.nodeStoreKey(nk), c.vbuf)
+	c.written = append(c.written, written{key: nk, node: &cnode{page: pg}})
+	return s.r
+}
+
+// region lays out s at relative depth rel of the page pg and returns its
+// index; at the page's boundary it emits the next page.
+func (c *committer) region(pg *page, depth int, path Key, rel int, s sub) uint8 {
+	switch {
+	case rel == pageLevels:
+		return pg.add(c.emit(depth, path, s))
+	case s.r.kind != kindInner:
+		return pg.add(s.r)
+	case s.node == nil:
+		// An unchanged inner node of the old page: copied with what lies
+		// under it down to the boundary.
+		return c.copyOld(pg, s.oldPg, s.oldIdx)
 	}
-	if it.stored {
-		old := nodeKey{version: it.version, depth: uint8(it.depth), path: it.path}
-		n, rec, err := c.t.load(old, s.ref)
-		if err != nil {
-			return ref{}, err
-		}
-		it.key, it.keyKnown, it.value, it.valueHash = rec.key, true, rec.value, n.valueHash
-		c.stale(old)
+	pg.nodes = append(pg.nodes, pnode{kind: kindInner, inner: true, hash: s.r.hash, sum: s.r.sum, version: c.v})
+	i := len(pg.nodes) - 1
+	l := c.region(pg, depth+1, childPath(path, depth, 0), rel+1, s.node.child[0])
+	r := c.region(pg, depth+1, childPath(path, depth, 1), rel+1, s.node.child[1])
+	pg.nodes[i].child = [2]uint8{l, r}
+	return uint8(i)
+}
+
+// copyOld copies the position idx of the old page, with the positions under
+// it, to pg and returns its index there.
+func (c *committer) copyOld(pg, old *page, idx uint8) uint8 {
+	n := old.nodes[idx]
+	if !n.inner {
+		return pg.add(old.ref(idx))
 	}
-	if !it.keyKnown {
-		return ref{}, errors.New("smt: internal error: placing a leaf of unknown key")
-	}
-	nk := nodeKey{version: c.v, depth: uint8(depth), path: prefixOf(it.key, depth)}
-	c.batch.Put(c.t.nodeStoreKey(nk), encodeLeaf(it.key, it.sum, it.value))
-	c.written = append(c.written, written{key: nk, node: &cnode{kind: kindLeaf, key: it.key, sum: it.sum, valueHash: it.valueHash}})
-	return ref{kind: kindLeaf, version: c.v, hash: it.hash, sum: it.sum}, nil
+	pg.nodes = append(pg.nodes, pnode{kind: kindInner, inner: true, hash: n.hash, sum: n.sum, version: c.v})
+	i := len(pg.nodes) - 1
+	l := c.copyOld(pg, old, n.child[0])
+	r := c.copyOld(pg, old, n.child[1])
+	pg.nodes[i].child = [2]uint8{l, r}
+	return uint8(i)
 }
 
 // stale records that the node nk is unreachable from this version on.
 func (c *committer) stale(nk nodeKey) {
-	k := appendStaleKey(append(make([]byte, 0, len(c.t.prefix)+staleKeySize), c.t.prefix...), c.v, nk)
-	c.batch.Put(k, []byte{})
+	c.kbuf = appendStaleKey(append(c.kbuf[:0], c.t.prefix...), c.v, nk)
+	c.batch.Put(c.kbuf, nil)
+	c.stales++
 }
 
 // prune adds to the batch the pruning of the versions below target, from
-// where the previous commits left off (pruned), at most maxPruneVersions of
-// them, and returns how far it got. Markers of version s name nodes that
-// only versions below s use; they are pruned with s, except those of this
-// commit's version, which are not in the store yet.
-func (c *committer) prune(pruned, target uint64) (uint64, error) {
-	to := min(target, pruned+maxPruneVersions, c.v-1)
+// where the previous commits left off (every version below pruned is
+// pruned), and returns how far it got. The markers of version s name the
+// nodes that only versions below s use: pruning to p deletes the nodes (and
+// markers) of the markers up to p and the root records below p. It handles
+// at most limit markers, deleting each as it goes, so that the next commit
+// resumes where this one stopped; markers of this commit's version are not
+// in the store yet, so it prunes to c.v-1 at most. It also returns the
+// version below which reads may find nodes deleted: the last marker's.
+func (c *committer) prune(pruned, target uint64, limit int) (newPruned, affected uint64, err error) {
+	to := min(target, c.v-1)
 	if to <= pruned {
-		return pruned, nil
+		return pruned, pruned, nil
 	}
 	t := c.t
 	start := appendVersionKey(append([]byte(nil), t.prefix...), prefixStale, pruned+1)
 	end := appendVersionKey(append([]byte(nil), t.prefix...), prefixStale, to+1)
 	var bad error
-	err := t.kv.Scan(start, end, func(k, _ []byte) bool {
-		_, nk, err := parseStaleKey(k[len(t.prefix):])
+	done := to // all markers up to done are handled
+	n := 0
+	var last []byte // the last marker handled
+	affected = pruned
+	err = t.kv.Scan(start, end, func(k, _ []byte) bool {
+		s, nk, err := parseStaleKey(k[len(t.prefix):])
 		if err != nil {
 			bad = err
 			return false
 		}
-		c.batch.Delete(t.nodeStoreKey(nk))
+		if n >= limit {
+			done = s - 1 // version s is left in part
+			return false
+		}
+		n++
+		affected = s
+		last = k
+		c.batch.Delete(c.nodeStoreKey(nk))
 		return true
 	})
 	if err == nil {
 		err = bad
 	}
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	c.batch.DeleteRange(start, end)
-	c.batch.DeleteRange(t.rootStoreKey(pruned), t.rootStoreKey(to))
-	return to, nil
+	if last != nil {
+		// The markers handled are those from start up to last.
+		c.batch.DeleteRange(start, append(last, 0))
+	}
+	if done <= pruned {
+		return pruned, affected, nil
+	}
+	c.batch.DeleteRange(t.rootStoreKey(pruned), t.rootStoreKey(done))
+	return done, max(affected, done), nil
 }

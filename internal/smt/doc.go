@@ -25,12 +25,19 @@
 // # Storage
 //
 // Nodes are immutable and keyed, in the manner of the Jellyfish Merkle Tree,
-// by the version that wrote them and their position. All keys of the tree in
-// its store.KV begin with Options.Prefix (empty by default) and then one tag
-// byte:
+// by the version that wrote them and their position. As the Jellyfish tree
+// stores four binary levels in one 16-ary node, the inner nodes at depths p
+// to p+3 (p a multiple of 4) are stored together, in the page of the inner
+// node at depth p; a leaf is stored on its own, at depth 160 under its key,
+// so that it never moves in the store when it moves in the tree. All keys of
+// the tree in its store.KV begin with Options.Prefix (empty by default) and
+// then one tag byte:
 //
-//	'n' ‖ version(8) ‖ depth(1) ‖ path(20)   a node; path is the key's first
-//	                                         depth bits, the others zero
+//	'n' ‖ version(8) ‖ depth(1) ‖ path(20)   a node: a page at its depth
+//	                                         (a multiple of 4) and path (the
+//	                                         first depth bits of its keys,
+//	                                         the other bits zero), or a leaf
+//	                                         at depth 160 and its key
 //	'r' ‖ version(8)                         the root reference of a version
 //	's' ‖ stale(8) ‖ version(8) ‖ depth(1) ‖ path(20)
 //	                                         marker: the node 'n' ‖ version ‖
@@ -38,30 +45,41 @@
 //	                                         version stale on
 //	'm'                                      metadata: 0x01 ‖ latest(8) ‖ pruned(8)
 //
-// A reference (the root record, and each child in an inner record) is a kind
-// byte (0 empty, 1 leaf, 2 inner) followed, unless empty, by the version the
-// node was written under (8), its hash (32) and its sum (8). An inner record
-// is 0x02 followed by the left and the right child references; a leaf record
-// is 0x01 ‖ key(20) ‖ sum(8) ‖ len(4) ‖ value. Records read from the store
-// are decoded strictly and checked against the reference that led to them
+// A reference (a root record, or a position of a page) is a kind byte and
+// what the kind needs to find and check the node: 0x00 for the empty
+// subtree; 0x01 ‖ version(8) ‖ key(20) ‖ hash(32) ‖ sum(8) for a leaf;
+// 0x02 ‖ version(8) ‖ hash(32) ‖ sum(8) for the page of an inner node. A page
+// record is 0x02 followed by its root position in pre-order, where a
+// position is a reference, or, above the page's boundary (four levels
+// below its depth), 0x02 followed by the positions of the left and the
+// right child of an inner node of the page; the hashes and sums of a page's
+// inner nodes are computed from its references. A leaf record is
+// 0x01 ‖ key(20) ‖ sum(8) ‖ len(4) ‖ value. Records read from the store are
+// decoded strictly and checked against the reference that led to them
 // (hash, sum, position), so corrupt data is an error (ErrCorrupt), never a
 // wrong answer or a panic.
 //
 // # Versions and pruning
 //
-// Version v is the state after block v; version 0 is the empty tree. Commit
-// sorts a version's updates by key and rebuilds the touched paths once,
-// writing each new node once, a stale marker for each node it makes
-// unreachable, the root record, the metadata and the caller's extra writes
-// in one batch applied with sync; readers see the new version only after
-// that batch is durable, and a crash leaves the tree at the last version
-// whose batch was applied. With Options.Retain = k > 0 the versions from
-// Version()-k+1 on are readable; older ones answer ErrPruned. Pruning to
-// keep the versions from p on deletes the nodes whose stale markers are at
-// versions up to p, those markers and the root records below p. It happens
-// inside the commit batches, at most maxPruneVersions versions per commit,
-// and trails the readable range by at most one version (a commit cannot
-// prune the markers it is writing).
+// Version v is the state after block v; version 0 is the empty tree.
+// Commit sorts a version's updates by key and rebuilds the touched paths
+// once, writing each new page and leaf once and a stale marker for each
+// page or leaf it makes unreachable; these, the pruning, the root record,
+// the metadata and the caller's extra writes go in one batch applied with
+// sync. Readers see the new version only after that batch is durable, and a
+// crash leaves the tree at the last version whose batch was applied.
+//
+// With Options.Retain = k > 0 the versions from Version()-k+1 on are
+// readable and older ones answer ErrPruned. Pruning to keep the versions
+// from p on deletes the nodes whose stale markers are at versions up to p,
+// those markers, and the root records below p. It happens inside the
+// commit batches, a bounded number of nodes per commit (at least twice as
+// many as the commit makes stale, so that it keeps up), and the store keeps
+// at least one version below Oldest (a commit cannot prune the markers it
+// is writing).
+//
+// Decoded pages are kept in a bounded cache of Options.CacheNodes entries
+// (see DefaultCacheNodes).
 //
 // # Proofs
 //
@@ -86,6 +104,6 @@
 // parent is InnerHash(cur, sibling), otherwise InnerHash(sibling, cur), sums
 // adding with an overflow check; the result must equal the root.
 //
-// The package imports only store and the standard library; never the
+// The package imports only store, wire and the standard library; never the
 // application, chain, protocol or node packages.
 package smt

@@ -35,9 +35,27 @@ func FuzzUnmarshalProof(f *testing.F) {
 // must encode back to the same bytes, and checking it against a reference
 // must not panic.
 func FuzzDecodeNode(f *testing.F) {
-	f.Add(encodeLeaf(Key{1}, 5, []byte("value")))
-	f.Add(encodeInner(ref{kind: kindLeaf, version: 1, hash: Hash{1}, sum: 2}, ref{kind: kindInner, version: 2, hash: Hash{2}, sum: 3}))
-	f.Add(encodeInner(emptyRef, ref{kind: kindInner, version: 2, hash: Hash{2}, sum: 3}))
+	f.Add(appendLeaf(nil, Key{1}, 5, []byte("value")))
+	leaf := ref{kind: kindLeaf, version: 1, key: Key{0x40}, hash: Hash{1}, sum: 2}
+	pg := &page{nodes: []pnode{{kind: kindInner, inner: true}}}
+	pg.nodes[0].child = [2]uint8{pg.add(leaf), pg.add(leaf)}
+	f.Add(appendPage(nil, pg))
+	// Four levels down the left to the boundary, where the next page is.
+	pg = &page{}
+	var down func(rel int) uint8
+	down = func(rel int) uint8 {
+		if rel == pageLevels {
+			return pg.add(ref{kind: kindInner, version: 2, hash: Hash{2}, sum: 3})
+		}
+		pg.nodes = append(pg.nodes, pnode{kind: kindInner, inner: true})
+		i := len(pg.nodes) - 1
+		l := down(rel + 1)
+		r := pg.add(leaf)
+		pg.nodes[i].child = [2]uint8{l, r}
+		return uint8(i)
+	}
+	down(0)
+	f.Add(appendPage(nil, pg))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		rec, err := decodeRecord(b)
 		if err != nil {
@@ -46,9 +64,9 @@ func FuzzDecodeNode(f *testing.F) {
 		if enc := rec.encode(); !bytes.Equal(enc, b) {
 			t.Fatalf("round trip changed %x into %x", b, enc)
 		}
-		for depth := range []int{0, 7, KeyBits} {
+		for _, depth := range []int{0, 8, maxPageDepth, KeyBits} {
 			nk := nodeKey{version: 2, depth: uint8(depth), path: prefixOf(rec.key, depth)}
-			rec.check(nk, ref{kind: rec.kind, version: 2, hash: Hash{3}, sum: rec.sum})
+			rec.check(nk, ref{kind: rec.kind, version: 2, key: rec.key, hash: Hash{3}, sum: rec.sum})
 		}
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"slices"
 
 	"github.com/mass-consensus/mass/internal/wire"
 )
@@ -17,12 +18,24 @@ const (
 	kindInner kind = 2
 )
 
-// ref is a reference to a stored subtree: what the parent (or the root
-// record) knows of a child. An empty subtree has kind empty, version 0, the
-// empty hash and sum 0, so refs compare with ==.
+// pageLevels is the height of a page: the inner nodes at depths p to
+// p+pageLevels-1, p a multiple of pageLevels, are stored together in the
+// page of the inner node at depth p (as the Jellyfish Merkle Tree stores
+// four binary levels in one 16-ary node).
+const pageLevels = 4
+
+// maxPageDepth is the depth of the deepest page: inner nodes lie above
+// depth KeyBits.
+const maxPageDepth = KeyBits - pageLevels
+
+// ref is a reference to a subtree: what a page (or the root record) knows
+// of a leaf or of the page of an inner node at a page depth. An empty
+// subtree has kind empty, the empty hash and zero otherwise, so refs compare
+// with ==.
 type ref struct {
 	kind    kind
-	version uint64 // the version the node was written under; 0 if empty
+	version uint64 // leaf or page: the version it was written under
+	key     Key    // leaf: its key
 	hash    Hash
 	sum     uint64
 }
@@ -31,13 +44,15 @@ var emptyRef = ref{kind: kindEmpty, hash: EmptyHash}
 
 // Sizes of the stored encodings.
 const (
-	refSize       = 1 + 8 + 32 + 8
-	innerSize     = 1 + 2*refSize // the largest inner record
+	leafRefSize   = 1 + 8 + 20 + 32 + 8
 	leafFixedSize = 1 + 20 + 8 + 4
 	nodeKeySize   = 1 + 8 + 1 + 20
 	staleKeySize  = 1 + 8 + 8 + 1 + 20
 	metaSize      = 1 + 8 + 8
 	metaFormat    = 0x01
+	// maxPageNodes is the most positions a page holds: a full binary tree
+	// of pageLevels levels and its boundary.
+	maxPageNodes = 1<<(pageLevels+1) - 1
 )
 
 // Tag bytes of the tree's keys in the store.
@@ -49,10 +64,15 @@ const (
 )
 
 // nodeKey names a stored node: the version that wrote it and its position.
+// A page is at its depth and path; a leaf is at depth KeyBits under its key.
 type nodeKey struct {
 	version uint64
 	depth   uint8
 	path    Key
+}
+
+func leafNodeKey(version uint64, k Key) nodeKey {
+	return nodeKey{version: version, depth: KeyBits, path: k}
 }
 
 // appendBytes appends 'n' ‖ version ‖ depth ‖ path.
@@ -64,7 +84,22 @@ func (nk nodeKey) appendBytes(b []byte) []byte {
 }
 
 func (nk nodeKey) String() string {
-	return fmt.Sprintf("node(version %d, depth %d, path %x)", nk.version, nk.depth, nk.path[:])
+	if nk.depth == KeyBits {
+		return fmt.Sprintf("leaf(version %d, key %x)", nk.version, nk.path[:])
+	}
+	return fmt.Sprintf("page(version %d, depth %d, path %x)", nk.version, nk.depth, nk.path[:])
+}
+
+// valid reports whether nk can name a node: a leaf, or a page at a page
+// depth with its path cut to its depth.
+func (nk nodeKey) valid() bool {
+	if nk.version == 0 {
+		return false
+	}
+	if nk.depth == KeyBits {
+		return true
+	}
+	return nk.depth <= maxPageDepth && nk.depth%pageLevels == 0 && prefixOf(nk.path, int(nk.depth)) == nk.path
 }
 
 // appendStaleKey appends 's' ‖ stale ‖ version ‖ depth ‖ path.
@@ -86,7 +121,7 @@ func parseStaleKey(k []byte) (stale uint64, nk nodeKey, err error) {
 	nk.version = binary.BigEndian.Uint64(k[9:17])
 	nk.depth = k[17]
 	copy(nk.path[:], k[18:])
-	if nk.depth > KeyBits || prefixOf(nk.path, int(nk.depth)) != nk.path || nk.version == 0 || nk.version >= stale {
+	if !nk.valid() || nk.version >= stale {
 		return 0, nk, fmt.Errorf("%w: stale marker key %x", ErrCorrupt, k)
 	}
 	return stale, nk, nil
@@ -97,94 +132,138 @@ func appendVersionKey(b []byte, tag byte, version uint64) []byte {
 	return binary.BigEndian.AppendUint64(append(b, tag), version)
 }
 
-// encodeRef writes a reference: kind, then version, hash and sum unless empty.
-func encodeRef(w *wire.Writer, r ref) {
-	w.U8(uint8(r.kind))
+// appendRef appends a reference: its kind, then for a leaf version ‖ key ‖
+// hash ‖ sum, for a page version ‖ hash ‖ sum.
+func appendRef(b []byte, r ref) []byte {
+	b = append(b, byte(r.kind))
 	if r.kind == kindEmpty {
-		return
+		return b
 	}
-	w.U64(r.version)
-	w.Raw(r.hash[:])
-	w.U64(r.sum)
+	b = binary.BigEndian.AppendUint64(b, r.version)
+	if r.kind == kindLeaf {
+		b = append(b, r.key[:]...)
+	}
+	b = append(b, r.hash[:]...)
+	return binary.BigEndian.AppendUint64(b, r.sum)
 }
 
-// refFields names the fields of the references of a record, for errors:
-// constant strings, so that decoding allocates nothing for them.
-var refFields = [3][4]string{
-	{"left kind", "left version", "left hash", "left sum"},
-	{"right kind", "right version", "right hash", "right sum"},
-	{"root kind", "root version", "root hash", "root sum"},
-}
-
-// Indexes of refFields.
-const (
-	fieldLeft = iota
-	fieldRight
-	fieldRoot
-)
-
-// decodeRef reads a reference written by encodeRef.
-func decodeRef(rd *wire.Reader, field int) ref {
-	names := &refFields[field]
-	k := kind(rd.U8(names[0]))
-	switch k {
-	case kindEmpty:
-		return emptyRef
-	case kindLeaf, kindInner:
-	default:
-		rd.Fail(names[0])
-		return ref{}
+// decodeRefBody reads what follows the kind byte of a reference.
+func decodeRefBody(rd *wire.Reader, k kind) ref {
+	r := ref{kind: k, version: rd.U64("version")}
+	if k == kindLeaf {
+		copy(r.key[:], rd.Raw(20, "key"))
 	}
-	r := ref{kind: k, version: rd.U64(names[1])}
-	copy(r.hash[:], rd.Raw(32, names[2]))
-	r.sum = rd.U64(names[3])
-	if r.version == 0 {
-		rd.Fail(names[1])
+	copy(r.hash[:], rd.Raw(32, "hash"))
+	r.sum = rd.U64("sum")
+	if rd.Err() == nil && r.version == 0 {
+		rd.Fail("version 0")
 	}
 	return r
 }
 
-// record is a decoded stored node: an inner node's two child references, or
-// a leaf's key, sum and value.
+// pnode is a position of a page: an inner node of the page (whose hash
+// and sum are computed from its children), or a reference to what lies
+// there: empty, a leaf, or (at the page's boundary) the next page.
+type pnode struct {
+	hash    Hash
+	sum     uint64
+	version uint64 // a leaf or the next page: the version that wrote it
+	kind    kind
+	inner   bool     // an inner node of this page; its children are child
+	child   [2]uint8 // indexes in page.nodes
+	key     uint8    // a leaf: the index of its key in page.keys
+}
+
+// page is a decoded page: its positions in pre-order, nodes[0] the inner
+// node at the page's depth, and the keys of its leaves.
+type page struct {
+	nodes []pnode
+	keys  []Key
+}
+
+// ref returns the reference to the position i.
+func (pg *page) ref(i uint8) ref {
+	n := &pg.nodes[i]
+	r := ref{kind: n.kind, version: n.version, hash: n.hash, sum: n.sum}
+	if n.kind == kindLeaf {
+		r.key = pg.keys[n.key]
+	}
+	return r
+}
+
+// add appends a position holding r (not an inner node of the page) and
+// returns its index.
+func (pg *page) add(r ref) uint8 {
+	n := pnode{kind: r.kind, version: r.version, hash: r.hash, sum: r.sum}
+	if r.kind == kindLeaf {
+		n.key = uint8(len(pg.keys))
+		pg.keys = append(pg.keys, r.key)
+	}
+	pg.nodes = append(pg.nodes, n)
+	return uint8(len(pg.nodes) - 1)
+}
+
+// clone returns a copy of pg in memory of its own, of exactly its size.
+func (pg *page) clone() *page {
+	return &page{nodes: slices.Clone(pg.nodes), keys: slices.Clone(pg.keys)}
+}
+
+// appendPage appends the record of a page:
+//
+//	0x02 ‖ position(root)
+//	position = 0x00                                   empty
+//	         | 0x01 ‖ version ‖ key ‖ hash ‖ sum      a leaf
+//	         | 0x02 ‖ position(left) ‖ position(right)  an inner node of the page
+//	         | 0x02 ‖ version ‖ hash ‖ sum             at the boundary: the next page
+func appendPage(b []byte, pg *page) []byte {
+	b = append(b, tagInner)
+	var pos func(i uint8)
+	pos = func(i uint8) {
+		n := &pg.nodes[i]
+		if n.inner {
+			b = append(b, byte(kindInner))
+			pos(n.child[0])
+			pos(n.child[1])
+			return
+		}
+		b = appendRef(b, pg.ref(i))
+	}
+	pos(0)
+	return b
+}
+
+// appendLeaf appends the record of a leaf: 0x01 ‖ key ‖ sum ‖ len(4) ‖ value.
+func appendLeaf(b []byte, k Key, sum uint64, value []byte) []byte {
+	b = append(b, tagLeaf)
+	b = append(b, k[:]...)
+	b = binary.BigEndian.AppendUint64(b, sum)
+	b = binary.BigEndian.AppendUint32(b, uint32(len(value)))
+	return append(b, value...)
+}
+
+// record is a decoded stored node: a page, or a leaf's key, sum and value.
 type record struct {
-	kind  kind // kindLeaf or kindInner
-	child [2]ref
+	kind  kind // kindLeaf or kindInner (a page)
+	page  page
 	key   Key
 	sum   uint64
 	value []byte
 }
 
-// encodeInner returns the record of an inner node.
-func encodeInner(left, right ref) []byte {
-	w := wire.NewWriter(innerSize)
-	w.U8(tagInner)
-	encodeRef(w, left)
-	encodeRef(w, right)
-	return w.Finish()
-}
-
-// encodeLeaf returns the record of a leaf.
-func encodeLeaf(k Key, sum uint64, value []byte) []byte {
-	w := wire.NewWriter(leafFixedSize + len(value))
-	w.U8(tagLeaf)
-	w.Raw(k[:])
-	w.U64(sum)
-	w.Bytes(value)
-	return w.Finish()
-}
-
 // encode returns the stored form of r.
 func (r *record) encode() []byte {
 	if r.kind == kindInner {
-		return encodeInner(r.child[0], r.child[1])
+		return appendPage(nil, &r.page)
 	}
-	return encodeLeaf(r.key, r.sum, r.value)
+	return appendLeaf(nil, r.key, r.sum, r.value)
 }
 
 // decodeRecord decodes a stored node strictly: it rejects unknown tags and
-// kinds, truncated and trailing bytes, empty and oversized values, and
-// inner nodes that break the compression invariant (two empty children, or
-// an empty child beside a leaf). The value aliases b.
+// kinds, truncated and trailing bytes, empty and oversized values, a page
+// whose root is not an inner node, and inner nodes that break the
+// compression invariant (two empty children, or an empty child beside a
+// leaf). The value aliases b. The hashes of a page's inner nodes are left
+// for check to compute.
 func decodeRecord(b []byte) (record, error) {
 	rd := wire.NewReader(b)
 	var r record
@@ -192,13 +271,17 @@ func decodeRecord(b []byte) (record, error) {
 	case rd.Err() != nil:
 	case tag == tagInner:
 		r.kind = kindInner
-		r.child[0] = decodeRef(rd, fieldLeft)
-		r.child[1] = decodeRef(rd, fieldRight)
+		// Decode into scratch space (a page holds at most maxPageNodes
+		// positions and half as many leaves), then copy it out.
+		var nodes [maxPageNodes]pnode
+		var keys [maxPageNodes/2 + 1]Key
+		scratch := page{nodes: nodes[:0], keys: keys[:0]}
+		decodePosition(rd, &scratch, 0)
+		if rd.Err() == nil && !scratch.nodes[0].inner {
+			rd.Fail("page root is not an inner node")
+		}
 		if rd.Err() == nil {
-			l, rt := r.child[0].kind, r.child[1].kind
-			if (l == kindEmpty && rt != kindInner) || (rt == kindEmpty && l != kindInner) {
-				rd.Fail("inner node with fewer than two leaves")
-			}
+			r.page = *scratch.clone()
 		}
 	case tag == tagLeaf:
 		r.kind = kindLeaf
@@ -217,57 +300,121 @@ func decodeRecord(b []byte) (record, error) {
 	return r, nil
 }
 
-// cnode is a node as the cache holds it: an inner node's children, or a
-// leaf's key, sum and value hash (never the value, so that the cache's size
-// is bounded by its count of nodes).
+// decodePosition decodes the position at relative depth rel of a page and
+// returns its index.
+func decodePosition(rd *wire.Reader, pg *page, rel int) uint8 {
+	k := kind(rd.U8("kind"))
+	switch {
+	case rd.Err() != nil:
+		return 0
+	case k == kindEmpty:
+		return pg.add(emptyRef)
+	case k == kindLeaf || (k == kindInner && rel == pageLevels):
+		return pg.add(decodeRefBody(rd, k))
+	case k == kindInner:
+		pg.nodes = append(pg.nodes, pnode{kind: kindInner, inner: true})
+		i := len(pg.nodes) - 1
+		l := decodePosition(rd, pg, rel+1)
+		r := decodePosition(rd, pg, rel+1)
+		if rd.Err() != nil {
+			return 0
+		}
+		pg.nodes[i].child = [2]uint8{l, r}
+		lk, rk := pg.nodes[l].kind, pg.nodes[r].kind
+		if (lk == kindEmpty && rk != kindInner) || (rk == kindEmpty && lk != kindInner) {
+			rd.Fail("inner node with fewer than two leaves")
+		}
+		return uint8(i)
+	default:
+		rd.Fail("kind")
+		return 0
+	}
+}
+
+// cnode is a node as the cache holds it: a page with the hashes of its
+// inner nodes computed, or a leaf's key, sum and value hash (never the
+// value, so that the cache's size is bounded by its count of nodes).
 type cnode struct {
-	kind      kind
-	child     [2]ref
+	page      *page
 	key       Key
 	sum       uint64
 	valueHash Hash
 }
 
 // check verifies a decoded record against the reference that led to it and
-// the position it is stored at, and returns its cached form.
+// the position it is stored at, fills in the hashes of a page's inner
+// nodes, and returns the node's cached form.
 func (r *record) check(nk nodeKey, want ref) (*cnode, error) {
-	if r.kind != want.kind {
-		return nil, fmt.Errorf("%w: %v is kind %d, referenced as kind %d", ErrCorrupt, nk, r.kind, want.kind)
+	if !nk.valid() {
+		return nil, fmt.Errorf("%w: %v is not a node position", ErrCorrupt, nk)
 	}
-	switch r.kind {
-	case kindInner:
-		if nk.depth >= KeyBits {
-			return nil, fmt.Errorf("%w: inner %v below the last depth", ErrCorrupt, nk)
-		}
-		for i, c := range r.child {
-			if c.kind != kindEmpty && c.version > nk.version {
-				return nil, fmt.Errorf("%w: %v has child %d of the later version %d", ErrCorrupt, nk, i, c.version)
-			}
-		}
-		sum, ok := addSums(r.child[0].sum, r.child[1].sum)
-		if !ok || sum != want.sum || InnerHash(r.child[0].hash, r.child[0].sum, r.child[1].hash, r.child[1].sum) != want.hash {
+	if r.kind != want.kind || (r.kind == kindLeaf) != (nk.depth == KeyBits) {
+		return nil, fmt.Errorf("%w: %v holds a node of kind %d, referenced as kind %d", ErrCorrupt, nk, r.kind, want.kind)
+	}
+	if r.kind == kindLeaf {
+		vh := Hash(sha256.Sum256(r.value))
+		if r.key != nk.path || r.key != want.key || r.sum != want.sum || leafHashOf(r.key, r.sum, vh) != want.hash {
 			return nil, fmt.Errorf("%w: %v does not match its reference", ErrCorrupt, nk)
 		}
-		return &cnode{kind: kindInner, child: r.child}, nil
-	default:
-		vh := Hash(sha256.Sum256(r.value))
-		if prefixOf(r.key, int(nk.depth)) != nk.path || r.sum != want.sum || leafHashOf(r.key, r.sum, vh) != want.hash {
-			return nil, fmt.Errorf("%w: leaf %v does not match its reference", ErrCorrupt, nk)
-		}
-		return &cnode{kind: kindLeaf, key: r.key, sum: r.sum, valueHash: vh}, nil
+		return &cnode{key: r.key, sum: r.sum, valueHash: vh}, nil
 	}
+	pg := &r.page
+	if err := pg.fill(0, int(nk.depth), nk.path, nk.version); err != nil {
+		return nil, fmt.Errorf("%w: %v: %w", ErrCorrupt, nk, err)
+	}
+	if root := &pg.nodes[0]; root.hash != want.hash || root.sum != want.sum {
+		return nil, fmt.Errorf("%w: %v does not match its reference", ErrCorrupt, nk)
+	}
+	return &cnode{page: pg}, nil
+}
+
+// fill computes the hash and sum of the position i of the page, at depth
+// under path, and of the inner nodes under it; it checks that references
+// lie where they can: leaves on their key's path, pages only at the
+// boundary and above the last depth, versions no later than the page's.
+func (pg *page) fill(i uint8, depth int, path Key, version uint64) error {
+	n := &pg.nodes[i]
+	if !n.inner {
+		switch {
+		case n.kind != kindEmpty && n.version > version:
+			return fmt.Errorf("reference at depth %d to the later version %d", depth, n.version)
+		case n.kind == kindLeaf && prefixOf(pg.keys[n.key], depth) != path:
+			return fmt.Errorf("leaf %v off its path at depth %d", pg.keys[n.key], depth)
+		case n.kind == kindInner && depth > maxPageDepth:
+			return fmt.Errorf("page below the last depth")
+		}
+		return nil
+	}
+	if depth >= KeyBits {
+		return fmt.Errorf("inner node at depth %d", depth)
+	}
+	for b, c := range n.child {
+		if err := pg.fill(c, depth+1, childPath(path, depth, b), version); err != nil {
+			return err
+		}
+	}
+	l, r := &pg.nodes[n.child[0]], &pg.nodes[n.child[1]]
+	sum, ok := addSums(l.sum, r.sum)
+	if !ok {
+		return fmt.Errorf("sum overflow at depth %d", depth)
+	}
+	n.hash, n.sum, n.version = InnerHash(l.hash, l.sum, r.hash, r.sum), sum, version
+	return nil
 }
 
 // encodeRootRecord and decodeRootRecord are the forms of the 'r' records.
-func encodeRootRecord(r ref) []byte {
-	w := wire.NewWriter(refSize)
-	encodeRef(w, r)
-	return w.Finish()
-}
+func encodeRootRecord(r ref) []byte { return appendRef(make([]byte, 0, leafRefSize), r) }
 
 func decodeRootRecord(b []byte, version uint64) (ref, error) {
 	rd := wire.NewReader(b)
-	r := decodeRef(rd, fieldRoot)
+	r := emptyRef
+	switch k := kind(rd.U8("kind")); {
+	case rd.Err() != nil, k == kindEmpty:
+	case k == kindLeaf || k == kindInner:
+		r = decodeRefBody(rd, k)
+	default:
+		rd.Fail("kind")
+	}
 	if err := rd.Done(); err != nil {
 		return ref{}, fmt.Errorf("%w: root record of version %d: %w", ErrCorrupt, version, err)
 	}

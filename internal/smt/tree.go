@@ -39,7 +39,9 @@ type Options struct {
 	// Retain is how many of the latest versions stay readable; older ones
 	// are pruned at commit. 0 keeps every version.
 	Retain uint64
-	// CacheNodes bounds the in-memory node cache (0 = DefaultCacheNodes).
+	// CacheNodes bounds the in-memory node cache, in nodes: decoded pages
+	// (four levels of inner nodes) and a few leaf headers (0 =
+	// DefaultCacheNodes).
 	CacheNodes int
 	// Prefix is put before every key the tree writes or reads in the KV.
 	// Empty, the tree owns the keys beginning with 'm', 'n', 'r' and 's'
@@ -56,16 +58,20 @@ type Tree struct {
 	prefix []byte
 	retain uint64
 	cache  *nodeCache
+	// minPrune is minPruneNodes; tests lower it.
+	minPrune int
 
-	commitMu sync.Mutex // serializes Commit
+	commitMu sync.Mutex   // serializes Commit
+	spare    *store.Batch // the last commit's batch, reset, for the next; under commitMu
 
 	mu     sync.RWMutex // guards the fields below
 	latest uint64       // latest committed version
 	pruned uint64       // every version below it is pruned in the store
 	oldest uint64       // oldest readable version: max(pruned, the Retain bound)
-	// pruning is the pruned bound of the commit being applied, set before
-	// its batch deletes anything: a reader that finds a node of a version
-	// below it missing knows the version was pruned under it.
+	// pruning bounds the versions whose nodes the commit being applied may
+	// delete, set before its batch deletes anything: a reader that finds a
+	// node of a version below it missing knows the version was pruned
+	// under it (such versions are below the new oldest).
 	pruning uint64
 	root    ref // root of latest
 }
@@ -81,11 +87,12 @@ func Open(kv store.KV, opts Options) (*Tree, error) {
 		opts.CacheNodes = DefaultCacheNodes
 	}
 	t := &Tree{
-		kv:     kv,
-		prefix: []byte(opts.Prefix),
-		retain: opts.Retain,
-		cache:  newNodeCache(opts.CacheNodes),
-		root:   emptyRef,
+		kv:       kv,
+		prefix:   []byte(opts.Prefix),
+		retain:   opts.Retain,
+		cache:    newNodeCache(opts.CacheNodes),
+		minPrune: minPruneNodes,
+		root:     emptyRef,
 	}
 	b, err := kv.Get(t.key(prefixMeta))
 	switch {
@@ -130,7 +137,7 @@ func retainBound(latest, retain uint64) uint64 {
 	return latest + 1 - retain
 }
 
-// key returns the tree's store key: the prefix, tag and the given parts.
+// key returns the tree's store key of a tag alone: the prefix and the tag.
 func (t *Tree) key(tag byte) []byte {
 	return append(append(make([]byte, 0, len(t.prefix)+1), t.prefix...), tag)
 }
@@ -218,13 +225,27 @@ func (t *Tree) node(nk nodeKey, r ref) (*cnode, error) {
 	if n := t.cache.get(nk); n != nil {
 		return n, nil
 	}
-	n, _, err := t.load(nk, r)
+	n, _, err := t.load(nk, r, true)
 	return n, err
 }
 
+// page returns the page of the inner node r references at depth on the
+// path of k.
+func (t *Tree) page(depth int, k Key, r ref) (*page, error) {
+	if depth > maxPageDepth || depth%pageLevels != 0 {
+		return nil, fmt.Errorf("%w: inner node at depth %d referenced as a page", ErrCorrupt, depth)
+	}
+	n, err := t.node(nodeKey{version: r.version, depth: uint8(depth), path: prefixOf(k, depth)}, r)
+	if err != nil {
+		return nil, err
+	}
+	return n.page, nil
+}
+
 // load reads, decodes and checks the node r references at nk from the
-// store, caches it, and returns it with its record (a leaf's value).
-func (t *Tree) load(nk nodeKey, r ref) (*cnode, record, error) {
+// store, caches it if asked, and returns it with its record (a leaf's
+// value).
+func (t *Tree) load(nk nodeKey, r ref, cache bool) (*cnode, record, error) {
 	b, err := t.kv.Get(t.nodeStoreKey(nk))
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, record{}, fmt.Errorf("%w: %v is missing", ErrCorrupt, nk)
@@ -240,8 +261,36 @@ func (t *Tree) load(nk nodeKey, r ref) (*cnode, record, error) {
 	if err != nil {
 		return nil, record{}, err
 	}
-	t.cache.put(nk, n)
+	if cache {
+		t.cache.put(nk, n)
+	}
 	return n, rec, nil
+}
+
+// descend follows the path of k from the root r down to where it ends (an
+// empty subtree or a leaf), calling sibling, if not nil, with the subtree
+// beside the path at each depth. It returns the reference it ends at and
+// its depth.
+func (t *Tree) descend(r ref, k Key, sibling func(ref)) (ref, int, error) {
+	depth := 0
+	for r.kind == kindInner {
+		pg, err := t.page(depth, k, r)
+		if err != nil {
+			return ref{}, 0, err
+		}
+		i := uint8(0)
+		for pg.nodes[i].inner {
+			n := &pg.nodes[i]
+			b := bit(&k, depth)
+			if sibling != nil {
+				sibling(pg.ref(n.child[1-b]))
+			}
+			i = n.child[b]
+			depth++
+		}
+		r = pg.ref(i)
+	}
+	return r, depth, nil
 }
 
 // Get returns the value and sum of k at a version, or ErrNotFound.
@@ -258,30 +307,19 @@ func (t *Tree) get(version uint64, k Key) ([]byte, uint64, error) {
 	if err != nil {
 		return nil, 0, err
 	}
-	for depth := 0; ; depth++ {
-		nk := nodeKey{version: r.version, depth: uint8(depth), path: prefixOf(k, depth)}
-		switch r.kind {
-		case kindEmpty:
-			return nil, 0, fmt.Errorf("smt: key %v at version %d: %w", k, version, ErrNotFound)
-		case kindLeaf:
-			if n := t.cache.get(nk); n != nil && n.key != k {
-				return nil, 0, fmt.Errorf("smt: key %v at version %d: %w", k, version, ErrNotFound)
-			}
-			_, rec, err := t.load(nk, r)
-			if err != nil {
-				return nil, 0, err
-			}
-			if rec.key != k {
-				return nil, 0, fmt.Errorf("smt: key %v at version %d: %w", k, version, ErrNotFound)
-			}
-			return bytes.Clone(rec.value), rec.sum, nil
-		}
-		n, err := t.node(nk, r)
-		if err != nil {
-			return nil, 0, err
-		}
-		r = n.child[bit(&k, depth)]
+	if r, _, err = t.descend(r, k, nil); err != nil {
+		return nil, 0, err
 	}
+	if r.kind != kindLeaf || r.key != k {
+		return nil, 0, fmt.Errorf("smt: key %v at version %d: %w", k, version, ErrNotFound)
+	}
+	// Get reads the value from the store anyway: caching the leaf's header
+	// would only push pages out.
+	_, rec, err := t.load(leafNodeKey(r.version, k), r, false)
+	if err != nil {
+		return nil, 0, err
+	}
+	return bytes.Clone(rec.value), rec.sum, nil
 }
 
 // Prove returns a proof of k at a version: of inclusion if k is present,
@@ -299,33 +337,25 @@ func (t *Tree) prove(version uint64, k Key) (*Proof, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Proof{}
-	for depth := 0; ; depth++ {
-		nk := nodeKey{version: r.version, depth: uint8(depth), path: prefixOf(k, depth)}
-		switch r.kind {
-		case kindEmpty:
-			p.Terminal = TerminalEmpty
-			return p, nil
-		case kindLeaf:
-			n, err := t.node(nk, r)
-			if err != nil {
-				return nil, err
-			}
-			if n.key == k {
-				p.Terminal = TerminalLeaf
-			} else {
-				p.Terminal = TerminalOther
-				p.OtherKey, p.OtherSum, p.OtherValueHash = n.key, n.sum, n.valueHash
-			}
-			return p, nil
-		}
-		n, err := t.node(nk, r)
+	p := &Proof{Siblings: make([]Sibling, 0, 32)}
+	r, _, err = t.descend(r, k, func(s ref) {
+		p.Siblings = append(p.Siblings, Sibling{Hash: s.hash, Sum: s.sum})
+	})
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case r.kind == kindEmpty:
+		p.Terminal = TerminalEmpty
+	case r.key == k:
+		p.Terminal = TerminalLeaf
+	default:
+		n, err := t.node(leafNodeKey(r.version, r.key), r)
 		if err != nil {
 			return nil, err
 		}
-		b := bit(&k, depth)
-		sib := n.child[1-b]
-		p.Siblings = append(p.Siblings, Sibling{Hash: sib.hash, Sum: sib.sum})
-		r = n.child[b]
+		p.Terminal = TerminalOther
+		p.OtherKey, p.OtherSum, p.OtherValueHash = r.key, r.sum, n.valueHash
 	}
+	return p, nil
 }

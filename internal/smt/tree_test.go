@@ -8,6 +8,7 @@ import (
 	"maps"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -64,7 +65,7 @@ func TestModel(t *testing.T) {
 	for _, seed := range []uint64{1, 2, 3, 4} {
 		t.Run(fmt.Sprintf("mem/seed%d", seed), func(t *testing.T) {
 			t.Parallel()
-			runModel(t, memKV(t), seed, 70, 120)
+			runModel(t, memKV(t), seed, 100, 120)
 		})
 	}
 	t.Run("pebble/seed9", func(t *testing.T) {
@@ -235,44 +236,64 @@ func TestRetention(t *testing.T) {
 	}
 }
 
-// checkStoredExactly checks that the nodes stored are exactly those
-// reachable from the versions not pruned, that no stale marker of a pruned
-// version and no root record of one is left. It returns the node count and
-// the sum of the live node counts of the versions kept.
+// checkStoredExactly checks the nodes stored: every node of the readable
+// versions is there, and when pruning has caught up the nodes stored are
+// exactly those reachable from the versions not pruned, with no stale
+// marker or root record of a pruned version left. It returns the node count
+// and the sum of the live node counts of the versions walked.
 func checkStoredExactly(t *testing.T, tr *Tree) (stored, bound int) {
 	t.Helper()
+	caughtUp := tr.pruned == min(retainBound(tr.latest, tr.retain), tr.latest-1)
+	from := max(tr.oldest, 1)
+	if caughtUp {
+		from = max(tr.pruned, 1)
+	}
 	reach := map[nodeKey]bool{}
 	var walk func(r ref, depth int, path Key)
 	walk = func(r ref, depth int, path Key) {
-		if r.kind == kindEmpty {
+		switch r.kind {
+		case kindEmpty:
+			return
+		case kindLeaf:
+			bound++
+			reach[leafNodeKey(r.version, r.key)] = true
 			return
 		}
 		nk := nodeKey{version: r.version, depth: uint8(depth), path: path}
 		bound++
 		reach[nk] = true
-		if r.kind == kindInner {
-			n, err := tr.node(nk, r)
-			if err != nil {
-				t.Fatal(err)
-			}
-			walk(n.child[0], depth+1, childPath(path, depth, 0))
-			walk(n.child[1], depth+1, childPath(path, depth, 1))
+		n, err := tr.node(nk, r)
+		if err != nil {
+			t.Fatal(err)
 		}
+		var inPage func(i uint8, depth int, path Key)
+		inPage = func(i uint8, depth int, path Key) {
+			pn := n.page.nodes[i]
+			if !pn.inner {
+				walk(n.page.ref(i), depth, path)
+				return
+			}
+			inPage(pn.child[0], depth+1, childPath(path, depth, 0))
+			inPage(pn.child[1], depth+1, childPath(path, depth, 1))
+		}
+		inPage(0, depth, path)
 	}
-	for v := max(tr.pruned, 1); v <= tr.latest; v++ {
+	for v := from; v <= tr.latest; v++ {
 		r, err := tr.readRoot(v)
 		if err != nil {
 			t.Fatalf("root record of version %d: %v", v, err)
 		}
 		walk(r, 0, Key{})
 	}
+	seen := map[nodeKey]bool{}
 	err := tr.kv.Scan([]byte{prefixNode}, []byte{prefixNode + 1}, func(k, _ []byte) bool {
 		var nk nodeKey
 		nk.version = binary.BigEndian.Uint64(k[1:9])
 		nk.depth = k[9]
 		copy(nk.path[:], k[10:])
-		if !reach[nk] {
-			t.Errorf("%v stored but unreachable from versions %d..%d", nk, tr.pruned, tr.latest)
+		seen[nk] = true
+		if caughtUp && !reach[nk] {
+			t.Errorf("%v stored but unreachable from versions %d..%d", nk, from, tr.latest)
 		}
 		stored++
 		return true
@@ -280,20 +301,24 @@ func checkStoredExactly(t *testing.T, tr *Tree) (stored, bound int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if stored != len(reach) {
-		t.Fatalf("%d nodes stored, %d reachable", stored, len(reach))
+	for nk := range reach {
+		if !seen[nk] {
+			t.Fatalf("%v of a version from %d on is not stored", nk, from)
+		}
 	}
-	if n := countKeys(t, tr.kv, []byte{prefixStale}) - countRange(t, tr.kv, appendVersionKey(nil, prefixStale, tr.pruned+1), []byte{prefixStale + 1}); n != 0 {
-		t.Fatalf("%d stale markers of pruned versions left", n)
-	}
-	if n := countKeys(t, tr.kv, []byte{prefixRoot}); uint64(n) != tr.latest-max(tr.pruned, 1)+1 {
-		t.Fatalf("%d root records for versions %d..%d", n, tr.pruned, tr.latest)
+	if caughtUp {
+		if n := countKeys(t, tr.kv, []byte{prefixStale}) - countRange(t, tr.kv, appendVersionKey(nil, prefixStale, tr.pruned+1), []byte{prefixStale + 1}); n != 0 {
+			t.Fatalf("%d stale markers of pruned versions left", n)
+		}
+		if n := countKeys(t, tr.kv, []byte{prefixRoot}); uint64(n) != tr.latest-from+1 {
+			t.Fatalf("%d root records for versions %d..%d", n, from, tr.latest)
+		}
+		if tr.retain > 0 && tr.latest-from+1 > tr.retain+1 {
+			t.Fatalf("%d versions kept with Retain %d", tr.latest-from+1, tr.retain)
+		}
 	}
 	if t.Failed() {
 		t.FailNow()
-	}
-	if uint64(bound) > 0 && tr.latest > 0 && tr.latest-max(tr.pruned, 1)+1 > tr.retain+1 && tr.retain > 0 {
-		t.Fatalf("%d versions kept with Retain %d", tr.latest-max(tr.pruned, 1)+1, tr.retain)
 	}
 	return stored, bound
 }
@@ -306,8 +331,9 @@ func countRange(t *testing.T, kv store.KV, start, end []byte) int {
 	return n
 }
 
-// TestRetainLowered keeps every version, then reopens with a Retain: pruning
-// catches up a few versions per commit, and the store ends exact.
+// TestRetainLowered keeps every version, then reopens with a Retain and a
+// small pruning budget: pruning catches up over several commits, stopping
+// inside versions, and the store ends exact.
 func TestRetainLowered(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 5))
 	pool := keyPool(rng, 40)
@@ -325,22 +351,38 @@ func TestRetainLowered(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	tr.minPrune = 20
 	if tr.Oldest() != 29 {
 		t.Fatalf("Oldest %d after reopening with Retain 2", tr.Oldest())
 	}
-	for v := uint64(31); v <= 45; v++ {
+	var steps []uint64
+	for v := uint64(31); v <= 100; v++ {
 		ups := randUpdates(rng, pool, 10)
+		if v > 60 {
+			ups = nil // empty versions let pruning catch up
+		}
+		before := tr.pruned
 		if _, _, err := tr.Commit(v, ups, nil); err != nil {
 			t.Fatal(err)
 		}
 		m.apply(ups)
-		if want := min((v-30)*maxPruneVersions, v-1); tr.pruned != want {
-			t.Fatalf("version %d: pruned to %d, want %d", v, tr.pruned, want)
+		steps = append(steps, tr.pruned)
+		if tr.pruned < before || tr.pruned > v-1 || tr.Oldest() != v-1 {
+			t.Fatalf("version %d: pruned %d (was %d), Oldest %d", v, tr.pruned, before, tr.Oldest())
 		}
 		checkVersion(t, tr, v, m, pool, rng, 2)
+		checkStoredExactly(t, tr)
+		// A reopened tree resumes pruning where the last commit stopped.
+		if v%5 == 0 {
+			if tr, err = Open(kv, Options{Retain: 2}); err != nil {
+				t.Fatal(err)
+			}
+			tr.minPrune = 20
+		}
 	}
-	if tr.pruned != 44 {
-		t.Fatalf("pruning did not catch up: %d", tr.pruned)
+	t.Logf("pruned up to, after each commit: %v", steps)
+	if tr.pruned != 99 || steps[0] >= 29 {
+		t.Fatalf("pruning did not go by steps or did not catch up: %v", steps)
 	}
 	checkStoredExactly(t, tr)
 }
@@ -602,12 +644,13 @@ func TestCorruption(t *testing.T) {
 			if !failed {
 				t.Fatalf("node %d damage %d went unnoticed by reads", i, d)
 			}
-			// A commit through the damaged node fails and writes nothing.
+			// A commit through a damaged page fails and writes nothing. (A
+			// commit reads no leaf: the pages hold the leaves' keys.)
 			depth := int(keys[i][9])
 			var path Key
 			copy(path[:], keys[i][10:])
 			for _, k := range pool {
-				if prefixOf(k, depth) == path {
+				if depth < KeyBits && prefixOf(k, depth) == path {
 					_, _, err := tr.Commit(2, []Update{{Key: k, Value: []byte{9}, Sum: 2}}, nil)
 					if !errors.Is(err, ErrCorrupt) || tr.Version() != 1 {
 						t.Fatalf("node %d damage %d: commit through it: %v", i, d, err)
@@ -653,25 +696,169 @@ func TestOpenCorruptMeta(t *testing.T) {
 	}
 }
 
-// TestKeyLayout pins the store keys of the tree's records.
+// TestKeyLayout pins the store keys and records of a tree of one leaf and
+// of two.
 func TestKeyLayout(t *testing.T) {
 	kv := mem.New()
 	tr, _ := Open(kv, Options{Prefix: "t/"})
-	k := Key{0xC0}
+	k, k2 := Key{0xC0}, Key{0x01}
+	dump := func() string {
+		var got []string
+		kv.Scan(nil, nil, func(k, v []byte) bool { got = append(got, fmt.Sprintf("%x=%x", k, v)); return true })
+		return strings.Join(got, "\n")
+	}
 	if _, _, err := tr.Commit(1, []Update{{Key: k, Value: []byte("v"), Sum: 7}}, nil); err != nil {
 		t.Fatal(err)
 	}
-	var got []string
-	kv.Scan(nil, nil, func(k, v []byte) bool { got = append(got, fmt.Sprintf("%x=%x", k, v)); return true })
-	leafRec := fmt.Sprintf("01%x%016x%08x%x", k[:], 7, 1, "v")
 	h := LeafHash(k, 7, []byte("v"))
-	ref := fmt.Sprintf("01%016x%x%016x", 1, h[:], 7)
-	want := []string{
-		fmt.Sprintf("%x6d=01%016x%016x", "t/", 1, 0),            // m
-		fmt.Sprintf("%x6e%016x00%040x=%s", "t/", 1, 0, leafRec), // n: the leaf at the root
-		fmt.Sprintf("%x72%016x=%s", "t/", 1, ref),               // r
-	}
-	if fmt.Sprint(got) != fmt.Sprint(want) {
+	leafRef := fmt.Sprintf("01%016x%x%x%016x", 1, k[:], h[:], 7)
+	want := strings.Join([]string{
+		fmt.Sprintf("%x6d=01%016x%016x", "t/", 1, 0),                                 // 'm': latest 1, pruned 0
+		fmt.Sprintf("%x6e%016xa0%x=01%x%016x%08x%x", "t/", 1, k[:], k[:], 7, 1, "v"), // 'n': the leaf, under its key
+		fmt.Sprintf("%x72%016x=%s", "t/", 1, leafRef),                                // 'r': the root is the leaf
+	}, "\n")
+	if got := dump(); got != want {
 		t.Fatalf("store holds\n%s\nwant\n%s", got, want)
+	}
+	root, sum, err := tr.Commit(2, []Update{{Key: k2, Value: []byte("w"), Sum: 1}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h2 := LeafHash(k2, 1, []byte("w"))
+	leafRef2 := fmt.Sprintf("01%016x%x%x%016x", 2, k2[:], h2[:], 1)
+	if root != InnerHash(h2, 1, h, 7) || sum != 8 {
+		t.Fatal("two-leaf root")
+	}
+	// The root page at depth 0: an inner node, its children the two leaves.
+	pageKey := fmt.Sprintf("%x6e%016x00%040x", "t/", 2, 0)
+	if !strings.Contains(dump(), fmt.Sprintf("%s=0202%s%s", pageKey, leafRef2, leafRef)) {
+		t.Fatalf("no root page %s in\n%s", pageKey, dump())
+	}
+	if !strings.Contains(dump(), fmt.Sprintf("%x72%016x=02%016x%x%016x", "t/", 2, 2, root[:], 8)) {
+		t.Fatalf("no root record of version 2 in\n%s", dump())
+	}
+}
+
+// TestDeepestPaths builds keys that differ only in their last bits, so that
+// inner nodes reach depth 159, the last page (at depth 156) holds leaves at
+// its boundary (depth 160), and leaves rise from there to the root.
+func TestDeepestPaths(t *testing.T) {
+	tr, _ := Open(memKV(t), Options{CacheNodes: 16})
+	base := Key{0x5A, 0xA5, 0x3C}
+	var keys []Key
+	for _, b := range []int{159, 158, 157, 156, 155, 140, 3} {
+		k := base
+		k[b/8] ^= 0x80 >> (b % 8)
+		keys = append(keys, k)
+	}
+	keys = append(keys, base)
+	m := model{}
+	v := uint64(0)
+	step := func(ups []Update) {
+		t.Helper()
+		v++
+		if _, _, err := tr.Commit(v, ups, nil); err != nil {
+			t.Fatal(err)
+		}
+		m.apply(ups)
+		checkVersion(t, tr, v, m, keys, rand.New(rand.NewPCG(v, 0)), 10)
+		checkStoredExactly(t, tr)
+	}
+	set := func(k Key) Update { return Update{Key: k, Value: k[:], Sum: uint64(k[19]) + 1} }
+	step([]Update{set(base), set(keys[0])}) // two leaves split at depth 159
+	p, _ := tr.Prove(v, base)
+	if len(p.Siblings) != KeyBits {
+		t.Fatalf("proof of a leaf at depth 160 has %d siblings", len(p.Siblings))
+	}
+	var all []Update
+	for _, k := range keys {
+		all = append(all, set(k))
+	}
+	step(all)
+	step([]Update{{Key: keys[6], Delete: true}, {Key: keys[5], Delete: true}})
+	step([]Update{{Key: keys[0], Delete: true}, {Key: keys[2], Delete: true}, {Key: keys[3], Delete: true}, {Key: keys[4], Delete: true}})
+	step([]Update{{Key: keys[1], Delete: true}}) // base rises from depth 160 to the root
+	if r, _, _ := tr.Root(v); r != LeafHash(base, uint64(base[19])+1, base[:]) {
+		t.Fatal("the last leaf is not the root")
+	}
+}
+
+// TestCacheBounded reads a tree far larger than its cache: the cache stays
+// within its bound.
+func TestCacheBounded(t *testing.T) {
+	rng := rand.New(rand.NewPCG(41, 41))
+	pool := keyPool(rng, 400)
+	tr, _ := Open(memKV(t), Options{CacheNodes: 64})
+	var ups []Update
+	for _, k := range pool {
+		ups = append(ups, Update{Key: k, Value: []byte{1}, Sum: 1})
+	}
+	if _, _, err := tr.Commit(1, ups, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range pool {
+		if _, err := tr.Prove(1, k); err != nil {
+			t.Fatal(err)
+		}
+		k[0] ^= 0xFF
+		if _, err := tr.Prove(1, k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := tr.cache.len(); n > 64 || n < 32 {
+		t.Fatalf("%d nodes cached with a bound of 64", n)
+	}
+	// CLOCK keeps what is used: the root page survives a sweep of the
+	// other pages.
+	root := nodeKey{version: 1}
+	for range 3 {
+		for _, k := range pool {
+			tr.Get(1, k)
+		}
+	}
+	if tr.cache.get(root) == nil {
+		t.Fatal("the root page was evicted")
+	}
+}
+
+// TestPebbleReopen closes and reopens a Pebble store: the tree resumes at
+// its version with the same roots and values.
+func TestPebbleReopen(t *testing.T) {
+	dir := t.TempDir()
+	rng := rand.New(rand.NewPCG(51, 51))
+	pool := keyPool(rng, 80)
+	m := model{}
+	var roots []Hash
+	for round := range 3 {
+		db, err := pebble.Open(dir, pebble.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr, err := Open(store.WithPrefix(db, "smt/"), Options{Retain: 4})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tr.Version() != uint64(len(roots)) {
+			t.Fatalf("round %d: reopened at version %d, want %d", round, tr.Version(), len(roots))
+		}
+		if len(roots) > 0 {
+			if r, _, _ := tr.Root(tr.Version()); r != roots[len(roots)-1] {
+				t.Fatalf("round %d: root changed across a reopen", round)
+			}
+			checkVersion(t, tr, tr.Version(), m, pool, rng, 5)
+		}
+		for range 6 {
+			ups := randUpdates(rng, pool, 20)
+			root, _, err := tr.Commit(tr.Version()+1, ups, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m.apply(ups)
+			roots = append(roots, root)
+		}
+		checkStoredExactly(t, tr)
+		if err := db.Close(); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

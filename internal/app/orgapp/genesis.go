@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/bits"
 
+	"github.com/mass-consensus/mass/internal/app/gov"
 	"github.com/mass-consensus/mass/internal/app/state"
 	"github.com/mass-consensus/mass/internal/app/tx"
 	"github.com/mass-consensus/mass/internal/crypto"
@@ -27,6 +28,26 @@ type Genesis struct {
 	Policy string `json:"policy"`
 	// Accounts are the first accounts; at least one is a supervisor.
 	Accounts []GenesisAccount `json:"accounts"`
+	// Treasury is the tokens the organization's account starts with.
+	Treasury uint64 `json:"treasury,omitempty"`
+	// Governance sets the domains and their parameters (optional: the
+	// domain "general" with the default parameters otherwise).
+	Governance *GenesisGovernance `json:"governance,omitempty"`
+}
+
+// GenesisGovernance is the governance at genesis.
+type GenesisGovernance struct {
+	// Domains are the domains besides "general", or "general" itself to
+	// set its parameters; docs/GOVERNANCE.md lists the parameters, their
+	// defaults and bounds.
+	Domains []GenesisDomain `json:"domains,omitempty"`
+}
+
+// GenesisDomain is a domain at genesis.
+type GenesisDomain struct {
+	Name string `json:"name"`
+	// Params are the parameters that differ from their defaults, by name.
+	Params map[string]uint64 `json:"params,omitempty"`
 }
 
 // GenesisAccount is an account at genesis.
@@ -46,6 +67,7 @@ type genesisState struct {
 	org      state.Organization
 	accounts map[crypto.ID]*leaf
 	supply   uint64
+	gov      []gov.Record // governance's records
 }
 
 // ParseGenesis decodes and validates the application's genesis section.
@@ -118,5 +140,20 @@ func (g *Genesis) state() (*genesisState, error) {
 	if st.org.Supervisors == 0 {
 		return nil, fmt.Errorf("%w: the organization needs at least one supervisor", ErrBadGenesis)
 	}
+	var carry uint64
+	if st.supply, carry = bits.Add64(st.supply, g.Treasury, 0); carry != 0 {
+		return nil, fmt.Errorf("%w: the total supply overflows 2^64 with the treasury", ErrBadGenesis)
+	}
+	var specs []gov.DomainSpec
+	if g.Governance != nil {
+		for _, d := range g.Governance.Domains {
+			specs = append(specs, gov.DomainSpec{Name: d.Name, Params: d.Params})
+		}
+	}
+	if st.gov, err = gov.GenesisRecords(specs, st.supply); err != nil {
+		return nil, fmt.Errorf("%w: governance: %w", ErrBadGenesis, err)
+	}
+	treasury := &state.Account{Name: state.TreasuryName}
+	st.accounts[crypto.ID(state.TreasuryKey)] = &leaf{value: treasury.Marshal(), sum: g.Treasury}
 	return st, nil
 }

@@ -9,12 +9,19 @@
 // changes nothing and is reported with a code. The signatures of a block
 // are verified in one batch.
 //
+// Governance transactions (create, join, option, comment, vote, freeze,
+// review, challenge) run in package gov, and after each block's
+// transactions gov.EndBlock advances the proposals whose deadlines the
+// block's time passed (docs/GOVERNANCE.md). When a block changes the node
+// set (a passed proposal's action), its result carries the new set.
+//
 // The tree holds one version per height: the genesis state is version 0
 // (the state before block 1), and version h is the state after block h.
-// Records and their encodings are in package state.
+// Records and their encodings are in packages state and gov.
 package orgapp
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
@@ -22,9 +29,13 @@ import (
 	"fmt"
 	"math/bits"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/mass-consensus/mass/internal/app"
+	"github.com/mass-consensus/mass/internal/app/gov"
 	"github.com/mass-consensus/mass/internal/app/state"
 	"github.com/mass-consensus/mass/internal/app/tx"
 	"github.com/mass-consensus/mass/internal/crypto"
@@ -42,7 +53,9 @@ const (
 	CodeBadNonce     = 3 // nonce used or out of the window
 	CodeFunds        = 4 // balance too low
 	CodeNotPermitted = 5 // the sender's role or state does not allow it
-	CodeInvalid      = 6 // otherwise invalid (transfer to oneself, unknown applicant …)
+	CodeInvalid      = 6 // otherwise invalid (transfer to oneself, unknown applicant, voted already …)
+	CodePhase        = 7 // the proposal is not in a phase that allows it (closed, not voting, round over …)
+	CodeLimit        = 8 // a bound is reached (queue full, too many participants, options, comments …)
 )
 
 // Options tune the application.
@@ -62,6 +75,9 @@ type App struct {
 	tree    *smt.Tree
 	kv      store.KV
 	mu      sync.Mutex // serializes ApplyBlock
+	// lastTime is the last block's time, which CheckTx takes for the time
+	// of the next block.
+	lastTime atomic.Int64
 }
 
 var _ app.Application = (*App)(nil)
@@ -103,13 +119,27 @@ func New(kv store.KV, gen *genesis.Genesis, opts Options) (*App, error) {
 	}
 	a := &App{chainID: chainID, tree: tree, kv: kv}
 	if tree.Version() == 0 {
-		ups := []smt.Update{{Key: state.OrgKey, Value: gs.org.Marshal()}, {Key: state.NodesKey, Value: nodes.Marshal()}}
+		versions := &state.Versions{Entries: []state.Version{{Height: 1, Version: 1}}}
+		ups := []smt.Update{
+			{Key: state.OrgKey, Value: gs.org.Marshal()},
+			{Key: state.NodesKey, Value: nodes.Marshal()},
+			{Key: state.VersionsKey, Value: versions.Marshal()},
+		}
 		for id, l := range gs.accounts {
 			ups = append(ups, smt.Update{Key: state.AccountKey(id), Value: l.value, Sum: l.sum})
+		}
+		for _, r := range gs.gov {
+			ups = append(ups, smt.Update{Key: r.Key, Value: r.Value})
 		}
 		if _, _, err := tree.Commit(1, ups, nil); err != nil {
 			return nil, fmt.Errorf("orgapp: writing the genesis state: %w", err)
 		}
+	}
+	switch raw, err := kv.Get([]byte(timeKey)); {
+	case err == nil && len(raw) == 8:
+		a.lastTime.Store(int64(binary.BigEndian.Uint64(raw)))
+	case err != nil && !errors.Is(err, store.ErrNotFound):
+		return nil, fmt.Errorf("orgapp: reading the last block's time: %w", err)
 	}
 	return a, nil
 }
@@ -121,6 +151,8 @@ func New(kv store.KV, gen *genesis.Genesis, opts Options) (*App, error) {
 const (
 	treePrefix   = "t"
 	resultPrefix = "x"
+	// timeKey holds the last block's time (i64), for CheckTx.
+	timeKey = "m/time"
 )
 
 // The tree's version of a height: version 1 is the genesis state, version
@@ -153,8 +185,12 @@ func (a *App) CheckTx(raw []byte) error {
 		return fmt.Errorf("%w: %w", app.ErrRejected, err)
 	}
 	ov := newOverlay(a.tree, a.tree.Version())
-	if _, _, err := execute(ov, t); err != nil {
+	env := gov.Env{Height: a.Height() + 1, Time: a.lastTime.Load()}
+	if _, _, err := execute(ov, t, env); err != nil {
 		return fmt.Errorf("%w: %w", app.ErrRejected, err)
+	}
+	if ov.err != nil {
+		return fmt.Errorf("orgapp: reading state: %w", ov.err)
 	}
 	return nil
 }
@@ -198,12 +234,16 @@ func (a *App) ApplyBlock(b app.Block) (app.Result, error) {
 		}
 	}
 	ov := newOverlay(a.tree, a.tree.Version())
+	env := gov.Env{Height: b.Height, Time: b.Time, Seed: gov.BlockSeed(b.Height, b.Txs)}
 	for i, t := range txs {
 		if t == nil {
 			continue
 		}
 		tov := ov.child()
-		events, code, err := execute(tov, t)
+		events, code, err := execute(tov, t, env)
+		if errors.Is(err, gov.ErrCorrupt) {
+			return res, fmt.Errorf("orgapp: block %d, transaction %d: %w", b.Height, i, err)
+		}
 		if err != nil {
 			res.Txs[i] = app.TxResult{Code: code, Log: err.Error()}
 			continue
@@ -211,10 +251,21 @@ func (a *App) ApplyBlock(b app.Block) (app.Result, error) {
 		tov.merge()
 		res.Txs[i] = app.TxResult{Events: events}
 	}
+	if err := gov.EndBlock(ov, env); err != nil {
+		return res, fmt.Errorf("orgapp: block %d: governance: %w", b.Height, err)
+	}
 	if ov.err != nil {
 		return res, fmt.Errorf("orgapp: reading state: %w", ov.err)
 	}
+	nodeSet, err := ov.nodeSetChange()
+	if err != nil {
+		return res, fmt.Errorf("orgapp: block %d: %w", b.Height, err)
+	}
+	res.NodeSet = nodeSet
 	writeResults := func(batch *store.Batch) {
+		var t [8]byte
+		binary.BigEndian.PutUint64(t[:], uint64(b.Time))
+		batch.Put([]byte(timeKey), t[:])
 		for i, r := range res.Txs {
 			if r.Code != CodeOK {
 				h := sha256.Sum256(b.Txs[i])
@@ -230,13 +281,46 @@ func (a *App) ApplyBlock(b app.Block) (app.Result, error) {
 		return res, fmt.Errorf("orgapp: committing block %d: %w", b.Height, err)
 	}
 	res.StateRoot = root
+	a.lastTime.Store(b.Time)
 	return res, nil
 }
 
-// Query reads the latest state: "account/<id hex>" or "organization",
-// answered as JSON.
+// Query reads the latest state, answered as JSON: "account/<id hex>",
+// "organization", "governance" (the registry and domains), "domain/<name>",
+// "proposals/<domain>[/<page>]", "proposal/<id>", "executors".
 func (a *App) Query(path string) ([]byte, error) {
 	var v any
+	var err error
+	h := a.Height()
+	switch arg, ok := strings.CutPrefix(path, "proposal/"); {
+	case ok:
+		id, perr := strconv.ParseUint(arg, 10, 64)
+		if perr != nil {
+			return nil, fmt.Errorf("%w: proposal %q", app.ErrNotFound, arg)
+		}
+		v, err = a.Proposal(h, id)
+	case path == "governance":
+		v, err = a.Governance(h)
+	case path == "executors":
+		v, err = a.Executors(h)
+	case strings.HasPrefix(path, "domain/"):
+		v, err = a.Domain(h, path[len("domain/"):])
+	case strings.HasPrefix(path, "proposals/"):
+		domain, page, _ := strings.Cut(path[len("proposals/"):], "/")
+		n := uint64(0)
+		if page != "" {
+			if n, err = strconv.ParseUint(page, 10, 32); err != nil {
+				return nil, fmt.Errorf("%w: page %q", app.ErrNotFound, page)
+			}
+		}
+		v, err = a.Proposals(h, domain, uint32(n))
+	}
+	if err != nil {
+		return nil, err
+	}
+	if v != nil {
+		return json.Marshal(v)
+	}
 	switch {
 	case path == "organization":
 		o, err := a.Organization(a.Height())
@@ -413,6 +497,45 @@ func (o *overlay) get(k state.Key) (leaf, bool) {
 
 func (o *overlay) put(k state.Key, l leaf) { o.writes[k] = l }
 
+// Get, Put and Delete make the overlay a gov.Store.
+func (o *overlay) Get(k state.Key) ([]byte, uint64, bool) {
+	l, ok := o.get(k)
+	return l.value, l.sum, ok
+}
+
+// Put writes a record.
+func (o *overlay) Put(k state.Key, value []byte, sum uint64) { o.put(k, leaf{value: value, sum: sum}) }
+
+// Delete deletes a record.
+func (o *overlay) Delete(k state.Key) { o.put(k, leaf{}) }
+
+var _ gov.Store = (*overlay)(nil)
+
+// nodeSetChange returns the new node set if the overlay's writes changed
+// it, nil otherwise.
+func (o *overlay) nodeSetChange() ([]app.NodeInfo, error) {
+	l, ok := o.writes[state.NodesKey]
+	if !ok {
+		return nil, nil
+	}
+	old, _, err := o.tree.Get(o.version, state.NodesKey)
+	if err != nil && !errors.Is(err, smt.ErrNotFound) {
+		return nil, err
+	}
+	if bytes.Equal(old, l.value) {
+		return nil, nil
+	}
+	n, err := state.UnmarshalNodes(l.value)
+	if err != nil {
+		return nil, fmt.Errorf("the new node set: %w", err)
+	}
+	set := make([]app.NodeInfo, len(n.Nodes))
+	for i, nd := range n.Nodes {
+		set[i] = app.NodeInfo{Key: nd.Key, Addrs: slices.Clone(nd.Addrs)}
+	}
+	return set, nil
+}
+
 func (o *overlay) merge() {
 	for k, l := range o.writes {
 		o.parent.writes[k] = l
@@ -488,19 +611,23 @@ func fail(code uint32, format string, args ...any) error {
 // execute applies a transaction whose signatures are verified to an
 // overlay. On error the overlay holds partial writes and must be dropped;
 // the code says why.
-func execute(o *overlay, t *tx.Tx) ([]app.Event, uint32, error) {
-	events, err := run(o, t)
+func execute(o *overlay, t *tx.Tx, env gov.Env) ([]app.Event, uint32, error) {
+	events, err := run(o, t, env)
 	if err != nil {
 		var te *txError
-		if errors.As(err, &te) {
+		var ge *gov.Error
+		switch {
+		case errors.As(err, &te):
 			return nil, te.code, err
+		case errors.As(err, &ge):
+			return nil, ge.Code, err
 		}
 		return nil, CodeInvalid, err
 	}
 	return events, CodeOK, nil
 }
 
-func run(o *overlay, t *tx.Tx) ([]app.Event, error) {
+func run(o *overlay, t *tx.Tx, env gov.Env) ([]app.Event, error) {
 	senderID := t.Sender.ID()
 	sender, balance, err := o.account(senderID)
 	if err != nil {
@@ -510,6 +637,10 @@ func run(o *overlay, t *tx.Tx) ([]app.Event, error) {
 		return nil, fail(CodeBadNonce, "%s", err)
 	}
 	sender.UseNonce(t.Nonce)
+	if gov.IsGov(t.Body) {
+		o.putAccount(senderID, sender, balance)
+		return gov.Apply(o, env, senderID, t.Body)
+	}
 	switch b := t.Body.(type) {
 	case *tx.Transfer:
 		return transfer(o, senderID, sender, balance, b)

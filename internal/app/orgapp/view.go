@@ -12,13 +12,18 @@ type AccountView struct {
 	Role     string `json:"role"`
 	Name     string `json:"name,omitempty"`
 	Applying bool   `json:"applying,omitempty"`
+	// Frozen: it froze a proposal whose review has not ended.
+	Frozen bool `json:"frozen,omitempty"`
+	// Suspended: an active challenge targets it.
+	Suspended bool `json:"suspended,omitempty"`
 	// Nonce is the lowest unused nonce.
 	Nonce uint64 `json:"nonce"`
 }
 
 // AccountJSON returns the view of an account.
 func AccountJSON(id crypto.ID, a *state.Account, balance uint64) AccountView {
-	return AccountView{ID: id.String(), Balance: balance, Role: a.Role.String(), Name: a.Name, Applying: a.Applying(), Nonce: a.Nonce}
+	return AccountView{ID: id.String(), Balance: balance, Role: a.Role.String(), Name: a.Name, Applying: a.Applying(),
+		Frozen: a.Frozen(), Suspended: a.Suspended(), Nonce: a.Nonce}
 }
 
 // OrganizationView is the organization as the API shows it.

@@ -13,6 +13,16 @@
 //	organization key = first 20 bytes of SHA-256("mass/key/organization")
 //	             value = 0x02 ‖ name:bytes ‖ policy:u8 ‖ members:u64 ‖ supervisors:u64 ‖ applicants:u64
 //	             sum = 0
+//	node set     key = NamedKey("nodes"), value = 0x03 ‖ … (see Nodes.Marshal), sum = 0
+//	versions     key = NamedKey("protocol"), value = 0x04 ‖ … (see Versions.Marshal), sum = 0
+//	treasury     key = NamedKey("treasury"), value = an account record (role guest,
+//	             name "treasury"), sum = the organization's tokens
+//
+// Account flags: bit 0 an application is pending, bit 1 frozen (the member
+// froze a proposal and waits for its review), bit 2 suspended (the member
+// is the target of an active challenge); other bits are 0.
+//
+// The governance records (proposals, domains, …) are in package gov.
 //
 // Integers are big-endian, a byte string is a uint32 length and the bytes.
 package state
@@ -37,6 +47,7 @@ const (
 	KindAccount      = 0x01
 	KindOrganization = 0x02
 	KindNodes        = 0x03
+	KindVersions     = 0x04
 )
 
 // Limits.
@@ -96,7 +107,13 @@ func (r Role) IsMember() bool { return r == Member || r == Supervisor }
 const (
 	// FlagApplying marks a guest whose application to join is pending.
 	FlagApplying = 1 << 0
-	flagsKnown   = FlagApplying
+	// FlagFrozen marks a member who froze a proposal: it cannot vote or
+	// propose until the review of the freeze ends.
+	FlagFrozen = 1 << 1
+	// FlagSuspended marks a member challenged by an active challenge: it
+	// cannot vote or propose until the challenge closes.
+	FlagSuspended = 1 << 2
+	flagsKnown    = FlagApplying | FlagFrozen | FlagSuspended
 )
 
 // NonceWindow is how far ahead of an account's lowest unused nonce a
@@ -116,6 +133,12 @@ type Account struct {
 
 // Applying says whether the account has a pending application.
 func (a *Account) Applying() bool { return a.Flags&FlagApplying != 0 }
+
+// Frozen says whether the account froze a proposal under review.
+func (a *Account) Frozen() bool { return a.Flags&FlagFrozen != 0 }
+
+// Suspended says whether the account is the target of an active challenge.
+func (a *Account) Suspended() bool { return a.Flags&FlagSuspended != 0 }
 
 // NonceFree says whether nonce n may be used now; if not, the error says
 // why.
@@ -315,3 +338,78 @@ func UnmarshalNodes(b []byte) (*Nodes, error) {
 
 // AccountKey is the key of an account.
 func AccountKey(id crypto.ID) Key { return Key(id) }
+
+// TreasuryKey is the key of the organization's account: an account record
+// (role guest, name TreasuryName) whose sum is the organization's tokens.
+// No key signs for it; only passed proposals pay from it.
+var TreasuryKey = NamedKey("treasury")
+
+// TreasuryName is the name in the treasury's account record.
+const TreasuryName = "treasury"
+
+// VersionsKey is the key of the protocol versions record.
+var VersionsKey = NamedKey("protocol")
+
+// MaxVersions bounds the entries of the versions record.
+const MaxVersions = 64
+
+// Version is a protocol version in force from a height on.
+type Version struct {
+	Height  uint64
+	Version uint32
+}
+
+// Versions is the schedule of protocol versions: entries with strictly
+// increasing heights and versions; the first is version 1 from height 1
+// (genesis).
+type Versions struct {
+	Entries []Version
+}
+
+// At returns the version in force at a height (0 if none).
+func (v *Versions) At(height uint64) uint32 {
+	var cur uint32
+	for _, e := range v.Entries {
+		if e.Height <= height {
+			cur = e.Version
+		}
+	}
+	return cur
+}
+
+// Marshal returns the record's canonical encoding:
+// 0x04 ‖ count:u8 ‖ (height:u64 ‖ version:u32) × count.
+func (v *Versions) Marshal() []byte {
+	w := wire.NewWriter(2 + 12*len(v.Entries))
+	w.U8(KindVersions)
+	w.U8(uint8(len(v.Entries)))
+	for _, e := range v.Entries {
+		w.U64(e.Height)
+		w.U32(e.Version)
+	}
+	return w.Finish()
+}
+
+// UnmarshalVersions decodes the versions record.
+func UnmarshalVersions(b []byte) (*Versions, error) {
+	r := wire.NewReader(b)
+	if k := r.U8("kind"); r.Err() == nil && k != KindVersions {
+		return nil, fmt.Errorf("%w: kind %d is not the versions record", ErrMalformed, k)
+	}
+	v := &Versions{}
+	n := int(r.U8("count"))
+	if n == 0 || n > MaxVersions {
+		r.Fail("count out of 1 … 64")
+	}
+	for i := 0; i < n && r.Err() == nil; i++ {
+		e := Version{Height: r.U64("height"), Version: r.U32("version")}
+		if i > 0 && (e.Height <= v.Entries[i-1].Height || e.Version <= v.Entries[i-1].Version) {
+			r.Fail("entries not strictly increasing")
+		}
+		v.Entries = append(v.Entries, e)
+	}
+	if err := r.Done(); err != nil {
+		return nil, fmt.Errorf("%w: versions: %w", ErrMalformed, err)
+	}
+	return v, nil
+}

@@ -62,8 +62,45 @@ func TestRecordsRoundTrip(t *testing.T) {
 	}
 }
 
+func TestFlagsAndVersions(t *testing.T) {
+	a := &Account{Role: Member, Flags: FlagFrozen | FlagSuspended, Name: "x"}
+	b, err := UnmarshalAccount(a.Marshal())
+	if err != nil || !b.Frozen() || !b.Suspended() || b.Applying() {
+		t.Fatalf("%+v %v", b, err)
+	}
+	bad := a.Marshal()
+	bad[2] = 1 << 3 // an unknown flag
+	if _, err := UnmarshalAccount(bad); err == nil {
+		t.Fatal("an unknown flag accepted")
+	}
+	v := &Versions{Entries: []Version{{1, 1}, {100, 2}, {250, 5}}}
+	w, err := UnmarshalVersions(v.Marshal())
+	if err != nil || len(w.Entries) != 3 {
+		t.Fatalf("%+v %v", w, err)
+	}
+	for h, want := range map[uint64]uint32{0: 0, 1: 1, 99: 1, 100: 2, 249: 2, 250: 5, 1 << 40: 5} {
+		if got := w.At(h); got != want {
+			t.Errorf("version at %d: %d, want %d", h, got, want)
+		}
+	}
+	for name, x := range map[string]*Versions{
+		"empty":          {},
+		"height repeats": {Entries: []Version{{1, 1}, {1, 2}}},
+		"version down":   {Entries: []Version{{1, 2}, {5, 1}}},
+	} {
+		if _, err := UnmarshalVersions(x.Marshal()); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	if TreasuryKey == OrgKey || VersionsKey == NodesKey {
+		t.Fatal("named keys collide")
+	}
+}
+
 func FuzzUnmarshalAccount(f *testing.F) {
 	f.Add((&Account{Role: Member, Nonce: 3, Name: "x"}).Marshal())
+	f.Add((&Account{Role: Member, Flags: FlagFrozen | FlagSuspended, Name: "y"}).Marshal())
+	f.Add((&Versions{Entries: []Version{{1, 1}, {9, 2}}}).Marshal())
 	f.Add((&Organization{Name: "o", Policy: BySupervisor}).Marshal())
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		if a, err := UnmarshalAccount(raw); err == nil && !bytes.Equal(a.Marshal(), raw) {
@@ -71,6 +108,9 @@ func FuzzUnmarshalAccount(f *testing.F) {
 		}
 		if o, err := UnmarshalOrganization(raw); err == nil && !bytes.Equal(o.Marshal(), raw) {
 			t.Fatal("non-canonical organization accepted")
+		}
+		if v, err := UnmarshalVersions(raw); err == nil && !bytes.Equal(v.Marshal(), raw) {
+			t.Fatal("non-canonical versions accepted")
 		}
 	})
 }

@@ -29,6 +29,26 @@
 //	decide   (3) = applicant:[20] ID ‖ accept:u8 (0 or 1)
 //	leave    (4) = (empty)
 //
+// Governance (docs/GOVERNANCE.md), where ident is 1–32 bytes of a-z, 0-9,
+// '_', '-' starting with a letter, text is UTF-8 without control characters
+// (a multiline text allows newlines and tabs), and
+// desire = meeting:u64 (ms, 1 … MaxWindow) ‖ publicity:u64 (ms, 1 … MaxWindow)
+// ‖ capacity:u16 (2 … 1024):
+//
+//	create    (5)  = domain:ident ‖ title:bytes (1–200, text) ‖ body:bytes (≤ 16 KiB, multiline text or empty)
+//	                 ‖ count:u8 (1–32) ‖ option × count ‖ desire
+//	join      (6)  = proposal:u64 ‖ desire
+//	option    (7)  = proposal:u64 ‖ option
+//	comment   (8)  = proposal:u64 ‖ text:bytes (1–2048, multiline text)
+//	vote      (9)  = proposal:u64 ‖ round:u8 (≥ 1) ‖ meeting:u16 ‖ count:u8 (1–32)
+//	                 ‖ option index:u8 × count (strictly increasing, < 32)
+//	freeze    (10) = proposal:u64
+//	review    (11) = proposal:u64 ‖ freeze:u8 (≥ 1) ‖ lift:u8 (0 cancel, 1 lift)
+//	challenge (12) = target:[20] ID ‖ domain:ident ‖ reason:bytes (1–16 KiB, multiline text) ‖ desire
+//
+//	option = title:bytes (1–200, text) ‖ count:u8 (≤ 8) ‖ action × count
+//	action = kind:u8 ‖ fields (see Action.MarshalTo)
+//
 // Decoders reject unknown versions and types, non-canonical payloads,
 // oversized fields and trailing bytes.
 package tx
@@ -77,6 +97,15 @@ const (
 	TypeApply    Type = 2 // apply to join the organization
 	TypeDecide   Type = 3 // a supervisor accepts or refuses an application
 	TypeLeave    Type = 4 // leave the organization
+
+	TypeCreate    Type = 5  // create a proposal
+	TypeJoin      Type = 6  // join a proposal
+	TypeOption    Type = 7  // add an option to a proposal
+	TypeComment   Type = 8  // comment on a proposal
+	TypeVote      Type = 9  // approve options in a round
+	TypeFreeze    Type = 10 // freeze a proposal in publicity
+	TypeReview    Type = 11 // vote to lift a freeze or cancel the proposal
+	TypeChallenge Type = 12 // challenge a member
 )
 
 var typeNames = map[Type]string{
@@ -84,6 +113,15 @@ var typeNames = map[Type]string{
 	TypeApply:    "apply",
 	TypeDecide:   "decide",
 	TypeLeave:    "leave",
+
+	TypeCreate:    "create",
+	TypeJoin:      "join",
+	TypeOption:    "option",
+	TypeComment:   "comment",
+	TypeVote:      "vote",
+	TypeFreeze:    "freeze",
+	TypeReview:    "review",
+	TypeChallenge: "challenge",
 }
 
 func (t Type) String() string {
@@ -285,7 +323,17 @@ func decodeBody(typ Type, payload []byte) (Body, error) {
 	case TypeLeave:
 		body = &Leave{}
 	default:
-		return nil, fmt.Errorf("%w: unknown type %d", ErrMalformed, uint8(typ))
+		b, ok, err := decodeGov(typ, r)
+		if !ok {
+			return nil, fmt.Errorf("%w: unknown type %d", ErrMalformed, uint8(typ))
+		}
+		if err != nil && r.Err() == nil {
+			if errors.Is(err, ErrMalformed) {
+				return nil, fmt.Errorf("%s payload: %w", typ, err)
+			}
+			return nil, fmt.Errorf("%w: %s payload: %w", ErrMalformed, typ, err)
+		}
+		body = b
 	}
 	if err := r.Done(); err != nil {
 		return nil, fmt.Errorf("%w: %s payload: %w", ErrMalformed, typ, err)

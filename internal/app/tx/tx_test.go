@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/mass-consensus/mass/internal/crypto"
+	"github.com/mass-consensus/mass/internal/wire"
 )
 
 const chainID = "test-chain"
@@ -29,6 +30,17 @@ func samples(t testing.TB) []*Tx {
 		New(alice.Public(), 4, &Apply{Name: "Alice", Note: "hello"}),
 		New(alice.Public(), 5, &Decide{Applicant: id, Accept: true}),
 		New(alice.Public(), 6, &Leave{}),
+		New(alice.Public(), 7, &Create{Domain: "general", Title: "Budget 2026", Body: "Line one.\nLine two.", Options: []Option{
+			{Title: "Pay", Actions: everyAction(bob.Public(), id)},
+			{Title: "Nothing"},
+		}, Desire: Desire{Meeting: 3600_000, Publicity: 7200_000, Capacity: 12}}),
+		New(alice.Public(), 8, &Join{Proposal: 3, Desire: Desire{Meeting: 1, Publicity: MaxWindow, Capacity: MaxCapacity}}),
+		New(alice.Public(), 9, &AddOption{Proposal: 3, Option: Option{Title: "Elect Bob", Actions: []Action{{Kind: ActAppoint, Name: "treasurer", ID: id, Amount: 1000}}}}),
+		New(alice.Public(), 10, &Comment{Proposal: 3, Text: "I agree.\n\tMostly."}),
+		New(alice.Public(), 11, &Vote{Proposal: 3, Round: 2, Meeting: 5, Approve: []uint8{0, 3, 31}}),
+		New(alice.Public(), 12, &Freeze{Proposal: 3}),
+		New(alice.Public(), 13, &Review{Proposal: 3, Freeze: 1, Lift: true}),
+		New(alice.Public(), 14, &Challenge{Target: id, Domain: "general", Reason: "Two reports disagree.", Desire: Desire{Meeting: 60_000, Publicity: 60_000, Capacity: 2}}),
 	}
 	for _, x := range txs {
 		if err := x.Sign(chainID, alice); err != nil {
@@ -41,6 +53,45 @@ func samples(t testing.TB) []*Tx {
 		}
 	}
 	return txs
+}
+
+// everyAction returns one action of each kind.
+func everyAction(node crypto.PublicKey, id crypto.ID) []Action {
+	return []Action{
+		{Kind: ActAddMember, ID: id, Name: "Eve"}, {Kind: ActRemoveMember, ID: id}, {Kind: ActConfirmJoin, ID: id},
+		{Kind: ActAddNode, Key: node, Addrs: []string{"/ip4/10.0.0.1/tcp/4001"}}, {Kind: ActRemoveNode, Key: node},
+		{Kind: ActSetParam, Name: "general", Param: "active_limit", Amount: 2}, {Kind: ActAddDomain, Name: "tech"},
+		{Kind: ActMint, ID: id, Amount: 5},
+		// (8 actions is the limit of an option; the others are below.)
+	}
+}
+
+func TestEveryAction(t *testing.T) {
+	var id crypto.ID
+	id[3] = 9
+	all := append(everyAction(key(t, 2).Public(), id),
+		Action{Kind: ActPay, ID: id, Amount: 7}, Action{Kind: ActSetVersion, Amount: 2, Height: 100},
+		Action{Kind: ActAppoint, Name: "clerk", ID: id, Amount: 60_000}, Action{Kind: ActDismiss, Name: "clerk"})
+	seen := map[ActionKind]bool{}
+	for _, a := range all {
+		w := wire.NewWriter(64)
+		a.MarshalTo(w)
+		raw := w.Finish()
+		r := wire.NewReader(raw)
+		b, err := ReadAction(r)
+		if err != nil || r.Done() != nil {
+			t.Fatalf("%s: %v %v", a.Kind, err, r.Done())
+		}
+		w2 := wire.NewWriter(64)
+		b.MarshalTo(w2)
+		if !bytes.Equal(w2.Finish(), raw) || b.String() != a.String() {
+			t.Fatalf("%s: round trip %s", a.Kind, b.String())
+		}
+		seen[a.Kind] = true
+	}
+	if len(seen) != len(actionNames) {
+		t.Fatalf("%d kinds tested of %d", len(seen), len(actionNames))
+	}
 }
 
 func TestRoundTripAndVerify(t *testing.T) {
@@ -127,6 +178,55 @@ func TestRejects(t *testing.T) {
 	weak.Sigs = make([]crypto.Signature, 2)
 	if _, err := Unmarshal(weak.Marshal()); !errors.Is(err, ErrMalformed) || !errors.Is(err, crypto.ErrBadKey) {
 		t.Errorf("a small-order recipient: %v", err)
+	}
+	// Governance payloads that are not canonical or out of bounds.
+	sign := func(b Body) []byte {
+		x := New(alice.Public(), 1, b)
+		x.Sigs = make([]crypto.Signature, 1)
+		return x.Marshal()
+	}
+	d := Desire{Meeting: 1000, Publicity: 1000, Capacity: 2}
+	long := string(bytes.Repeat([]byte("x"), MaxTitle+1))
+	var small crypto.PublicKey
+	small[0] = 1
+	nine := make([]Action, MaxActions+1)
+	for i := range nine {
+		nine[i] = Action{Kind: ActDismiss, Name: "x"}
+	}
+	many := make([]Option, MaxOptions+1)
+	for i := range many {
+		many[i] = Option{Title: "o"}
+	}
+	for name, raw := range map[string][]byte{
+		"vote not increasing": sign(&Vote{Proposal: 1, Round: 1, Approve: []uint8{2, 1}}),
+		"vote twice":          sign(&Vote{Proposal: 1, Round: 1, Approve: []uint8{1, 1}}),
+		"vote none":           sign(&Vote{Proposal: 1, Round: 1}),
+		"vote option 32":      sign(&Vote{Proposal: 1, Round: 1, Approve: []uint8{32}}),
+		"vote round 0":        sign(&Vote{Proposal: 1, Approve: []uint8{0}}),
+		"review freeze 0":     sign(&Review{Proposal: 1}),
+		"no options":          sign(&Create{Domain: "general", Title: "t", Desire: d}),
+		"33 options":          sign(&Create{Domain: "general", Title: "t", Options: many, Desire: d}),
+		"9 actions":           sign(&Create{Domain: "general", Title: "t", Options: []Option{{Title: "o", Actions: nine}}, Desire: d}),
+		"long title":          sign(&Create{Domain: "general", Title: long, Options: []Option{{Title: "o"}}, Desire: d}),
+		"title newline":       sign(&Create{Domain: "general", Title: "a\nb", Options: []Option{{Title: "o"}}, Desire: d}),
+		"bad domain":          sign(&Create{Domain: "General", Title: "t", Options: []Option{{Title: "o"}}, Desire: d}),
+		"empty option":        sign(&Create{Domain: "general", Title: "t", Options: []Option{{}}, Desire: d}),
+		"capacity 1":          sign(&Join{Proposal: 1, Desire: Desire{Meeting: 1, Publicity: 1, Capacity: 1}}),
+		"window 0":            sign(&Join{Proposal: 1, Desire: Desire{Publicity: 1, Capacity: 2}}),
+		"window too long":     sign(&Join{Proposal: 1, Desire: Desire{Meeting: MaxWindow + 1, Publicity: 1, Capacity: 2}}),
+		"empty comment":       sign(&Comment{Proposal: 1}),
+		"empty reason":        sign(&Challenge{Domain: "general", Desire: d}),
+		"small-order node":    sign(&AddOption{Proposal: 1, Option: Option{Title: "o", Actions: []Action{{Kind: ActAddNode, Key: small}}}}),
+		"mint 0":              sign(&AddOption{Proposal: 1, Option: Option{Title: "o", Actions: []Action{{Kind: ActMint}}}}),
+		"term 0":              sign(&AddOption{Proposal: 1, Option: Option{Title: "o", Actions: []Action{{Kind: ActAppoint, Name: "r"}}}}),
+		"version 0":           sign(&AddOption{Proposal: 1, Option: Option{Title: "o", Actions: []Action{{Kind: ActSetVersion, Height: 5}}}}),
+		"bad member name":     sign(&AddOption{Proposal: 1, Option: Option{Title: "o", Actions: []Action{{Kind: ActAddMember, Name: " x"}}}}),
+		"unknown action":      sign(&AddOption{Proposal: 1, Option: Option{Title: "o", Actions: []Action{{Kind: 99}}}}),
+		"param not ident":     sign(&AddOption{Proposal: 1, Option: Option{Title: "o", Actions: []Action{{Kind: ActSetParam, Name: "general", Param: "Active"}}}}),
+	} {
+		if _, err := Unmarshal(raw); !errors.Is(err, ErrMalformed) {
+			t.Errorf("%s: %v", name, err)
+		}
 	}
 	for _, name := range []string{"", " Alice", "Alice ", "a\nb", string([]byte{0xff}), string(bytes.Repeat([]byte("x"), MaxName+1))} {
 		if CheckName(name) == nil {

@@ -14,6 +14,14 @@
 //	GET  /v1/accounts/{id}       an account (?height=H, ?prove=1 for the proof)
 //	GET  /v1/organization        the organization (?height=H, ?prove=1)
 //	GET  /v1/headers?from=&to=   headers, certificates and node sets for a light client
+//	GET  /v1/proposals           a domain's proposals with their states (?domain=, ?page=)
+//	GET  /v1/proposals/{id}      a proposal: state, options, roster, rounds, sub-meetings, tallies
+//	GET  /v1/proposals/{id}/comments
+//	GET  /v1/governance          domains, parameters, executors
+//	POST /v1/proposals, /v1/proposals/{id}/{join,options,comments,votes,freeze,review},
+//	     /v1/challenges          a signed transaction of that type (as POST /v1/txs)
+//	(the GET routes above take ?height=H and ?prove=1, which adds a proof of
+//	each record the answer is built from)
 //	GET  /v1/status              the node's status
 //	GET  /v1/events              commits, as server-sent events
 //	GET  /metrics                Prometheus metrics
@@ -152,6 +160,7 @@ func New(b Backend, m Metrics, logger *slog.Logger) *Server {
 	s.mux.HandleFunc("GET /v1/organization", s.organization)
 	s.mux.HandleFunc("GET /v1/headers", s.headers)
 	s.mux.HandleFunc("GET /metrics", s.serveMetrics)
+	s.registerGovernance()
 	return s
 }
 

@@ -66,6 +66,13 @@ func newLedger(t *testing.T) *ledgerFixture {
 		_ = tr.Sign(chainID, alice)
 		_ = tr.Sign(chainID, bob)
 		txs := [][]byte{tr.Marshal()}
+		if h == 3 {
+			create := tx.New(alice.Public(), 50, &tx.Create{Domain: "general", Title: "Paint the hall",
+				Options: []tx.Option{{Title: "Blue"}, {Title: "Green"}},
+				Desire:  tx.Desire{Meeting: 3_600_000, Publicity: 3_600_000, Capacity: 10}})
+			_ = create.Sign(chainID, alice)
+			txs = append(txs, create.Marshal())
+		}
 		if h == 2 {
 			overdraft := tx.New(alice.Public(), 40, &tx.Transfer{To: bob.Public(), Amount: 1000})
 			_ = overdraft.Sign(chainID, alice)
@@ -209,5 +216,98 @@ func TestCommittedFailureShowsItsReason(t *testing.T) {
 	f.fake.txs[h] = fakeTx{height: 1, committed: true}
 	if code, body := f.get(t, "/v1/txs/"+hex.EncodeToString(h[:])); code != http.StatusOK || !strings.Contains(body, `"code":0`) {
 		t.Fatalf("success: %d %s", code, body)
+	}
+}
+
+// TestProposalRoutes reads a proposal, the list and the domains, checks the
+// proofs of every record with the light client, and the typed submission
+// routes.
+func TestProposalRoutes(t *testing.T) {
+	f := newLedger(t)
+	client, err := light.New(f.gen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := client.Sync(ctx, &light.Remote{Base: f.srv.URL}, 3); err != nil {
+		t.Fatal(err)
+	}
+	var p struct {
+		Height   uint64 `json:"height"`
+		Proposal struct {
+			ID      uint64 `json:"id"`
+			Title   string `json:"title"`
+			State   string `json:"state"`
+			Options []struct {
+				Title string `json:"title"`
+			} `json:"options"`
+			Records []string `json:"records"`
+		} `json:"proposal"`
+		Proofs []light.LeafJSON `json:"proofs"`
+	}
+	code, body := f.get(t, "/v1/proposals/1?prove=1")
+	if code != http.StatusOK {
+		t.Fatalf("%d %s", code, body)
+	}
+	if err := json.Unmarshal([]byte(body), &p); err != nil {
+		t.Fatal(err)
+	}
+	if p.Proposal.Title != "Paint the hall" || len(p.Proposal.Options) != 2 || p.Proposal.State == "" {
+		t.Fatalf("proposal %+v", p.Proposal)
+	}
+	if len(p.Proofs) != len(p.Proposal.Records) || len(p.Proofs) == 0 {
+		t.Fatalf("%d proofs for %d records", len(p.Proofs), len(p.Proposal.Records))
+	}
+	for i, j := range p.Proofs {
+		l, err := j.Decode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if hex.EncodeToString(l.Key[:]) != p.Proposal.Records[i] || !l.Found {
+			t.Fatalf("proof %d is of %x, found %v", i, l.Key, l.Found)
+		}
+		if _, err := client.VerifyLeaf(l); err != nil {
+			t.Fatalf("record %d: %v", i, err)
+		}
+	}
+	if code, body := f.get(t, "/v1/proposals?domain=general&prove=1"); code != http.StatusOK || !strings.Contains(body, "Paint the hall") {
+		t.Fatalf("list: %d %s", code, body)
+	}
+	if code, body := f.get(t, "/v1/governance"); code != http.StatusOK || !strings.Contains(body, `"general"`) {
+		t.Fatalf("governance: %d %s", code, body)
+	}
+	for path, want := range map[string]int{
+		"/v1/proposals/99":             http.StatusNotFound,
+		"/v1/proposals/x":              http.StatusBadRequest,
+		"/v1/proposals?domain=nowhere": http.StatusNotFound,
+		"/v1/proposals?page=x":         http.StatusBadRequest,
+	} {
+		if code, body := f.get(t, path); code != want {
+			t.Errorf("%s: %d %s, want %d", path, code, body, want)
+		}
+	}
+	// The typed routes take only their own type, about their proposal.
+	alice := seededKey(t, "alice")
+	join := tx.New(alice.Public(), 60, &tx.Join{Proposal: 1, Desire: tx.Desire{Meeting: 60_000, Publicity: 60_000, Capacity: 2}})
+	_ = join.Sign("api-test", alice)
+	post := func(path string, raw []byte) int {
+		resp, err := http.Post(f.srv.URL+path, "application/octet-stream", strings.NewReader(string(raw)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := post("/v1/proposals/2/join", join.Marshal()); code != http.StatusBadRequest {
+		t.Fatalf("a join of proposal 1 posted to proposal 2: %d", code)
+	}
+	if code := post("/v1/proposals", join.Marshal()); code != http.StatusBadRequest {
+		t.Fatalf("a join posted as a creation: %d", code)
+	}
+	if code := post("/v1/proposals/1/join", join.Marshal()); code != http.StatusAccepted {
+		t.Fatalf("a join: %d", code)
+	}
+	if got := f.fake.lastSubmitted(); string(got) != string(join.Marshal()) {
+		t.Fatal("the join did not reach the node")
 	}
 }

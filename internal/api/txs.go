@@ -49,6 +49,11 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	s.submitRaw(w, r, tx)
+}
+
+// submitRaw hands a transaction to the node and answers 202 with its hash.
+func (s *Server) submitRaw(w http.ResponseWriter, r *http.Request, tx []byte) {
 	if len(tx) == 0 {
 		s.fail(w, http.StatusBadRequest, codeBadRequest, "empty transaction", nil)
 		return

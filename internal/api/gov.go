@@ -1,0 +1,345 @@
+package api
+
+import (
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"github.com/mass-consensus/mass/internal/app"
+	"github.com/mass-consensus/mass/internal/app/orgapp"
+	"github.com/mass-consensus/mass/internal/app/state"
+	"github.com/mass-consensus/mass/internal/app/tx"
+	"github.com/mass-consensus/mass/light"
+)
+
+// Governance is what the governance routes read; *orgapp.App satisfies it.
+type Governance interface {
+	Proposal(height, id uint64) (*orgapp.ProposalView, error)
+	Proposals(height uint64, domain string, page uint32) (*orgapp.ProposalList, error)
+	Governance(height uint64) (*orgapp.GovernanceView, error)
+	Executors(height uint64) ([]orgapp.ExecutorView, error)
+	Comments(height, id uint64, from uint32, limit int) ([]orgapp.CommentView, error)
+}
+
+var _ Governance = (*orgapp.App)(nil)
+
+// MaxComments bounds the comments of one answer.
+const MaxComments = 100
+
+// proposalResponse answers GET /v1/proposals/{id}.
+type proposalResponse struct {
+	Height   uint64               `json:"height"`
+	Proposal *orgapp.ProposalView `json:"proposal"`
+	// Proofs, with ?prove=1: one per record the view is built from, all at
+	// Height, with the header and certificate.
+	Proofs []light.LeafJSON `json:"proofs,omitempty"`
+}
+
+type proposalListResponse struct {
+	Height uint64               `json:"height"`
+	List   *orgapp.ProposalList `json:"list"`
+	Proofs []light.LeafJSON     `json:"proofs,omitempty"`
+}
+
+type governanceResponse struct {
+	Height     uint64                 `json:"height"`
+	Governance *orgapp.GovernanceView `json:"governance"`
+	Executors  []orgapp.ExecutorView  `json:"executors"`
+	Proofs     []light.LeafJSON       `json:"proofs,omitempty"`
+}
+
+type commentsResponse struct {
+	Height   uint64               `json:"height"`
+	Comments []orgapp.CommentView `json:"comments"`
+}
+
+// registerGovernance adds the governance routes. The actions are signed
+// transactions: POST /v1/txs takes them all; the routes below take only
+// their own type (and proposal), so a client cannot post one action where
+// it meant another.
+func (s *Server) registerGovernance() {
+	s.mux.HandleFunc("GET /v1/proposals", s.proposals)
+	s.mux.HandleFunc("GET /v1/proposals/{id}", s.proposal)
+	s.mux.HandleFunc("GET /v1/proposals/{id}/comments", s.comments)
+	s.mux.HandleFunc("GET /v1/governance", s.governance)
+	s.mux.HandleFunc("POST /v1/proposals", s.submitTyped(tx.TypeCreate, false))
+	s.mux.HandleFunc("POST /v1/proposals/{id}/join", s.submitTyped(tx.TypeJoin, true))
+	s.mux.HandleFunc("POST /v1/proposals/{id}/options", s.submitTyped(tx.TypeOption, true))
+	s.mux.HandleFunc("POST /v1/proposals/{id}/comments", s.submitTyped(tx.TypeComment, true))
+	s.mux.HandleFunc("POST /v1/proposals/{id}/votes", s.submitTyped(tx.TypeVote, true))
+	s.mux.HandleFunc("POST /v1/proposals/{id}/freeze", s.submitTyped(tx.TypeFreeze, true))
+	s.mux.HandleFunc("POST /v1/proposals/{id}/review", s.submitTyped(tx.TypeReview, true))
+	s.mux.HandleFunc("POST /v1/challenges", s.submitTyped(tx.TypeChallenge, false))
+}
+
+// proposalOf returns the proposal a governance transaction is about.
+func proposalOf(b tx.Body) (uint64, bool) {
+	switch b := b.(type) {
+	case *tx.Join:
+		return b.Proposal, true
+	case *tx.AddOption:
+		return b.Proposal, true
+	case *tx.Comment:
+		return b.Proposal, true
+	case *tx.Vote:
+		return b.Proposal, true
+	case *tx.Freeze:
+		return b.Proposal, true
+	case *tx.Review:
+		return b.Proposal, true
+	}
+	return 0, false
+}
+
+// submitTyped takes a signed transaction of one type (about the proposal
+// in the path, if withID) and submits it like POST /v1/txs.
+func (s *Server) submitTyped(want tx.Type, withID bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, MaxBodySize)
+		raw, ok := s.readTx(w, r)
+		if !ok {
+			return
+		}
+		t, err := tx.Unmarshal(raw)
+		if err != nil {
+			s.fail(w, http.StatusBadRequest, codeRejected, err.Error(), nil)
+			return
+		}
+		if t.Body.Type() != want {
+			s.fail(w, http.StatusBadRequest, codeBadRequest, fmt.Sprintf("this route takes a %s transaction, not a %s", want, t.Body.Type()), nil)
+			return
+		}
+		if withID {
+			id, err := strconv.ParseUint(r.PathValue("id"), 10, 64)
+			if err != nil {
+				s.fail(w, http.StatusBadRequest, codeBadRequest, "malformed proposal id", nil)
+				return
+			}
+			if got, _ := proposalOf(t.Body); got != id {
+				s.fail(w, http.StatusBadRequest, codeBadRequest, fmt.Sprintf("the transaction is about proposal %d, the path names %d", got, id), nil)
+				return
+			}
+		}
+		s.submitRaw(w, r, raw)
+	}
+}
+
+// gov returns the governance state, or answers that there is none.
+func (s *Server) gov(w http.ResponseWriter) (Governance, bool) {
+	g, ok := s.state.(Governance)
+	if !ok {
+		s.fail(w, http.StatusNotFound, codeNotFound, "this node serves no governance state", nil)
+	}
+	return g, ok
+}
+
+// heightOf resolves ?height (default: the latest height both applied and
+// certified) and ?prove.
+func (s *Server) heightOf(w http.ResponseWriter, r *http.Request) (height uint64, prove, ok bool) {
+	if s.state == nil {
+		s.fail(w, http.StatusNotFound, codeNotFound, "this node serves no application state", nil)
+		return 0, false, false
+	}
+	q := r.URL.Query()
+	switch q.Get("prove") {
+	case "", "0", "false":
+	case "1", "true":
+		prove = true
+	default:
+		s.fail(w, http.StatusBadRequest, codeBadRequest, "prove is 1 or 0", nil)
+		return 0, false, false
+	}
+	latest := min(s.b.Status().Certified, s.state.Height())
+	height = latest
+	if hs := q.Get("height"); hs != "" && hs != "latest" {
+		h, err := strconv.ParseUint(hs, 10, 64)
+		if err != nil {
+			s.fail(w, http.StatusBadRequest, codeBadRequest, "malformed height: want a decimal number or \"latest\"", nil)
+			return 0, false, false
+		}
+		if h > latest {
+			s.fail(w, http.StatusNotFound, codeNotFound, fmt.Sprintf("height %d is not certified here yet (the latest is %d)", h, latest), nil)
+			return 0, false, false
+		}
+		height = h
+	}
+	if prove && height == 0 {
+		s.fail(w, http.StatusNotFound, codeNotFound, "no certified block yet: proofs start at height 1", nil)
+		return 0, false, false
+	}
+	return height, prove, true
+}
+
+// stateErr answers a read error of the application.
+func (s *Server) stateErr(w http.ResponseWriter, err error) {
+	switch {
+	case errors.Is(err, orgapp.ErrPruned):
+		s.fail(w, http.StatusGone, codePruned, err.Error(), nil)
+	case errors.Is(err, orgapp.ErrFuture), errors.Is(err, app.ErrNotFound):
+		s.fail(w, http.StatusNotFound, codeNotFound, err.Error(), nil)
+	default:
+		s.internal(w, err)
+	}
+}
+
+// proofsOf proves each record (keys in hex, as the views list them) at a
+// height; on failure it has answered.
+func (s *Server) proofsOf(w http.ResponseWriter, height uint64, records []string) ([]light.LeafJSON, bool) {
+	b, c, err := s.b.Block(height)
+	if err != nil {
+		s.internal(w, fmt.Errorf("reading certified block %d: %w", height, err))
+		return nil, false
+	}
+	out := make([]light.LeafJSON, 0, len(records))
+	for _, rec := range records {
+		raw, err := hex.DecodeString(rec)
+		if err != nil || len(raw) != 20 {
+			s.internal(w, fmt.Errorf("a view names record %q", rec))
+			return nil, false
+		}
+		leaf, err := s.state.Prove(height, state.Key(raw))
+		if err != nil {
+			s.stateErr(w, err)
+			return nil, false
+		}
+		if [32]byte(leaf.Root) != b.StateRoot {
+			s.internal(w, fmt.Errorf("the state root at height %d differs from the certified one", height))
+			return nil, false
+		}
+		l := light.Leaf{Height: height, Key: leaf.Key, Found: leaf.Found, Value: leaf.Value, Sum: leaf.Sum,
+			Proof: leaf.Proof, Header: &b.Header, Certificate: c}
+		out = append(out, l.JSON())
+	}
+	return out, true
+}
+
+// proposal answers GET /v1/proposals/{id}.
+func (s *Server) proposal(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseUint(r.PathValue("id"), 10, 64)
+	if err != nil {
+		s.fail(w, http.StatusBadRequest, codeBadRequest, "malformed proposal id", nil)
+		return
+	}
+	height, prove, ok := s.heightOf(w, r)
+	if !ok {
+		return
+	}
+	g, ok := s.gov(w)
+	if !ok {
+		return
+	}
+	v, err := g.Proposal(height, id)
+	if err != nil {
+		s.stateErr(w, err)
+		return
+	}
+	out := proposalResponse{Height: height, Proposal: v}
+	if prove {
+		if out.Proofs, ok = s.proofsOf(w, height, v.Records); !ok {
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// proposals answers GET /v1/proposals?domain=D&page=N.
+func (s *Server) proposals(w http.ResponseWriter, r *http.Request) {
+	height, prove, ok := s.heightOf(w, r)
+	if !ok {
+		return
+	}
+	g, ok := s.gov(w)
+	if !ok {
+		return
+	}
+	domain := r.URL.Query().Get("domain")
+	if domain == "" {
+		domain = "general"
+	}
+	var page uint64
+	if ps := r.URL.Query().Get("page"); ps != "" {
+		var err error
+		if page, err = strconv.ParseUint(ps, 10, 32); err != nil {
+			s.fail(w, http.StatusBadRequest, codeBadRequest, "malformed page", nil)
+			return
+		}
+	}
+	l, err := g.Proposals(height, domain, uint32(page))
+	if err != nil {
+		s.stateErr(w, err)
+		return
+	}
+	out := proposalListResponse{Height: height, List: l}
+	if prove {
+		if out.Proofs, ok = s.proofsOf(w, height, l.Records); !ok {
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// governance answers GET /v1/governance: the registry, the domains with
+// their parameters, and the executors.
+func (s *Server) governance(w http.ResponseWriter, r *http.Request) {
+	height, prove, ok := s.heightOf(w, r)
+	if !ok {
+		return
+	}
+	g, ok := s.gov(w)
+	if !ok {
+		return
+	}
+	v, err := g.Governance(height)
+	if err != nil {
+		s.stateErr(w, err)
+		return
+	}
+	ex, err := g.Executors(height)
+	if err != nil {
+		s.stateErr(w, err)
+		return
+	}
+	out := governanceResponse{Height: height, Governance: v, Executors: ex}
+	if prove {
+		records := []string{v.Record}
+		for _, d := range v.Domains {
+			records = append(records, d.Record)
+		}
+		if out.Proofs, ok = s.proofsOf(w, height, records); !ok {
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// comments answers GET /v1/proposals/{id}/comments?from=N.
+func (s *Server) comments(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseUint(r.PathValue("id"), 10, 64)
+	if err != nil {
+		s.fail(w, http.StatusBadRequest, codeBadRequest, "malformed proposal id", nil)
+		return
+	}
+	height, _, ok := s.heightOf(w, r)
+	if !ok {
+		return
+	}
+	g, ok := s.gov(w)
+	if !ok {
+		return
+	}
+	var from uint64
+	if fs := r.URL.Query().Get("from"); fs != "" {
+		if from, err = strconv.ParseUint(fs, 10, 32); err != nil {
+			s.fail(w, http.StatusBadRequest, codeBadRequest, "malformed from", nil)
+			return
+		}
+	}
+	cs, err := g.Comments(height, id, uint32(from), MaxComments)
+	if err != nil {
+		s.stateErr(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, commentsResponse{Height: height, Comments: cs})
+}

@@ -64,6 +64,15 @@ type NodeSetReporter interface {
 	NodeSetChange(height uint64) ([]NodeInfo, error)
 }
 
+// Deadliner is implemented by an application whose state also moves with
+// time (proposal deadlines): NextDeadline is the earliest block time at
+// which it has something to do with no transaction. When a node's clock
+// passes it and nothing is being agreed, the node runs an epoch anyway (an
+// empty block), whose block time lets the application move on.
+type Deadliner interface {
+	NextDeadline() (ms int64, ok bool, err error)
+}
+
 // NodeInfo is a consensus node: its ed25519 public key and its libp2p
 // addresses.
 type NodeInfo struct {

@@ -44,6 +44,9 @@ type Config struct {
 	SyncAfter time.Duration
 	// MaxPending bounds the transactions waiting to be proposed.
 	MaxPending int
+	// DeadlineEvery is how often the node asks the application whether
+	// time-driven work is due (default 500 ms; see app.Deadliner).
+	DeadlineEvery time.Duration
 }
 
 // Errors of Submit.
@@ -160,6 +163,7 @@ type Node struct {
 
 	lastProgress time.Time
 	lastStatus   time.Time
+	lastDeadline time.Time
 	syncAsked    time.Time
 	// rate samples the committed count once a second, for Status.TxRate.
 	rate     [11]rateSample
@@ -209,6 +213,7 @@ func New(cfg Config) (*Node, error) {
 	def(&cfg.Tick, 10*time.Millisecond)
 	def(&cfg.StatusEvery, 500*time.Millisecond)
 	def(&cfg.SyncAfter, time.Second)
+	def(&cfg.DeadlineEvery, 500*time.Millisecond)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -899,7 +904,7 @@ func (n *Node) onSubmit(req submitReq) error {
 func (n *Node) onTick() error {
 	now := n.cfg.Now()
 	if n.engine != nil {
-		st, err := n.engine.HandleInput(epoch.Input{Tick: true, Now: now.UnixMilli()})
+		st, err := n.engine.HandleInput(epoch.Input{Tick: true, Now: now.UnixMilli(), Drive: n.due(now)})
 		if err != nil {
 			return err
 		}
@@ -917,6 +922,23 @@ func (n *Node) onTick() error {
 	}
 	n.maybeSync(now)
 	return nil
+}
+
+// due says, at most once per DeadlineEvery, whether the application has
+// work due by the node's clock (app.Deadliner): then an epoch runs even
+// with no transaction.
+func (n *Node) due(now time.Time) bool {
+	d, ok := n.cfg.App.(app.Deadliner)
+	if !ok || now.Sub(n.lastDeadline) < n.cfg.DeadlineEvery {
+		return false
+	}
+	n.lastDeadline = now
+	at, found, err := d.NextDeadline()
+	if err != nil {
+		n.log.Warn("reading the application's next deadline", "err", err)
+		return false
+	}
+	return found && at <= now.UnixMilli()
 }
 
 // Submit hands a transaction to the node. It returns once the transaction is

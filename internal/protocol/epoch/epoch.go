@@ -142,6 +142,10 @@ type Input struct {
 	// Now, if Tick is set, is the node's clock reading (Unix milliseconds).
 	Now  int64
 	Tick bool
+	// Drive, if set, runs the next epoch even with nothing pending (an
+	// empty proposal) when no epoch is running, for an application whose
+	// state moves with time.
+	Drive bool
 }
 
 // Batch is the output of one epoch.
@@ -212,6 +216,7 @@ type Engine struct {
 	ahead []uint64 // per node, the latest epoch beyond the window it sent
 	held  bool     // no proposals of its own while replaying
 	stop  uint64   // first epoch this engine does not run (another node set's); 0: none
+	drive bool     // run one epoch even with nothing pending
 
 	stats Stats
 }
@@ -270,6 +275,9 @@ func (e *Engine) HandleInput(in Input) (Step, error) {
 		if err := e.admit(in.Tx); err != nil {
 			return s, err
 		}
+	}
+	if in.Drive && len(e.epochs) == 0 {
+		e.drive = true
 	}
 	e.propose(&s)
 	return s, nil
@@ -454,7 +462,7 @@ func (e *Engine) propose(s *Step) {
 		}
 		// Before a stop, every epoch up to it runs, empty if need be, so
 		// that the next node set takes over without waiting for load.
-		driving := e.stop > 0
+		driving := e.stop > 0 || e.drive
 		if inst == nil && e.unproposed == 0 && !driving {
 			continue
 		}
@@ -468,6 +476,7 @@ func (e *Engine) propose(s *Step) {
 				panic(err)
 			}
 		}
+		e.drive = false
 		prop := Proposal{Time: e.now, Txs: sample}
 		e.input(s, ep, inst, prop.Marshal(), sample)
 	}

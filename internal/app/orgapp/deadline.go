@@ -1,0 +1,49 @@
+package orgapp
+
+import (
+	"github.com/mass-consensus/mass/internal/app"
+	"github.com/mass-consensus/mass/internal/app/gov"
+)
+
+var _ app.Deadliner = (*App)(nil)
+
+// NextDeadline returns the earliest block time at which governance has
+// something to do on its own — the end of an active proposal's phase, a
+// queued proposal's expiry, an executor's term — read from the latest
+// state (app.Deadliner). It reads the registry, each domain and the
+// executors: a few records.
+func (a *App) NextDeadline() (int64, bool, error) {
+	s, err := a.at(a.Height())
+	if err != nil {
+		return 0, false, err
+	}
+	reg, err := gov.ReadRegistry(s)
+	if err != nil {
+		return 0, false, a.govErr(s, err)
+	}
+	var next int64
+	found := false
+	note := func(t int64) {
+		if !found || t < next {
+			next, found = t, true
+		}
+	}
+	for _, name := range reg.Domains {
+		d, err := gov.ReadDomain(s, name)
+		if err != nil {
+			return 0, false, a.govErr(s, err)
+		}
+		for _, x := range d.Active {
+			note(x.Deadline)
+		}
+		for _, q := range d.Queue {
+			note(q.Created + int64(d.Params[gov.QueueExpiry]))
+		}
+	}
+	if ex, err := gov.ReadExecutors(s); err == nil {
+		for _, x := range ex.List {
+			note(x.Until)
+		}
+	}
+	return next, found, nil
+}

@@ -172,12 +172,8 @@ func runTx(args []string) error {
 		return errors.New(txUsage)
 	}
 	fs := flag.NewFlagSet("tx "+args[0], flag.ContinueOnError)
-	api := fs.String("api", "127.0.0.1:8080", "the node's API address")
-	keyFile := fs.String("key", "", "the signer's key file")
-	nonceFlag := fs.Int64("nonce", -1, "the transaction's nonce (default: the account's next)")
-	out := fs.String("out", "", "write the transaction (hex) to this file instead of sending it")
+	f := addTxFlags(fs)
 	in := fs.String("in", "", "a transaction file (hex), for cosign and send")
-	wait := fs.Bool("wait", false, "wait until the transaction is committed and show its result")
 	to := fs.String("to", "", "recipient: public key or key file")
 	amount := fs.Uint64("amount", 0, "tokens to transfer")
 	memo := fs.String("memo", "", "a note for the recipient (at most 256 bytes)")
@@ -190,9 +186,7 @@ func runTx(args []string) error {
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	c := newAPIClient(*api)
-	var t *tx.Tx
-	var chainID string
+	c := f.client()
 	switch args[0] {
 	case "cosign", "send":
 		if *in == "" {
@@ -206,84 +200,128 @@ func runTx(args []string) error {
 		if err != nil {
 			return fmt.Errorf("%s: not hex: %w", *in, err)
 		}
-		if t, err = tx.UnmarshalPartial(b); err != nil {
+		t, err := tx.UnmarshalPartial(b)
+		if err != nil {
 			return fmt.Errorf("%s: %w", *in, err)
 		}
 		if args[0] == "cosign" {
-			k, err := home.LoadKey(*keyFile)
+			k, err := home.LoadKey(*f.key)
 			if err != nil {
 				return err
 			}
-			if chainID, err = c.chainID(); err != nil {
+			chainID, err := c.chainID()
+			if err != nil {
 				return err
 			}
 			if err := t.Sign(chainID, k); err != nil {
 				return err
 			}
 		}
+		return deliver(c, f, t)
+	}
+	var body tx.Body
+	switch args[0] {
+	case "transfer":
+		k, err := publicKeyArg(*to)
+		if err != nil {
+			return fmt.Errorf("--to: %w", err)
+		}
+		body = &tx.Transfer{To: k, Amount: *amount, Memo: []byte(*memo)}
+	case "apply":
+		body = &tx.Apply{Name: *name, Note: *note}
+	case "decide":
+		id, err := accountArg(*applicant)
+		if err != nil {
+			return fmt.Errorf("--applicant: %w", err)
+		}
+		if *accept == *refuse {
+			return errors.New("give one of --accept and --refuse")
+		}
+		body = &tx.Decide{Applicant: id, Accept: *accept}
+	case "leave":
+		body = &tx.Leave{}
 	default:
-		var body tx.Body
-		switch args[0] {
-		case "transfer":
-			k, err := publicKeyArg(*to)
-			if err != nil {
-				return fmt.Errorf("--to: %w", err)
-			}
-			body = &tx.Transfer{To: k, Amount: *amount, Memo: []byte(*memo)}
-		case "apply":
-			body = &tx.Apply{Name: *name, Note: *note}
-		case "decide":
-			id, err := accountArg(*applicant)
-			if err != nil {
-				return fmt.Errorf("--applicant: %w", err)
-			}
-			if *accept == *refuse {
-				return errors.New("give one of --accept and --refuse")
-			}
-			body = &tx.Decide{Applicant: id, Accept: *accept}
-		case "leave":
-			body = &tx.Leave{}
-		default:
-			return fmt.Errorf("unknown tx command %q\n%s", args[0], txUsage)
-		}
-		if *keyFile == "" {
-			return errors.New("--key is required")
-		}
-		k, err := home.LoadKey(*keyFile)
+		return fmt.Errorf("unknown tx command %q\n%s", args[0], txUsage)
+	}
+	k, err := f.signer()
+	if err != nil {
+		return err
+	}
+	var cosigners []*crypto.PrivateKey
+	if *cosign != "" {
+		ck, err := home.LoadKey(*cosign)
 		if err != nil {
 			return err
 		}
-		if chainID, err = c.chainID(); err != nil {
+		cosigners = append(cosigners, ck)
+	}
+	return sendTx(c, f, k, body, cosigners...)
+}
+
+// txFlags are the flags of every command that signs and submits a
+// transaction.
+type txFlags struct {
+	api   *string
+	key   *string
+	nonce *int64
+	out   *string
+	wait  *bool
+}
+
+func addTxFlags(fs *flag.FlagSet) *txFlags {
+	return &txFlags{
+		api:   fs.String("api", "127.0.0.1:8080", "the node's API address"),
+		key:   fs.String("key", "", "the signer's key file"),
+		nonce: fs.Int64("nonce", -1, "the transaction's nonce (default: the account's next)"),
+		out:   fs.String("out", "", "write the transaction (hex) to this file instead of sending it"),
+		wait:  fs.Bool("wait", false, "wait until the transaction is committed and show its result"),
+	}
+}
+
+func (f *txFlags) client() *apiClient { return newAPIClient(*f.api) }
+
+// signer loads the --key file.
+func (f *txFlags) signer() (*crypto.PrivateKey, error) {
+	if *f.key == "" {
+		return nil, errors.New("--key is required")
+	}
+	return home.LoadKey(*f.key)
+}
+
+// sendTx signs body with k, then with each cosigner, for the node's chain
+// and with the account's next nonce unless --nonce gives one, and delivers
+// it.
+func sendTx(c *apiClient, f *txFlags, k *crypto.PrivateKey, body tx.Body, cosigners ...*crypto.PrivateKey) error {
+	chainID, err := c.chainID()
+	if err != nil {
+		return err
+	}
+	nonce := uint64(*f.nonce)
+	if *f.nonce < 0 {
+		if nonce, err = c.nextNonce(k.Public().ID()); err != nil {
 			return err
-		}
-		nonce := uint64(*nonceFlag)
-		if *nonceFlag < 0 {
-			if nonce, err = c.nextNonce(k.Public().ID()); err != nil {
-				return err
-			}
-		}
-		t = tx.New(k.Public(), nonce, body)
-		if err := t.Sign(chainID, k); err != nil {
-			return err
-		}
-		if *cosign != "" {
-			ck, err := home.LoadKey(*cosign)
-			if err != nil {
-				return err
-			}
-			if err := t.Sign(chainID, ck); err != nil {
-				return err
-			}
 		}
 	}
+	t := tx.New(k.Public(), nonce, body)
+	for _, s := range append([]*crypto.PrivateKey{k}, cosigners...) {
+		if err := t.Sign(chainID, s); err != nil {
+			return err
+		}
+	}
+	return deliver(c, f, t)
+}
+
+// deliver writes the transaction to --out, or prints it when it still lacks
+// signatures, or else submits it and, with --wait, waits for its result.
+func deliver(c *apiClient, f *txFlags, t *tx.Tx) error {
 	raw := t.Marshal()
-	if *out != "" || len(t.Sigs) < len(t.Signers()) {
-		if *out == "" {
+	if *f.out != "" || len(t.Sigs) < len(t.Signers()) {
+		if *f.out == "" {
 			fmt.Println(hex.EncodeToString(raw))
 			fmt.Fprintf(os.Stderr, "signed %d of %d: the next signer is %s (mass tx cosign)\n", len(t.Sigs), len(t.Signers()), t.Signers()[len(t.Sigs)])
 			return nil
 		}
-		return os.WriteFile(*out, []byte(hex.EncodeToString(raw)+"\n"), 0o644)
+		return os.WriteFile(*f.out, []byte(hex.EncodeToString(raw)+"\n"), 0o644)
 	}
 	if _, err := tx.Unmarshal(raw); err != nil {
 		return err
@@ -295,7 +333,7 @@ func runTx(args []string) error {
 		return fmt.Errorf("the node refused it: %w", err)
 	}
 	fmt.Printf("submitted %s %s (nonce %d)\n", t.Body.Type(), sub.Hash, t.Nonce)
-	if !*wait {
+	if !*f.wait {
 		return nil
 	}
 	return waitCommit(c, sub.Hash)

@@ -1,0 +1,1345 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"net/url"
+	"os"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/mass-consensus/mass/internal/app/gov"
+	"github.com/mass-consensus/mass/internal/app/orgapp"
+	"github.com/mass-consensus/mass/internal/app/state"
+	"github.com/mass-consensus/mass/internal/app/tx"
+	"github.com/mass-consensus/mass/internal/crypto"
+	"github.com/mass-consensus/mass/internal/wire"
+)
+
+const proposalUsage = `usage:
+  mass proposal create    --key FILE [--domain NAME] --title TEXT [--body TEXT | --body-file FILE]
+                          (--option TITLE | --options FILE)... --meeting DUR --publicity DUR --capacity N
+  mass proposal join      --key FILE --proposal ID --meeting DUR --publicity DUR --capacity N
+  mass proposal option    --key FILE --proposal ID --title TEXT [--actions FILE]
+  mass proposal comment   --key FILE --proposal ID (--text TEXT | --text-file FILE)
+  mass proposal vote      --key FILE --proposal ID --approve 0,2 [--round R] [--meeting M]
+  mass proposal freeze    --key FILE --proposal ID
+  mass proposal review    --key FILE --proposal ID (--lift | --cancel) [--freeze N]
+  mass proposal challenge --key FILE --target ACCOUNT [--domain NAME] (--reason TEXT | --reason-file FILE)
+                          --meeting DUR --publicity DUR --capacity N
+  mass proposal show      ID [--height H] [--prove] [--json]
+  mass proposal list      [--domain NAME] [--page N] [--json]
+  mass proposal domains   [--json]
+
+Every command takes --api ADDR (default 127.0.0.1:8080). The commands that sign
+also take, as 'mass tx' does, --nonce N (default: the account's next), --out FILE
+(write the transaction as hex instead of sending it) and --wait (wait for the
+commit and show its result). --domain defaults to general.
+
+DUR is a duration in Go syntax ("90s", "10m", "24h", "1h30m"), optionally led
+by whole days ("7d", "1d12h"); it is sent in milliseconds (1 ms … 366 d). The
+windows and the capacity (2 … 1024) must also lie within the domain's bounds
+('mass proposal domains' shows them).
+
+create: the options are numbered in the order they are given. --option TITLE
+adds an option without actions; --options FILE adds those of a JSON list:
+  [{"title": "Pay Alice", "actions": [{"kind": "pay", "to": ACCOUNT, "amount": 5}]},
+   {"title": "Do nothing"}]
+option: --actions FILE is a JSON list of actions, as in "actions" above.
+
+Actions (at most 8 an option; ACCOUNT is a 40-hex account ID or a 64-hex public
+key, KEY a 64-hex public key, IDENT 1-32 bytes of a-z 0-9 _ - led by a letter):
+  {"kind": "add_member",    "id": ACCOUNT, "name": "Alice"}
+  {"kind": "remove_member", "id": ACCOUNT}
+  {"kind": "confirm_join",  "id": ACCOUNT}
+  {"kind": "add_node",      "key": KEY, "addrs": ["/ip4/10.0.0.5/tcp/26600"]}  (0-8 addresses)
+  {"kind": "remove_node",   "key": KEY}
+  {"kind": "set_param",     "domain": IDENT, "param": "review_window", "value": "72h"}
+  {"kind": "add_domain",    "name": IDENT}
+  {"kind": "mint",          "to": ACCOUNT or "treasury", "amount": 100}
+  {"kind": "pay",           "to": ACCOUNT, "amount": 5}         (from the treasury)
+  {"kind": "set_version",   "version": 2, "height": 50000}      (in force from that height)
+  {"kind": "appoint",       "role": IDENT, "member": ACCOUNT, "term": "720h"}
+  {"kind": "dismiss",       "role": IDENT}
+"value" and "term" are a number of milliseconds or a DUR string; "value" is
+a plain number for active_limit, max_queued, capacity_min and capacity_max.
+
+vote: --approve lists the option indexes approved. Without --round and --meeting
+it reads the proposal and uses its current round and the sub-meeting the key's
+account was drawn into.
+review: --freeze defaults to the proposal's last freeze.`
+
+// runProposal runs 'mass proposal CMD'.
+func runProposal(args []string) error {
+	if len(args) == 0 {
+		return errors.New(proposalUsage)
+	}
+	commands := map[string]func([]string) error{
+		"create": proposalCreate, "join": proposalJoin, "option": proposalOption, "comment": proposalComment,
+		"vote": proposalVote, "freeze": proposalFreeze, "review": proposalReview, "challenge": proposalChallenge,
+		"show": proposalShow, "list": proposalList, "domains": proposalDomains,
+	}
+	run, ok := commands[args[0]]
+	if !ok {
+		if args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+			fmt.Println(proposalUsage)
+			return nil
+		}
+		return fmt.Errorf("unknown proposal command %q\n%s", args[0], proposalUsage)
+	}
+	err := run(args[1:])
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	return err
+}
+
+// proposalFlags returns a silent flag set: a flag error is returned, to
+// be shown once, and -h shows the flags (parseArgs).
+func proposalFlags(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet("proposal "+name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	return fs
+}
+
+// parseArgs parses flags placed before, between or after the positional
+// arguments, and returns those.
+func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				fs.SetOutput(os.Stderr)
+				fmt.Fprintf(os.Stderr, "flags of mass %s ('mass proposal help' shows every form and the actions):\n", fs.Name())
+				fs.PrintDefaults()
+			}
+			return nil, err
+		}
+		if fs.NArg() == 0 {
+			return pos, nil
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+}
+
+// parseFlags parses a command without positional arguments.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	pos, err := parseArgs(fs, args)
+	if err == nil && len(pos) > 0 {
+		err = fmt.Errorf("unexpected argument %q", pos[0])
+	}
+	return err
+}
+
+func proposalCreate(args []string) error {
+	fs := proposalFlags("create")
+	f := addTxFlags(fs)
+	domain := fs.String("domain", "general", "the proposal's domain")
+	title := fs.String("title", "", "the proposal's title (1-200 bytes)")
+	body := fs.String("body", "", "the proposal's text (at most 16 KiB; may be empty)")
+	bodyFile := fs.String("body-file", "", "read the proposal's text from this file")
+	var opts optionsFlags
+	fs.Var(optionTitleFlag{&opts}, "option", "add an option without actions (repeatable)")
+	fs.Var(optionsFileFlag{&opts}, "options", "add the options of a JSON file (repeatable; see 'mass proposal help')")
+	d := addDesireFlags(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := checkIdent("--domain", *domain); err != nil {
+		return err
+	}
+	if err := checkText("--title", *title, tx.MaxTitle, false); err != nil {
+		return err
+	}
+	text, err := textArg("--body", *body, *bodyFile, tx.MaxBody, false)
+	if err != nil {
+		return err
+	}
+	if len(opts) == 0 {
+		return errors.New("give at least one option (--option TITLE or --options FILE)")
+	}
+	if len(opts) > tx.MaxOptions {
+		return fmt.Errorf("%d options: at most %d", len(opts), tx.MaxOptions)
+	}
+	desire, err := d.desire()
+	if err != nil {
+		return err
+	}
+	k, err := f.signer()
+	if err != nil {
+		return err
+	}
+	return sendTx(f.client(), f, k, &tx.Create{Domain: *domain, Title: *title, Body: text, Options: opts, Desire: desire})
+}
+
+func proposalJoin(args []string) error {
+	fs := proposalFlags("join")
+	f := addTxFlags(fs)
+	id := proposalIDFlag(fs)
+	d := addDesireFlags(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := checkProposalID(*id); err != nil {
+		return err
+	}
+	desire, err := d.desire()
+	if err != nil {
+		return err
+	}
+	k, err := f.signer()
+	if err != nil {
+		return err
+	}
+	return sendTx(f.client(), f, k, &tx.Join{Proposal: *id, Desire: desire})
+}
+
+func proposalOption(args []string) error {
+	fs := proposalFlags("option")
+	f := addTxFlags(fs)
+	id := proposalIDFlag(fs)
+	title := fs.String("title", "", "the option's title (1-200 bytes)")
+	actionsFile := fs.String("actions", "", "a JSON file listing the option's actions (see 'mass proposal help')")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := checkProposalID(*id); err != nil {
+		return err
+	}
+	if err := checkText("--title", *title, tx.MaxTitle, false); err != nil {
+		return err
+	}
+	o := tx.Option{Title: *title}
+	if *actionsFile != "" {
+		data, err := os.ReadFile(*actionsFile)
+		if err != nil {
+			return err
+		}
+		if o.Actions, err = parseActionsJSON(data); err != nil {
+			return fmt.Errorf("%s: %w", *actionsFile, err)
+		}
+		if err := checkOption(o); err != nil {
+			return fmt.Errorf("%s: %w", *actionsFile, err)
+		}
+	}
+	k, err := f.signer()
+	if err != nil {
+		return err
+	}
+	return sendTx(f.client(), f, k, &tx.AddOption{Proposal: *id, Option: o})
+}
+
+func proposalComment(args []string) error {
+	fs := proposalFlags("comment")
+	f := addTxFlags(fs)
+	id := proposalIDFlag(fs)
+	text := fs.String("text", "", "the comment (1-2048 bytes)")
+	textFile := fs.String("text-file", "", "read the comment from this file")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := checkProposalID(*id); err != nil {
+		return err
+	}
+	s, err := textArg("--text", *text, *textFile, tx.MaxComment, true)
+	if err != nil {
+		return err
+	}
+	k, err := f.signer()
+	if err != nil {
+		return err
+	}
+	return sendTx(f.client(), f, k, &tx.Comment{Proposal: *id, Text: s})
+}
+
+func proposalVote(args []string) error {
+	fs := proposalFlags("vote")
+	f := addTxFlags(fs)
+	id := proposalIDFlag(fs)
+	approve := fs.String("approve", "", "the indexes of the options approved, e.g. 0,2")
+	round := fs.Uint64("round", 0, "the round (default: the proposal's current round)")
+	meeting := fs.Int64("meeting", -1, "the sub-meeting (-1: the one the key's account is in)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := checkProposalID(*id); err != nil {
+		return err
+	}
+	indexes, err := parseApprove(*approve)
+	if err != nil {
+		return err
+	}
+	if *round > math.MaxUint8 {
+		return fmt.Errorf("--round %d: rounds are numbered 1 … 255", *round)
+	}
+	if *meeting > math.MaxUint16 {
+		return fmt.Errorf("--meeting %d: at most %d", *meeting, math.MaxUint16)
+	}
+	k, err := f.signer()
+	if err != nil {
+		return err
+	}
+	c := f.client()
+	v := &tx.Vote{Proposal: *id, Round: uint8(*round), Meeting: uint16(max(*meeting, 0)), Approve: indexes}
+	if *round == 0 || *meeting < 0 {
+		p, err := readProposal(c, *id)
+		if err != nil {
+			return err
+		}
+		if v.Round, v.Meeting, err = ballotPlace(p, k.Public().ID(), v.Round); err != nil {
+			return err
+		}
+		if *meeting >= 0 && uint16(*meeting) != v.Meeting {
+			return fmt.Errorf("--meeting %d: account %s is in sub-meeting %d of round %d", *meeting, k.Public().ID(), v.Meeting, v.Round)
+		}
+		fmt.Fprintf(os.Stderr, "voting in round %d, sub-meeting %d\n", v.Round, v.Meeting)
+	}
+	return sendTx(c, f, k, v)
+}
+
+func proposalFreeze(args []string) error {
+	fs := proposalFlags("freeze")
+	f := addTxFlags(fs)
+	id := proposalIDFlag(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := checkProposalID(*id); err != nil {
+		return err
+	}
+	k, err := f.signer()
+	if err != nil {
+		return err
+	}
+	return sendTx(f.client(), f, k, &tx.Freeze{Proposal: *id})
+}
+
+func proposalReview(args []string) error {
+	fs := proposalFlags("review")
+	f := addTxFlags(fs)
+	id := proposalIDFlag(fs)
+	lift := fs.Bool("lift", false, "vote to lift the freeze")
+	cancel := fs.Bool("cancel", false, "vote to cancel the proposal")
+	freeze := fs.Uint64("freeze", 0, "the freeze's number, from 1 (default: the proposal's last)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := checkProposalID(*id); err != nil {
+		return err
+	}
+	if *lift == *cancel {
+		return errors.New("give one of --lift and --cancel")
+	}
+	if *freeze > math.MaxUint8 {
+		return fmt.Errorf("--freeze %d: freezes are numbered 1 … 255", *freeze)
+	}
+	k, err := f.signer()
+	if err != nil {
+		return err
+	}
+	c := f.client()
+	r := &tx.Review{Proposal: *id, Freeze: uint8(*freeze), Lift: *lift}
+	if r.Freeze == 0 {
+		p, err := readProposal(c, *id)
+		if err != nil {
+			return err
+		}
+		switch {
+		case p.Freezes == 0:
+			return fmt.Errorf("proposal %d has never been frozen: there is nothing to review", *id)
+		case p.State != "review":
+			return fmt.Errorf("proposal %d is %s, not under review", *id, p.State)
+		}
+		r.Freeze = p.Freezes
+	}
+	return sendTx(c, f, k, r)
+}
+
+func proposalChallenge(args []string) error {
+	fs := proposalFlags("challenge")
+	f := addTxFlags(fs)
+	target := fs.String("target", "", "the member challenged: account ID, public key or key file")
+	domain := fs.String("domain", "general", "the challenge's domain")
+	reason := fs.String("reason", "", "why (1 byte to 16 KiB)")
+	reasonFile := fs.String("reason-file", "", "read the reason from this file")
+	d := addDesireFlags(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *target == "" {
+		return errors.New("--target is required")
+	}
+	id, err := accountArg(*target)
+	if err != nil {
+		return fmt.Errorf("--target: %w", err)
+	}
+	if err := checkIdent("--domain", *domain); err != nil {
+		return err
+	}
+	text, err := textArg("--reason", *reason, *reasonFile, tx.MaxBody, true)
+	if err != nil {
+		return err
+	}
+	desire, err := d.desire()
+	if err != nil {
+		return err
+	}
+	k, err := f.signer()
+	if err != nil {
+		return err
+	}
+	return sendTx(f.client(), f, k, &tx.Challenge{Target: id, Domain: *domain, Reason: text, Desire: desire})
+}
+
+// proposalResponse is the answer of GET /v1/proposals/{id}.
+type proposalResponse struct {
+	Height   uint64              `json:"height"`
+	Proposal orgapp.ProposalView `json:"proposal"`
+	Proofs   []json.RawMessage   `json:"proofs"`
+}
+
+func proposalShow(args []string) error {
+	fs := proposalFlags("show")
+	api := fs.String("api", "127.0.0.1:8080", "the node's API address")
+	height := fs.Uint64("height", 0, "height to read at (default: the latest certified)")
+	prove := fs.Bool("prove", false, "ask for the proofs of the records the view is built from")
+	asJSON := fs.Bool("json", false, "print the node's JSON answer")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return errors.New("usage: mass proposal show ID [--height H] [--prove] [--json]")
+	}
+	id, err := strconv.ParseUint(pos[0], 10, 64)
+	if err != nil || id == 0 {
+		return fmt.Errorf("%q is not a proposal ID (1, 2, …)", pos[0])
+	}
+	q := url.Values{}
+	if *height > 0 {
+		q.Set("height", strconv.FormatUint(*height, 10))
+	}
+	if *prove {
+		q.Set("prove", "1")
+	}
+	raw, err := getJSON(newAPIClient(*api), proposalPath(id), q)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return printJSON(os.Stdout, raw)
+	}
+	var r proposalResponse
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return fmt.Errorf("reading the node's answer: %w", err)
+	}
+	printProposal(os.Stdout, &r, time.Now())
+	return nil
+}
+
+func proposalList(args []string) error {
+	fs := proposalFlags("list")
+	api := fs.String("api", "127.0.0.1:8080", "the node's API address")
+	domain := fs.String("domain", "general", "the domain")
+	page := fs.Uint64("page", 0, "the page, from 0 (256 proposals a page, in creation order)")
+	asJSON := fs.Bool("json", false, "print the node's JSON answer")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := checkIdent("--domain", *domain); err != nil {
+		return err
+	}
+	if *page > math.MaxUint32 {
+		return fmt.Errorf("--page %d: too large", *page)
+	}
+	raw, err := getJSON(newAPIClient(*api), "/v1/proposals", url.Values{"domain": {*domain}, "page": {strconv.FormatUint(*page, 10)}})
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return printJSON(os.Stdout, raw)
+	}
+	var r struct {
+		Height uint64              `json:"height"`
+		List   orgapp.ProposalList `json:"list"`
+	}
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return fmt.Errorf("reading the node's answer: %w", err)
+	}
+	printProposalList(os.Stdout, r.Height, &r.List)
+	return nil
+}
+
+func proposalDomains(args []string) error {
+	fs := proposalFlags("domains")
+	api := fs.String("api", "127.0.0.1:8080", "the node's API address")
+	asJSON := fs.Bool("json", false, "print the node's JSON answer")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	raw, err := getJSON(newAPIClient(*api), "/v1/governance", nil)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return printJSON(os.Stdout, raw)
+	}
+	var r struct {
+		Height     uint64                `json:"height"`
+		Governance orgapp.GovernanceView `json:"governance"`
+	}
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return fmt.Errorf("reading the node's answer: %w", err)
+	}
+	printGovernance(os.Stdout, r.Height, &r.Governance, time.Now())
+	return nil
+}
+
+// ---- flags and their checks ----
+
+func proposalIDFlag(fs *flag.FlagSet) *uint64 {
+	return fs.Uint64("proposal", 0, "the proposal's ID")
+}
+
+func checkProposalID(id uint64) error {
+	if id == 0 {
+		return errors.New("--proposal is required (a proposal's ID: 1, 2, …)")
+	}
+	return nil
+}
+
+// desireFlags are a participant's desired windows and capacity.
+type desireFlags struct {
+	meeting, publicity *string
+	capacity           *uint64
+}
+
+func addDesireFlags(fs *flag.FlagSet) desireFlags {
+	return desireFlags{
+		meeting:   fs.String("meeting", "", "desired meeting window, e.g. 10m, 24h, 7d (each round lasts the median)"),
+		publicity: fs.String("publicity", "", "desired publicity window, e.g. 1h, 3d"),
+		capacity:  fs.Uint64("capacity", 0, "desired sub-meeting capacity (2 … 1024)"),
+	}
+}
+
+func (d desireFlags) desire() (tx.Desire, error) {
+	m, err := windowArg("--meeting", *d.meeting)
+	if err != nil {
+		return tx.Desire{}, err
+	}
+	p, err := windowArg("--publicity", *d.publicity)
+	if err != nil {
+		return tx.Desire{}, err
+	}
+	switch {
+	case *d.capacity == 0:
+		return tx.Desire{}, fmt.Errorf("--capacity is required (%d … %d)", tx.MinCapacity, tx.MaxCapacity)
+	case *d.capacity < tx.MinCapacity || *d.capacity > tx.MaxCapacity:
+		return tx.Desire{}, fmt.Errorf("--capacity %d: not in %d … %d", *d.capacity, tx.MinCapacity, tx.MaxCapacity)
+	}
+	return tx.Desire{Meeting: m, Publicity: p, Capacity: uint16(*d.capacity)}, nil
+}
+
+func windowArg(name, s string) (uint64, error) {
+	if s == "" {
+		return 0, fmt.Errorf("%s is required (a duration such as 10m, 24h or 7d)", name)
+	}
+	ms, err := parseMillis(s)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", name, err)
+	}
+	if ms == 0 || ms > tx.MaxWindow {
+		return 0, fmt.Errorf("%s %s: not in 1ms … 366d", name, s)
+	}
+	return ms, nil
+}
+
+// parseMillis reads a duration in Go syntax ("90s", "10m", "1h30m"),
+// optionally led by whole days ("7d", "1d12h"), as milliseconds.
+func parseMillis(s string) (uint64, error) {
+	var days uint64
+	rest := s
+	if i := strings.IndexByte(s, 'd'); i > 0 {
+		n, err := strconv.ParseUint(s[:i], 10, 32)
+		if err != nil {
+			return 0, fmt.Errorf("%q is not a duration (e.g. 90s, 10m, 24h, 7d)", s)
+		}
+		days, rest = n, s[i+1:]
+	}
+	var d time.Duration
+	if rest != "" || days == 0 {
+		var err error
+		if d, err = time.ParseDuration(rest); err != nil {
+			return 0, fmt.Errorf("%q is not a duration (e.g. 90s, 10m, 24h, 7d)", s)
+		}
+	}
+	switch {
+	case d < 0:
+		return 0, fmt.Errorf("%q is negative", s)
+	case d%time.Millisecond != 0:
+		return 0, fmt.Errorf("%q is not a whole number of milliseconds", s)
+	case days > math.MaxUint64/gov.Day:
+		return 0, fmt.Errorf("%q is too long", s)
+	}
+	ms := days*gov.Day + uint64(d/time.Millisecond)
+	if ms < days*gov.Day {
+		return 0, fmt.Errorf("%q is too long", s)
+	}
+	return ms, nil
+}
+
+// parseApprove reads a list of option indexes ("0,2"), in any order, and
+// returns them increasing.
+func parseApprove(s string) ([]uint8, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, errors.New("--approve is required (the indexes of the options approved, e.g. 0,2)")
+	}
+	var out []uint8
+	for part := range strings.SplitSeq(s, ",") {
+		part = strings.TrimSpace(part)
+		n, err := strconv.ParseUint(part, 10, 8)
+		if err != nil || n >= tx.MaxOptions {
+			return nil, fmt.Errorf("--approve: %q is not an option index (0 … %d)", part, tx.MaxOptions-1)
+		}
+		if slices.Contains(out, uint8(n)) {
+			return nil, fmt.Errorf("--approve: option %d is given twice", n)
+		}
+		out = append(out, uint8(n))
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// textArg returns a text given inline or in a file (not both), checked;
+// in a file, CRLF line ends become LF and the last line end is dropped.
+func textArg(name, inline, file string, maxLen int, required bool) (string, error) {
+	s := inline
+	if file != "" {
+		if inline != "" {
+			return "", fmt.Errorf("give %s or %s-file, not both", name, name)
+		}
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return "", err
+		}
+		s = strings.TrimRight(strings.ReplaceAll(string(b), "\r\n", "\n"), "\n")
+	}
+	if s == "" && !required {
+		return "", nil
+	}
+	return s, checkText(name, s, maxLen, true)
+}
+
+// malformed strips the tx package's prefix from a field check's error.
+func malformed(name string, err error) error {
+	return fmt.Errorf("%s: %s", name, strings.TrimPrefix(err.Error(), tx.ErrMalformed.Error()+": "))
+}
+
+func checkText(name, s string, maxLen int, multiline bool) error {
+	if s == "" {
+		return fmt.Errorf("%s is required", name)
+	}
+	if err := tx.CheckText(s, maxLen, multiline); err != nil {
+		return malformed(name, err)
+	}
+	return nil
+}
+
+func checkIdent(name, s string) error {
+	if err := tx.CheckIdent(s); err != nil {
+		return malformed(name, err)
+	}
+	return nil
+}
+
+// optionsFlags collects the options of 'create' in command-line order.
+type optionsFlags []tx.Option
+
+type optionTitleFlag struct{ opts *optionsFlags }
+
+func (f optionTitleFlag) String() string { return "" }
+
+func (f optionTitleFlag) Set(title string) error {
+	if err := checkText("option title", title, tx.MaxTitle, false); err != nil {
+		return err
+	}
+	*f.opts = append(*f.opts, tx.Option{Title: title})
+	return nil
+}
+
+type optionsFileFlag struct{ opts *optionsFlags }
+
+func (f optionsFileFlag) String() string { return "" }
+
+func (f optionsFileFlag) Set(file string) error {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return err
+	}
+	opts, err := parseOptionsJSON(data)
+	if err != nil {
+		return fmt.Errorf("%s: %w", file, err)
+	}
+	*f.opts = append(*f.opts, opts...)
+	return nil
+}
+
+// ---- the options and actions JSON ----
+
+// parseOptionsJSON reads a JSON list of options:
+// [{"title": "...", "actions": [action, ...]}, ...].
+func parseOptionsJSON(data []byte) ([]tx.Option, error) {
+	list, err := jsonList(data, "options")
+	if err != nil {
+		return nil, err
+	}
+	if len(list) == 0 {
+		return nil, errors.New("an empty list of options")
+	}
+	var out []tx.Option
+	for i, raw := range list {
+		fields, err := jsonObject(raw, "title", "actions")
+		if err != nil {
+			return nil, fmt.Errorf("option %d: %w", i, err)
+		}
+		var o tx.Option
+		if err := jsonField(fields, "title", &o.Title); err != nil {
+			return nil, fmt.Errorf("option %d: %w", i, err)
+		}
+		if err := checkText(fmt.Sprintf("option %d: title", i), o.Title, tx.MaxTitle, false); err != nil {
+			return nil, err
+		}
+		if a, ok := fields["actions"]; ok {
+			if o.Actions, err = parseActionsJSON(a); err != nil {
+				return nil, fmt.Errorf("option %d (%q): %w", i, o.Title, err)
+			}
+		}
+		if err := checkOption(o); err != nil {
+			return nil, fmt.Errorf("option %d (%q): %w", i, o.Title, err)
+		}
+		out = append(out, o)
+	}
+	return out, nil
+}
+
+// parseActionsJSON reads a JSON list of actions (see proposalUsage).
+func parseActionsJSON(data []byte) ([]tx.Action, error) {
+	list, err := jsonList(data, "actions")
+	if err != nil {
+		return nil, err
+	}
+	if len(list) > tx.MaxActions {
+		return nil, fmt.Errorf("%d actions: at most %d", len(list), tx.MaxActions)
+	}
+	var out []tx.Action
+	for i, raw := range list {
+		a, err := parseAction(raw)
+		if err != nil {
+			return nil, fmt.Errorf("action %d: %w", i, err)
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+// actionFields are the JSON fields of each action kind, after "kind"; all
+// are required but add_node's "addrs".
+var actionFields = map[tx.ActionKind][]string{
+	tx.ActAddMember:    {"id", "name"},
+	tx.ActRemoveMember: {"id"},
+	tx.ActConfirmJoin:  {"id"},
+	tx.ActAddNode:      {"key", "addrs"},
+	tx.ActRemoveNode:   {"key"},
+	tx.ActSetParam:     {"domain", "param", "value"},
+	tx.ActAddDomain:    {"name"},
+	tx.ActMint:         {"to", "amount"},
+	tx.ActPay:          {"to", "amount"},
+	tx.ActSetVersion:   {"version", "height"},
+	tx.ActAppoint:      {"role", "member", "term"},
+	tx.ActDismiss:      {"role"},
+}
+
+// actionKind returns the kind named s (as tx.ActionKind.String names it).
+func actionKind(s string) (tx.ActionKind, bool) {
+	for k := range actionFields {
+		if k.String() == s {
+			return k, true
+		}
+	}
+	return 0, false
+}
+
+func actionKindNames() string {
+	var names []string
+	for k := tx.ActionKind(1); k <= tx.ActDismiss; k++ {
+		names = append(names, k.String())
+	}
+	return strings.Join(names, ", ")
+}
+
+func parseAction(raw json.RawMessage) (tx.Action, error) {
+	var a tx.Action
+	var head struct {
+		Kind *string `json:"kind"`
+	}
+	if err := json.Unmarshal(raw, &head); err != nil || head.Kind == nil {
+		return a, fmt.Errorf(`not an object with a "kind" (%s)`, actionKindNames())
+	}
+	kind, ok := actionKind(*head.Kind)
+	if !ok {
+		return a, fmt.Errorf("unknown action kind %q (%s)", *head.Kind, actionKindNames())
+	}
+	names := actionFields[kind]
+	fields, err := jsonObject(raw, append([]string{"kind"}, names...)...)
+	if err != nil {
+		return a, fmt.Errorf("%s: %w (it takes %s)", kind, err, strings.Join(names, ", "))
+	}
+	for _, n := range names {
+		if raw, ok := fields[n]; (!ok || isNull(raw)) && !(kind == tx.ActAddNode && n == "addrs") {
+			return a, fmt.Errorf("%s: %q is missing (it takes %s)", kind, n, strings.Join(names, ", "))
+		}
+	}
+	r := &fieldReader{fields: fields}
+	a.Kind = kind
+	switch kind {
+	case tx.ActAddMember:
+		a.ID = r.account("id")
+		a.Name = r.str("name")
+		if r.err == nil {
+			if err := tx.CheckName(a.Name); err != nil {
+				r.err = malformed("name", err)
+			}
+		}
+	case tx.ActRemoveMember, tx.ActConfirmJoin:
+		a.ID = r.account("id")
+	case tx.ActAddNode:
+		a.Key = r.key("key")
+		a.Addrs = r.addrs("addrs")
+	case tx.ActRemoveNode:
+		a.Key = r.key("key")
+	case tx.ActSetParam:
+		a.Name = r.ident("domain")
+		a.Param = r.str("param")
+		a.Amount = r.millis("value")
+		if r.err == nil {
+			r.err = checkParam(a.Param, a.Amount)
+		}
+	case tx.ActAddDomain:
+		a.Name = r.ident("name")
+	case tx.ActDismiss:
+		a.Name = r.ident("role")
+	case tx.ActMint, tx.ActPay:
+		if s, ok := r.peekString("to"); ok && s == "treasury" {
+			if kind == tx.ActPay {
+				r.fail("to", "pay is from the treasury, not to it")
+			}
+			a.ID = crypto.ID(state.TreasuryKey)
+		} else {
+			a.ID = r.account("to")
+		}
+		a.Amount = r.u64("amount")
+		if r.err == nil && a.Amount == 0 {
+			r.fail("amount", "must be above 0")
+		}
+	case tx.ActSetVersion:
+		a.Amount = r.u64("version")
+		a.Height = r.u64("height")
+		switch {
+		case r.err != nil:
+		case a.Amount == 0 || a.Amount > math.MaxUint32:
+			r.fail("version", fmt.Sprintf("%d is not in 1 … %d", a.Amount, uint32(math.MaxUint32)))
+		case a.Height == 0:
+			r.fail("height", "must be above 0")
+		}
+	case tx.ActAppoint:
+		a.Name = r.ident("role")
+		a.ID = r.account("member")
+		a.Amount = r.millis("term")
+		if r.err == nil && (a.Amount == 0 || a.Amount > tx.MaxWindow) {
+			r.fail("term", "not in 1ms … 366d")
+		}
+	}
+	if r.err != nil {
+		return a, fmt.Errorf("%s: %w", kind, r.err)
+	}
+	return a, nil
+}
+
+// checkParam checks a set_param's parameter and value against their
+// bounds (the ordered pairs are checked when it runs).
+func checkParam(name string, v uint64) error {
+	i, ok := gov.ParamIndex(name)
+	if !ok {
+		var names []string
+		for _, d := range gov.ParamDefs {
+			names = append(names, d.Name)
+		}
+		return fmt.Errorf("param: unknown parameter %q (%s)", name, strings.Join(names, ", "))
+	}
+	if d := gov.ParamDefs[i]; v < d.Min || v > d.Max {
+		return fmt.Errorf("value: %s = %d is out of its bounds %d … %d", name, v, d.Min, d.Max)
+	}
+	return nil
+}
+
+// checkOption encodes an option and decodes it as a node would, so that
+// nothing the node refuses as malformed leaves the command line.
+func checkOption(o tx.Option) error {
+	w := wire.NewWriter(64)
+	o.MarshalTo(w)
+	r := wire.NewReader(w.Finish())
+	if _, err := tx.ReadOption(r); err != nil {
+		return err
+	}
+	return r.Done()
+}
+
+func jsonList(data []byte, what string) ([]json.RawMessage, error) {
+	var list []json.RawMessage
+	if err := json.Unmarshal(data, &list); err != nil {
+		return nil, fmt.Errorf("not a JSON list of %s: %w", what, err)
+	}
+	return list, nil
+}
+
+// jsonObject returns the fields of a JSON object, refusing any not in
+// allowed.
+func jsonObject(raw json.RawMessage, allowed ...string) (map[string]json.RawMessage, error) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil || m == nil {
+		return nil, fmt.Errorf("not a JSON object: %s", bytes.TrimSpace(raw))
+	}
+	for k := range m {
+		if !slices.Contains(allowed, k) {
+			return nil, fmt.Errorf("unknown field %q", k)
+		}
+	}
+	return m, nil
+}
+
+func isNull(raw json.RawMessage) bool { return bytes.Equal(bytes.TrimSpace(raw), []byte("null")) }
+
+func jsonField(fields map[string]json.RawMessage, name string, into any) error {
+	raw, ok := fields[name]
+	if !ok {
+		return fmt.Errorf("%q is missing", name)
+	}
+	if err := json.Unmarshal(raw, into); err != nil {
+		return fmt.Errorf("%q: %s is not %s", name, raw, jsonKind(into))
+	}
+	return nil
+}
+
+func jsonKind(v any) string {
+	switch v.(type) {
+	case *string:
+		return "a string"
+	case *uint64:
+		return "a whole number"
+	case *[]string:
+		return "a list of strings"
+	}
+	return "valid"
+}
+
+// fieldReader reads an action's fields, keeping the first error.
+type fieldReader struct {
+	fields map[string]json.RawMessage
+	err    error
+}
+
+func (r *fieldReader) fail(name, msg string) {
+	if r.err == nil {
+		r.err = fmt.Errorf("%s: %s", name, msg)
+	}
+}
+
+func (r *fieldReader) get(name string, into any) bool {
+	if r.err != nil {
+		return false
+	}
+	if raw, ok := r.fields[name]; !ok || isNull(raw) {
+		return false
+	}
+	if err := jsonField(r.fields, name, into); err != nil {
+		r.err = err
+		return false
+	}
+	return true
+}
+
+func (r *fieldReader) peekString(name string) (string, bool) {
+	var s string
+	err := json.Unmarshal(r.fields[name], &s)
+	return s, err == nil
+}
+
+func (r *fieldReader) str(name string) string {
+	var s string
+	r.get(name, &s)
+	return s
+}
+
+func (r *fieldReader) ident(name string) string {
+	s := r.str(name)
+	if r.err == nil {
+		if err := checkIdent(name, s); err != nil {
+			r.err = err
+		}
+	}
+	return s
+}
+
+func (r *fieldReader) u64(name string) uint64 {
+	var v uint64
+	r.get(name, &v)
+	return v
+}
+
+// millis reads a number of milliseconds or a duration string.
+func (r *fieldReader) millis(name string) uint64 {
+	if s, ok := r.peekString(name); ok {
+		ms, err := parseMillis(s)
+		if err != nil {
+			r.fail(name, err.Error())
+		}
+		return ms
+	}
+	var v uint64
+	if r.err == nil && json.Unmarshal(r.fields[name], &v) != nil {
+		r.fail(name, fmt.Sprintf("%s is neither a whole number of milliseconds nor a duration string", r.fields[name]))
+	}
+	return v
+}
+
+// account reads a 40-hex account ID or a 64-hex public key (its account).
+func (r *fieldReader) account(name string) crypto.ID {
+	s := r.str(name)
+	if r.err != nil {
+		return crypto.ID{}
+	}
+	if id, err := crypto.ParseID(s); err == nil {
+		return id
+	}
+	if k, err := crypto.ParsePublicKey(s); err == nil {
+		return k.ID()
+	}
+	r.fail(name, fmt.Sprintf("%q is neither an account ID (40 hex digits) nor a public key (64 hex digits)", s))
+	return crypto.ID{}
+}
+
+func (r *fieldReader) key(name string) crypto.PublicKey {
+	s := r.str(name)
+	if r.err != nil {
+		return crypto.PublicKey{}
+	}
+	k, err := crypto.ParsePublicKey(s)
+	if err != nil {
+		r.fail(name, fmt.Sprintf("%q is not a public key (64 hex digits)", s))
+		return k
+	}
+	if err := k.CheckStrong(); err != nil {
+		r.fail(name, err.Error())
+	}
+	return k
+}
+
+func (r *fieldReader) addrs(name string) []string {
+	var list []string
+	r.get(name, &list)
+	if r.err != nil {
+		return nil
+	}
+	if len(list) > tx.MaxAddrs {
+		r.fail(name, fmt.Sprintf("%d addresses: at most %d", len(list), tx.MaxAddrs))
+	}
+	for _, s := range list {
+		if s == "" || len(s) > tx.MaxAddr || !utf8.ValidString(s) {
+			r.fail(name, fmt.Sprintf("%q: an address has 1 to %d bytes of UTF-8", s, tx.MaxAddr))
+		}
+	}
+	return list
+}
+
+// ---- reading from the node ----
+
+func proposalPath(id uint64) string { return "/v1/proposals/" + strconv.FormatUint(id, 10) }
+
+// getJSON returns the node's JSON answer to a GET.
+func getJSON(c *apiClient, path string, q url.Values) (json.RawMessage, error) {
+	if len(q) > 0 {
+		path += "?" + q.Encode()
+	}
+	var raw json.RawMessage
+	if err := c.do(http.MethodGet, path, nil, &raw); err != nil {
+		return nil, err
+	}
+	return raw, nil
+}
+
+func readProposal(c *apiClient, id uint64) (*orgapp.ProposalView, error) {
+	raw, err := getJSON(c, proposalPath(id), nil)
+	if err != nil {
+		return nil, fmt.Errorf("reading proposal %d: %w", id, err)
+	}
+	var r proposalResponse
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return nil, fmt.Errorf("reading proposal %d: %w", id, err)
+	}
+	return &r.Proposal, nil
+}
+
+// ballotPlace returns the round a member votes in (the proposal's current
+// one unless round > 0) and the sub-meeting it was drawn into.
+func ballotPlace(p *orgapp.ProposalView, member crypto.ID, round uint8) (uint8, uint16, error) {
+	if round == 0 {
+		if p.State != "voting" {
+			return 0, 0, fmt.Errorf("proposal %d is %s, not voting", p.ID, p.State)
+		}
+		round = p.Round
+	}
+	for _, r := range p.Rounds {
+		if r.Round != round {
+			continue
+		}
+		for _, m := range r.Meetings {
+			if slices.ContainsFunc(m.Members, func(s string) bool { return strings.EqualFold(s, member.String()) }) {
+				return round, m.Index, nil
+			}
+		}
+		return 0, 0, fmt.Errorf("account %s is in none of the %d sub-meetings of round %d of proposal %d (not a participant?)",
+			member, len(r.Meetings), round, p.ID)
+	}
+	return 0, 0, fmt.Errorf("proposal %d has no round %d", p.ID, round)
+}
+
+// ---- printing ----
+
+func printJSON(w io.Writer, raw json.RawMessage) error {
+	var b bytes.Buffer
+	if err := json.Indent(&b, raw, "", "  "); err != nil {
+		return err
+	}
+	b.WriteByte('\n')
+	_, err := w.Write(b.Bytes())
+	return err
+}
+
+// fmtMillis shows milliseconds as a duration: "1d12h", "10m", "1m30s".
+func fmtMillis(ms uint64) string {
+	if ms > tx.MaxWindow*100 {
+		return fmt.Sprintf("%d ms", ms)
+	}
+	d := time.Duration(ms) * time.Millisecond
+	const day = 24 * time.Hour
+	s := ""
+	if d >= day {
+		s = fmt.Sprintf("%dd", d/day)
+		d %= day
+	}
+	if d > 0 || s == "" {
+		t := d.String() // "1h30m0s", "10m0s", "1.5s", "500ms"
+		if strings.HasSuffix(t, "m0s") {
+			t = t[:len(t)-2]
+		}
+		if strings.HasSuffix(t, "h0m") {
+			t = t[:len(t)-2]
+		}
+		s += t
+	}
+	return s
+}
+
+// fmtTime shows a block time (Unix ms) and how far it is from now.
+func fmtTime(ms int64, now time.Time) string {
+	t := time.UnixMilli(ms)
+	d := t.Sub(now).Round(time.Second)
+	rel := "in " + fmtMillis(uint64(d.Milliseconds()))
+	if d < 0 {
+		rel = fmtMillis(uint64(-d.Milliseconds())) + " ago"
+	}
+	return fmt.Sprintf("%s (%s)", t.Local().Format("2006-01-02 15:04:05 MST"), rel)
+}
+
+func fmtIndexes(xs []uint8) string {
+	var s []string
+	for _, x := range xs {
+		s = append(s, strconv.Itoa(int(x)))
+	}
+	return strings.Join(s, " ")
+}
+
+// deadlineName names what ends at a proposal's deadline.
+func deadlineName(p *orgapp.ProposalView) string {
+	switch p.State {
+	case "meeting":
+		return "meeting ends"
+	case "voting":
+		return fmt.Sprintf("round %d ends", p.Round)
+	case "publicity":
+		return "publicity ends"
+	case "review":
+		return "review ends"
+	}
+	return "deadline"
+}
+
+func printProposal(w io.Writer, r *proposalResponse, now time.Time) {
+	p := &r.Proposal
+	fmt.Fprintf(w, "proposal %d in %s: %s\n", p.ID, p.Domain, p.Title)
+	if p.Kind == "challenge" {
+		fmt.Fprintf(w, "  challenge of %s\n", p.Target)
+	}
+	fmt.Fprintf(w, "  author      %s\n", p.Author)
+	fmt.Fprintf(w, "  created     %s\n", fmtTime(p.Created, now))
+	fmt.Fprintf(w, "  state       %s\n", p.State)
+	if p.Deadline != 0 && p.Closed == 0 {
+		fmt.Fprintf(w, "  %-11s %s\n", deadlineName(p), fmtTime(p.Deadline, now))
+	}
+	if p.Activated != 0 {
+		fmt.Fprintf(w, "  activated   %s\n", fmtTime(p.Activated, now))
+	}
+	if p.MeetingWindow != 0 {
+		fmt.Fprintf(w, "  rounds of   %s, sub-meetings of at most %d\n", fmtMillis(p.MeetingWindow), p.Capacity)
+	}
+	if p.Closed != 0 {
+		fmt.Fprintf(w, "  closed      %s\n", fmtTime(p.Closed, now))
+	}
+	if p.Reason != "" {
+		fmt.Fprintf(w, "  reason      %s\n", p.Reason)
+	}
+	fmt.Fprintf(w, "  comments    %d\n", p.Comments)
+	fmt.Fprintf(w, "  height      %d\n", r.Height)
+	if len(r.Proofs) > 0 {
+		fmt.Fprintf(w, "  proofs      %d (--json shows them)\n", len(r.Proofs))
+	}
+	if p.Body != "" {
+		fmt.Fprintln(w, "body")
+		for line := range strings.SplitSeq(p.Body, "\n") {
+			fmt.Fprintf(w, "  %s\n", line)
+		}
+	}
+	fmt.Fprintf(w, "options (%d)\n", len(p.Options))
+	for _, o := range p.Options {
+		mark := " "
+		if p.Winner != nil && *p.Winner == o.Index {
+			mark = "*"
+		}
+		fmt.Fprintf(w, " %s%2d  %s   (by %s)\n", mark, o.Index, o.Title, o.Author)
+		for _, a := range o.Actions {
+			fmt.Fprintf(w, "        %s\n", a)
+		}
+	}
+	fmt.Fprintf(w, "participants (%d)\n", p.Participants)
+	for _, x := range p.Roster {
+		fmt.Fprintf(w, "  %3d  %s  meeting %s, publicity %s, capacity %d\n", x.Position, x.Member,
+			fmtMillis(x.MeetingWindow), fmtMillis(x.PublicityWindow), x.Capacity)
+	}
+	for _, rd := range p.Rounds {
+		how := fmt.Sprintf("split into %d sub-meetings", len(rd.Meetings))
+		if rd.Plenary {
+			how = "plenary"
+		}
+		status := "ends " + fmtTime(rd.End, now)
+		if rd.Ended {
+			status = "ended"
+		}
+		fmt.Fprintf(w, "round %d: %s, options %s; %s", rd.Round, how, fmtIndexes(rd.Options), status)
+		if len(rd.Winners) > 0 {
+			fmt.Fprintf(w, "; winners %s", fmtIndexes(rd.Winners))
+		}
+		fmt.Fprintln(w)
+		for _, m := range rd.Meetings {
+			var tally []string
+			for _, t := range m.Tally {
+				tally = append(tally, fmt.Sprintf("%d:%d", t.Option, t.Approvals))
+			}
+			fmt.Fprintf(w, "  sub-meeting %d: %d ballots of %d members; approvals %s", m.Index, m.Ballots, len(m.Members), strings.Join(tally, " "))
+			if m.Winner != nil {
+				fmt.Fprintf(w, "; winner %d", *m.Winner)
+			}
+			fmt.Fprintln(w)
+			for _, id := range m.Members {
+				fmt.Fprintf(w, "    %s\n", id)
+			}
+		}
+	}
+	if p.Winner != nil {
+		title := ""
+		if int(*p.Winner) < len(p.Options) {
+			title = p.Options[*p.Winner].Title
+		}
+		fmt.Fprintf(w, "winner %d %q: %d supporters of %d members\n", *p.Winner, title, p.Supporters, p.Members)
+	}
+	if p.Publicity != 0 {
+		fmt.Fprintf(w, "publicity %s (minimum %s)\n", fmtMillis(p.Publicity), fmtMillis(p.PublicityMin))
+	}
+	if v := p.Review; v != nil {
+		fmt.Fprintf(w, "review of freeze %d (of at most 4) by %s: lift %d, cancel %d; %s of publicity left when frozen\n",
+			v.Freeze, v.Freezer, v.Lift, v.Cancel, fmtMillis(v.Remaining))
+	}
+}
+
+func printProposalList(w io.Writer, height uint64, l *orgapp.ProposalList) {
+	if l.Total == 0 {
+		fmt.Fprintf(w, "%s: no proposals (height %d)\n", l.Domain, height)
+		return
+	}
+	fmt.Fprintf(w, "%s: %d proposals, page %d of %d numbered from 0 (height %d)\n", l.Domain, l.Total, l.Page, l.Pages, height)
+	for _, p := range l.Proposals {
+		title := p.Title
+		if p.Kind == "challenge" {
+			title = "[challenge] " + title
+		}
+		fmt.Fprintf(w, "%6d  %-10s %4d  %s\n", p.ID, p.State, p.Participants, title)
+	}
+}
+
+// countParams are the domain parameters that are not durations.
+var countParams = []string{"active_limit", "max_queued", "capacity_min", "capacity_max"}
+
+func printGovernance(w io.Writer, height uint64, g *orgapp.GovernanceView, now time.Time) {
+	fmt.Fprintf(w, "next proposal %d, supply %d (height %d)\n", g.NextProposal, g.Supply, height)
+	for _, d := range g.Domains {
+		fmt.Fprintf(w, "%s: %d proposals, %d active, %d queued\n", d.Name, d.Total, len(d.Active), len(d.Queue))
+		names := make([]string, 0, len(d.Params))
+		for _, def := range gov.ParamDefs {
+			if _, ok := d.Params[def.Name]; ok {
+				names = append(names, def.Name)
+			}
+		}
+		var extra []string
+		for n := range d.Params {
+			if _, known := gov.ParamIndex(n); !known {
+				extra = append(extra, n)
+			}
+		}
+		sort.Strings(extra)
+		for _, n := range append(names, extra...) {
+			v := d.Params[n]
+			s := strconv.FormatUint(v, 10)
+			if !slices.Contains(countParams, n) {
+				s = fmtMillis(v)
+			}
+			fmt.Fprintf(w, "  %-18s %s\n", n, s)
+		}
+		for _, a := range d.Active {
+			fmt.Fprintf(w, "  active %d, deadline %s\n", a.ID, fmtTime(a.Deadline, now))
+		}
+		for _, q := range d.Queue {
+			fmt.Fprintf(w, "  queued %d, %d participants, created %s\n", q.ID, q.Participants, fmtTime(q.Created, now))
+		}
+	}
+}

@@ -1167,7 +1167,9 @@ func fmtTime(ms int64, now time.Time) string {
 	t := time.UnixMilli(ms)
 	d := t.Sub(now).Round(time.Second)
 	rel := "in " + fmtMillis(uint64(d.Milliseconds()))
-	if d < 0 {
+	if d == 0 {
+		rel = "now"
+	} else if d < 0 {
 		rel = fmtMillis(uint64(-d.Milliseconds())) + " ago"
 	}
 	return fmt.Sprintf("%s (%s)", t.Local().Format("2006-01-02 15:04:05 MST"), rel)
@@ -1211,8 +1213,11 @@ func printProposal(w io.Writer, r *proposalResponse, now time.Time) {
 	if p.Activated != 0 {
 		fmt.Fprintf(w, "  activated   %s\n", fmtTime(p.Activated, now))
 	}
-	if p.MeetingWindow != 0 {
+	switch {
+	case p.Capacity != 0:
 		fmt.Fprintf(w, "  rounds of   %s, sub-meetings of at most %d\n", fmtMillis(p.MeetingWindow), p.Capacity)
+	case p.MeetingWindow != 0:
+		fmt.Fprintf(w, "  meeting of  %s; round length and capacity are set when it ends\n", fmtMillis(p.MeetingWindow))
 	}
 	if p.Closed != 0 {
 		fmt.Fprintf(w, "  closed      %s\n", fmtTime(p.Closed, now))

@@ -118,49 +118,13 @@ func (s *Server) organization(w http.ResponseWriter, r *http.Request) {
 // proven. With ?prove=1 the answer carries the proof, the header and the
 // certificate. On failure it has answered the client.
 func (s *Server) read(w http.ResponseWriter, r *http.Request, key state.Key) (*orgapp.Leaf, *light.Leaf, bool) {
-	if s.state == nil {
-		s.fail(w, http.StatusNotFound, codeNotFound, "this node serves no application state", nil)
-		return nil, nil, false
-	}
-	q := r.URL.Query()
-	prove := false
-	switch q.Get("prove") {
-	case "", "0", "false":
-	case "1", "true":
-		prove = true
-	default:
-		s.fail(w, http.StatusBadRequest, codeBadRequest, "prove is 1 or 0", nil)
-		return nil, nil, false
-	}
-	certified := s.b.Status().Certified
-	latest := min(certified, s.state.Height())
-	height := latest
-	if hs := q.Get("height"); hs != "" && hs != "latest" {
-		h, err := strconv.ParseUint(hs, 10, 64)
-		if err != nil {
-			s.fail(w, http.StatusBadRequest, codeBadRequest, "malformed height: want a decimal number or \"latest\"", nil)
-			return nil, nil, false
-		}
-		if h > latest {
-			s.fail(w, http.StatusNotFound, codeNotFound, fmt.Sprintf("height %d is not certified here yet (the latest is %d)", h, latest), nil)
-			return nil, nil, false
-		}
-		height = h
-	}
-	if prove && height == 0 {
-		s.fail(w, http.StatusNotFound, codeNotFound, "no certified block yet: proofs start at height 1", nil)
+	height, prove, ok := s.heightOf(w, r)
+	if !ok {
 		return nil, nil, false
 	}
 	leaf, err := s.state.Prove(height, key)
-	switch {
-	case errors.Is(err, orgapp.ErrPruned):
-		s.fail(w, http.StatusGone, codePruned, err.Error(), nil)
-		return nil, nil, false
-	case errors.Is(err, orgapp.ErrFuture), errors.Is(err, app.ErrNotFound):
-		s.fail(w, http.StatusNotFound, codeNotFound, err.Error(), nil)
-		return nil, nil, false
-	case err != nil:
-		s.internal(w, err)
+	if err != nil {
+		s.stateErr(w, err)
 		return nil, nil, false
 	}
 	if !prove {

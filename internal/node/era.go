@@ -278,9 +278,16 @@ func (n *Node) maybeSwitch() error {
 	if n.engine == nil {
 		return nil
 	}
+	_, err = n.requeuePending()
+	return err
+}
+
+// requeuePending gives a new engine the transactions the node accepted and
+// has not committed yet (journaled as pending), and returns their count.
+func (n *Node) requeuePending() (int, error) {
 	txs, err := n.j.pendingTxs()
 	if err != nil {
-		return fmt.Errorf("node: reading pending transactions: %w", err)
+		return 0, fmt.Errorf("node: reading pending transactions: %w", err)
 	}
 	for _, tx := range txs {
 		st, err := n.engine.HandleInput(epoch.Input{Tx: tx})
@@ -291,7 +298,7 @@ func (n *Node) maybeSwitch() error {
 			n.log.Warn("dropping a pending transaction", "err", err)
 		}
 	}
-	return nil
+	return len(txs), nil
 }
 
 // recentBlocks returns the transactions of the blocks up to height (at most

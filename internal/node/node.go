@@ -380,20 +380,11 @@ func (n *Node) recover() error {
 		return err
 	}
 	// Transactions accepted before the crash and not yet committed.
-	txs, err := n.j.pendingTxs()
+	pending, err := n.requeuePending()
 	if err != nil {
-		return fmt.Errorf("node: reading pending transactions: %w", err)
+		return err
 	}
-	for _, tx := range txs {
-		st, err := n.engine.HandleInput(epoch.Input{Tx: tx})
-		if err == nil {
-			err = n.handleStep(st)
-		}
-		if err != nil && !errors.Is(err, epoch.ErrDuplicate) {
-			n.log.Warn("dropping a pending transaction", "err", err)
-		}
-	}
-	n.log.Info("recovered", "certified", n.certified, "applied", n.applied, "replayed", len(entries), "pending", len(txs))
+	n.log.Info("recovered", "certified", n.certified, "applied", n.applied, "replayed", len(entries), "pending", pending)
 	return n.j.flush()
 }
 

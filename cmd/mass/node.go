@@ -29,7 +29,7 @@ func runInit(args []string) error {
 	host := fs.String("host", "127.0.0.1", "address the nodes listen on")
 	p2pPort := fs.Int("p2p-port", 26600, "libp2p port of node 0 (node i uses p2p-port+i, TCP and QUIC)")
 	apiPort := fs.Int("api-port", 8080, "HTTP API port of node 0 (node i uses api-port+i)")
-	application := fs.String("app", "org", "application: org (the organization and its ledger) or kv (a key-value test application)")
+	application := fs.String("app", "org", "application: org (the organization and its ledger), kv (a key-value test application) or raw (no-op, for benchmarks)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@
 // Routes:
 //
 //	POST /v1/txs                 submit a transaction (raw body, or {"tx": "<base64>"})
+//	POST /v1/txs/batch           submit many: count:u32 ‖ (len:u32 ‖ tx) × count
 //	GET  /v1/txs/{hash}          committed (with its height) or pending
 //	GET  /v1/blocks/{height}     a certified block and its certificate
 //	GET  /v1/blocks/latest       the last certified block
@@ -51,6 +52,7 @@ import (
 // Backend is what the API needs of a node; a *node.Node satisfies it.
 type Backend interface {
 	Submit(ctx context.Context, tx []byte) error
+	SubmitBatch(ctx context.Context, txs [][]byte) []error
 	TxStatus(h epoch.TxHash) (height uint64, committed, pending bool, err error)
 	Block(height uint64) (*chain.Block, *chain.Certificate, error)
 	Status() node.Status
@@ -151,6 +153,7 @@ func New(b Backend, m Metrics, logger *slog.Logger) *Server {
 		s.rejected[r] = 0
 	}
 	s.mux.HandleFunc("POST /v1/txs", s.submit)
+	s.mux.HandleFunc("POST /v1/txs/batch", s.submitBatch)
 	s.mux.HandleFunc("GET /v1/txs/{hash}", s.txStatus)
 	s.mux.HandleFunc("GET /v1/blocks/latest", s.latestBlock)
 	s.mux.HandleFunc("GET /v1/blocks/{height}", s.block)

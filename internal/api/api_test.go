@@ -22,6 +22,7 @@ import (
 	"github.com/mass-consensus/mass/internal/crypto"
 	"github.com/mass-consensus/mass/internal/node"
 	"github.com/mass-consensus/mass/internal/protocol/epoch"
+	"github.com/mass-consensus/mass/internal/wire"
 )
 
 // fakeBackend is an in-memory Backend.
@@ -62,6 +63,14 @@ func (f *fakeBackend) Submit(ctx context.Context, tx []byte) error {
 	defer f.mu.Unlock()
 	f.submitted = append(f.submitted, bytes.Clone(tx))
 	return f.submitErr
+}
+
+func (f *fakeBackend) SubmitBatch(ctx context.Context, txs [][]byte) []error {
+	errs := make([]error, len(txs))
+	for i, tx := range txs {
+		errs[i] = f.Submit(ctx, tx)
+	}
+	return errs
 }
 
 func (f *fakeBackend) TxStatus(h epoch.TxHash) (uint64, bool, bool, error) {
@@ -547,5 +556,49 @@ func TestLogging(t *testing.T) {
 	a = serve("GET", "/v1/txs/"+hexHash(nil))
 	if a["level"] != "WARN" || a["status"] != "500" || !strings.Contains(a["err"], "store closed") {
 		t.Fatalf("a 500 logged %v", a)
+	}
+}
+
+func TestSubmitBatch(t *testing.T) {
+	f := newFake()
+	srv := httptest.NewServer(New(f, nil, nil))
+	defer srv.Close()
+	encode := func(txs ...string) []byte {
+		w := wire.NewWriter(64)
+		w.U32(uint32(len(txs)))
+		for _, tx := range txs {
+			w.Bytes([]byte(tx))
+		}
+		return w.Finish()
+	}
+	post := func(body []byte) (int, string) {
+		resp, err := http.Post(srv.URL+"/v1/txs/batch", "application/octet-stream", bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := post(encode("a=1", "b=2", "c=3")); code != http.StatusOK || !strings.Contains(body, `"accepted":3`) {
+		t.Fatalf("%d %s", code, body)
+	}
+	if f.submitCount() != 3 {
+		t.Fatalf("%d submitted", f.submitCount())
+	}
+	for name, body := range map[string][]byte{
+		"trailing":  append(encode("a=1"), 0),
+		"truncated": encode("a=1")[:6],
+		"too many":  {0xff, 0xff, 0xff, 0xff},
+	} {
+		if code, _ := post(body); code != http.StatusBadRequest {
+			t.Errorf("%s: %d", name, code)
+		}
+	}
+	f.mu.Lock()
+	f.submitErr = fmt.Errorf("%w: no", app.ErrRejected)
+	f.mu.Unlock()
+	if code, body := post(encode("x=1", "y=2")); code != http.StatusOK || !strings.Contains(body, `"accepted":0`) || !strings.Contains(body, `"index":1,"code":"rejected"`) {
+		t.Fatalf("%d %s", code, body)
 	}
 }

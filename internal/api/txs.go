@@ -14,6 +14,7 @@ import (
 	"github.com/mass-consensus/mass/internal/app"
 	"github.com/mass-consensus/mass/internal/node"
 	"github.com/mass-consensus/mass/internal/protocol/epoch"
+	"github.com/mass-consensus/mass/internal/wire"
 )
 
 // submitRequest is the JSON body of POST /v1/txs.
@@ -129,28 +130,88 @@ func (s *Server) bodyError(w http.ResponseWriter, err error) {
 
 // submitError maps the node's refusal of a transaction to a response.
 func (s *Server) submitError(w http.ResponseWriter, err error) {
+	status, code, msg := classify(err)
+	if status == http.StatusServiceUnavailable && code != codeStopped {
+		w.Header().Set("Retry-After", retryAfter)
+	}
+	if code == codeInternal {
+		s.internal(w, err)
+		return
+	}
+	s.fail(w, status, code, msg, nil)
+}
+
+// classify maps a submission error to its HTTP status, code and message.
+func classify(err error) (int, string, string) {
 	switch {
 	case errors.Is(err, app.ErrRejected):
-		s.fail(w, http.StatusBadRequest, codeRejected, err.Error(), nil)
+		return http.StatusBadRequest, codeRejected, err.Error()
 	case errors.Is(err, node.ErrDuplicate), errors.Is(err, epoch.ErrDuplicate):
-		s.fail(w, http.StatusConflict, codeDuplicate, err.Error(), nil)
+		return http.StatusConflict, codeDuplicate, err.Error()
 	case errors.Is(err, epoch.ErrPendingFull), errors.Is(err, node.ErrBusy):
-		w.Header().Set("Retry-After", retryAfter)
-		s.fail(w, http.StatusServiceUnavailable, codeBusy, err.Error(), nil)
+		return http.StatusServiceUnavailable, codeBusy, err.Error()
 	case errors.Is(err, epoch.ErrTxTooLarge):
-		s.fail(w, http.StatusRequestEntityTooLarge, codeTooLarge, err.Error(), nil)
-	case errors.Is(err, epoch.ErrTxEmpty):
-		s.fail(w, http.StatusBadRequest, codeBadRequest, err.Error(), nil)
+		return http.StatusRequestEntityTooLarge, codeTooLarge, err.Error()
+	case errors.Is(err, epoch.ErrTxEmpty), errors.Is(err, node.ErrNotMember):
+		return http.StatusBadRequest, codeBadRequest, err.Error()
 	case errors.Is(err, node.ErrStopped):
-		s.fail(w, http.StatusServiceUnavailable, codeStopped, err.Error(), nil)
+		return http.StatusServiceUnavailable, codeStopped, err.Error()
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		// The node may have taken it after all: a retry may get "duplicate".
-		w.Header().Set("Retry-After", retryAfter)
-		s.fail(w, http.StatusServiceUnavailable, codeUnavailable,
-			"the node did not confirm the transaction in time; it may still be accepted", nil)
-	default:
-		s.internal(w, err)
+		return http.StatusServiceUnavailable, codeUnavailable, "the node did not confirm the transaction in time; it may still be accepted"
 	}
+	return http.StatusInternalServerError, codeInternal, "internal error"
+}
+
+// Limits of POST /v1/txs/batch.
+const (
+	MaxBatchBody = 16 << 20
+	MaxBatchTxs  = 10_000
+)
+
+type batchRejection struct {
+	Index   int    `json:"index"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+type batchResponse struct {
+	Accepted int              `json:"accepted"`
+	Rejected []batchRejection `json:"rejected"`
+}
+
+// submitBatch takes many transactions at once: the body is count:u32 then,
+// for each, len:u32 and the bytes (big-endian). It answers 200 with the
+// number accepted and, for each refused one, its index and reason.
+func (s *Server) submitBatch(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, MaxBatchBody)
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		s.bodyError(w, err)
+		return
+	}
+	rd := wire.NewReader(body)
+	n := rd.Count(MaxBatchTxs, "count")
+	txs := make([][]byte, 0, n)
+	for i := 0; i < n && rd.Err() == nil; i++ {
+		txs = append(txs, rd.Bytes(MaxBodySize, "transaction"))
+	}
+	if err := rd.Done(); err != nil {
+		s.fail(w, http.StatusBadRequest, codeBadRequest, "malformed batch: "+err.Error(), nil)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), submitTimeout)
+	defer cancel()
+	out := batchResponse{Rejected: []batchRejection{}}
+	for i, err := range s.b.SubmitBatch(ctx, txs) {
+		if err == nil {
+			out.Accepted++
+			continue
+		}
+		_, code, msg := classify(err)
+		out.Rejected = append(out.Rejected, batchRejection{Index: i, Code: code, Message: msg})
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 // txStatus answers whether a transaction is committed or pending.

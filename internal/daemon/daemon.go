@@ -17,6 +17,7 @@ import (
 	"github.com/mass-consensus/mass/internal/app"
 	"github.com/mass-consensus/mass/internal/app/kvapp"
 	"github.com/mass-consensus/mass/internal/app/orgapp"
+	"github.com/mass-consensus/mass/internal/app/rawapp"
 	"github.com/mass-consensus/mass/internal/genesis"
 	"github.com/mass-consensus/mass/internal/home"
 	"github.com/mass-consensus/mass/internal/node"
@@ -58,6 +59,10 @@ func Start(h *home.Home, logger *slog.Logger) (_ *Daemon, err error) {
 	switch h.Genesis.AppName() {
 	case genesis.AppKV:
 		if application, err = kvapp.New(store.WithPrefix(d.db, "app/")); err != nil {
+			return nil, fmt.Errorf("daemon: %w", err)
+		}
+	case genesis.AppRaw:
+		if application, err = rawapp.New(store.WithPrefix(d.db, "app/")); err != nil {
 			return nil, fmt.Errorf("daemon: %w", err)
 		}
 	default:

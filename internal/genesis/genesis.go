@@ -32,8 +32,8 @@ type Genesis struct {
 	// BatchSize bounds the transactions of one proposal (default 2000).
 	BatchSize int `json:"batch_size,omitempty"`
 	// Application names the application: "org" (the organization, its
-	// members and its ledger; the default) or "kv" (a key-value test
-	// application, for testing and benchmarking consensus alone).
+	// members and its ledger; the default), "kv" (a key-value test
+	// application) or "raw" (no-op: for benchmarking consensus alone).
 	Application string `json:"application,omitempty"`
 	// App is the application's initial state, which the application
 	// parses and validates itself.
@@ -44,6 +44,7 @@ type Genesis struct {
 const (
 	AppOrg = "org"
 	AppKV  = "kv"
+	AppRaw = "raw" // no-op: orders any bytes, keeps nothing (benchmarks)
 )
 
 // AppName is the application, with the default filled in.
@@ -78,8 +79,8 @@ func (g *Genesis) Validate() (chain.NodeSet, error) {
 		return set, fmt.Errorf("%w: %d nodes, want 1 to %d", ErrBad, len(g.Nodes), MaxNodes)
 	case g.Window < 0 || g.BatchSize < 0:
 		return set, fmt.Errorf("%w: negative window or batch size", ErrBad)
-	case g.AppName() != AppOrg && g.AppName() != AppKV:
-		return set, fmt.Errorf("%w: application %q: want %q or %q", ErrBad, g.Application, AppOrg, AppKV)
+	case g.AppName() != AppOrg && g.AppName() != AppKV && g.AppName() != AppRaw:
+		return set, fmt.Errorf("%w: application %q: want %q, %q or %q", ErrBad, g.Application, AppOrg, AppKV, AppRaw)
 	}
 	seen := map[crypto.PublicKey]bool{}
 	for i, n := range g.Nodes {

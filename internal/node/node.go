@@ -955,6 +955,40 @@ func (n *Node) Submit(ctx context.Context, tx []byte) error {
 	}
 }
 
+// SubmitBatch hands many transactions to the node and returns, for each,
+// nil once it is durably pending or the reason it was refused. It waits
+// for room in the node's queue rather than answering ErrBusy.
+func (n *Node) SubmitBatch(ctx context.Context, txs [][]byte) []error {
+	errs := make([]error, len(txs))
+	reqs := make([]submitReq, 0, len(txs))
+	for i, tx := range txs {
+		req := submitReq{tx: tx, reply: make(chan error, 1)}
+		select {
+		case n.submits <- req:
+			reqs = append(reqs, req)
+		case <-n.stopped:
+			errs[i] = ErrStopped
+		case <-ctx.Done():
+			errs[i] = ctx.Err()
+		}
+	}
+	k := 0
+	for i := range txs {
+		if errs[i] != nil {
+			continue
+		}
+		select {
+		case errs[i] = <-reqs[k].reply:
+		case <-n.stopped:
+			errs[i] = ErrStopped
+		case <-ctx.Done():
+			errs[i] = ctx.Err()
+		}
+		k++
+	}
+	return errs
+}
+
 // TxStatus reports whether a transaction is committed (and at which
 // height) or pending.
 func (n *Node) TxStatus(h epoch.TxHash) (height uint64, committed, pending bool, err error) {

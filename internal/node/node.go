@@ -576,7 +576,7 @@ func (n *Node) onBatch(b *epoch.Batch) error {
 		return fmt.Errorf("node: refusing to sign a second block at height %d", height)
 	}
 	n.j.own(blk)
-	if err := n.adoptBlock(blk, results); err != nil {
+	if err := n.adoptBlock(blk, b.Hashes, results); err != nil {
 		return err
 	}
 	n.startVoting(blk)
@@ -587,13 +587,17 @@ func (n *Node) onBatch(b *epoch.Batch) error {
 // its epoch's journal is dropped, its transactions indexed, and the records
 // made durable at once, before the application applies another, so that it
 // is never more than one block ahead of them.
-func (n *Node) adoptBlock(blk *chain.Block, results []app.TxResult) error {
+func (n *Node) adoptBlock(blk *chain.Block, hashes []epoch.TxHash, results []app.TxResult) error {
 	n.ownBlocks[blk.Height] = blk
 	n.j.forgetEpochs(blk.Epoch + 1)
-	hashes := make([]epoch.TxHash, len(blk.Txs))
-	for i, tx := range blk.Txs {
-		hashes[i] = epoch.HashTx(tx)
-		n.j.committed(hashes[i], blk.Height)
+	if len(hashes) != len(blk.Txs) {
+		hashes = make([]epoch.TxHash, len(blk.Txs))
+		for i, tx := range blk.Txs {
+			hashes[i] = epoch.HashTx(tx)
+		}
+	}
+	for _, h := range hashes {
+		n.j.committed(h, blk.Height)
 	}
 	if err := n.j.flush(); err != nil {
 		return err

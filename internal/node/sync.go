@@ -105,7 +105,7 @@ func (n *Node) applyFetched(b *chain.Block) error {
 	if want := n.nextNodes(b.Height); b.NextNodes != want {
 		return fmt.Errorf("node: certified block %d names node set %s next, this node computes %s", b.Height, b.NextNodes, want)
 	}
-	if err := n.adoptBlock(b, results); err != nil {
+	if err := n.adoptBlock(b, nil, results); err != nil {
 		return err
 	}
 	if n.engine != nil && n.engine.Next() == b.Epoch {

@@ -158,6 +158,9 @@ type Batch struct {
 	Txs [][]byte
 	// Proposers are the nodes whose proposals were included.
 	Proposers []protocol.NodeID
+	// Hashes are the transactions' hashes (HashTx), in the same order, when
+	// the engine made the batch; nil for a batch given to Adopt.
+	Hashes []TxHash
 }
 
 // Proposed is the node's proposal for an epoch.
@@ -188,6 +191,12 @@ type TxHash [32]byte
 // HashTx returns the hash of a transaction.
 func HashTx(tx []byte) TxHash { return sha256.Sum256(tx) }
 
+// pendingTx is a pending transaction with its hash, computed once.
+type pendingTx struct {
+	tx []byte
+	h  TxHash
+}
+
 type instance struct {
 	subset   *acs.Subset
 	proposed bool
@@ -205,7 +214,7 @@ type Engine struct {
 
 	epochs map[uint64]*instance
 
-	pending  [][]byte
+	pending  []pendingTx
 	pendingH map[TxHash]bool // hash → proposed in an epoch in flight
 	// unproposed counts the pending transactions not proposed in an epoch
 	// in flight.
@@ -246,7 +255,7 @@ func New(cfg Config) (*Engine, error) {
 		ahead:    make([]uint64, cfg.Params.N),
 	}
 	for _, txs := range cfg.Recent[max(0, len(cfg.Recent)-cfg.DedupEpochs):] {
-		e.remember(txs)
+		e.remember(txs, nil)
 	}
 	return e, nil
 }
@@ -299,7 +308,7 @@ func (e *Engine) admit(tx []byte) error {
 	if e.recent[h] > 0 {
 		return ErrDuplicate
 	}
-	e.pending = append(e.pending, tx)
+	e.pending = append(e.pending, pendingTx{tx: tx, h: h})
 	e.pendingH[h] = false
 	e.unproposed++
 	return nil
@@ -466,7 +475,7 @@ func (e *Engine) propose(s *Step) {
 		if inst == nil && e.unproposed == 0 && !driving {
 			continue
 		}
-		sample := e.sample()
+		sample, hashes := e.sample()
 		if inst == nil && len(sample) == 0 && !driving {
 			continue
 		}
@@ -478,15 +487,21 @@ func (e *Engine) propose(s *Step) {
 		}
 		e.drive = false
 		prop := Proposal{Time: e.now, Txs: sample}
-		e.input(s, ep, inst, prop.Marshal(), sample)
+		e.input(s, ep, inst, prop.Marshal(), sample, hashes)
 	}
 }
 
 // input gives an epoch's subset the node's proposal, marking its pending
 // transactions as in flight.
-func (e *Engine) input(s *Step, ep uint64, inst *instance, value []byte, txs [][]byte) {
-	for _, tx := range txs {
-		h := HashTx(tx)
+// hashes are the transactions' hashes, or nil to compute them.
+func (e *Engine) input(s *Step, ep uint64, inst *instance, value []byte, txs [][]byte, hashes []TxHash) {
+	for i, tx := range txs {
+		var h TxHash
+		if hashes != nil {
+			h = hashes[i]
+		} else {
+			h = HashTx(tx)
+		}
 		if proposed, ok := e.pendingH[h]; ok && !proposed {
 			e.pendingH[h] = true
 			e.unproposed--
@@ -521,32 +536,36 @@ func (e *Engine) Restore(ep uint64, value []byte) (Step, error) {
 	if err != nil {
 		return s, fmt.Errorf("epoch: restoring epoch %d: %w", ep, err)
 	}
-	e.input(&s, ep, inst, value, p.Txs)
+	e.input(&s, ep, inst, value, p.Txs, nil)
 	return s, nil
 }
 
 // sample draws up to BatchSize/N (at least one) transactions at random from
 // the oldest BatchSize pending ones not already proposed, keeping their
 // order; with few transactions it takes them all.
-func (e *Engine) sample() [][]byte {
-	var cand [][]byte
+func (e *Engine) sample() ([][]byte, []TxHash) {
+	var cand []pendingTx
 	size := 4
-	for _, tx := range e.pending {
+	for _, p := range e.pending {
 		if len(cand) >= e.cfg.BatchSize {
 			break
 		}
-		if e.pendingH[HashTx(tx)] {
+		if e.pendingH[p.h] {
 			continue
 		}
-		if size+4+len(tx) > e.cfg.MaxProposalSize-8 {
+		if size+4+len(p.tx) > e.cfg.MaxProposalSize-8 {
 			break
 		}
-		size += 4 + len(tx)
-		cand = append(cand, tx)
+		size += 4 + len(p.tx)
+		cand = append(cand, p)
 	}
 	want := max(1, e.cfg.BatchSize/e.cfg.Params.N)
 	if len(cand) <= want {
-		return cand
+		txs, hashes := make([][]byte, len(cand)), make([]TxHash, len(cand))
+		for i, p := range cand {
+			txs[i], hashes[i] = p.tx, p.h
+		}
+		return txs, hashes
 	}
 	// Floyd's algorithm picks want distinct indices; keep them in order.
 	picked := make(map[int]bool, want)
@@ -557,13 +576,13 @@ func (e *Engine) sample() [][]byte {
 		}
 		picked[t] = true
 	}
-	out := make([][]byte, 0, want)
-	for i, tx := range cand {
+	txs, hashes := make([][]byte, 0, want), make([]TxHash, 0, want)
+	for i, p := range cand {
 		if picked[i] {
-			out = append(out, tx)
+			txs, hashes = append(txs, p.tx), append(hashes, p.h)
 		}
 	}
-	return out
+	return txs, hashes
 }
 
 func (e *Engine) absorb(s *Step, ep uint64, st acs.Step) {
@@ -626,6 +645,7 @@ func (e *Engine) merge(s *Step, res []acs.Contribution) Batch {
 			}
 			seen[h] = struct{}{}
 			b.Txs = append(b.Txs, tx)
+			b.Hashes = append(b.Hashes, h)
 		}
 	}
 	b.Time = e.prev
@@ -640,7 +660,7 @@ func (e *Engine) merge(s *Step, res []acs.Contribution) Batch {
 
 // commit records an output (or adopted) batch and moves to the next epoch.
 func (e *Engine) commit(b Batch, inst *instance) {
-	committed := e.remember(b.Txs)
+	committed := e.remember(b.Txs, b.Hashes)
 	// Transactions committed leave the queue; those proposed in this epoch
 	// but not included may be proposed again.
 	if inst != nil {
@@ -653,16 +673,15 @@ func (e *Engine) commit(b Batch, inst *instance) {
 	}
 	if len(committed) > 0 {
 		kept := e.pending[:0]
-		for _, tx := range e.pending {
-			h := HashTx(tx)
-			if _, ok := committed[h]; ok {
-				if !e.pendingH[h] {
+		for _, p := range e.pending {
+			if _, ok := committed[p.h]; ok {
+				if !e.pendingH[p.h] {
 					e.unproposed--
 				}
-				delete(e.pendingH, h)
+				delete(e.pendingH, p.h)
 				continue
 			}
-			kept = append(kept, tx)
+			kept = append(kept, p)
 		}
 		clear(e.pending[len(kept):])
 		e.pending = kept
@@ -673,11 +692,16 @@ func (e *Engine) commit(b Batch, inst *instance) {
 }
 
 // remember records the transactions of a committed batch for DedupEpochs
-// epochs, and returns their hashes.
-func (e *Engine) remember(txs [][]byte) map[TxHash]struct{} {
+// epochs, and returns their hashes; hashes, if not nil, are theirs.
+func (e *Engine) remember(txs [][]byte, hashes []TxHash) map[TxHash]struct{} {
 	committed := make(map[TxHash]struct{}, len(txs))
-	for _, tx := range txs {
-		h := HashTx(tx)
+	for i, tx := range txs {
+		var h TxHash
+		if hashes != nil {
+			h = hashes[i]
+		} else {
+			h = HashTx(tx)
+		}
 		committed[h] = struct{}{}
 		e.recent[h]++
 	}

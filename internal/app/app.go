@@ -87,7 +87,8 @@ type Application interface {
 	Info() (height uint64, root [32]byte, err error)
 	// CheckTx says quickly whether a transaction may be submitted: nil, or
 	// an error wrapping ErrRejected whose text is the reason. It changes
-	// nothing.
+	// nothing, and is called concurrently with itself and with ApplyBlock
+	// (by the goroutines that submit), against the latest state.
 	CheckTx(tx []byte) error
 	// ApplyBlock applies the block at Info's height plus one and makes the
 	// new state durable before it returns. An error means the application

@@ -879,9 +879,6 @@ func (n *Node) onSubmit(req submitReq) error {
 	if n.engine == nil {
 		return reject(ErrNotMember)
 	}
-	if err := n.cfg.App.CheckTx(req.tx); err != nil {
-		return reject(err)
-	}
 	st, err := n.engine.HandleInput(epoch.Input{Tx: req.tx})
 	if err != nil {
 		if errors.Is(err, epoch.ErrDuplicate) {
@@ -938,7 +935,14 @@ func (n *Node) due(now time.Time) bool {
 
 // Submit hands a transaction to the node. It returns once the transaction is
 // durably pending (nil), or with the reason it was refused.
+//
+// The application checks the transaction (CheckTx) in the caller's
+// goroutine, so that callers check in parallel and the loop does not.
 func (n *Node) Submit(ctx context.Context, tx []byte) error {
+	if err := n.cfg.App.CheckTx(tx); err != nil {
+		n.Counters.SubmitsRejected.Add(1)
+		return err
+	}
 	req := submitReq{tx: tx, reply: make(chan error, 1)}
 	select {
 	case n.submits <- req:
@@ -966,6 +970,10 @@ func (n *Node) SubmitBatch(ctx context.Context, txs [][]byte) []error {
 	errs := make([]error, len(txs))
 	reqs := make([]submitReq, 0, len(txs))
 	for i, tx := range txs {
+		if errs[i] = n.cfg.App.CheckTx(tx); errs[i] != nil {
+			n.Counters.SubmitsRejected.Add(1)
+			continue
+		}
 		req := submitReq{tx: tx, reply: make(chan error, 1)}
 		select {
 		case n.submits <- req:

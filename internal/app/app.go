@@ -91,7 +91,13 @@ type Application interface {
 	// (by the goroutines that submit), against the latest state.
 	CheckTx(tx []byte) error
 	// ApplyBlock applies the block at Info's height plus one and makes the
-	// new state durable before it returns. An error means the application
+	// new state durable before it returns — or, for an application that
+	// shares the node's store and is configured so, leaves it to the
+	// node's synced record of the block, which the node writes right after
+	// to the same store (a synced write makes every earlier one durable),
+	// before it applies another block or sends anything that depends on
+	// it. A crash in between loses the block's writes whole: the node then
+	// applies the block again. An error means the application
 	// cannot go on (a disk failure); an invalid transaction is a TxResult.
 	ApplyBlock(b Block) (Result, error)
 	// Query reads the latest state at a path.

@@ -62,11 +62,14 @@ func Start(h *home.Home, logger *slog.Logger) (_ *Daemon, err error) {
 			return nil, fmt.Errorf("daemon: %w", err)
 		}
 	case genesis.AppRaw:
-		if application, err = rawapp.New(store.WithPrefix(d.db, "app/")); err != nil {
+		raw, err := rawapp.New(store.WithPrefix(d.db, "app/"))
+		if err != nil {
 			return nil, fmt.Errorf("daemon: %w", err)
 		}
+		raw.DeferSync = true
+		application = raw
 	default:
-		org, err := orgapp.New(store.WithPrefix(d.db, "app/"), h.Genesis, orgapp.Options{Retain: h.Config.Retain(orgapp.DefaultRetain)})
+		org, err := orgapp.New(store.WithPrefix(d.db, "app/"), h.Genesis, orgapp.Options{Retain: h.Config.Retain(orgapp.DefaultRetain), DeferSync: true})
 		if err != nil {
 			return nil, fmt.Errorf("daemon: %w", err)
 		}

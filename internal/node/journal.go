@@ -32,6 +32,9 @@ type journal struct {
 	kv    store.KV
 	batch store.Batch
 	seq   uint64
+	// mustSync makes the next flush sync even with nothing to write: an
+	// application block write waits for it.
+	mustSync bool
 }
 
 func key(rec byte, parts ...[]byte) []byte {
@@ -169,11 +172,13 @@ func (j *journal) ownBlocks() (map[uint64]*chain.Block, error) {
 	return out, err
 }
 
-// flush makes the round's writes durable.
+// flush makes the round's writes durable, and with them every earlier
+// write to the store (the application's unsynced block writes among them).
 func (j *journal) flush() error {
-	if j.batch.Len() == 0 {
+	if j.batch.Len() == 0 && !j.mustSync {
 		return nil
 	}
+	j.mustSync = false
 	err := j.kv.Apply(&j.batch, true)
 	j.batch.Reset()
 	if err != nil {

@@ -599,6 +599,7 @@ func (n *Node) adoptBlock(blk *chain.Block, hashes []epoch.TxHash, results []app
 	for _, h := range hashes {
 		n.j.committed(h, blk.Height)
 	}
+	n.j.mustSync = true
 	if err := n.j.flush(); err != nil {
 		return err
 	}

@@ -86,7 +86,7 @@ func (t *Tree) Commit(version uint64, updates []Update, extra func(*store.Batch)
 	wasPruning := t.pruning
 	t.pruning = max(affected, wasPruning)
 	t.mu.Unlock()
-	if err := t.kv.Apply(c.batch, true); err != nil {
+	if err := t.kv.Apply(c.batch, !t.deferSync); err != nil {
 		t.mu.Lock()
 		t.pruning = wasPruning
 		t.mu.Unlock()

@@ -43,6 +43,10 @@ type Options struct {
 	// (four levels of inner nodes) and a few leaf headers (0 =
 	// DefaultCacheNodes).
 	CacheNodes int
+	// DeferSync applies commits without syncing: the caller makes them
+	// durable by a later synced write to the same store (which makes every
+	// earlier batch durable). A crash before it loses the commit whole.
+	DeferSync bool
 	// Prefix is put before every key the tree writes or reads in the KV.
 	// Empty, the tree owns the keys beginning with 'm', 'n', 'r' and 's'
 	// (see the package doc); Commit's extra writes must keep clear of the
@@ -54,10 +58,11 @@ type Options struct {
 // safe for concurrent use: any number of readers (Root, Get, Prove on any
 // retained version) run while one Commit runs; Commits are serialized.
 type Tree struct {
-	kv     store.KV
-	prefix []byte
-	retain uint64
-	cache  *nodeCache
+	kv        store.KV
+	prefix    []byte
+	retain    uint64
+	deferSync bool
+	cache     *nodeCache
 	// minPrune is minPruneNodes; tests lower it.
 	minPrune int
 
@@ -87,12 +92,13 @@ func Open(kv store.KV, opts Options) (*Tree, error) {
 		opts.CacheNodes = DefaultCacheNodes
 	}
 	t := &Tree{
-		kv:       kv,
-		prefix:   []byte(opts.Prefix),
-		retain:   opts.Retain,
-		cache:    newNodeCache(opts.CacheNodes),
-		minPrune: minPruneNodes,
-		root:     emptyRef,
+		kv:        kv,
+		prefix:    []byte(opts.Prefix),
+		retain:    opts.Retain,
+		deferSync: opts.DeferSync,
+		cache:     newNodeCache(opts.CacheNodes),
+		minPrune:  minPruneNodes,
+		root:      emptyRef,
 	}
 	b, err := kv.Get(t.key(prefixMeta))
 	switch {

@@ -63,6 +63,10 @@ type Options struct {
 	// Retain is how many heights of state stay readable (and provable);
 	// older ones are pruned. 0 keeps every height.
 	Retain uint64
+	// DeferSync leaves a block's writes unsynced: the node's synced record
+	// of the block, written next to the same store, makes them durable
+	// (see app.Application.ApplyBlock). One fsync per block instead of two.
+	DeferSync bool
 }
 
 // DefaultRetain is the default of Options.Retain.
@@ -113,7 +117,7 @@ func New(kv store.KV, gen *genesis.Genesis, opts Options) (*App, error) {
 	if retain > 0 {
 		retain++ // the genesis version counts too
 	}
-	tree, err := smt.Open(kv, smt.Options{Retain: retain, Prefix: treePrefix})
+	tree, err := smt.Open(kv, smt.Options{Retain: retain, Prefix: treePrefix, DeferSync: opts.DeferSync})
 	if err != nil {
 		return nil, fmt.Errorf("orgapp: %w", err)
 	}

@@ -20,7 +20,10 @@ var metaKey = []byte{'m'}
 
 // App is the no-op application.
 type App struct {
-	kv     store.KV
+	// DeferSync leaves a block's writes unsynced, for the node's next
+	// synced write to the same store (app.Application.ApplyBlock).
+	DeferSync bool
+	kv        store.KV
 	height uint64
 	root   [32]byte
 }
@@ -72,7 +75,7 @@ func (a *App) ApplyBlock(b app.Block) (app.Result, error) {
 	copy(meta[8:], root[:])
 	var batch store.Batch
 	batch.Put(metaKey, meta)
-	if err := a.kv.Apply(&batch, true); err != nil {
+	if err := a.kv.Apply(&batch, !a.DeferSync); err != nil {
 		return app.Result{}, fmt.Errorf("rawapp: storing block %d: %w", b.Height, err)
 	}
 	a.height, a.root = b.Height, root

@@ -1,0 +1,58 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// txHash is a transaction's hash, SHA-256 of its bytes (epoch.TxHash).
+type txHash = [32]byte
+
+// commitEvent is one block node 0 applied.
+type commitEvent struct {
+	Height uint64
+	Txs    []txHash
+	// Failed counts the transactions the application reported as failed.
+	Failed int
+}
+
+// rejection is a transaction a node refused.
+type rejection struct {
+	Index int
+	// Busy: the node had no room; the transaction may be submitted again.
+	Busy    bool
+	Message string
+}
+
+// sample is a reading of the network's counters.
+type sample struct {
+	// Committed is node 0's count of committed transactions.
+	Committed uint64
+	// BytesSent is the sum of the nodes' transport payload bytes sent.
+	BytesSent uint64
+	// CPU is the nodes' CPU time (see cluster.cpuScope).
+	CPU     time.Duration
+	PerNode []time.Duration // nil when the nodes share a process
+}
+
+// cluster is a running network the bench drives.
+type cluster interface {
+	size() int
+	chainID() string
+	// submit hands transactions to node i; a transaction not in the
+	// rejections was accepted. An error means none was taken.
+	submit(ctx context.Context, i int, txs [][]byte) ([]rejection, error)
+	// commits streams node 0's commits until the cluster closes.
+	commits() <-chan commitEvent
+	sample() (sample, error)
+	cpuScope() string
+	memory() Memory
+	// failed is closed if a node stops by itself; failure then says why.
+	failed() <-chan struct{}
+	failure() error
+	close() error
+}
+
+// errClusterFailed is wrapped by the error of a run whose network failed.
+var errClusterFailed = errors.New("bench: a node failed")

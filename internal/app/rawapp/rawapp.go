@@ -24,8 +24,8 @@ type App struct {
 	// synced write to the same store (app.Application.ApplyBlock).
 	DeferSync bool
 	kv        store.KV
-	height uint64
-	root   [32]byte
+	height    uint64
+	root      [32]byte
 }
 
 var _ app.Application = (*App)(nil)

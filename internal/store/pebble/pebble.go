@@ -20,6 +20,7 @@ import (
 	"sync"
 
 	pebbledb "github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/bloom"
 	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"github.com/mass-consensus/mass/internal/store"
@@ -30,6 +31,9 @@ var _ store.KV = (*DB)(nil)
 // ErrLocked is wrapped by Open's error when the directory is held by another
 // open DB, in this process or another.
 var ErrLocked = errors.New("store/pebble: directory in use by another open store")
+
+// MemTableSize is the size of Pebble's memtables.
+const MemTableSize = 16 << 20
 
 // DefaultCacheSize is the block cache used when Options.CacheSize is 0.
 const DefaultCacheSize = 8 << 20
@@ -84,7 +88,14 @@ func Open(dir string, opts Options) (*DB, error) {
 		Logger:             pebbleLogger{logger},
 		Lock:               lock,
 		FormatMajorVersion: pebbledb.FormatNewest,
+		// Short-lived records (the journal of open epochs, pending
+		// transactions) mostly die in a memtable this large instead of
+		// being flushed and compacted.
+		MemTableSize: MemTableSize,
 	}
+	// Most lookups are of keys that are absent (is this transaction
+	// committed already?): bloom filters answer them without reading tables.
+	po.Levels[0].FilterPolicy = bloom.FilterPolicy(10)
 	db, err := pebbledb.Open(dir, po)
 	if err != nil {
 		_ = lock.Close()

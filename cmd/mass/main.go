@@ -22,6 +22,8 @@ Usage:
                            challenge, show, list, domains ('mass proposal help')
   mass verify [flags]      prove an account (or the organization) from the genesis file alone
   mass sim [flags]         run the deterministic Byzantine simulator
+  mass bench [flags]       measure a network on this machine: throughput, latency, CPU, bytes per tx
+                           ('mass bench sweep' runs a series up to saturation and draws charts)
 
 Run 'mass <command> -h' for the flags of a command.
 `
@@ -35,6 +37,8 @@ func main() {
 	switch os.Args[1] {
 	case "sim":
 		err = runSim(os.Args[2:])
+	case "bench":
+		err = runBench(os.Args[2:])
 	case "init":
 		err = runInit(os.Args[2:])
 	case "start":

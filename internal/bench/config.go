@@ -16,6 +16,9 @@ const (
 const (
 	TransportP2P = "p2p" // separate `mass start` processes over libp2p
 	TransportMem = "mem" // nodes in this process on the in-memory transport
+	// TransportInproc runs the daemons of `mass start` (Pebble, libp2p,
+	// the HTTP API) in this process: what a CPU profile of p2p sees.
+	TransportInproc = "inproc"
 )
 
 // ErrConfig is wrapped by every configuration error.
@@ -50,12 +53,12 @@ type Config struct {
 	BatchSize int `json:"batch_size,omitempty"`
 	// Executable is the mass binary (p2p; default: this program).
 	Executable string `json:"-"`
-	// Keep leaves the nodes' homes in place (p2p).
+	// Keep leaves the nodes' homes in place (p2p, inproc).
 	Keep bool `json:"-"`
 	// LogLevel is the nodes' log level (p2p: written to DIR/nodeI/node.log).
 	LogLevel string `json:"-"`
 	// CPUProfile, if set, is where the CPU profile of the measurement
-	// window is written (mem only: the nodes run in this process).
+	// window is written (mem or inproc: the nodes run in this process).
 	CPUProfile string `json:"-"`
 
 	// The durations in seconds, for the results.
@@ -72,7 +75,7 @@ const (
 	DefaultDrain      = 5 * time.Second
 	DefaultBatch      = 500
 	DefaultSubmitters = 4
-	DefaultInFlight   = 20_000
+	DefaultInFlight   = 10_000
 	DefaultAccounts   = 1000
 )
 
@@ -132,8 +135,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("%w: negative rate", ErrConfig)
 	case c.Payload != PayloadRaw && c.Payload != PayloadTransfer:
 		return fmt.Errorf("%w: payload %q, want %q or %q", ErrConfig, c.Payload, PayloadRaw, PayloadTransfer)
-	case c.Transport != TransportP2P && c.Transport != TransportMem:
-		return fmt.Errorf("%w: transport %q, want %q or %q", ErrConfig, c.Transport, TransportP2P, TransportMem)
+	case c.Transport != TransportP2P && c.Transport != TransportMem && c.Transport != TransportInproc:
+		return fmt.Errorf("%w: transport %q, want %q, %q or %q", ErrConfig, c.Transport, TransportP2P, TransportMem, TransportInproc)
 	case c.Duration <= 0 || c.Warmup < 0 || c.Drain < 0:
 		return fmt.Errorf("%w: the duration must be positive, the warm-up and drain not negative", ErrConfig)
 	case c.Batch < 1 || c.Batch > 10_000:
@@ -144,8 +147,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("%w: in flight %d is less than a batch (%d)", ErrConfig, c.InFlight, c.Batch)
 	case c.BatchSize < 0:
 		return fmt.Errorf("%w: negative batch size", ErrConfig)
-	case c.CPUProfile != "" && c.Transport != TransportMem:
-		return fmt.Errorf("%w: --cpuprofile needs --transport mem (the nodes must run in this process)", ErrConfig)
+	case c.CPUProfile != "" && c.Transport == TransportP2P:
+		return fmt.Errorf("%w: --cpuprofile needs the nodes in this process: --transport inproc (the p2p daemons) or mem", ErrConfig)
 	}
 	return nil
 }

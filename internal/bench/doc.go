@@ -1,6 +1,7 @@
 // Package bench measures a Mass network: it starts n nodes on this machine
-// (separate `mass start` processes over libp2p, or in this process over the
-// in-memory transport), drives load at a fixed rate (open loop) or as fast
+// (separate `mass start` processes over libp2p; the same daemons in this
+// process, for a CPU profile; or in this process over the in-memory
+// transport and stores), drives load at a fixed rate (open loop) or as fast
 // as it commits (closed loop, a bounded number in flight), and reports the
 // committed transactions per second, the commit latency percentiles, the CPU
 // time and the bytes sent per transaction, and the nodes' peak memory
@@ -19,11 +20,16 @@
 //   - CPU: processes: utime+stime of the node processes (/proc/PID/stat).
 //     In process: the process's CPU time (getrusage) minus that of the load
 //     generator's goroutines, which are locked to their own threads and read
-//     from /proc/self/task/TID/stat; the garbage they make is still counted.
+//     from /proc/self/task/TID/schedstat; the garbage they make, and (inproc)
+//     the HTTP client's connection goroutines, are still counted.
 //   - Bytes: the transports' payload bytes sent, all nodes together (libp2p
 //     framing and encryption not included).
 //   - Memory: VmHWM of each node process; in process, of the whole process.
 //
-// The package imports the node runtime (node, daemon's pieces, home, the
-// applications and transports); nothing imports it but cmd/mass.
+// Every process the bench starts is stopped with SIGTERM and waited for,
+// also on an error or a cancelled context; the kernel kills them if the
+// bench itself dies (a parent-death signal).
+//
+// The package imports the node runtime (node, daemon, home, the
+// applications, stores and transports); nothing imports it but cmd/mass.
 package bench

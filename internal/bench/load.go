@@ -372,9 +372,9 @@ func (l *load) openLoop(ctx context.Context) {
 	defer l.sched.Done()
 	defer close(l.batches)
 	defer l.th.lock()()
+	start := time.Now() // before the ticker: no tick is earlier
 	tick := time.NewTicker(time.Millisecond)
 	defer tick.Stop()
-	start := time.Now()
 	lastFlush := start
 	var scheduled uint64
 	var batch [][]byte
@@ -384,7 +384,10 @@ func (l *load) openLoop(ctx context.Context) {
 			l.slots.give(len(batch))
 			return
 		case now := <-tick.C:
-			due := uint64(l.cfg.Rate*now.Sub(start).Seconds()) - scheduled
+			var due uint64
+			if target := uint64(max(0, l.cfg.Rate*now.Sub(start).Seconds())); target > scheduled {
+				due = target - scheduled
+			}
 			for range due {
 				scheduled++
 				l.offered.Add(1)

@@ -32,7 +32,7 @@ type rawPayload struct{ size int }
 func (p rawPayload) make(k uint64, rng *rand.ChaCha8) []byte {
 	b := make([]byte, p.size)
 	var ctr [8]byte
-	binary.BigEndian.PutUint64(ctr[:], k)
+	binary.LittleEndian.PutUint64(ctr[:], k) // the low bytes first: tiny sizes still differ
 	n := copy(b, ctr[:])
 	_, _ = rng.Read(b[n:])
 	return b

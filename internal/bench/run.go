@@ -51,18 +51,17 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (rep Report, err e
 		g := &genesis.Genesis{ChainID: chainID, Time: time.Now().UnixMilli(), Application: app, App: appState, BatchSize: cfg.BatchSize}
 		g.Nodes = make([]genesis.Node, cfg.Nodes)
 		cl, err = newMemCluster(g, th.cpu)
+	case TransportInproc:
+		th = &threads{}
+		cl, err = newDaemonCluster(ctx, netOpts(cfg, app, appState), th.cpu)
 	case TransportP2P:
-		exe := cfg.Executable
-		if exe == "" {
-			if exe, err = os.Executable(); err != nil {
+		o := netOpts(cfg, app, appState)
+		if o.Executable == "" {
+			if o.Executable, err = os.Executable(); err != nil {
 				return rep, fmt.Errorf("bench: %w", err)
 			}
 		}
-		cl, err = newProcCluster(ctx, procOptions{
-			Nodes: cfg.Nodes, App: app, AppState: appState, BatchSize: cfg.BatchSize,
-			Executable: exe, LogLevel: cfg.LogLevel, Keep: cfg.Keep,
-			Ready: 60*time.Second + time.Duration(cfg.Nodes)*2*time.Second,
-		})
+		cl, err = newProcCluster(ctx, o)
 	}
 	if err != nil {
 		return rep, err
@@ -215,6 +214,14 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (rep Report, err e
 	res.Memory = mem
 	res.MissedEvents = l.missed.Load()
 	return rep, nil
+}
+
+func netOpts(cfg Config, app string, appState []byte) netOptions {
+	return netOptions{
+		Nodes: cfg.Nodes, App: app, AppState: appState, BatchSize: cfg.BatchSize,
+		Executable: cfg.Executable, LogLevel: cfg.LogLevel, Keep: cfg.Keep,
+		Ready: 60*time.Second + time.Duration(cfg.Nodes)*2*time.Second,
+	}
 }
 
 func mustCPU() time.Duration {

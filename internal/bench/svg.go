@@ -186,8 +186,8 @@ func bySize(runs []Report) (sizes []int, groups map[int][]Report) {
 // (dashed) commit latency against the committed throughput; a hollow
 // marker is a saturated run.
 func LatencyChart(w io.Writer, runs []Report, subtitle string) error {
-	const width, height = 900, 560
-	const left, right, top, bottom = 90.0, 870.0, 70.0, 480.0
+	const width, height = 960, 560
+	const left, right, top, bottom = 90.0, 750.0, 70.0, 480.0
 	sizes, groups := bySize(runs)
 	maxX, minY, maxY := 0.0, math.Inf(1), 0.0
 	for _, r := range runs {
@@ -242,10 +242,10 @@ func LatencyChart(w io.Writer, runs []Report, subtitle string) error {
 			s.raw(`<rect x="%.1f" y="%.1f" width="6" height="6" fill="%s" stroke="%s" stroke-width="1.2"/>`, m.x-3, m.y99-3, fill, c)
 		}
 	}
-	// Legend, top left of the plot (low throughput, high latency: empty).
-	lx, ly := left+16, top+14
+	// Legend, right of the plot.
+	lx, ly := right+28, top+14
 	rows := len(sizes) + 3
-	s.raw(`<rect x="%.1f" y="%.1f" width="190" height="%d" fill="white" fill-opacity="0.9" stroke="#bbb"/>`, lx-8, ly-12, rows*20+6)
+	s.raw(`<rect x="%.1f" y="%.1f" width="180" height="%d" fill="white" stroke="#bbb"/>`, lx-10, ly-14, rows*20+8)
 	for i, n := range sizes {
 		yy := ly + float64(i)*20
 		s.line(lx, yy, lx+28, yy, fmt.Sprintf(`stroke="%s" stroke-width="3"`, colour(i)))
@@ -259,7 +259,7 @@ func LatencyChart(w io.Writer, runs []Report, subtitle string) error {
 	s.text(lx+36, yy+4, "start", "", "p99 (squares)")
 	yy += 20
 	s.raw(`<circle cx="%.1f" cy="%.1f" r="4" fill="white" stroke="#333" stroke-width="1.5"/>`, lx+14, yy)
-	s.text(lx+36, yy+4, "start", "", "hollow: saturated run")
+	s.text(lx+36, yy+4, "start", "", "hollow: saturated")
 	return s.finish(w)
 }
 
@@ -270,7 +270,7 @@ func LatencyChart(w io.Writer, runs []Report, subtitle string) error {
 // shards go from the proposer to n−1 nodes and are echoed by all n to
 // n−1, (n+1)(n−1)/(n−2f) times the transaction.
 func CostChart(w io.Writer, runs []Report, subtitle string) error {
-	const width, height = 980, 520
+	const width, height = 980, 560
 	s := newSVG(width, height)
 	s.text(width/2, 28, "middle", `font-size="17" font-weight="bold"`, "Cost per committed transaction against network size")
 	s.text(width/2, 48, "middle", `fill="#555"`, subtitle)
@@ -337,7 +337,11 @@ func CostChart(w io.Writer, runs []Report, subtitle string) error {
 		}
 		s.raw(`<path class="cost" d="%s" fill="none" stroke="%s" stroke-width="2.2"/>`, pathData(pts), p.colour)
 		for i, r := range runs {
-			s.raw(`<circle cx="%.1f" cy="%.1f" r="4.5" fill="%s"/>`, pts[i][0], pts[i][1], p.colour)
+			fill := p.colour
+			if r.Saturated {
+				fill = "white"
+			}
+			s.raw(`<circle cx="%.1f" cy="%.1f" r="4.5" fill="%s" stroke="%s" stroke-width="1.5"/>`, pts[i][0], pts[i][1], fill, p.colour)
 			v := p.value(r)
 			txt := compact(v)
 			if v < 10 {
@@ -354,7 +358,7 @@ func CostChart(w io.Writer, runs []Report, subtitle string) error {
 		}
 		at = append(at, note)
 	}
-	s.text(width/2, 470, "middle", `fill="#555" font-size="12"`, "Each size at its highest unsaturated offered rate (offered → committed tx/s):")
-	s.text(width/2, 490, "middle", `fill="#555" font-size="12"`, strings.Join(at, "   ·   "))
+	s.text(width/2, 505, "middle", `fill="#555" font-size="12"`, "Each size at its highest unsaturated offered rate (offered → committed tx/s; hollow: every run saturated):")
+	s.text(width/2, 525, "middle", `fill="#555" font-size="12"`, strings.Join(at, "   ·   "))
 	return s.finish(w)
 }

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -75,6 +76,19 @@ func Sweep(ctx context.Context, sc SweepConfig, progress io.Writer) (SweepReport
 				break
 			}
 		}
+	}
+	return rep, nil
+}
+
+// ReadSweep reads a sweep's results.json from dir.
+func ReadSweep(dir string) (SweepReport, error) {
+	var rep SweepReport
+	raw, err := os.ReadFile(filepath.Join(dir, SweepJSON))
+	if err != nil {
+		return rep, fmt.Errorf("bench: %w", err)
+	}
+	if err := json.Unmarshal(raw, &rep); err != nil {
+		return rep, fmt.Errorf("bench: %s: %w", filepath.Join(dir, SweepJSON), err)
 	}
 	return rep, nil
 }

@@ -35,6 +35,10 @@ type journal struct {
 	// mustSync makes the next flush sync even with nothing to write: an
 	// application block write waits for it.
 	mustSync bool
+	// wal are the sequence numbers of the log records of each open epoch,
+	// to delete them one by one when the epoch closes: a range deletion
+	// would make every later read of the store slower until compacted.
+	wal map[uint64][]uint64
 }
 
 func key(rec byte, parts ...[]byte) []byte {
@@ -72,17 +76,42 @@ func (j *journal) coinSeed() ([32]byte, error) {
 }
 
 func (j *journal) proposal(p *epoch.Proposed) {
-	j.seq++
-	j.batch.Put(key(recWAL, u64(p.Epoch), u64(j.seq)), append([]byte{walProposal, 0, 0}, p.Value...))
+	j.log(p.Epoch, append([]byte{walProposal, 0, 0}, p.Value...))
 }
 
 func (j *journal) message(ep uint64, from protocol.NodeID, msg []byte) {
+	j.log(ep, append([]byte{walMessage, byte(from >> 8), byte(from)}, msg...))
+}
+
+func (j *journal) log(ep uint64, rec []byte) {
 	j.seq++
-	j.batch.Put(key(recWAL, u64(ep), u64(j.seq)), append([]byte{walMessage, byte(from >> 8), byte(from)}, msg...))
+	j.batch.Put(key(recWAL, u64(ep), u64(j.seq)), rec)
+	j.track(ep, j.seq)
+}
+
+func (j *journal) track(ep, seq uint64) {
+	if j.wal == nil {
+		j.wal = make(map[uint64][]uint64)
+	}
+	j.wal[ep] = append(j.wal[ep], seq)
 }
 
 // forgetEpochs drops the log of epochs before below.
 func (j *journal) forgetEpochs(below uint64) {
+	for ep, seqs := range j.wal {
+		if ep >= below {
+			continue
+		}
+		for _, seq := range seqs {
+			j.batch.Delete(key(recWAL, u64(ep), u64(seq)))
+		}
+		delete(j.wal, ep)
+	}
+}
+
+// dropLogBelow deletes whatever log records of epochs before below a crash
+// left behind (once, at recovery).
+func (j *journal) dropLogBelow(below uint64) {
 	j.batch.DeleteRange(key(recWAL), key(recWAL, u64(below)))
 }
 
@@ -107,7 +136,9 @@ func (j *journal) replayLog(from uint64) ([]walEntry, error) {
 		}
 		seq := binary.BigEndian.Uint64(k[9:])
 		j.seq = max(j.seq, seq)
-		out = append(out, walEntry{epoch: binary.BigEndian.Uint64(k[1:9]), kind: v[0], from: protocol.NodeID(uint16(v[1])<<8 | uint16(v[2])), data: v[3:]})
+		ep := binary.BigEndian.Uint64(k[1:9])
+		j.track(ep, seq)
+		out = append(out, walEntry{epoch: ep, kind: v[0], from: protocol.NodeID(uint16(v[1])<<8 | uint16(v[2])), data: v[3:]})
 		return true
 	})
 	if err == nil {

@@ -135,6 +135,9 @@ type Node struct {
 	chain   *chain.Store
 	j       journal
 	engine  *epoch.Engine
+	// recentTxs are the hashes of the latest committed transactions, which
+	// a submission may not repeat.
+	recentTxs recentSet
 	// linked are the peers of the current and the decided later eras: whom
 	// votes and status go to.
 	linked   []transport.NodeKey
@@ -318,6 +321,11 @@ func (n *Node) recover() error {
 	if err != nil {
 		return err
 	}
+	for _, txs := range recent {
+		for _, tx := range txs {
+			n.recentTxs.add(epoch.HashTx(tx))
+		}
+	}
 	if len(recent) > 0 {
 		b, err := n.blockAt(recorded)
 		if err != nil {
@@ -347,6 +355,7 @@ func (n *Node) recover() error {
 	if err != nil {
 		return err
 	}
+	n.j.dropLogBelow(recorded)
 	n.engine.Hold()
 	n.replaying = true
 	for _, e := range entries {
@@ -598,6 +607,7 @@ func (n *Node) adoptBlock(blk *chain.Block, hashes []epoch.TxHash, results []app
 	}
 	for _, h := range hashes {
 		n.j.committed(h, blk.Height)
+		n.recentTxs.add(h)
 	}
 	n.j.mustSync = true
 	if err := n.j.flush(); err != nil {
@@ -872,9 +882,7 @@ func (n *Node) onSubmit(req submitReq) error {
 		req.reply <- err
 		return nil
 	}
-	if _, done, err := n.j.txHeight(h); err != nil {
-		return err
-	} else if done {
+	if n.recentTxs.has(h) {
 		return reject(fmt.Errorf("%w: committed already", ErrDuplicate))
 	}
 	if n.engine == nil {

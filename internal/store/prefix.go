@@ -42,13 +42,21 @@ func (p *Prefixed) Apply(b *Batch, sync bool) error {
 	if err := b.Check(); err != nil {
 		return err
 	}
-	var out Batch
-	for _, op := range b.Ops() {
+	ops := b.Ops()
+	// One allocation for the ops and one for the bytes, sized up front;
+	// each key is built in a scratch buffer and copied once.
+	out := Batch{ops: make([]Op, 0, len(ops)), buf: make([]byte, 0, b.size+len(p.prefix)*len(ops))}
+	scratch := make([]byte, 0, 64)
+	prefixed := func(k []byte) []byte {
+		scratch = append(append(scratch[:0], p.prefix...), k...)
+		return scratch
+	}
+	for _, op := range ops {
 		switch op.Kind {
 		case OpPut:
-			out.Put(p.key(op.Key), op.Value)
+			out.Put(prefixed(op.Key), op.Value)
 		case OpDelete:
-			out.Delete(p.key(op.Key))
+			out.Delete(prefixed(op.Key))
 		case OpDeleteRange:
 			start := p.prefix
 			if len(op.Key) > 0 {

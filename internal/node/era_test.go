@@ -146,9 +146,11 @@ func TestNodeSetChanges(t *testing.T) {
 		}
 		return false
 	}
+	round := 0
 	c.waitFor("a certificate with node 4's signature", func() bool {
 		if !signedBy4() {
-			c.submitTo(five, txs(fmt.Sprint("more-", c.members[0].node.Status().Height), 20))
+			round++
+			c.submitTo(five, txs(fmt.Sprint("more-", round), 20))
 			return false
 		}
 		return true

@@ -24,6 +24,7 @@ const (
 const (
 	walProposal = 1
 	walMessage  = 2
+	walBundle   = 3 // the encoded messages of one epoch from one peer, handled together
 )
 
 // journal collects the writes of one round of the loop; flush makes them
@@ -81,6 +82,10 @@ func (j *journal) proposal(p *epoch.Proposed) {
 
 func (j *journal) message(ep uint64, from protocol.NodeID, msg []byte) {
 	j.log(ep, append([]byte{walMessage, byte(from >> 8), byte(from)}, msg...))
+}
+
+func (j *journal) bundle(ep uint64, from protocol.NodeID, bundle []byte) {
+	j.log(ep, append([]byte{walBundle, byte(from >> 8), byte(from)}, bundle...))
 }
 
 func (j *journal) log(ep uint64, rec []byte) {

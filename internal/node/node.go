@@ -368,16 +368,27 @@ func (n *Node) recover() error {
 			if err := n.handleStep(st); err != nil {
 				return err
 			}
-		case walMessage:
-			msg, err := epoch.UnmarshalMessage(e.data, n.params, epoch.DefaultMaxProposalSize)
-			if err != nil {
-				return fmt.Errorf("node: journal of epoch %d: %w", e.epoch, err)
+		case walMessage, walBundle:
+			var msgs []*epoch.Message
+			if e.kind == walMessage {
+				msg, err := epoch.UnmarshalMessage(e.data, n.params, epoch.DefaultMaxProposalSize)
+				if err != nil {
+					return fmt.Errorf("node: journal of epoch %d: %w", e.epoch, err)
+				}
+				msgs = []*epoch.Message{msg}
+			} else {
+				var err error
+				if msgs, err = epoch.UnmarshalBundle(e.data, n.params, epoch.DefaultMaxProposalSize); err != nil {
+					return fmt.Errorf("node: journal of epoch %d: %w", e.epoch, err)
+				}
 			}
-			if n.engine.Admit(e.from, msg.Epoch) != epoch.Now {
-				continue
-			}
-			if err := n.handleStep(n.engine.HandleMessage(e.from, msg)); err != nil {
-				return err
+			for _, msg := range msgs {
+				if n.engine.Admit(e.from, msg.Epoch) != epoch.Now {
+					continue
+				}
+				if err := n.handleStep(n.engine.HandleMessage(e.from, msg)); err != nil {
+					return err
+				}
 			}
 		}
 	}
@@ -747,6 +758,22 @@ func (n *Node) onInbound(in transport.Inbound) error {
 			n.Counters.Rejected.Add(1)
 			return nil
 		}
+		if n.engine != nil && oneEpoch(msg.bundle) && n.engine.Admit(from, msg.bundle[0].Epoch) == epoch.Now {
+			// The usual case: one epoch's messages, all handled now,
+			// journaled as they came, once.
+			_, payload, _ := kindOf(in.Data)
+			n.j.bundle(msg.bundle[0].Epoch, from, payload)
+			eng := n.engine
+			for _, m := range msg.bundle {
+				if n.engine != eng {
+					break // the era ended within the bundle: the rest is stale
+				}
+				if err := n.handleStep(eng.HandleMessage(from, m)); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
 		for _, m := range msg.bundle {
 			if err := n.onConsensus(in.From, from, m, nil); err != nil {
 				return err
@@ -767,6 +794,16 @@ func (n *Node) onInbound(in transport.Inbound) error {
 		return n.onSyncResponse(in.From, msg.blocks)
 	}
 	return nil
+}
+
+// oneEpoch says whether a bundle's messages are all of one epoch.
+func oneEpoch(msgs []*epoch.Message) bool {
+	for _, m := range msgs[min(1, len(msgs)):] {
+		if m.Epoch != msgs[0].Epoch {
+			return false
+		}
+	}
+	return len(msgs) > 0
 }
 
 // buffer keeps a message for later, bounded per peer.

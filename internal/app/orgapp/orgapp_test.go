@@ -427,3 +427,34 @@ func TestCrashResumes(t *testing.T) {
 		t.Fatalf("balance %d", f.balance(f.keys[2]))
 	}
 }
+
+// TestVerifiedAtSubmission: a transaction checked at submission is
+// remembered as verified and applies alike; one never checked is verified
+// in its block (a bad signature is still caught).
+func TestVerifiedAtSubmission(t *testing.T) {
+	f := newFixture(t, "supervisor", 3, 100)
+	checked := f.transfer(f.keys[1], f.keys[2], 3)
+	if err := f.app.CheckTx(checked); err != nil {
+		t.Fatal(err)
+	}
+	if !f.app.verified.has(sha256.Sum256(checked)) {
+		t.Fatal("a checked transaction is not remembered as verified")
+	}
+	bad := bytes.Clone(f.transfer(f.keys[2], f.keys[1], 1))
+	bad[len(bad)-1] ^= 1
+	if err := f.app.CheckTx(bad); err == nil || f.app.verified.has(sha256.Sum256(bad)) {
+		t.Fatal("a bad signature passed or was remembered")
+	}
+	res := f.block(checked, bad)
+	if res.Txs[0].Code != CodeOK || res.Txs[1].Code != CodeBadSignature {
+		t.Fatalf("results %+v", res.Txs)
+	}
+	// The set is bounded: the oldest are forgotten.
+	var v verifiedSet
+	for i := 0; i < verifiedCap+5; i++ {
+		v.add([32]byte{byte(i), byte(i >> 8), byte(i >> 16)})
+	}
+	if v.has([32]byte{0, 0, 0}) || !v.has([32]byte{5, 0, 0}) || len(v.in) != verifiedCap {
+		t.Fatalf("bounded set: %d kept", len(v.in))
+	}
+}

@@ -10,7 +10,7 @@ import (
 
 	"github.com/mass-consensus/mass/internal/app"
 	"github.com/mass-consensus/mass/internal/app/orgapp"
-	"github.com/mass-consensus/mass/internal/app/rawapp"
+	"github.com/mass-consensus/mass/internal/app/kvapp"
 	"github.com/mass-consensus/mass/internal/crypto"
 	"github.com/mass-consensus/mass/internal/genesis"
 	"github.com/mass-consensus/mass/internal/node"
@@ -72,7 +72,7 @@ func newMemCluster(g *genesis.Genesis, exclude func() time.Duration) (_ *memClus
 		var a app.Application
 		var err error
 		if g.AppName() == genesis.AppRaw {
-			a, err = rawapp.New(store.WithPrefix(kv, "app/"))
+			a, err = kvapp.NewRaw(store.WithPrefix(kv, "app/"))
 		} else {
 			a, err = orgapp.New(store.WithPrefix(kv, "app/"), g, orgapp.Options{Retain: orgapp.DefaultRetain})
 		}

@@ -17,7 +17,6 @@ import (
 	"github.com/mass-consensus/mass/internal/app"
 	"github.com/mass-consensus/mass/internal/app/kvapp"
 	"github.com/mass-consensus/mass/internal/app/orgapp"
-	"github.com/mass-consensus/mass/internal/app/rawapp"
 	"github.com/mass-consensus/mass/internal/genesis"
 	"github.com/mass-consensus/mass/internal/home"
 	"github.com/mass-consensus/mass/internal/node"
@@ -62,7 +61,7 @@ func Start(h *home.Home, logger *slog.Logger) (_ *Daemon, err error) {
 			return nil, fmt.Errorf("daemon: %w", err)
 		}
 	case genesis.AppRaw:
-		raw, err := rawapp.New(store.WithPrefix(d.db, "app/"))
+		raw, err := kvapp.NewRaw(store.WithPrefix(d.db, "app/"))
 		if err != nil {
 			return nil, fmt.Errorf("daemon: %w", err)
 		}

@@ -9,7 +9,6 @@ import (
 
 	"github.com/mass-consensus/mass/internal/app"
 	"github.com/mass-consensus/mass/internal/app/kvapp"
-	"github.com/mass-consensus/mass/internal/app/rawapp"
 	"github.com/mass-consensus/mass/internal/chain"
 	"github.com/mass-consensus/mass/internal/crypto"
 	"github.com/mass-consensus/mass/internal/store"
@@ -268,7 +267,7 @@ func TestNodeSetChangeSurvivesCrashes(t *testing.T) {
 func TestDeferredSyncSurvivesCrashes(t *testing.T) {
 	c := newCluster(t, 4)
 	c.app = func(kv store.KV) (app.Application, error) {
-		a, err := rawapp.New(kv)
+		a, err := kvapp.NewRaw(kv)
 		if err != nil {
 			return nil, err
 		}

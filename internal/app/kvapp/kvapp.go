@@ -1,5 +1,8 @@
 // Package kvapp is a small key-value application for testing the node
 // before the real application exists: a transaction "key=value" sets a key.
+// Its raw mode (NewRaw) is the no-op application for measuring consensus
+// alone (`mass bench --payload raw`, genesis application "raw"): it takes
+// any non-empty transaction and keeps nothing of it.
 //
 // Its state root is a running hash: root(h) = SHA-256(root(h−1) ‖ height ‖
 // time ‖ each applied transaction, length-prefixed). That is enough to show
@@ -29,9 +32,13 @@ var metaKey = []byte{'m'}
 
 // App is the key-value application.
 type App struct {
-	kv     store.KV
-	height uint64
-	root   [32]byte
+	// DeferSync leaves a block's writes unsynced, for the node's next
+	// synced write to the same store (app.Application.ApplyBlock).
+	DeferSync bool
+	raw       bool // any transaction, nothing kept
+	kv        store.KV
+	height    uint64
+	root      [32]byte
 }
 
 var _ app.Application = (*App)(nil)
@@ -50,6 +57,17 @@ func New(kv store.KV) (*App, error) {
 	}
 	a.height = binary.BigEndian.Uint64(meta)
 	copy(a.root[:], meta[8:])
+	return a, nil
+}
+
+// NewRaw opens the application in raw mode: it orders any non-empty
+// transaction and keeps nothing but the running root.
+func NewRaw(kv store.KV) (*App, error) {
+	a, err := New(kv)
+	if err != nil {
+		return nil, err
+	}
+	a.raw = true
 	return a, nil
 }
 
@@ -72,8 +90,15 @@ func parse(tx []byte) (key, value []byte, err error) {
 	return tx[:i], tx[i+1:], nil
 }
 
-// CheckTx accepts well-formed "key=value" transactions.
+// CheckTx accepts well-formed "key=value" transactions (raw mode: any
+// non-empty one).
 func (a *App) CheckTx(tx []byte) error {
+	if a.raw {
+		if len(tx) == 0 {
+			return fmt.Errorf("%w: empty transaction", app.ErrRejected)
+		}
+		return nil
+	}
 	_, _, err := parse(tx)
 	return err
 }
@@ -93,16 +118,18 @@ func (a *App) ApplyBlock(b app.Block) (app.Result, error) {
 	var batch store.Batch
 	res := app.Result{Txs: make([]app.TxResult, len(b.Txs))}
 	for i, tx := range b.Txs {
-		key, value, err := parse(tx)
-		if err != nil {
-			res.Txs[i] = app.TxResult{Code: 1, Log: err.Error()}
-			continue
+		if !a.raw {
+			key, value, err := parse(tx)
+			if err != nil {
+				res.Txs[i] = app.TxResult{Code: 1, Log: err.Error()}
+				continue
+			}
+			batch.Put(append([]byte{'k'}, key...), value)
+			res.Txs[i] = app.TxResult{Events: []app.Event{{Type: "set", Attributes: []app.Attribute{{Key: "key", Value: string(key)}}}}}
 		}
-		batch.Put(append([]byte{'k'}, key...), value)
 		binary.BigEndian.PutUint64(num[:], uint64(len(tx)))
 		d.Write(num[:])
 		d.Write(tx)
-		res.Txs[i] = app.TxResult{Events: []app.Event{{Type: "set", Attributes: []app.Attribute{{Key: "key", Value: string(key)}}}}}
 	}
 	var root [32]byte
 	d.Sum(root[:0])
@@ -110,7 +137,7 @@ func (a *App) ApplyBlock(b app.Block) (app.Result, error) {
 	binary.BigEndian.PutUint64(meta, b.Height)
 	copy(meta[8:], root[:])
 	batch.Put(metaKey, meta)
-	if err := a.kv.Apply(&batch, true); err != nil {
+	if err := a.kv.Apply(&batch, !a.DeferSync); err != nil {
 		return app.Result{}, fmt.Errorf("kvapp: storing block %d: %w", b.Height, err)
 	}
 	a.height, a.root = b.Height, root

@@ -58,3 +58,33 @@ func TestCheckTx(t *testing.T) {
 		}
 	}
 }
+
+func TestRawMode(t *testing.T) {
+	kv := mem.New()
+	a, _ := NewRaw(kv)
+	if err := a.CheckTx([]byte("no equals sign")); err != nil {
+		t.Fatalf("raw mode refused a transaction: %v", err)
+	}
+	if err := a.CheckTx(nil); !errors.Is(err, app.ErrRejected) {
+		t.Fatalf("empty tx: %v", err)
+	}
+	r1, err := a.ApplyBlock(app.Block{Height: 1, Time: 5, Txs: [][]byte{[]byte("x"), []byte("y=1")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r1.Txs[0].Code != 0 || r1.Txs[1].Code != 0 {
+		t.Fatalf("results %+v", r1.Txs)
+	}
+	if _, err := a.Query("y"); !errors.Is(err, app.ErrNotFound) {
+		t.Fatalf("raw mode kept a key: %v", err)
+	}
+	b, _ := NewRaw(kv)
+	if h, root, _ := b.Info(); h != 1 || root != r1.StateRoot {
+		t.Fatalf("resumed at %d", h)
+	}
+	other, _ := NewRaw(mem.New())
+	r2, _ := other.ApplyBlock(app.Block{Height: 1, Time: 5, Txs: [][]byte{[]byte("x"), []byte("z")}})
+	if r2.StateRoot == r1.StateRoot {
+		t.Fatal("different batches, same root")
+	}
+}

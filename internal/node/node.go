@@ -610,12 +610,7 @@ func (n *Node) onBatch(b *epoch.Batch) error {
 func (n *Node) adoptBlock(blk *chain.Block, hashes []epoch.TxHash, results []app.TxResult) error {
 	n.ownBlocks[blk.Height] = blk
 	n.j.forgetEpochs(blk.Epoch + 1)
-	if len(hashes) != len(blk.Txs) {
-		hashes = make([]epoch.TxHash, len(blk.Txs))
-		for i, tx := range blk.Txs {
-			hashes[i] = epoch.HashTx(tx)
-		}
-	}
+	hashes = epoch.HashAll(blk.Txs, hashes)
 	for _, h := range hashes {
 		n.j.committed(h, blk.Height)
 		n.recentTxs.add(h)

@@ -191,6 +191,19 @@ type TxHash [32]byte
 // HashTx returns the hash of a transaction.
 func HashTx(tx []byte) TxHash { return sha256.Sum256(tx) }
 
+// HashAll returns the hashes of txs: known, when it holds them (one per
+// transaction), else computed.
+func HashAll(txs [][]byte, known []TxHash) []TxHash {
+	if len(known) == len(txs) {
+		return known
+	}
+	out := make([]TxHash, len(txs))
+	for i, tx := range txs {
+		out[i] = HashTx(tx)
+	}
+	return out
+}
+
 // pendingTx is a pending transaction with its hash, computed once.
 type pendingTx struct {
 	tx []byte
@@ -495,13 +508,7 @@ func (e *Engine) propose(s *Step) {
 // transactions as in flight.
 // hashes are the transactions' hashes, or nil to compute them.
 func (e *Engine) input(s *Step, ep uint64, inst *instance, value []byte, txs [][]byte, hashes []TxHash) {
-	for i, tx := range txs {
-		var h TxHash
-		if hashes != nil {
-			h = hashes[i]
-		} else {
-			h = HashTx(tx)
-		}
+	for _, h := range HashAll(txs, hashes) {
 		if proposed, ok := e.pendingH[h]; ok && !proposed {
 			e.pendingH[h] = true
 			e.unproposed--
@@ -695,13 +702,7 @@ func (e *Engine) commit(b Batch, inst *instance) {
 // epochs, and returns their hashes; hashes, if not nil, are theirs.
 func (e *Engine) remember(txs [][]byte, hashes []TxHash) map[TxHash]struct{} {
 	committed := make(map[TxHash]struct{}, len(txs))
-	for i, tx := range txs {
-		var h TxHash
-		if hashes != nil {
-			h = hashes[i]
-		} else {
-			h = HashTx(tx)
-		}
+	for _, h := range HashAll(txs, hashes) {
 		committed[h] = struct{}{}
 		e.recent[h]++
 	}

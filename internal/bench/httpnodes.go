@@ -10,8 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -23,6 +21,7 @@ import (
 
 	"github.com/mass-consensus/mass/internal/genesis"
 	"github.com/mass-consensus/mass/internal/home"
+	"github.com/mass-consensus/mass/internal/localport"
 )
 
 // httpNodes reaches running nodes through their HTTP APIs: submissions
@@ -113,11 +112,11 @@ func writeHomes(o netOptions) (dir string, homes, apis []string, err error) {
 			os.RemoveAll(dir)
 		}
 	}()
-	p2pPort, err := freePorts(o.Nodes, nil)
+	p2pPort, err := localport.Free(o.Nodes, nil)
 	if err != nil {
 		return dir, nil, nil, err
 	}
-	apiPort, err := freePorts(o.Nodes, func(p int) bool { return p >= p2pPort && p < p2pPort+o.Nodes })
+	apiPort, err := localport.Free(o.Nodes, func(p int) bool { return p >= p2pPort && p < p2pPort+o.Nodes })
 	if err != nil {
 		return dir, nil, nil, err
 	}
@@ -146,37 +145,6 @@ func writeHomes(o netOptions) (dir string, homes, apis []string, err error) {
 		apis = append(apis, fmt.Sprintf("127.0.0.1:%d", apiPort+i))
 	}
 	return dir, homes, apis, nil
-}
-
-// freePorts finds count consecutive ports free for TCP and UDP on
-// 127.0.0.1, none of them avoided.
-func freePorts(count int, avoid func(int) bool) (int, error) {
-	for range 200 {
-		base := 20000 + rand.IntN(40000-count)
-		ok := true
-		for p := base; p < base+count && ok; p++ {
-			if avoid != nil && avoid(p) {
-				ok = false
-				break
-			}
-			l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
-			if err != nil {
-				ok = false
-				break
-			}
-			l.Close()
-			u, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", p))
-			if err != nil {
-				ok = false
-				break
-			}
-			u.Close()
-		}
-		if ok {
-			return base, nil
-		}
-	}
-	return 0, errors.New("bench: no free ports on 127.0.0.1")
 }
 
 // logTail is the end of a log file.

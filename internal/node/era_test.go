@@ -285,17 +285,7 @@ func TestDeferredSyncSurvivesCrashes(t *testing.T) {
 	c.submitTo([]int{0, 2, 3}, load[300:])
 	c.start(1)
 	c.waitFor("everything after node 1's crash", c.committedEverywhere(all, load))
-	before := make([]uint64, 4)
-	for _, i := range all {
-		before[i] = c.members[i].node.Status().Certified
-		c.crash(i)
-	}
-	for _, i := range all {
-		c.start(i)
-		if got := c.members[i].node.Status().Certified; got < before[i] {
-			t.Fatalf("node %d lost certified blocks: %d before, %d after", i, before[i], got)
-		}
-	}
+	c.crashAllAndRestart(all)
 	more := txs("h", 200)
 	c.submitTo(all, more)
 	c.waitFor("commits after everyone restarted", c.committedEverywhere(all, more))

@@ -344,22 +344,29 @@ func TestAllCrashAndRestart(t *testing.T) {
 	load := txs("d", 800)
 	c.submitTo([]int{0, 1, 2, 3}, load)
 	c.waitFor("commits", c.committedEverywhere(all, load))
-	before := make([]uint64, 4)
-	for _, i := range all {
-		before[i] = c.members[i].node.Status().Certified
-		c.crash(i)
-	}
-	for _, i := range all {
-		c.start(i)
-		if got := c.members[i].node.Status().Certified; got < before[i] {
-			t.Fatalf("node %d lost certified blocks: %d before, %d after", i, before[i], got)
-		}
-	}
+	c.crashAllAndRestart(all)
 	more := txs("e", 300)
 	c.submitTo([]int{0, 1, 2, 3}, more)
 	c.waitFor("commits after everyone restarted", c.committedEverywhere(all, append(load, more...)))
 	c.sameChain(all)
 	c.votes.check(t)
+}
+
+// crashAllAndRestart cuts the power of every node, restarts them, and checks
+// that none lost a certified block.
+func (c *cluster) crashAllAndRestart(nodes []int) {
+	c.t.Helper()
+	before := make(map[int]uint64, len(nodes))
+	for _, i := range nodes {
+		before[i] = c.members[i].node.Status().Certified
+		c.crash(i)
+	}
+	for _, i := range nodes {
+		c.start(i)
+		if got := c.members[i].node.Status().Certified; got < before[i] {
+			c.t.Fatalf("node %d lost certified blocks: %d before, %d after", i, before[i], got)
+		}
+	}
 }
 
 func TestCatchUpThenTakePart(t *testing.T) {

@@ -30,12 +30,6 @@ type Remote struct {
 	HTTP *http.Client
 }
 
-// Status is the part of a node's status a light client reads.
-type Status struct {
-	ChainID   string `json:"chain_id"`
-	Certified uint64 `json:"certified"`
-}
-
 // AccountAnswer is the answer of GET /v1/accounts/{id}.
 type AccountAnswer struct {
 	Height  uint64          `json:"height"`

@@ -190,6 +190,7 @@ func (n *Node) linkPeers() error {
 	seen := map[transport.NodeKey]bool{}
 	var peers []transport.Peer
 	n.linked = n.linked[:0]
+	n.isLinked = make(map[transport.NodeKey]bool)
 	for _, e := range n.eras[n.cur:] {
 		for i, k := range e.set.Keys {
 			tk := transport.NodeKey(k)
@@ -200,6 +201,7 @@ func (n *Node) linkPeers() error {
 			peers = append(peers, transport.Peer{Key: tk, Addrs: e.addrs[i]})
 			if k != n.cfg.Key.Public() {
 				n.linked = append(n.linked, tk)
+				n.isLinked[tk] = true
 			}
 		}
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -141,6 +140,7 @@ type Node struct {
 	// linked are the peers of the current and the decided later eras: whom
 	// votes and status go to.
 	linked   []transport.NodeKey
+	isLinked map[transport.NodeKey]bool // the same, as a set
 	coinSeed [32]byte
 
 	applied    uint64
@@ -728,7 +728,7 @@ func (n *Node) certify(height uint64, cert *chain.Certificate) {
 
 // onInbound handles one message from a peer.
 func (n *Node) onInbound(in transport.Inbound) error {
-	if in.From == transport.NodeKey(n.cfg.Key.Public()) || !slices.Contains(n.linked, in.From) {
+	if !n.isLinked[in.From] {
 		n.Counters.Rejected.Add(1)
 		return nil
 	}
@@ -852,7 +852,7 @@ func (n *Node) retryOnce() error {
 		delete(n.future, key)
 		for i, f := range buf {
 			if n.laterEra(key, f.epoch) {
-				if slices.Contains(n.linked, key) {
+				if n.isLinked[key] {
 					n.buffer(key, f)
 				}
 				continue

@@ -126,13 +126,16 @@ func (s *Server) submitTyped(want tx.Type, withID bool) http.HandlerFunc {
 	}
 }
 
-// gov returns the governance state, or answers that there is none.
-func (s *Server) gov(w http.ResponseWriter) (Governance, bool) {
-	g, ok := s.state.(Governance)
-	if !ok {
+// govAt resolves ?height and ?prove (heightOf) and returns the governance
+// state; on failure it has answered.
+func (s *Server) govAt(w http.ResponseWriter, r *http.Request) (g Governance, height uint64, prove, ok bool) {
+	if height, prove, ok = s.heightOf(w, r); !ok {
+		return nil, 0, false, false
+	}
+	if g, ok = s.state.(Governance); !ok {
 		s.fail(w, http.StatusNotFound, codeNotFound, "this node serves no governance state", nil)
 	}
-	return g, ok
+	return g, height, prove, ok
 }
 
 // heightOf resolves ?height (default: the latest height both applied and
@@ -222,11 +225,7 @@ func (s *Server) proposal(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, http.StatusBadRequest, codeBadRequest, "malformed proposal id", nil)
 		return
 	}
-	height, prove, ok := s.heightOf(w, r)
-	if !ok {
-		return
-	}
-	g, ok := s.gov(w)
+	g, height, prove, ok := s.govAt(w, r)
 	if !ok {
 		return
 	}
@@ -246,11 +245,7 @@ func (s *Server) proposal(w http.ResponseWriter, r *http.Request) {
 
 // proposals answers GET /v1/proposals?domain=D&page=N.
 func (s *Server) proposals(w http.ResponseWriter, r *http.Request) {
-	height, prove, ok := s.heightOf(w, r)
-	if !ok {
-		return
-	}
-	g, ok := s.gov(w)
+	g, height, prove, ok := s.govAt(w, r)
 	if !ok {
 		return
 	}
@@ -283,11 +278,7 @@ func (s *Server) proposals(w http.ResponseWriter, r *http.Request) {
 // governance answers GET /v1/governance: the registry, the domains with
 // their parameters, and the executors.
 func (s *Server) governance(w http.ResponseWriter, r *http.Request) {
-	height, prove, ok := s.heightOf(w, r)
-	if !ok {
-		return
-	}
-	g, ok := s.gov(w)
+	g, height, prove, ok := s.govAt(w, r)
 	if !ok {
 		return
 	}
@@ -321,11 +312,7 @@ func (s *Server) comments(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, http.StatusBadRequest, codeBadRequest, "malformed proposal id", nil)
 		return
 	}
-	height, _, ok := s.heightOf(w, r)
-	if !ok {
-		return
-	}
-	g, ok := s.gov(w)
+	g, height, _, ok := s.govAt(w, r)
 	if !ok {
 		return
 	}

@@ -1,0 +1,114 @@
+// Package raba is asynchronous binary agreement with O(N²) messages per
+// round, safe with a local coin, and reproposable: a node that input 0 may
+// still vote 1 in round 1 when its reason to (a broadcast delivering) comes
+// late. It tolerates F < N/3 Byzantine nodes with no timing assumption and
+// no trusted setup.
+//
+// It is in the family of WaterBear's Quadratic-ABA and RABA (Zhang, Duan,
+// Zhao, Zhu, "Practical Asynchronous BFT from Local Coins", USENIX Security
+// 2023): every step is one all-to-all message, not a reliable broadcast as in
+// Bracha's agreement (package aba), so a round costs 4 messages per node and
+// O(N²) in all, instead of O(N³). The rules of validation and of the end of a
+// round below are ours, written from the argument that follows; where they
+// differ from the published code it is said why.
+//
+// # Algorithm
+//
+// Each node holds an estimate est; round r of a node:
+//
+//  1. BVal: send BVal(est). Relay BVal(v) on receiving it from F+1 nodes;
+//     put v in bin_values once 2F+1 nodes sent BVal(v).
+//  2. Aux: once bin_values is not empty, send Aux(w) for the first w that
+//     entered it. Wait for N−F valid Aux; vals := the set of their values.
+//  3. Conf: send Conf(vals). Wait for N−F valid Conf.
+//  4. Final: if those N−F are all Conf({w}), send Final(w); else Final(⊥).
+//     Wait for N−F valid Final, then end the round:
+//     all N−F are Final(w): decide w, est := w;
+//     some are Final(w): est := w;
+//     all are Final(⊥): est := the coin (in round 1: est := 1).
+//
+// Validity (each only grows, and holds at every honest node once it holds at
+// the honest sender): Aux(v) once v ∈ bin_values; Conf(S) once
+// S ⊆ bin_values; Final(w) once F+1 valid Conf({w}) arrived; Final(⊥) once
+// bin_values = {0, 1}. "The first N−F valid" means in the order they became
+// valid at this node.
+//
+// A node that decides sends Term(w); F+1 Term(w) make a node decide w and
+// send Term(w) too; 2F+1 make it terminate (F+1 honest nodes sent Term, so
+// every honest node will decide without this one). A node that decided by its
+// own votes in round r takes part in round r+1, and starts no later round.
+// Until it terminates a node keeps handling the messages of every round: the
+// relays of BVal must go on in rounds it has left.
+//
+// # Why it is safe with a local coin
+//
+// The known failure of Mostéfaoui–Moumen–Raynal-style agreement with local
+// coins: a node decides w when its values and the coin agree, and another
+// node, that saw both values, adopts its own coin ¬w. Here a node decides only
+// when every honest node is certain to leave the round with est = w, so no
+// honest node tosses a coin in that round. The invariants:
+//
+//   - A. Honest single-valued Conf agree. If honest X sends Conf({v}) and
+//     honest Y sends Conf({v'}), their N−F Aux senders share N−2F ≥ F+1
+//     nodes, one honest, which sent one Aux: v = v'.
+//   - B. Final is exclusive. Final(w) is valid only after F+1 valid Conf({w}),
+//     one of them honest; by A no honest node sends Conf({w}) and Conf({¬w})
+//     in one round, so in a round Final(0) and Final(1) are never both valid,
+//     at any honest node or at two of them.
+//   - C. A decision forces every estimate. If honest A decides w in round r,
+//     its N−F Final(w) hold N−2F from honest nodes. Any honest B's first N−F
+//     valid Final messages miss at most F nodes, so they hold at least
+//     N−3F ≥ 1 of those (an honest node sends one Final): B sees Final(w),
+//     by B never Final(¬w), and sets est := w without a coin.
+//   - D. Unanimity decides at once. If every honest est is w in round r,
+//     BVal(¬w) comes from at most F nodes: no honest node relays it and it
+//     never enters bin_values. So Aux(¬w), Conf with ¬w and Final(⊥) are
+//     never valid; every honest node sends Conf({w}) and Final(w) and decides
+//     w in round r.
+//
+// Agreement: let r be the first round in which an honest node decides by its
+// votes, on w. By B every decision in round r is w; by C every honest node
+// enters round r+1 with est = w; by D every later round is unanimous for w
+// (reproposal only acts in round 1, and r+1 ≥ 2), so every later decision is
+// w; and a decision through F+1 Term messages follows an honest one.
+// Validity: a value enters bin_values only after an honest BVal of it, which
+// is an honest input or reproposal, or an estimate justified by the round
+// before (adopting Final(w) needs an honest Conf({w}), so w was in an honest
+// bin_values; a coin, biased or not, needs Final(⊥), so both were). When all
+// honest inputs are w (and none reproposes), D decides w in round 1.
+//
+// Termination: every honest message becomes valid at every honest node, so
+// each honest node completes each round the honest nodes run. In a round
+// without a decision, by B all the nodes that adopt adopt the same w, and the
+// others toss; with probability at least 2^−(N−F) all coins equal w, and the
+// next round is unanimous. Once some honest node decides in round r, every
+// honest node decides by round r+1: all take part in it (a node that decided
+// in r does, and nobody terminates before F+1 honest nodes sent Term, after
+// which all decide through Term). The expected number of rounds with a local
+// coin grows with N under an adversary that sees the coins; a common coin
+// behind the same coin.Coin interface makes it constant.
+//
+// Round 1 ends on 1 instead of a coin (a biased first round, as in RABA):
+// inside the common subset a node inputs 0 only for broadcasts that had not
+// delivered when N−F agreements decided 1, and a mixed first round means
+// some honest node voted 1 for a broadcast that did deliver; ending on 1 lets
+// the next round include it rather than lose it to a coin.
+//
+// Differences from the published code (fififish/waterbear, read to
+// understand): there, Final(w) is valid once w ∈ bin_values, and a node whose
+// Final values are {w, ⊥} adopts w. A Byzantine node can then send Final(¬w)
+// to a node B in a round where an honest node decided w (¬w may well be in
+// B's bin_values), and B, seeing Final(w) and Final(¬w), tosses its coin:
+// exactly the local-coin failure above. Requiring F+1 Conf({w}) before a
+// Final(w) is valid (invariant B) closes it.
+//
+// # Bounds
+//
+// State grows with the rounds actually run. A message for a round beyond
+// max(own round, R) + Config.Slack, R the (F+1)-th highest round the senders
+// were seen in, is refused for later (Admit), never dropped for good by a
+// transport that retries; F Byzantine nodes cannot raise R.
+//
+// This package must never import anything that does I/O, reads a clock or
+// draws global randomness.
+package raba

@@ -4,10 +4,13 @@
 // nodes in time.
 //
 // One reliable broadcast (package rbc) per proposer carries its value; one
-// binary agreement (package aba) per proposer decides whether the value is in
-// the set. A node inputs 1 to agreement j when broadcast j delivers; once N−F
-// agreements have decided 1 it inputs 0 to every agreement it has not given
-// an input yet. The output is the values of the broadcasts whose agreement
+// binary agreement per proposer decides whether the value is in the set: the
+// quadratic one of package raba by default, or Bracha's of package aba
+// (Config.Agreement). A node inputs 1 to agreement j when broadcast j
+// delivers; once N−F agreements have decided 1 it inputs 0 to every agreement
+// it has not given an input yet. A broadcast that delivers after the node
+// input 0 to its agreement reproposes 1 there (package raba takes it while in
+// its first round). The output is the values of the broadcasts whose agreement
 // decided 1, in proposer order, given once every agreement has decided and
 // every such broadcast has delivered (an agreement decides 1 only if some
 // honest node input 1, so its broadcast delivered there and, by totality,
@@ -24,6 +27,7 @@ import (
 	"github.com/mass-consensus/mass/internal/protocol"
 	"github.com/mass-consensus/mass/internal/protocol/aba"
 	"github.com/mass-consensus/mass/internal/protocol/coin"
+	"github.com/mass-consensus/mass/internal/protocol/raba"
 	"github.com/mass-consensus/mass/internal/protocol/rbc"
 	"github.com/mass-consensus/mass/internal/wire"
 )
@@ -36,6 +40,9 @@ type Config struct {
 	MaxValueSize int
 	// Coin returns the coin of the agreement about proposer j's value.
 	Coin func(j protocol.NodeID) coin.Coin
+	// Agreement is the binary agreement to run; the zero value is
+	// Quadratic.
+	Agreement Agreement
 }
 
 // Contribution is one proposer's value in the output.
@@ -49,11 +56,13 @@ type Contribution struct {
 type Step = protocol.Step[*Message, []Contribution]
 
 // Message is a message of the broadcast or the agreement about one proposer's
-// value: exactly one of RBC and ABA is set.
+// value: exactly one of RBC, ABA (Bracha's agreement) and RABA (the
+// quadratic one) is set.
 type Message struct {
 	Proposer protocol.NodeID
 	RBC      *rbc.Message
 	ABA      *aba.Message
+	RABA     *raba.Message
 }
 
 // Subset is one instance of the common subset.
@@ -61,7 +70,7 @@ type Subset struct {
 	p          protocol.Params
 	self       protocol.NodeID
 	broadcasts []*rbc.Broadcast
-	agreements []*aba.Agreement
+	agreements []agreement
 	values     [][]byte
 	delivered  []bool
 	decided    int
@@ -86,7 +95,7 @@ func New(cfg Config) (*Subset, error) {
 		if err != nil {
 			return nil, fmt.Errorf("acs: broadcast %d: %w", j, err)
 		}
-		a, err := aba.New(aba.Config{Params: cfg.Params, Self: cfg.Self, Coin: cfg.Coin(id)})
+		a, err := newAgreement(cfg.Agreement, cfg.Params, cfg.Self, cfg.Coin(id))
 		if err != nil {
 			return nil, fmt.Errorf("acs: agreement %d: %w", j, err)
 		}
@@ -120,8 +129,8 @@ func (s *Subset) HandleMessage(from protocol.NodeID, msg *Message) Step {
 	switch {
 	case msg.RBC != nil:
 		s.absorbRBC(&st, j, s.broadcasts[j].HandleMessage(from, msg.RBC))
-	case msg.ABA != nil:
-		s.absorbABA(&st, j, s.agreements[j].HandleMessage(from, msg.ABA))
+	case msg.ABA != nil || msg.RABA != nil:
+		s.absorbABA(&st, j, s.agreements[j].handle(from, msg))
 	}
 	return st
 }
@@ -133,7 +142,7 @@ func (s *Subset) Terminated() bool {
 		return false
 	}
 	for _, a := range s.agreements {
-		if !a.Terminated() {
+		if !a.terminated() {
 			return false
 		}
 	}
@@ -147,7 +156,7 @@ func (s *Subset) Output() bool { return s.output }
 // number of them and the sum of their decision rounds.
 func (s *Subset) ABARounds() (count, sum int) {
 	for _, a := range s.agreements {
-		if r := a.DecisionRound(); r > 0 {
+		if r := a.decisionRound(); r > 0 {
 			count++
 			sum += int(r)
 		}
@@ -163,19 +172,21 @@ func (s *Subset) absorbRBC(st *Step, j protocol.NodeID, bs rbc.Step) {
 		}
 		s.delivered[j] = true
 		s.values[j] = v
-		if !s.agreements[j].Started() {
-			as, err := s.agreements[j].HandleInput(true)
+		if !s.agreements[j].started() {
+			as, err := s.agreements[j].input(true)
 			if err != nil {
 				panic(fmt.Sprintf("acs: agreement %d: %v", j, err))
 			}
 			s.absorbABA(st, j, as)
+		} else {
+			s.absorbABA(st, j, s.agreements[j].repropose())
 		}
 	}
 	s.tryOutput(st)
 }
 
-func (s *Subset) absorbABA(st *Step, j protocol.NodeID, as aba.Step) {
-	out := protocol.Absorb(st, as, func(m *aba.Message) *Message { return &Message{Proposer: j, ABA: m} })
+func (s *Subset) absorbABA(st *Step, j protocol.NodeID, as agreementStep) {
+	out := protocol.Absorb(st, as, func(m *Message) *Message { m.Proposer = j; return m })
 	for _, d := range out {
 		s.decided++
 		if d {
@@ -183,8 +194,8 @@ func (s *Subset) absorbABA(st *Step, j protocol.NodeID, as aba.Step) {
 		}
 		if s.ones == s.p.Quorum() && d {
 			for k, a := range s.agreements {
-				if !a.Started() {
-					as, err := a.HandleInput(false)
+				if !a.started() {
+					as, err := a.input(false)
 					if err != nil {
 						panic(fmt.Sprintf("acs: agreement %d: %v", k, err))
 					}
@@ -202,7 +213,7 @@ func (s *Subset) tryOutput(st *Step) {
 	}
 	var out []Contribution
 	for j, a := range s.agreements {
-		if d, _ := a.Decision(); d {
+		if d, _ := a.decision(); d {
 			if !s.delivered[j] {
 				return
 			}
@@ -219,21 +230,26 @@ func (s *Subset) tryOutput(st *Step) {
 var ErrBadMessage = errors.New("acs: bad message")
 
 const (
-	tagRBC = 1
-	tagABA = 2
+	tagRBC  = 1
+	tagABA  = 2
+	tagRABA = 3
 )
 
 // MarshalTo appends the canonical encoding of m, which must have exactly one
-// of RBC and ABA set.
+// of RBC, ABA and RABA set.
 func (m *Message) MarshalTo(w *wire.Writer) {
 	w.U16(uint16(m.Proposer))
-	if m.RBC != nil {
+	switch {
+	case m.RBC != nil:
 		w.U8(tagRBC)
 		m.RBC.MarshalTo(w)
-		return
+	case m.ABA != nil:
+		w.U8(tagABA)
+		m.ABA.MarshalTo(w)
+	default:
+		w.U8(tagRABA)
+		m.RABA.MarshalTo(w)
 	}
-	w.U8(tagABA)
-	m.ABA.MarshalTo(w)
 }
 
 // Unmarshal reads one message from r.
@@ -252,6 +268,8 @@ func Unmarshal(r *wire.Reader, p protocol.Params, maxValueSize int) (*Message, e
 		m.RBC, err = rbc.Unmarshal(r, p, maxValueSize)
 	case tagABA:
 		m.ABA, err = aba.Unmarshal(r, p)
+	case tagRABA:
+		m.RABA, err = raba.Unmarshal(r)
 	default:
 		err = fmt.Errorf("%w: tag %d", ErrBadMessage, tag)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/mass-consensus/mass/internal/protocol/aba"
 	"github.com/mass-consensus/mass/internal/protocol/acs"
 	"github.com/mass-consensus/mass/internal/protocol/coin"
+	"github.com/mass-consensus/mass/internal/protocol/raba"
 	"github.com/mass-consensus/mass/internal/protocol/rbc"
 	"github.com/mass-consensus/mass/internal/wire"
 )
@@ -107,7 +108,7 @@ func mustParams(tb testing.TB, n int) protocol.Params {
 
 // newNetwork builds the instances; kinds nil means all honest. Node i's
 // agreement about proposer j tosses a local coin seeded by (seed, i, j).
-func newNetwork(tb testing.TB, n int, kinds []behaviour, seed uint64, rng *rand.Rand) *network {
+func newNetwork(tb testing.TB, n int, kinds []behaviour, seed uint64, rng *rand.Rand, agreement acs.Agreement) *network {
 	tb.Helper()
 	p := mustParams(tb, n)
 	if kinds == nil {
@@ -132,7 +133,7 @@ func newNetwork(tb testing.TB, n int, kinds []behaviour, seed uint64, rng *rand.
 			continue
 		}
 		s, err := acs.New(acs.Config{
-			Params: p, Self: protocol.NodeID(i), MaxValueSize: maxValue,
+			Params: p, Self: protocol.NodeID(i), MaxValueSize: maxValue, Agreement: agreement,
 			Coin: func(j protocol.NodeID) coin.Coin {
 				return coin.NewLocal(rand.NewPCG(seed, uint64(i)<<16|uint64(j)))
 			},
@@ -196,6 +197,17 @@ func flipValue(m *aba.Message) uint8 {
 	return aba.Undecided
 }
 
+// flipRABA negates a quadratic agreement value as a flipper sends it.
+func flipRABA(m *raba.Message) uint8 {
+	switch {
+	case m.Kind == raba.KindConf && m.Value != raba.SetBoth:
+		return m.Value ^ raba.SetBoth
+	case m.Kind == raba.KindConf, m.Kind == raba.KindFinal && m.Value == raba.Bottom:
+		return m.Value
+	}
+	return m.Value ^ 1
+}
+
 // corrupt returns what a faulty node sends to node to in place of m.
 func (nw *network) corrupt(from, to protocol.NodeID, m *acs.Message) *acs.Message {
 	switch nw.kinds[from] {
@@ -204,6 +216,11 @@ func (nw *network) corrupt(from, to protocol.NodeID, m *acs.Message) *acs.Messag
 			c := *a
 			c.Value = flipValue(a)
 			return &acs.Message{Proposer: m.Proposer, ABA: &c}
+		}
+		if a := m.RABA; a != nil && a.Kind != raba.KindCoin {
+			c := *a
+			c.Value = flipRABA(a)
+			return &acs.Message{Proposer: m.Proposer, RABA: &c}
 		}
 	case equivocator:
 		if r := m.RBC; r != nil && r.Kind == rbc.KindVal && m.Proposer == from {
@@ -331,8 +348,8 @@ func (nw *network) deliver(count, budget int) {
 				// Broadcasts of proposers left out keep running after
 				// Terminated (see TestNothingAfterTerminated); agreements
 				// must not.
-				if sent.Body.ABA != nil {
-					nw.tb.Fatalf("node %d sent %s about proposer %d after Terminated", pk.to, sent.Body.ABA, sent.Body.Proposer)
+				if sent.Body.ABA != nil || sent.Body.RABA != nil {
+					nw.tb.Fatalf("node %d sent %s about proposer %d after Terminated", pk.to, bodyName(sent.Body), sent.Body.Proposer)
 				}
 				nw.afterTerm[pk.to]++
 			}
@@ -431,6 +448,9 @@ func TestSubsetProperties(t *testing.T) {
 	}
 	for _, n := range []int{1, 4, 7, 10} {
 		for seed := range uint64(seedsFor[n]) {
+			// Both agreements, alternating by blocks of four seeds (the
+			// seed's low bits choose slow nodes and lagging broadcasts).
+			agreement := acs.Agreement(seed / 4 % 2)
 			rng := rand.New(rand.NewPCG(seed, uint64(1000+n)))
 			p := mustParams(t, n)
 			kinds := make([]behaviour, n)
@@ -438,7 +458,7 @@ func TestSubsetProperties(t *testing.T) {
 			for _, i := range perm[:rng.IntN(p.F+1)] {
 				kinds[i] = faultyKinds[rng.IntN(len(faultyKinds))]
 			}
-			nw := newNetwork(t, n, kinds, seed, rng)
+			nw := newNetwork(t, n, kinds, seed, rng, agreement)
 			// In half the runs, up to F honest nodes are slow; in another
 			// half (overlapping), broadcast messages to some honest nodes
 			// are.
@@ -466,7 +486,7 @@ func TestSubsetProperties(t *testing.T) {
 					sizes[i] = 1 + rng.IntN(300)
 				}
 			}
-			desc := fmt.Sprintf("n=%d seed=%d kinds=%v slow=%v lagRBC=%v sizes=%v", n, seed, kinds, nw.slow, nw.lagRBC, sizes)
+			desc := fmt.Sprintf("%v n=%d seed=%d kinds=%v slow=%v lagRBC=%v sizes=%v", agreement, n, seed, kinds, nw.slow, nw.lagRBC, sizes)
 			t.Run(fmt.Sprintf("n=%d/seed=%d", n, seed), func(t *testing.T) {
 				nw.tb = t
 				t.Log(desc)
@@ -550,7 +570,7 @@ func TestAllProposalsInFIFO(t *testing.T) {
 	for _, n := range []int{1, 2, 4, 5, 7, 10, 16} {
 		t.Run(fmt.Sprintf("n=%d", n), func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(7, uint64(n)))
-			nw := newNetwork(t, n, nil, 7, nil)
+			nw := newNetwork(t, n, nil, 7, nil, acs.Quadratic)
 			for i := range n {
 				size := []int{0, 1, 100, 5 << 10}[i%4]
 				nw.propose(i, testValue(rng, i, size), nil)
@@ -582,7 +602,7 @@ func TestAllProposalsInFIFO(t *testing.T) {
 func TestNodeWithoutInput(t *testing.T) {
 	for seed := range uint64(20) {
 		rng := rand.New(rand.NewPCG(seed, 99))
-		nw := newNetwork(t, 4, nil, seed, rng)
+		nw := newNetwork(t, 4, nil, seed, rng, acs.Quadratic)
 		for i := range 3 {
 			nw.propose(i, testValue(rng, i, 10), nil)
 		}
@@ -600,7 +620,7 @@ func TestNodeWithoutInput(t *testing.T) {
 }
 
 func TestInputTwice(t *testing.T) {
-	nw := newNetwork(t, 4, nil, 1, nil)
+	nw := newNetwork(t, 4, nil, 1, nil, acs.Quadratic)
 	nw.propose(0, []byte("a"), nil)
 	if _, err := nw.nodes[0].HandleInput([]byte("b")); err == nil {
 		t.Fatal("second input accepted")
@@ -620,7 +640,7 @@ func TestInputTwice(t *testing.T) {
 
 // Messages a node cannot act on change nothing and send nothing.
 func TestIgnoredMessages(t *testing.T) {
-	nw := newNetwork(t, 4, nil, 1, nil)
+	nw := newNetwork(t, 4, nil, 1, nil, acs.Quadratic)
 	s := nw.nodes[0]
 	for name, m := range map[string]*acs.Message{
 		"nil":             nil,
@@ -655,6 +675,9 @@ func TestUnmarshal(t *testing.T) {
 		{Proposer: 3, ABA: &aba.Message{Kind: aba.KindReady, Origin: 3, Round: 1, Step: 1, Value: 1}},
 		{Proposer: 3, ABA: &aba.Message{Kind: aba.KindTerm, Value: 1}},
 		{Proposer: 0, ABA: &aba.Message{Kind: aba.KindCoin, Round: 2, Coin: []byte("share")}},
+		{Proposer: 1, RABA: &raba.Message{Kind: raba.KindConf, Round: 2, Value: raba.SetBoth}},
+		{Proposer: 2, RABA: &raba.Message{Kind: raba.KindFinal, Round: 1, Value: raba.Bottom}},
+		{Proposer: 3, RABA: &raba.Message{Kind: raba.KindTerm, Value: 0}},
 	}
 	for _, m := range valid {
 		b := encodeMessage(m)
@@ -698,7 +721,7 @@ func TestUnmarshal(t *testing.T) {
 			}
 		}
 		// An unknown tag.
-		for _, tag := range []byte{0, 3, 4, 0x81, 0xff} {
+		for _, tag := range []byte{0, 4, 0x81, 0xff} {
 			bad := bytes.Clone(b)
 			bad[2] = tag
 			if _, err := acs.Unmarshal(wire.NewReader(bad), p, maxValue); !errors.Is(err, acs.ErrBadMessage) {
@@ -748,6 +771,8 @@ func bodyName(m *acs.Message) string {
 		return "RBC " + m.RBC.Kind.String()
 	case m.ABA != nil:
 		return "ABA " + m.ABA.String()
+	case m.RABA != nil:
+		return "RABA " + m.RABA.String()
 	}
 	return "empty"
 }
@@ -755,7 +780,7 @@ func bodyName(m *acs.Message) string {
 // The Step contract says a terminated protocol produces nothing more: a late
 // proposer's VAL, arriving after the node terminated, must not make it echo.
 func TestNothingAfterTerminated(t *testing.T) {
-	nw := newNetwork(t, 4, []behaviour{honest, honest, honest, late}, 1, nil)
+	nw := newNetwork(t, 4, []behaviour{honest, honest, honest, late}, 1, nil, acs.Quadratic)
 	for i := range 4 {
 		nw.propose(i, testValue(nil, i, 1), nil)
 	}

@@ -42,8 +42,8 @@ func FuzzUnmarshal(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if (m.RBC == nil) == (m.ABA == nil) {
-			t.Fatalf("decoded RBC %v and ABA %v", m.RBC, m.ABA)
+		if set := b2i(m.RBC != nil) + b2i(m.ABA != nil) + b2i(m.RABA != nil); set != 1 {
+			t.Fatalf("decoded %d bodies: RBC %v, ABA %v, RABA %v", set, m.RBC, m.ABA, m.RABA)
 		}
 		if !p.Valid(m.Proposer) {
 			t.Fatalf("proposer %d of %d nodes", m.Proposer, p.N)
@@ -53,4 +53,11 @@ func FuzzUnmarshal(f *testing.F) {
 			t.Fatalf("re-encoding differs:\n read %x\n  got %x", data[:used], got)
 		}
 	})
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -103,6 +103,9 @@ type Config struct {
 	// for a node that resumes.
 	Start     uint64
 	StartTime int64
+	// Agreement is the binary agreement of the common subset (the
+	// quadratic one by default).
+	Agreement acs.Agreement
 	// Recent are the transactions of the batches before Start (up to
 	// DedupEpochs of them, oldest first), for a node that resumes: a
 	// transaction committed there must not be committed again, and every
@@ -434,7 +437,8 @@ func (e *Engine) instance(epoch uint64) (*instance, error) {
 	seed := e.cfg.CoinSeed
 	sub, err := acs.New(acs.Config{
 		Params: e.cfg.Params, Self: e.cfg.Self, MaxValueSize: e.cfg.MaxProposalSize,
-		Coin: func(j protocol.NodeID) coin.Coin { return coin.NewLocal(coinSource(seed, epoch, j)) },
+		Agreement: e.cfg.Agreement,
+		Coin:      func(j protocol.NodeID) coin.Coin { return coin.NewLocal(coinSource(seed, epoch, j)) },
 	})
 	if err != nil {
 		return nil, fmt.Errorf("epoch %d: %w", epoch, err)

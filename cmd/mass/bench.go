@@ -25,6 +25,7 @@ func benchFlags(fs *flag.FlagSet, c *bench.Config) {
 	fs.IntVar(&c.InFlight, "inflight", bench.DefaultInFlight, "most transactions submitted and not yet committed (the closed loop keeps this many)")
 	fs.IntVar(&c.Accounts, "accounts", 0, "genesis accounts of the transfer payload (default 1000, raised to keep --inflight within the nonce window)")
 	fs.IntVar(&c.BatchSize, "batch-size", 0, "override the genesis batch size (0: the default)")
+	fs.StringVar(&c.Agreement, "agreement", "", "binary agreement: quadratic (the default) or bracha")
 	fs.BoolVar(&c.Keep, "keep", false, "keep the nodes' homes (p2p: their logs are DIR/nodeI/node.log; inproc: DIR/nodes.log)")
 	fs.StringVar(&c.LogLevel, "log-level", "warn", "the nodes' log level (p2p, inproc)")
 }

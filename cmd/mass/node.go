@@ -30,10 +30,11 @@ func runInit(args []string) error {
 	p2pPort := fs.Int("p2p-port", 26600, "libp2p port of node 0 (node i uses p2p-port+i, TCP and QUIC)")
 	apiPort := fs.Int("api-port", 8080, "HTTP API port of node 0 (node i uses api-port+i)")
 	application := fs.String("app", "org", "application: org (the organization and its ledger), kv (a key-value test application) or raw (no-op, for benchmarks)")
+	agreement := fs.String("agreement", "quadratic", "binary agreement: quadratic (O(n²) messages per round) or bracha (every step a reliable broadcast)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	homes, err := home.Init(*dir, home.InitOptions{Nodes: *nodes, ChainID: *chainID, Host: *host, P2PPort: *p2pPort, APIPort: *apiPort, App: *application})
+	homes, err := home.Init(*dir, home.InitOptions{Nodes: *nodes, ChainID: *chainID, Host: *host, P2PPort: *p2pPort, APIPort: *apiPort, App: *application, Agreement: *agreement})
 	if err != nil {
 		return err
 	}

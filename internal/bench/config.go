@@ -3,6 +3,7 @@ package bench
 import (
 	"errors"
 	"fmt"
+	"github.com/mass-consensus/mass/internal/genesis"
 	"time"
 )
 
@@ -51,6 +52,9 @@ type Config struct {
 	// BatchSize, if set, overrides the genesis batch size (the
 	// transactions of one epoch's proposals together).
 	BatchSize int `json:"batch_size,omitempty"`
+	// Agreement is the binary agreement (genesis.AgreementQuadratic, the
+	// default, or genesis.AgreementBracha).
+	Agreement string `json:"agreement,omitempty"`
 	// Executable is the mass binary (p2p; default: this program).
 	Executable string `json:"-"`
 	// Keep leaves the nodes' homes in place (p2p, inproc).
@@ -147,6 +151,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("%w: in flight %d is less than a batch (%d)", ErrConfig, c.InFlight, c.Batch)
 	case c.BatchSize < 0:
 		return fmt.Errorf("%w: negative batch size", ErrConfig)
+	case c.Agreement != "" && c.Agreement != genesis.AgreementQuadratic && c.Agreement != genesis.AgreementBracha:
+		return fmt.Errorf("%w: agreement %q: want %s or %s", ErrConfig, c.Agreement, genesis.AgreementQuadratic, genesis.AgreementBracha)
 	case c.CPUProfile != "" && c.Transport == TransportP2P:
 		return fmt.Errorf("%w: --cpuprofile needs the nodes in this process: --transport inproc (the p2p daemons) or mem", ErrConfig)
 	}

@@ -93,6 +93,7 @@ type netOptions struct {
 	App       string
 	AppState  []byte // the genesis "app" section, if set
 	BatchSize int
+	Agreement string
 	LogLevel  string
 	Keep      bool
 	// Ready bounds the wait for the nodes to start and connect.
@@ -120,7 +121,7 @@ func writeHomes(o netOptions) (dir string, homes, apis []string, err error) {
 	if err != nil {
 		return dir, nil, nil, err
 	}
-	homes, err = home.Init(dir, home.InitOptions{Nodes: o.Nodes, ChainID: chainID, Host: "127.0.0.1", P2PPort: p2pPort, APIPort: apiPort, App: o.App})
+	homes, err = home.Init(dir, home.InitOptions{Nodes: o.Nodes, ChainID: chainID, Host: "127.0.0.1", P2PPort: p2pPort, APIPort: apiPort, App: o.App, Agreement: o.Agreement})
 	if err != nil {
 		return dir, nil, nil, err
 	}

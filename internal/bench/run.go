@@ -48,7 +48,7 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (rep Report, err e
 	switch cfg.Transport {
 	case TransportMem:
 		th = &threads{}
-		g := &genesis.Genesis{ChainID: chainID, Time: time.Now().UnixMilli(), Application: app, App: appState, BatchSize: cfg.BatchSize}
+		g := &genesis.Genesis{ChainID: chainID, Time: time.Now().UnixMilli(), Application: app, App: appState, BatchSize: cfg.BatchSize, Agreement: cfg.Agreement}
 		g.Nodes = make([]genesis.Node, cfg.Nodes)
 		cl, err = newMemCluster(g, th.cpu)
 	case TransportInproc:
@@ -218,7 +218,7 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (rep Report, err e
 
 func netOpts(cfg Config, app string, appState []byte) netOptions {
 	return netOptions{
-		Nodes: cfg.Nodes, App: app, AppState: appState, BatchSize: cfg.BatchSize,
+		Nodes: cfg.Nodes, App: app, AppState: appState, BatchSize: cfg.BatchSize, Agreement: cfg.Agreement,
 		Executable: cfg.Executable, LogLevel: cfg.LogLevel, Keep: cfg.Keep,
 		Ready: 60*time.Second + time.Duration(cfg.Nodes)*2*time.Second,
 	}

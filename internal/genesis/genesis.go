@@ -31,6 +31,10 @@ type Genesis struct {
 	Window int `json:"window,omitempty"`
 	// BatchSize bounds the transactions of one proposal (default 2000).
 	BatchSize int `json:"batch_size,omitempty"`
+	// Agreement names the binary agreement of the common subset:
+	// "quadratic" (package raba, O(N²) messages per round; the default) or
+	// "bracha" (package aba, every step a reliable broadcast).
+	Agreement string `json:"agreement,omitempty"`
 	// Application names the application: "org" (the organization, its
 	// members and its ledger; the default), "kv" (a key-value test
 	// application) or "raw" (no-op: for benchmarking consensus alone).
@@ -46,6 +50,20 @@ const (
 	AppKV  = "kv"
 	AppRaw = "raw" // no-op: orders any bytes, keeps nothing (benchmarks)
 )
+
+// The binary agreements (package acs parses the names).
+const (
+	AgreementQuadratic = "quadratic"
+	AgreementBracha    = "bracha"
+)
+
+// AgreementName is the binary agreement, with the default filled in.
+func (g *Genesis) AgreementName() string {
+	if g.Agreement == "" {
+		return AgreementQuadratic
+	}
+	return g.Agreement
+}
 
 // AppName is the application, with the default filled in.
 func (g *Genesis) AppName() string {
@@ -81,6 +99,9 @@ func (g *Genesis) Validate() (chain.NodeSet, error) {
 		return set, fmt.Errorf("%w: negative window or batch size", ErrBad)
 	case g.AppName() != AppOrg && g.AppName() != AppKV && g.AppName() != AppRaw:
 		return set, fmt.Errorf("%w: application %q: want %q, %q or %q", ErrBad, g.Application, AppOrg, AppKV, AppRaw)
+	}
+	if a := g.AgreementName(); a != AgreementQuadratic && a != AgreementBracha {
+		return set, fmt.Errorf("%w: agreement %q: want %q or %q", ErrBad, g.Agreement, AgreementQuadratic, AgreementBracha)
 	}
 	seen := map[crypto.PublicKey]bool{}
 	for i, n := range g.Nodes {

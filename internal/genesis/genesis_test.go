@@ -24,14 +24,15 @@ func TestValidate(t *testing.T) {
 	a, b := nodeKey(t, 1), nodeKey(t, 2)
 	identity := "01" + strings.Repeat("00", 31) // a small-order point
 	for name, raw := range map[string]string{
-		"no chain":    fmt.Sprintf(`{"nodes":[{"key":%q}]}`, a),
-		"no nodes":    `{"chain_id":"c","nodes":[]}`,
-		"twice":       fmt.Sprintf(`{"chain_id":"c","nodes":[{"key":%q},{"key":%q}]}`, a, a),
-		"weak key":    fmt.Sprintf(`{"chain_id":"c","nodes":[{"key":%q}]}`, identity),
-		"bad key":     `{"chain_id":"c","nodes":[{"key":"zz"}]}`,
-		"unknown app": fmt.Sprintf(`{"chain_id":"c","application":"chess","nodes":[{"key":%q}]}`, a),
-		"negative":    fmt.Sprintf(`{"chain_id":"c","window":-1,"nodes":[{"key":%q}]}`, a),
-		"not json":    `{`,
+		"no chain":          fmt.Sprintf(`{"nodes":[{"key":%q}]}`, a),
+		"no nodes":          `{"chain_id":"c","nodes":[]}`,
+		"twice":             fmt.Sprintf(`{"chain_id":"c","nodes":[{"key":%q},{"key":%q}]}`, a, a),
+		"weak key":          fmt.Sprintf(`{"chain_id":"c","nodes":[{"key":%q}]}`, identity),
+		"bad key":           `{"chain_id":"c","nodes":[{"key":"zz"}]}`,
+		"unknown app":       fmt.Sprintf(`{"chain_id":"c","application":"chess","nodes":[{"key":%q}]}`, a),
+		"unknown agreement": fmt.Sprintf(`{"chain_id":"c","agreement":"paxos","nodes":[{"key":%q}]}`, a),
+		"negative":          fmt.Sprintf(`{"chain_id":"c","window":-1,"nodes":[{"key":%q}]}`, a),
+		"not json":          `{`,
 	} {
 		if _, err := Parse([]byte(raw)); !errors.Is(err, ErrBad) {
 			t.Errorf("%s: %v", name, err)
@@ -41,8 +42,8 @@ func TestValidate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if g.AppName() != AppOrg {
-		t.Fatalf("default application %q", g.AppName())
+	if g.AppName() != AppOrg || g.AgreementName() != AgreementQuadratic {
+		t.Fatalf("default application %q, agreement %q", g.AppName(), g.AgreementName())
 	}
 	set, _ := g.Validate()
 	if set.N() != 2 || set.Keys[1].String() != b {

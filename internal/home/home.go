@@ -191,6 +191,9 @@ type InitOptions struct {
 	Now time.Time
 	// App is the application: genesis.AppOrg (default) or genesis.AppKV.
 	App string
+	// Agreement is the binary agreement (genesis.AgreementQuadratic, the
+	// default, or genesis.AgreementBracha).
+	Agreement string
 }
 
 // DevAccount is an account Init creates for a network of the organization
@@ -229,7 +232,7 @@ func Init(dir string, o InitOptions) ([]string, error) {
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("home: %w", err)
 	}
-	g := &genesis.Genesis{ChainID: o.ChainID, Time: o.Now.UnixMilli(), Application: o.App}
+	g := &genesis.Genesis{ChainID: o.ChainID, Time: o.Now.UnixMilli(), Application: o.App, Agreement: o.Agreement}
 	var accountKeys []*crypto.PrivateKey
 	if g.AppName() == genesis.AppOrg {
 		app := orgapp.Genesis{Organization: "Devnet Co-operative", Policy: "supervisor"}

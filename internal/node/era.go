@@ -11,6 +11,7 @@ import (
 	"github.com/mass-consensus/mass/internal/chain"
 	"github.com/mass-consensus/mass/internal/crypto"
 	"github.com/mass-consensus/mass/internal/protocol"
+	"github.com/mass-consensus/mass/internal/protocol/acs"
 	"github.com/mass-consensus/mass/internal/protocol/epoch"
 	"github.com/mass-consensus/mass/internal/store"
 	"github.com/mass-consensus/mass/internal/transport"
@@ -243,8 +244,12 @@ func (n *Node) enterEra(i int, start uint64, startTime int64, recent [][][]byte)
 	if _, err := cryptorand.Read(sampleSeed[:]); err != nil {
 		return fmt.Errorf("node: drawing a sample seed: %w", err)
 	}
+	agreement, err := acs.ParseAgreement(n.cfg.Genesis.AgreementName())
+	if err != nil {
+		return fmt.Errorf("node: %w", err)
+	}
 	n.engine, err = epoch.New(epoch.Config{
-		Params: n.params, Self: n.self,
+		Params: n.params, Self: n.self, Agreement: agreement,
 		Rand:     rand.NewPCG(u64of(sampleSeed[:8]), u64of(sampleSeed[8:])),
 		CoinSeed: n.coinSeed, Window: n.cfg.Genesis.Window, BatchSize: n.cfg.Genesis.BatchSize,
 		MaxPending: n.cfg.MaxPending,

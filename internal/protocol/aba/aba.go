@@ -2,6 +2,7 @@ package aba
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/mass-consensus/mass/internal/protocol"
 	"github.com/mass-consensus/mass/internal/protocol/coin"
@@ -14,8 +15,9 @@ const (
 	FaultCoin             protocol.FaultKind = "aba: coin message rejected"
 )
 
-// DefaultMaxFutureRounds is the default window of rounds ahead of the node's
-// own for which messages are kept.
+// DefaultMaxFutureRounds is the default window of rounds beyond the node's
+// own (or beyond what F+1 senders have reached) whose messages are handled
+// now; later ones are refused for later (see Admit).
 const DefaultMaxFutureRounds = 16
 
 // Config configures one agreement instance.
@@ -24,8 +26,8 @@ type Config struct {
 	Self   protocol.NodeID
 	// Coin yields the coin of each round; required.
 	Coin coin.Coin
-	// MaxFutureRounds bounds how far ahead of the node's own round messages
-	// are kept; 0 means DefaultMaxFutureRounds.
+	// MaxFutureRounds bounds how far ahead messages are handled (see
+	// Admit); 0 means DefaultMaxFutureRounds.
 	MaxFutureRounds uint32
 }
 
@@ -55,6 +57,10 @@ type Agreement struct {
 	sentTerm   bool
 	terminated bool
 
+	// seen is, per sender, the highest round it was seen sending a message
+	// of; reached is the (F+1)-th highest of them.
+	seen    []uint32
+	reached uint32
 	dropped uint64
 }
 
@@ -102,7 +108,7 @@ func New(cfg Config) (*Agreement, error) {
 	return &Agreement{
 		p: cfg.Params, self: cfg.Self, coin: cfg.Coin, window: w,
 		round: 1, rounds: make(map[uint32]*round),
-		term: make([]uint8, cfg.Params.N),
+		term: make([]uint8, cfg.Params.N), seen: make([]uint32, cfg.Params.N),
 	}, nil
 }
 
@@ -120,7 +126,8 @@ func (a *Agreement) DecisionRound() uint32 { return a.decidedAt }
 // Round returns the node's current round.
 func (a *Agreement) Round() uint32 { return a.round }
 
-// Dropped returns how many messages were dropped for being too far ahead.
+// Dropped returns how many messages HandleMessage refused for being too far
+// ahead (those Admit refuses, given anyway).
 func (a *Agreement) Dropped() uint64 { return a.dropped }
 
 // Started reports whether the node has its input.
@@ -143,11 +150,64 @@ func (a *Agreement) HandleInput(v bool) (Step, error) {
 	return s, nil
 }
 
-// HandleMessage handles a message from node from.
+// Admit reports whether a message from node from would be handled now; false
+// means later: a transport should keep it and offer it again once the node
+// has moved. A message of a round beyond max(own round, R) + MaxFutureRounds
+// is refused, where R is the (F+1)-th highest round among the rounds each
+// sender was seen sending: F Byzantine nodes cannot raise R, and an honest
+// node sends a message of round r+1 only after F+1 honest nodes sent theirs
+// of round r, so R keeps up with the honest nodes. Admit changes nothing:
+// the rounds are noted by HandleMessage, so a node replaying the messages it
+// handled admits every one of them again.
+func (a *Agreement) Admit(from protocol.NodeID, msg *Message) bool {
+	r, ok := roundOf(msg)
+	return !ok || a.terminated || r <= a.limit()
+}
+
+// limit is the last round whose messages are handled now.
+func (a *Agreement) limit() uint32 { return max(a.round, a.reached) + a.window }
+
+// roundOf returns the round of a message that has one.
+func roundOf(msg *Message) (uint32, bool) {
+	if msg == nil {
+		return 0, false
+	}
+	switch msg.Kind {
+	case KindVal, KindEcho, KindReady, KindCoin:
+		return msg.Round, true
+	}
+	return 0, false
+}
+
+// note records that node from was seen sending a message of round r.
+func (a *Agreement) note(from protocol.NodeID, r uint32) {
+	old := a.seen[from]
+	if r <= old {
+		return
+	}
+	a.seen[from] = r
+	if old > a.reached || r <= a.reached {
+		return // the (F+1)-th highest cannot have changed
+	}
+	sorted := slices.Clone(a.seen)
+	slices.Sort(sorted)
+	a.reached = sorted[len(sorted)-1-a.p.F]
+}
+
+// HandleMessage handles a message from node from. A message Admit refuses is
+// refused here too (and counted in Dropped), so that a caller ignoring Admit
+// cannot make the state grow.
 func (a *Agreement) HandleMessage(from protocol.NodeID, msg *Message) Step {
 	var s Step
-	if !a.p.Valid(from) || msg == nil {
+	if !a.p.Valid(from) || msg == nil || a.terminated {
 		return s
+	}
+	if r, ok := roundOf(msg); ok && r > 0 {
+		a.note(from, r)
+		if r > a.limit() {
+			a.dropped++
+			return s
+		}
 	}
 	a.handle(&s, from, msg)
 	return s
@@ -162,8 +222,7 @@ func (a *Agreement) handle(s *Step, from protocol.NodeID, msg *Message) {
 		a.handleTerm(s, from, msg.Value)
 		return
 	case KindCoin:
-		if msg.Round == 0 || msg.Round > a.round+a.window {
-			a.dropped++
+		if msg.Round == 0 {
 			return
 		}
 		cs := a.coin.HandleMessage(from, msg.Coin)
@@ -177,13 +236,9 @@ func (a *Agreement) handle(s *Step, from protocol.NodeID, msg *Message) {
 	if !a.p.Valid(msg.Origin) || msg.Round == 0 || msg.Step < 1 || msg.Step > 3 || !validValue(msg.Step, msg.Value) {
 		return
 	}
-	if msg.Round > a.round+a.window {
-		a.dropped++
-		return
-	}
-	if msg.Round+1 < a.round {
-		return // rounds before the previous one are never needed again
-	}
+	// Every round's broadcasts are relayed until the agreement terminates:
+	// a node rounds behind needs this node's ECHO and READY to deliver the
+	// step messages it waits for.
 	rs := a.roundState(msg.Round)
 	bc := rs.broadcast(a.p, msg.Step, msg.Origin)
 	switch msg.Kind {
@@ -466,7 +521,8 @@ func (a *Agreement) nextRound(s *Step) {
 	if a.terminated {
 		return
 	}
-	delete(a.rounds, a.round-1) // two rounds back is never needed again
+	// Past rounds are kept until termination: their broadcasts are still
+	// relayed for the nodes behind.
 	a.round++
 	a.step = 1
 	a.sendStep(s, a.round, 1, b2u(a.est))

@@ -49,8 +49,25 @@
 // Termination with a local coin holds with probability 1; a common coin behind
 // the same coin.Coin interface makes the expected number of rounds constant.
 //
-// Messages for rounds more than Config.MaxFutureRounds beyond the node's own
-// are dropped (and counted), so a Byzantine node cannot make the state grow.
+// # Bounded state without losing messages
+//
+// A message for a round beyond max(own round, R) + Config.MaxFutureRounds is
+// refused for later (Admit), where R is the (F+1)-th highest round among the
+// rounds each sender was seen sending: the transport keeps it and offers it
+// again. It is never dropped for good, because an honest node that has no
+// input yet (inside the common subset, a node inputs 0 only after N−F
+// agreements decided 1) or that lags will need it. F Byzantine nodes cannot
+// raise R, and an honest node sends round r+1 only after F+1 honest nodes
+// sent round r, so R keeps up with the honest nodes while the Byzantine ones
+// cannot make the state grow. HandleMessage refuses (and counts) what Admit
+// refuses, for a caller that ignores Admit. Admit itself changes nothing: a
+// node that replays the messages it handled admits them all again.
+//
+// Every round's broadcasts are relayed (ECHO and READY) until the agreement
+// terminates, and every round's state is kept until then: Bracha's broadcast
+// needs the honest nodes' relays, so a node two rounds behind could never
+// collect a step otherwise. That state grows with the rounds actually run,
+// which honest progress bounds.
 //
 // This package must never import anything that does I/O, reads a clock or
 // draws global randomness.

@@ -278,3 +278,14 @@ func Unmarshal(r *wire.Reader, p protocol.Params, maxValueSize int) (*Message, e
 	}
 	return m, nil
 }
+
+// Admit reports whether a message from node from would be handled now; false
+// means later: a transport should keep it and offer it again. A broadcast
+// message is always handled; an agreement message is as its agreement says;
+// anything for a terminated subset is (and ignored).
+func (s *Subset) Admit(from protocol.NodeID, msg *Message) bool {
+	if msg == nil || msg.RBC != nil || !s.p.Valid(msg.Proposer) || s.Terminated() {
+		return true
+	}
+	return s.agreements[msg.Proposer].admit(from, msg)
+}

@@ -24,6 +24,7 @@ import (
 	"strings"
 
 	"github.com/mass-consensus/mass/internal/protocol"
+	"github.com/mass-consensus/mass/internal/protocol/acs"
 )
 
 // Adversaries the simulator knows, by name.
@@ -64,6 +65,10 @@ type Config struct {
 	MaxEvents int
 	// Window is the number of epochs in flight per node.
 	Window int
+	// Agreement is the common subset's binary agreement, a name of
+	// acs.Agreements: "quadratic" (package raba, the default) or "bracha"
+	// (package aba).
+	Agreement string
 }
 
 // Defaults fills the zero fields of c.
@@ -89,6 +94,9 @@ func (c *Config) Defaults() {
 	if c.Window == 0 {
 		c.Window = 3
 	}
+	if c.Agreement == "" {
+		c.Agreement = acs.Quadratic.String()
+	}
 }
 
 // Validate checks the configuration.
@@ -99,6 +107,11 @@ func (c *Config) Validate() error {
 	if c.Faulty < 0 || c.Faulty >= c.N {
 		return fmt.Errorf("sim: %d faulty nodes of %d", c.Faulty, c.N)
 	}
+	if c.Agreement != "" {
+		if _, err := acs.ParseAgreement(c.Agreement); err != nil {
+			return fmt.Errorf("sim: %w", err)
+		}
+	}
 	if !slices.Contains(Adversaries, c.Adversary) {
 		return fmt.Errorf("sim: unknown adversary %q (one of %s)", c.Adversary, strings.Join(Adversaries, ", "))
 	}
@@ -107,6 +120,6 @@ func (c *Config) Validate() error {
 
 // Command returns the command line that reproduces this run.
 func (c *Config) Command() string {
-	return fmt.Sprintf("go run ./cmd/mass sim --n %d --faulty %d --adversary %s --seed %d --epochs %d --txs %d",
-		c.N, c.Faulty, c.Adversary, c.Seed, c.Epochs, c.Txs)
+	return fmt.Sprintf("go run ./cmd/mass sim --n %d --faulty %d --adversary %s --seed %d --epochs %d --txs %d --agreement %s",
+		c.N, c.Faulty, c.Adversary, c.Seed, c.Epochs, c.Txs, c.Agreement)
 }

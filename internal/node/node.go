@@ -383,7 +383,7 @@ func (n *Node) recover() error {
 				}
 			}
 			for _, msg := range msgs {
-				if n.engine.Admit(e.from, msg.Epoch) != epoch.Now {
+				if n.engine.Admit(e.from, msg) != epoch.Now {
 					continue
 				}
 				if err := n.handleStep(n.engine.HandleMessage(e.from, msg)); err != nil {
@@ -753,7 +753,13 @@ func (n *Node) onInbound(in transport.Inbound) error {
 			n.Counters.Rejected.Add(1)
 			return nil
 		}
-		if n.engine != nil && oneEpoch(msg.bundle) && n.engine.Admit(from, msg.bundle[0].Epoch) == epoch.Now {
+		// Every message must be handled now: one its agreement refuses for
+		// later goes the way of onConsensus.
+		now := n.engine != nil && oneEpoch(msg.bundle)
+		for _, m := range msg.bundle {
+			now = now && n.engine.Admit(from, m) == epoch.Now
+		}
+		if now {
 			// The usual case: one epoch's messages, all handled now,
 			// journaled as they came, once.
 			_, payload, _ := kindOf(in.Data)
@@ -816,7 +822,7 @@ func (n *Node) onConsensus(key transport.NodeKey, from protocol.NodeID, m *epoch
 	if n.engine == nil {
 		return nil
 	}
-	switch n.engine.Admit(from, m.Epoch) {
+	switch n.engine.Admit(from, m) {
 	case epoch.Never:
 		return nil
 	case epoch.Later:

@@ -349,7 +349,7 @@ func (s *sim) deliver(n *node, e *event) {
 		// The transport between honest nodes retries what the receiver
 		// refuses for now, so every message between honest nodes is
 		// eventually handled.
-		if !s.nodes[e.from].faulty && n.engine.Admit(e.from, msg.Epoch) == epoch.Later {
+		if !s.nodes[e.from].faulty && n.engine.Admit(e.from, msg) == epoch.Later {
 			later = append(later, msg.Marshal())
 			continue
 		}

@@ -12,11 +12,28 @@
 // A node proposes in up to Config.Window epochs at once. Since other honest
 // nodes may be ahead, it accepts messages for a longer Config.Horizon of
 // epochs (twice the window by default), starting their instances at once;
-// messages for later epochs are dropped and counted (Admit tells a transport
-// to offer them again later), and the epochs their senders report let a node
-// see that it has fallen behind and must catch up from certified batches
-// (Adopt). Batches are output strictly in epoch order, so at most Horizon
-// instances exist at any time.
+// messages for later epochs are refused for later (Admit tells a transport
+// to offer them again; HandleMessage drops and counts them), and the epochs
+// their senders report let a node see that it has fallen behind and must
+// catch up from certified batches (Adopt). Batches are output strictly in
+// epoch order.
+//
+// # Epochs run until they terminate
+//
+// An epoch is output once its subset has output, but its binary agreements
+// may not have terminated everywhere: a node that decided in round r keeps
+// running, and the others may need its messages of round r+1 (the TERM
+// messages help only once F+1 honest nodes have decided). So an output epoch
+// keeps running, handling its messages and sending what they call for, until
+// its subset terminates; only then is its instance freed, and only then are
+// its messages refused for good (Admit says Never). Forget frees output
+// epochs early once their batches are certified (2F+1 signatures: every
+// honest node can adopt them instead), and Adopt frees the adopted epoch and
+// those before it. Memory stays bounded: while Horizon output epochs are
+// still running, the engine starts no new epoch (messages that would start
+// one are refused for later, and it does not propose in one), so at most
+// 2·Horizon instances exist; it never drops an epoch an honest peer may
+// still need.
 //
 // # Resuming after a crash
 //
@@ -86,7 +103,8 @@ type Config struct {
 	// Horizon is the number of epochs, from the lowest not yet output, whose
 	// messages are accepted; later ones are refused (Admit says Later).
 	// Another honest node may be ahead, so it is at least Window; 0 means
-	// 2·Window.
+	// 2·Window. It also bounds the output epochs still running: while that
+	// many run, no new epoch starts (see the package doc).
 	Horizon int
 	// BatchSize bounds the transactions of one proposal.
 	BatchSize int
@@ -218,7 +236,8 @@ type instance struct {
 	proposed bool
 	sample   []TxHash
 	result   []acs.Contribution
-	done     bool
+	done     bool // the subset has output
+	output   bool // the batch is out: the epoch runs on until it terminates
 }
 
 // Engine runs the epochs of one node.
@@ -229,6 +248,8 @@ type Engine struct {
 	now  int64  // latest clock reading
 
 	epochs map[uint64]*instance
+	// lingering counts the output epochs whose instances still run.
+	lingering int
 
 	pending  []pendingTx
 	pendingH map[TxHash]bool // hash → proposed in an epoch in flight
@@ -248,12 +269,13 @@ type Engine struct {
 
 // Stats are counters and sizes an operator (or the simulator) watches.
 type Stats struct {
-	DroppedFuture uint64 // messages for epochs beyond the window
-	DroppedStale  uint64 // messages for epochs already output
+	DroppedFuture uint64 // messages refused for later: beyond the horizon, or no epoch may start
+	DroppedStale  uint64 // messages for epochs output and freed
 	Faults        uint64
 	ABADecisions  uint64 // agreements decided by the node's own votes
 	ABARoundsSum  uint64 // the sum of their decision rounds
-	InFlight      int
+	InFlight      int    // epochs running, not yet output
+	Lingering     int    // epochs output, still running until they terminate
 	Pending       int
 	Remembered    int
 }
@@ -282,7 +304,8 @@ func (e *Engine) Next() uint64 { return e.next }
 // Stats returns the engine's counters and current sizes.
 func (e *Engine) Stats() Stats {
 	s := e.stats
-	s.InFlight = len(e.epochs)
+	s.InFlight = e.inFlight()
+	s.Lingering = e.lingering
 	s.Pending = len(e.pending)
 	s.Remembered = len(e.recent)
 	return s
@@ -301,7 +324,7 @@ func (e *Engine) HandleInput(in Input) (Step, error) {
 			return s, err
 		}
 	}
-	if in.Drive && len(e.epochs) == 0 {
+	if in.Drive && e.inFlight() == 0 {
 		e.drive = true
 	}
 	e.propose(&s)
@@ -330,29 +353,24 @@ func (e *Engine) admit(tx []byte) error {
 	return nil
 }
 
-// HandleMessage handles a message from node from.
+// HandleMessage handles a message from node from. A message Admit would not
+// take now is dropped and counted.
 func (e *Engine) HandleMessage(from protocol.NodeID, msg *Message) Step {
 	var s Step
 	if msg == nil || msg.ACS == nil || !e.cfg.Params.Valid(from) {
 		return s
 	}
-	switch {
-	case msg.Epoch < e.next:
+	switch e.admitEpoch(from, msg.Epoch) {
+	case Never:
 		e.stats.DroppedStale++
 		return s
-	case msg.Epoch >= e.next+uint64(e.cfg.Horizon):
-		e.stats.DroppedFuture++
-		e.noteAhead(from, msg.Epoch)
-		return s
-	case e.stop > 0 && msg.Epoch >= e.stop:
+	case Later:
 		e.stats.DroppedFuture++
 		return s
 	}
-	inst, err := e.instance(msg.Epoch)
-	if err != nil {
-		panic(err) // configuration was checked in New
-	}
+	inst := e.mustInstance(msg.Epoch)
 	e.absorb(&s, msg.Epoch, inst.subset.HandleMessage(from, msg.ACS))
+	e.retire(msg.Epoch)
 	e.propose(&s)
 	return s
 }
@@ -362,20 +380,40 @@ type Admission uint8
 
 // The admissions.
 const (
-	// Now: the epoch is within the horizon; the message is handled.
+	// Now: the message is handled.
 	Now Admission = iota
-	// Later: the epoch is beyond the horizon; the message would be dropped,
-	// and a transport that retries should offer it again later.
+	// Later: the epoch is beyond the horizon, or the engine starts no new
+	// epoch for now, or the epoch's subset refuses the message for now; it
+	// would be dropped, and a transport that retries should offer it again
+	// later.
 	Later
-	// Never: the epoch is already output; the message is not needed.
+	// Never: the epoch is output and freed; the message is not needed.
 	Never
 )
 
-// Admit says whether a message from node from for epoch ep would be handled
-// now. A message refused for later still tells how far ahead its sender is
-// (see Behind).
-func (e *Engine) Admit(from protocol.NodeID, ep uint64) Admission {
+// Admit says whether a message from node from would be handled now. A message
+// refused for later still tells how far ahead its sender is (see Behind). For
+// an epoch the engine would run, Admit starts its instance, as handling the
+// message would, and asks its subset.
+func (e *Engine) Admit(from protocol.NodeID, msg *Message) Admission {
+	if msg == nil || msg.ACS == nil {
+		return Never
+	}
+	if a := e.admitEpoch(from, msg.Epoch); a != Now {
+		return a
+	}
+	if !e.mustInstance(msg.Epoch).subset.Admit(from, msg.ACS) {
+		return Later
+	}
+	return Now
+}
+
+// admitEpoch is Admit for the epoch alone: Now for an epoch running here or
+// one the engine may start.
+func (e *Engine) admitEpoch(from protocol.NodeID, ep uint64) Admission {
 	switch {
+	case e.epochs[ep] != nil:
+		return Now
 	case ep < e.next:
 		return Never
 	case e.stop > 0 && ep >= e.stop:
@@ -383,9 +421,18 @@ func (e *Engine) Admit(from protocol.NodeID, ep uint64) Admission {
 	case ep >= e.next+uint64(e.cfg.Horizon):
 		e.noteAhead(from, ep)
 		return Later
+	case !e.canStart():
+		return Later
 	}
 	return Now
 }
+
+// canStart reports whether the engine may start a new epoch: not while
+// Horizon output epochs still run.
+func (e *Engine) canStart() bool { return e.lingering < e.cfg.Horizon }
+
+// inFlight is the number of epochs running and not yet output.
+func (e *Engine) inFlight() int { return len(e.epochs) - e.lingering }
 
 func (e *Engine) noteAhead(from protocol.NodeID, ep uint64) {
 	if e.cfg.Params.Valid(from) && ep > e.ahead[from] {
@@ -448,6 +495,16 @@ func (e *Engine) instance(epoch uint64) (*instance, error) {
 	return inst, nil
 }
 
+// mustInstance returns the instance of an epoch admitted by admitEpoch,
+// starting it if need be.
+func (e *Engine) mustInstance(ep uint64) *instance {
+	inst, err := e.instance(ep)
+	if err != nil {
+		panic(err) // configuration was checked in New, the stop by admitEpoch
+	}
+	return inst
+}
+
 // coinSource is the random source of the coin of the agreement about
 // proposer j in an epoch.
 func coinSource(seed [32]byte, epoch uint64, j protocol.NodeID) *rand.PCG {
@@ -484,6 +541,9 @@ func (e *Engine) propose(s *Step) {
 		}
 		inst := e.epochs[ep]
 		if inst != nil && inst.proposed {
+			continue
+		}
+		if inst == nil && !e.canStart() {
 			continue
 		}
 		// Before a stop, every epoch up to it runs, empty if need be, so
@@ -621,7 +681,40 @@ func (e *Engine) emit(s *Step) {
 		e.stats.ABADecisions += uint64(c)
 		e.stats.ABARoundsSum += uint64(sum)
 		e.commit(b, inst)
+		inst.output, inst.result = true, nil
+		e.lingering++
+		e.retire(b.Epoch)
 		s.Emit(Output{Batch: &b})
+	}
+}
+
+// retire frees an output epoch's instance once its subset has terminated:
+// until then other nodes may need its messages.
+func (e *Engine) retire(ep uint64) {
+	if inst := e.epochs[ep]; inst != nil && inst.output && inst.subset.Terminated() {
+		e.free(ep)
+	}
+}
+
+// free drops an epoch's instance.
+func (e *Engine) free(ep uint64) {
+	if inst := e.epochs[ep]; inst != nil {
+		if inst.output {
+			e.lingering--
+		}
+		delete(e.epochs, ep)
+	}
+}
+
+// Forget frees the output epochs up to upTo that still run: the node calls it
+// once their batches are certified (2F+1 signatures), since every honest node
+// can then adopt them instead of running them to the end. Epochs not yet
+// output are not touched.
+func (e *Engine) Forget(upTo uint64) {
+	for ep, inst := range e.epochs {
+		if inst.output && ep <= upTo {
+			e.free(ep)
+		}
 	}
 }
 
@@ -669,7 +762,8 @@ func (e *Engine) merge(s *Step, res []acs.Contribution) Batch {
 	return b
 }
 
-// commit records an output (or adopted) batch and moves to the next epoch.
+// commit records an output (or adopted) batch and moves to the next epoch;
+// the epoch's instance is the caller's to keep running or free.
 func (e *Engine) commit(b Batch, inst *instance) {
 	committed := e.remember(b.Txs, b.Hashes)
 	// Transactions committed leave the queue; those proposed in this epoch
@@ -698,7 +792,6 @@ func (e *Engine) commit(b Batch, inst *instance) {
 		e.pending = kept
 	}
 	e.prev = b.Time
-	delete(e.epochs, e.next)
 	e.next++
 }
 
@@ -724,18 +817,17 @@ func (e *Engine) remember(txs [][]byte, hashes []TxHash) map[TxHash]struct{} {
 
 // Adopt applies a batch that the node did not produce itself but obtained,
 // certified, from its peers while catching up: b.Epoch must be Next(). The
-// epochs before it are abandoned.
+// adopted epoch's instance is freed, and so are the output epochs before it
+// still running: a certified batch certifies the chain before it, so every
+// peer can adopt them too.
 func (e *Engine) Adopt(b Batch) (Step, error) {
 	var s Step
 	if b.Epoch != e.next {
 		return s, fmt.Errorf("epoch: adopting epoch %d, expected %d", b.Epoch, e.next)
 	}
 	e.commit(b, e.epochs[b.Epoch])
-	for ep := range e.epochs {
-		if ep < e.next {
-			delete(e.epochs, ep)
-		}
-	}
+	e.free(b.Epoch)
+	e.Forget(b.Epoch)
 	e.emit(&s)
 	e.propose(&s)
 	return s, nil

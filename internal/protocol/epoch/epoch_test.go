@@ -82,14 +82,14 @@ func (tn *testNet) deliver() bool {
 		tn.t.Fatal(err)
 	}
 	e := tn.engines[pk.to]
-	if e.Admit(pk.from, m.Epoch) == Later {
+	if e.Admit(pk.from, m) == Later {
 		return true
 	}
 	tn.pool[k] = tn.pool[len(tn.pool)-1]
 	tn.pool = tn.pool[:len(tn.pool)-1]
 	tn.absorb(int(pk.to), e.HandleMessage(pk.from, m))
-	if st := e.Stats(); st.InFlight > e.cfg.Horizon {
-		tn.t.Fatalf("node %d has %d epochs in flight, horizon %d", pk.to, st.InFlight, e.cfg.Horizon)
+	if st := e.Stats(); st.InFlight > e.cfg.Horizon || st.InFlight+st.Lingering > 2*e.cfg.Horizon {
+		tn.t.Fatalf("node %d has %d epochs in flight and %d output still running, horizon %d", pk.to, st.InFlight, st.Lingering, e.cfg.Horizon)
 	}
 	return true
 }
@@ -151,8 +151,8 @@ func TestEpochsAgreeAndCommitEverything(t *testing.T) {
 				}
 			}
 			for i, e := range tn.engines {
-				if st := e.Stats(); st.Pending != 0 || st.InFlight != 0 {
-					t.Fatalf("%s: node %d left %d pending, %d in flight", desc, i, st.Pending, st.InFlight)
+				if st := e.Stats(); st.Pending != 0 || st.InFlight != 0 || st.Lingering != 0 {
+					t.Fatalf("%s: node %d left %d pending, %d in flight, %d output still running", desc, i, st.Pending, st.InFlight, st.Lingering)
 				}
 			}
 		}
@@ -269,8 +269,8 @@ func TestHorizonAndBehind(t *testing.T) {
 	msg := func(ep uint64) *Message {
 		return &Message{Epoch: ep, ACS: &acs.Message{Proposer: 0, RBC: &rbc.Message{Kind: rbc.KindReady}}}
 	}
-	if e.Admit(1, 3) != Now || e.Admit(1, 4) != Later {
-		t.Fatalf("admission with horizon 4: %v %v", e.Admit(1, 3), e.Admit(1, 4))
+	if e.Admit(1, msg(3)) != Now || e.Admit(1, msg(4)) != Later {
+		t.Fatalf("admission with horizon 4: %v %v", e.Admit(1, msg(3)), e.Admit(1, msg(4)))
 	}
 	for ep := uint64(0); ep < 100; ep++ {
 		e.HandleMessage(1, msg(ep))
@@ -407,7 +407,7 @@ func TestRestartReplaysExactly(t *testing.T) {
 				pk := tn.pool[tn.rng.IntN(len(tn.pool))]
 				m, _ := UnmarshalMessage(pk.data, tn.p, DefaultMaxProposalSize)
 				e := tn.engines[pk.to]
-				if e.Admit(pk.from, m.Epoch) == Later {
+				if e.Admit(pk.from, m) == Later {
 					continue
 				}
 				tn.removePacket(pk)
@@ -552,7 +552,8 @@ func TestStopDrivesToTheEnd(t *testing.T) {
 		if tn.engines[i].Next() != 5 {
 			t.Fatalf("node %d next %d", i, tn.engines[i].Next())
 		}
-		if tn.engines[i].Admit(0, 5) != Later {
+		ready := &Message{Epoch: 5, ACS: &acs.Message{Proposer: 0, RBC: &rbc.Message{Kind: rbc.KindReady}}}
+		if tn.engines[i].Admit(0, ready) != Later {
 			t.Fatalf("node %d admits epoch 5 now", i)
 		}
 	}

@@ -119,8 +119,10 @@ func (b bracha) handle(from protocol.NodeID, m *Message) agreementStep {
 	}
 	return wrapABA(b.a.HandleMessage(from, m.ABA))
 }
-func (b bracha) admit(from protocol.NodeID, m *Message) bool { return true }
-func (b bracha) started() bool                               { return b.a.Started() }
-func (b bracha) terminated() bool                            { return b.a.Terminated() }
-func (b bracha) decision() (value, ok bool)                  { return b.a.Decision() }
-func (b bracha) decisionRound() uint32                       { return b.a.DecisionRound() }
+func (b bracha) admit(from protocol.NodeID, m *Message) bool {
+	return m.ABA == nil || b.a.Admit(from, m.ABA)
+}
+func (b bracha) started() bool              { return b.a.Started() }
+func (b bracha) terminated() bool           { return b.a.Terminated() }
+func (b bracha) decision() (value, ok bool) { return b.a.Decision() }
+func (b bracha) decisionRound() uint32      { return b.a.DecisionRound() }

@@ -54,6 +54,10 @@ type Agreement struct {
 	// decideQuorum is the number of Final(w) that decide w: N−F. Only a
 	// test changes it, to plant a bug the checkers must catch.
 	decideQuorum int
+	// looseFinal makes Final(w) valid as soon as w ∈ bin_values, the rule
+	// of the published WaterBear code (see the package doc). Only a test
+	// sets it, to plant the bug the exhaustive check must catch.
+	looseFinal bool
 
 	started   bool
 	firstIn   bool
@@ -160,12 +164,13 @@ func (a *Agreement) Repropose() Step {
 // the (F+1)-th highest round the senders were seen in: F Byzantine nodes
 // cannot raise R, and an honest node sends a message of round r+1 only after
 // F+1 honest nodes sent theirs of round r, so R keeps up with the honest
-// nodes.
+// nodes. Admit changes nothing: the rounds are noted by HandleMessage, so a
+// node that replays the messages it handled, in order, after a restart comes
+// back to the same answers.
 func (a *Agreement) Admit(from protocol.NodeID, msg *Message) bool {
 	if msg == nil || !a.p.Valid(from) || msg.Kind == KindTerm || a.terminated {
 		return true
 	}
-	a.note(from, msg.Round)
 	return msg.Round <= a.limit()
 }
 
@@ -192,9 +197,12 @@ func (a *Agreement) HandleMessage(from protocol.NodeID, msg *Message) Step {
 		s.Fault(from, FaultBadMessage)
 		return s
 	}
-	if msg.Kind != KindTerm && !a.Admit(from, msg) {
-		a.dropped++
-		return s
+	if msg.Kind != KindTerm {
+		a.note(from, msg.Round)
+		if !a.Admit(from, msg) {
+			a.dropped++
+			return s
+		}
 	}
 	a.handle(&s, from, msg)
 	a.advance(&s)

@@ -714,6 +714,11 @@ func (n *Node) certify(height uint64, cert *chain.Certificate) {
 	delete(n.ownBlocks, height)
 	delete(n.collectors, height)
 	n.j.forgetOwn(height)
+	// Every honest node can adopt this block now: the epoch's agreements
+	// need not run on for the others.
+	if n.engine != nil {
+		n.engine.Forget(blk.Epoch)
+	}
 	// A peer more than a horizon behind catches up from certified blocks,
 	// not from the messages of these epochs: stop re-sending them.
 	if keep := uint64(n.horizon); blk.Epoch > keep {
@@ -942,6 +947,12 @@ func (n *Node) onSubmit(req submitReq) error {
 // catch-up when the node is behind.
 func (n *Node) onTick() error {
 	now := n.cfg.Now()
+	// Messages refused for later are offered again on every tick too, not
+	// only when the epoch moves: an agreement may refuse a far round's
+	// message within a running epoch, and take it once others progressed.
+	if len(n.future) > 0 {
+		n.moved = true
+	}
 	if n.engine != nil {
 		st, err := n.engine.HandleInput(epoch.Input{Tick: true, Now: now.UnixMilli(), Drive: n.due(now)})
 		if err != nil {

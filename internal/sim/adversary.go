@@ -5,6 +5,7 @@ import (
 	"github.com/mass-consensus/mass/internal/protocol/aba"
 	"github.com/mass-consensus/mass/internal/protocol/acs"
 	"github.com/mass-consensus/mass/internal/protocol/epoch"
+	"github.com/mass-consensus/mass/internal/protocol/raba"
 	"github.com/mass-consensus/mass/internal/protocol/rbc"
 )
 
@@ -12,10 +13,11 @@ import (
 type netMode uint8
 
 const (
-	netFair   netMode = iota // short random delays
-	netRandom                // long random delays: heavy reordering
-	netSlow                  // up to F honest nodes see every message late
-	netSplit                 // messages between two groups of honest nodes come late
+	netFair      netMode = iota // short random delays
+	netRandom                   // long random delays: heavy reordering
+	netSlow                     // up to F honest nodes see every message late
+	netSplit                    // messages between two groups of honest nodes come late
+	netSplitCoin                // the coin-watching splitting scheduler (splitcoin.go)
 )
 
 // behaviour is what a faulty node does.
@@ -30,9 +32,10 @@ const (
 	bBoth                        // splits the honest nodes: its ABA values to one half, their negation to the other, its broadcast to one half only
 	bReplay                      // resends old messages
 	bGarbage                     // adds garbage, oversized and far-future messages
+	bSplitCoin                   // helps the splitting scheduler (splitcoin.go)
 )
 
-var allBehaviours = []behaviour{bCrash, bEquivocate, bBadShards, bFlip, bBoth, bReplay, bGarbage}
+var allBehaviours = []behaviour{bCrash, bEquivocate, bBadShards, bFlip, bBoth, bReplay, bGarbage, bSplitCoin}
 
 func (s *sim) pickNetMode() netMode {
 	switch s.cfg.Adversary {
@@ -42,8 +45,10 @@ func (s *sim) pickNetMode() netMode {
 		return netSlow
 	case AdvSplit:
 		return netSplit
+	case AdvSplitCoin:
+		return netSplitCoin
 	case AdvMixed:
-		return netMode(s.rng.IntN(4))
+		return netMode(s.rng.IntN(5))
 	}
 	return netFair
 }
@@ -60,6 +65,8 @@ func (s *sim) pickBehaviour() behaviour {
 		return bGarbage
 	case AdvSplit:
 		return bBoth
+	case AdvSplitCoin:
+		return bSplitCoin
 	case AdvMixed:
 		return allBehaviours[s.rng.IntN(len(allBehaviours))]
 	case AdvNone:
@@ -89,6 +96,8 @@ func (s *sim) delay(from, to *node) int64 {
 		if !to.faulty && from.group != to.group {
 			d += 200 + s.rng.Int64N(800)
 		}
+	case netSplitCoin:
+		d = 1 + s.rng.Int64N(10) // what it holds, it holds at the receiving end
 	}
 	return d
 }
@@ -99,17 +108,22 @@ type adversary struct {
 	// codings are the two sides of each equivocated broadcast, by epoch and
 	// proposer.
 	codings map[uint64]map[protocol.NodeID]*[2]*rbc.Coding
+	// split is the splitting scheduler and the state of the faulty nodes
+	// that help it; nil if neither is in the run.
+	split *splitter
 	// inconsistent are the non-codeword commitments of bad-shard proposers.
 	inconsistent map[uint64]map[protocol.NodeID]*rbc.Coding
 	oversized    []byte
 }
 
 func newAdversary(s *sim) *adversary {
-	return &adversary{
+	a := &adversary{
 		s:            s,
 		codings:      make(map[uint64]map[protocol.NodeID]*[2]*rbc.Coding),
 		inconsistent: make(map[uint64]map[protocol.NodeID]*rbc.Coding),
 	}
+	a.split = newSplitter(a)
+	return a
 }
 
 // side is the half of the honest nodes a node is in: 0 or 1.
@@ -167,13 +181,46 @@ func (a *adversary) transform(n *node, m *epoch.Message, to protocol.NodeID) []*
 		if r := m.ACS.RBC; r != nil && n.behaviour == bBoth && r.Kind == rbc.KindVal && a.side(to) == 1 {
 			return nil // the other half learns of this proposal late, if at all
 		}
-		if am := m.ACS.ABA; am != nil && (n.behaviour == bFlip || a.side(to) == 1) {
-			c := *am
-			c.Value = flipValue(c.Kind, c.Step, c.Value)
-			return []*epoch.Message{{Epoch: m.Epoch, ACS: &acs.Message{Proposer: m.ACS.Proposer, ABA: &c}}}
+		if n.behaviour == bFlip || a.side(to) == 1 {
+			if am := m.ACS.ABA; am != nil {
+				c := *am
+				c.Value = flipValue(c.Kind, c.Step, c.Value)
+				return []*epoch.Message{{Epoch: m.Epoch, ACS: &acs.Message{Proposer: m.ACS.Proposer, ABA: &c}}}
+			}
+			if rm := m.ACS.RABA; rm != nil {
+				c := *rm
+				c.Value = flipRABA(c.Kind, c.Value)
+				return []*epoch.Message{{Epoch: m.Epoch, ACS: &acs.Message{Proposer: m.ACS.Proposer, RABA: &c}}}
+			}
 		}
+	case bSplitCoin:
+		if m.ACS.RABA != nil && a.split != nil && a.split.helping() {
+			return nil // it sends what each honest node needs when it sees its estimate
+		}
+		// Its own Bracha step messages get their values on the way (see
+		// splitter.faultyValue).
 	}
 	return []*epoch.Message{m}
+}
+
+// flipRABA negates a quadratic agreement value: a binary value, a set ({0}
+// and {1} swap) or a Final (⊥ stays).
+func flipRABA(k raba.Kind, v uint8) uint8 {
+	switch k {
+	case raba.KindConf:
+		if v == raba.SetZero || v == raba.SetOne {
+			return v ^ (raba.SetZero | raba.SetOne)
+		}
+		return v
+	case raba.KindFinal:
+		if v == raba.Bottom {
+			return v
+		}
+		return 1 - v&1
+	case raba.KindCoin:
+		return v
+	}
+	return 1 - v&1
 }
 
 func flipValue(k aba.Kind, step, v uint8) uint8 {

@@ -38,11 +38,12 @@ const (
 	AdvABA        = "aba"        // faulty nodes vote both values, flip, or replay in ABA
 	AdvGarbage    = "garbage"    // faulty nodes send garbage, oversized and far-future messages
 	AdvSplit      = "split"      // the network splits honest nodes in two halves; faulty nodes vote one way to each and withhold their proposals from one
+	AdvSplitCoin  = "splitcoin"  // a scheduler that watches the estimates and coins and keeps the honest nodes' agreement views split; faulty nodes help it
 	AdvMixed      = "mixed"      // each faulty node and the network draw from all of the above
 )
 
 // Adversaries lists every adversary name.
-var Adversaries = []string{AdvNone, AdvRandom, AdvSlow, AdvCrash, AdvEquivocate, AdvBadShards, AdvABA, AdvGarbage, AdvSplit, AdvMixed}
+var Adversaries = []string{AdvNone, AdvRandom, AdvSlow, AdvCrash, AdvEquivocate, AdvBadShards, AdvABA, AdvGarbage, AdvSplit, AdvSplitCoin, AdvMixed}
 
 // Config is one simulated run.
 type Config struct {

@@ -47,7 +47,9 @@ type Result struct {
 	CatchUps int
 	// Rescues counts the catch-ups of nodes that were not behind but stuck
 	// on an epoch certified long before.
-	Rescues     int
+	Rescues int
+	// Handled counts the messages honest nodes handled.
+	Handled     uint64
 	VirtualTime int64
 	Events      int
 }
@@ -70,6 +72,7 @@ type event struct {
 	kind     eventKind
 	from, to protocol.NodeID
 	data     []byte // message bytes, or a transaction
+	released bool   // messages the splitting scheduler held, now let through
 }
 
 // eventQueue is a binary min-heap of events by (time, sequence).
@@ -288,6 +291,9 @@ func (s *sim) loop() {
 			if s.crashed(n) {
 				continue
 			}
+			if s.adv.split != nil && !n.faulty {
+				s.adv.split.expire(n.id)
+			}
 			st, err := n.engine.HandleInput(epoch.Input{Tick: true, Now: s.now + n.skew})
 			if err != nil {
 				panic(err)
@@ -320,6 +326,9 @@ func (s *sim) loop() {
 		case evFlush:
 			s.flush(n)
 		}
+		if s.adv.split != nil {
+			s.adv.split.drain()
+		}
 	}
 }
 
@@ -346,12 +355,18 @@ func (s *sim) deliver(n *node, e *event) {
 	}
 	var later [][]byte
 	for _, msg := range msgs {
+		if !e.released && s.adv.split != nil && s.adv.split.hold(n, e.from, msg) {
+			continue
+		}
 		// The transport between honest nodes retries what the receiver
 		// refuses for now, so every message between honest nodes is
 		// eventually handled.
 		if !s.nodes[e.from].faulty && n.engine.Admit(e.from, msg) == epoch.Later {
 			later = append(later, msg.Marshal())
 			continue
+		}
+		if !n.faulty {
+			s.res.Handled++
 		}
 		s.handleStep(n, n.engine.HandleMessage(e.from, msg))
 	}
@@ -408,6 +423,9 @@ func (s *sim) handleStep(n *node, st epoch.Step) {
 		return
 	}
 	for _, m := range st.Messages {
+		if s.adv.split != nil {
+			s.adv.split.observe(n, m.Body)
+		}
 		data := m.Body.Marshal()
 		for to := range s.nodes {
 			if m.To.Includes(n.id, protocol.NodeID(to)) {
@@ -478,7 +496,10 @@ func (s *sim) output(n *node, b epoch.Batch) {
 		}
 	}
 	n.log = append(n.log, b)
-	if s.outputs[b.Epoch]++; s.outputs[b.Epoch] == 2*s.p.F+1 {
+	if s.outputs[b.Epoch]++; s.outputs[b.Epoch] == len(s.honest) && s.adv.split != nil {
+		s.adv.split.retire(b.Epoch + 1)
+	}
+	if s.outputs[b.Epoch] == 2*s.p.F+1 {
 		s.certified[b.Epoch] = s.now
 		s.certificates[b.Epoch] = b
 		s.forget(b.Epoch)
@@ -486,11 +507,11 @@ func (s *sim) output(n *node, b epoch.Batch) {
 }
 
 // forget tells every honest node that an epoch is certified: the epochs it
-// output up to there need not linger for the others any more.
+// output up to there need not run on for the others any more.
 func (s *sim) forget(ep uint64) {
-	// FORGET: call n.engine.Forget(ep) for every honest node n here once
-	// epoch.Engine has it (being added with the liveness fixes).
-	_ = ep
+	for _, n := range s.honest {
+		n.engine.Forget(ep)
+	}
 }
 
 func (s *sim) checkBounds(n *node) {

@@ -172,6 +172,18 @@ type sim struct {
 
 // Run simulates one network from cfg.Seed and checks it.
 func Run(cfg Config) Result {
+	s := newSim(cfg)
+	if s.res.Failed() {
+		return s.res
+	}
+	s.loop()
+	s.finish()
+	return s.res
+}
+
+// newSim sets up the network of a run, or reports the configuration's error
+// as a violation.
+func newSim(cfg Config) *sim {
 	cfg.Defaults()
 	s := &sim{
 		cfg: cfg, canonical: make(map[uint64][32]byte), required: make(map[epoch.TxHash]bool),
@@ -181,15 +193,13 @@ func Run(cfg Config) Result {
 	s.res.Config = cfg
 	if err := cfg.Validate(); err != nil {
 		s.res.Violations = append(s.res.Violations, err.Error())
-		return s.res
+		return s
 	}
 	s.p, _ = protocol.NewParams(cfg.N)
 	s.agreement, _ = acs.ParseAgreement(cfg.Agreement)
 	s.rng = rand.New(rand.NewPCG(cfg.Seed, 0x6d617373))
 	s.setup()
-	s.loop()
-	s.finish()
-	return s.res
+	return s
 }
 
 func (s *sim) setup() {
@@ -454,7 +464,8 @@ func (s *sim) flush(n *node) {
 		if len(msgs) > 0 && !s.crashed(n) {
 			s.send(n, protocol.NodeID(to), epoch.MarshalBundle(msgs), len(msgs))
 		}
-		n.outbox[to] = nil
+		clear(msgs)
+		n.outbox[to] = msgs[:0] // the bundle copied them
 	}
 }
 

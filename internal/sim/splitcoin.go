@@ -419,9 +419,10 @@ func (sp *splitter) helper(id protocol.NodeID) bool {
 }
 
 // faultyValue sets the value of a helping faulty node's own step message
-// of Bracha's agreement (its VAL, and every ECHO and READY of it, whoever
-// sends them), chosen once per step when the first of them reaches an honest
-// node: the side fewer honest nodes are on, ⊥ in step 3. Until every honest
+// of Bracha's agreement (its VAL, and every ECHO and READY of it that faulty
+// nodes send; honest nodes echo what they got), chosen once per step when
+// the first of them reaches an honest node: the side fewer honest nodes are
+// on, ⊥ in step 3. Until every honest
 // node has revealed its value of the step, or now is set, it reports false:
 // the message waits.
 func (sp *splitter) faultyValue(k instKey, w *watch, m *aba.Message, now bool) bool {
@@ -460,9 +461,10 @@ func (sp *splitter) faultyValue(k instKey, w *watch, m *aba.Message, now bool) b
 	return true
 }
 
-// rewrite gives a helping faulty node's Bracha step message its value, now.
-func (sp *splitter) rewrite(msg *epoch.Message) {
-	if m := msg.ACS; m != nil && m.ABA != nil && m.ABA.Kind >= aba.KindVal && m.ABA.Kind <= aba.KindReady && sp.helper(m.ABA.Origin) {
+// rewrite gives a faulty node's message about a helping faulty node's Bracha
+// step message its value, now.
+func (sp *splitter) rewrite(from protocol.NodeID, msg *epoch.Message) {
+	if m := msg.ACS; m != nil && sp.rewritable(from, m.ABA) {
 		if w := sp.watch(instKey{msg.Epoch, m.Proposer}); w != nil {
 			sp.faultyValue(instKey{msg.Epoch, m.Proposer}, w, m.ABA, true)
 		}
@@ -486,8 +488,14 @@ func (sp *splitter) countReady(w *watch, i protocol.NodeID, m *aba.Message) {
 }
 
 // passABA reports whether handing m to node i now is fine with the plan.
-func (sp *splitter) passABA(k instKey, w *watch, i protocol.NodeID, m *aba.Message) bool {
-	if m.Kind >= aba.KindVal && m.Kind <= aba.KindReady && sp.helper(m.Origin) && !sp.faultyValue(k, w, m, false) {
+// rewritable reports whether m, from node from, is a faulty node's message
+// about a helping faulty node's step message.
+func (sp *splitter) rewritable(from protocol.NodeID, m *aba.Message) bool {
+	return m != nil && m.Kind >= aba.KindVal && m.Kind <= aba.KindReady && sp.a.s.nodes[from].faulty && sp.helper(m.Origin)
+}
+
+func (sp *splitter) passABA(k instKey, w *watch, i, from protocol.NodeID, m *aba.Message) bool {
+	if sp.rewritable(from, m) && !sp.faultyValue(k, w, m, false) {
 		return false
 	}
 	if m.Kind != aba.KindReady || w.done[i] {
@@ -620,7 +628,7 @@ func (sp *splitter) pass(i, from protocol.NodeID, msg *epoch.Message) bool {
 		// to its agreement and left round 1.
 		ok = m.RBC.Kind != rbc.KindReady || !sp.late(i) || !sp.victim(k) || w.done[i] || w.pos[i] >= at(2, 1)
 	case m.ABA != nil:
-		ok = sp.passABA(k, w, i, m.ABA)
+		ok = sp.passABA(k, w, i, from, m.ABA)
 	case m.RABA != nil:
 		ok = sp.passRABA(k, w, i, m.RABA)
 	}
@@ -637,7 +645,7 @@ func (sp *splitter) hold(n *node, from protocol.NodeID, msg *epoch.Message) bool
 		return false
 	}
 	if !sp.holding() {
-		sp.rewrite(msg)
+		sp.rewrite(from, msg)
 		return false
 	}
 	if sp.pass(n.id, from, msg) {
@@ -681,7 +689,7 @@ func (sp *splitter) recheck(i protocol.NodeID, k instKey) {
 			continue
 		}
 		if !sp.holding() {
-			sp.rewrite(h.msg)
+			sp.rewrite(h.from, h.msg)
 			sp.release(i, h)
 			continue
 		}
@@ -715,7 +723,7 @@ func (sp *splitter) expire(i protocol.NodeID) {
 			continue
 		}
 		k := instKey{h.msg.Epoch, h.msg.ACS.Proposer}
-		sp.rewrite(h.msg)
+		sp.rewrite(h.from, h.msg)
 		if w := sp.watch(k); w != nil {
 			sp.account(k, w, i, h.from, h.msg.ACS)
 		}

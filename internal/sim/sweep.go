@@ -29,15 +29,17 @@ func Sweep(cfgs []Config, workers int) []Result {
 	return results
 }
 
-// Summary aggregates the runs of one network size.
+// Summary aggregates the runs of one network size and agreement.
 type Summary struct {
 	N, Faulty    int
+	Agreement    string
 	Runs, Failed int
 	Epochs       int
 	ABADecisions uint64
 	ABARounds    uint64
 	Messages     uint64
 	Bytes        uint64
+	Handled      uint64 // messages honest nodes handled
 	NodeEpochs   uint64 // sum over runs of honest nodes × epochs
 	CatchUps     int
 	Rescues      int
@@ -45,17 +47,22 @@ type Summary struct {
 	Faults       uint64
 }
 
-// Summarize groups results by network size, in the order sizes first appear.
+// Summarize groups results by network size and agreement, in the order
+// they first appear.
 func Summarize(results []Result) []Summary {
+	type key struct {
+		n, faulty int
+		agreement string
+	}
 	var out []Summary
-	index := map[[2]int]int{}
+	index := map[key]int{}
 	for _, r := range results {
-		key := [2]int{r.Config.N, r.Config.Faulty}
-		i, ok := index[key]
+		k := key{r.Config.N, r.Config.Faulty, r.Config.Agreement}
+		i, ok := index[k]
 		if !ok {
 			i = len(out)
-			index[key] = i
-			out = append(out, Summary{N: r.Config.N, Faulty: r.Config.Faulty})
+			index[k] = i
+			out = append(out, Summary{N: r.Config.N, Faulty: r.Config.Faulty, Agreement: r.Config.Agreement})
 		}
 		s := &out[i]
 		s.Runs++
@@ -67,6 +74,7 @@ func Summarize(results []Result) []Summary {
 		s.ABARounds += r.ABARounds
 		s.Messages += r.Messages
 		s.Bytes += r.Bytes
+		s.Handled += r.Handled
 		s.NodeEpochs += uint64(r.Honest * r.Epochs)
 		s.CatchUps += r.CatchUps
 		s.Rescues += r.Rescues
@@ -104,7 +112,7 @@ func Print(w io.Writer, results []Result) {
 			}
 			return float64(v) / float64(s.NodeEpochs)
 		}
-		fmt.Fprintf(w, "n=%d faulty=%d: %d runs, %d violations; epochs decided %d; mean ABA rounds %.4f; per node per epoch: %.0f messages, %.0f bytes; catch-ups %d (of stuck nodes %d); rejected messages %d; faults seen %d\n",
-			s.N, s.Faulty, s.Runs, s.Failed, s.Epochs, s.MeanABARounds(), perNodeEpoch(s.Messages), perNodeEpoch(s.Bytes), s.CatchUps, s.Rescues, s.Rejected, s.Faults)
+		fmt.Fprintf(w, "n=%d faulty=%d %s: %d runs, %d violations; epochs decided %d; mean ABA rounds %.4f; per node per epoch: %.0f messages sent, %.0f handled, %.0f bytes; catch-ups %d (of stuck nodes %d); rejected messages %d; faults seen %d\n",
+			s.N, s.Faulty, s.Agreement, s.Runs, s.Failed, s.Epochs, s.MeanABARounds(), perNodeEpoch(s.Messages), perNodeEpoch(s.Handled), perNodeEpoch(s.Bytes), s.CatchUps, s.Rescues, s.Rejected, s.Faults)
 	}
 }

@@ -176,6 +176,7 @@ func (d *Daemon) metrics() []api.Metric {
 		counter("mass_votes_rejected_total", "Block votes that do not verify against this node's block (a node signing another block would show here).", c.VotesRejected.Load()),
 		counter("mass_votes_dropped_total", "Block votes for heights too far ahead.", c.VotesDropped.Load()),
 		counter("mass_submits_rejected_total", "Transactions refused at submission.", c.SubmitsRejected.Load()),
+		counter("mass_consensus_messages_total", "Consensus (epoch) messages handled by the engine.", c.ConsensusMessages.Load()),
 		counter("mass_transport_bytes_sent_total", "Payload bytes sent to peers.", ts.BytesSent),
 		counter("mass_transport_bytes_received_total", "Payload bytes received from peers.", ts.BytesReceived),
 		{Name: "mass_transport_queued_messages", Help: "Messages queued for peers, not yet acknowledged.", Type: "gauge", Value: float64(queued)},

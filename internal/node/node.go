@@ -101,6 +101,9 @@ type Counters struct {
 	VotesRejected   atomic.Uint64 // votes that do not verify against the node's block, or claim another signer
 	VotesDropped    atomic.Uint64 // votes for heights too far ahead
 	SubmitsRejected atomic.Uint64
+	// ConsensusMessages are the epoch messages given to the engine, live
+	// or offered again (not the journal's replay at start).
+	ConsensusMessages atomic.Uint64
 }
 
 type submitReq struct {
@@ -774,6 +777,7 @@ func (n *Node) onInbound(in transport.Inbound) error {
 				if n.engine != eng {
 					break // the era ended within the bundle: the rest is stale
 				}
+				n.Counters.ConsensusMessages.Add(1)
 				if err := n.handleStep(eng.HandleMessage(from, m)); err != nil {
 					return err
 				}
@@ -841,6 +845,7 @@ func (n *Node) onConsensus(key transport.NodeKey, from protocol.NodeID, m *epoch
 		raw = m.Marshal()
 	}
 	n.j.message(m.Epoch, from, raw)
+	n.Counters.ConsensusMessages.Add(1)
 	return n.handleStep(n.engine.HandleMessage(from, m))
 }
 

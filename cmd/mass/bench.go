@@ -125,12 +125,12 @@ func runBenchSweep(args []string) error {
 }
 
 func printSweep(w io.Writer, rep bench.SweepReport) {
-	fmt.Fprintf(w, "\n%5s %9s %11s %8s %8s %8s %11s %10s %9s  %s\n", "nodes", "offered", "committed", "p50 ms", "p90 ms", "p99 ms", "CPU ms/tx", "bytes/tx", "peak MiB", "")
+	fmt.Fprintf(w, "\n%5s %-9s %9s %11s %8s %8s %8s %11s %10s %12s %9s  %s\n", "nodes", "agreement", "offered", "committed", "p50 ms", "p90 ms", "p99 ms", "CPU ms/tx", "bytes/tx", "msgs/node/ep", "peak MiB", "")
 	for _, r := range rep.Runs {
 		res := r.Result
-		fmt.Fprintf(w, "%5d %9.0f %11.0f %8.1f %8.1f %8.1f %11.3f %10.0f %9.0f  %s\n",
-			r.Config.Nodes, r.Config.Rate, res.CommittedTPS, res.Latency.P50, res.Latency.P90, res.Latency.P99,
-			res.CPU.Per1000Txs, res.BytesPerTx, float64(res.Memory.MaxPeak())/(1<<20), r.Reason)
+		fmt.Fprintf(w, "%5d %-9s %9.0f %11.0f %8.1f %8.1f %8.1f %11.3f %10.0f %12.0f %9.0f  %s\n",
+			r.Config.Nodes, r.Config.Agreement, r.Config.Rate, res.CommittedTPS, res.Latency.P50, res.Latency.P90, res.Latency.P99,
+			res.CPU.Per1000Txs, res.BytesPerTx, res.Consensus.MessagesPerEpoch, float64(res.Memory.MaxPeak())/(1<<20), r.Reason)
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/mass-consensus/mass/internal/app/tx"
+	"github.com/mass-consensus/mass/internal/genesis"
 	"github.com/mass-consensus/mass/internal/wire"
 )
 
@@ -95,7 +96,7 @@ func TestBestRuns(t *testing.T) {
 
 // run makes a report for the writers and charts.
 func run(n int, rate, committed, p50, p99 float64, saturated bool) Report {
-	r := Report{Config: Config{Nodes: n, Rate: rate, Payload: PayloadRaw, Transport: TransportMem, TxSize: 250}, Saturated: saturated}
+	r := Report{Config: Config{Nodes: n, Rate: rate, Payload: PayloadRaw, Transport: TransportMem, Agreement: genesis.AgreementQuadratic, TxSize: 250}, Saturated: saturated}
 	if saturated {
 		r.Reason = "committed below 80% of offered"
 	}
@@ -104,6 +105,7 @@ func run(n int, rate, committed, p50, p99 float64, saturated bool) Report {
 		Latency:    Latency{Samples: 100, P50: p50, P90: (p50 + p99) / 2, P99: p99},
 		CPU:        CPU{Seconds: 5, Per1000Txs: 0.4 + float64(n)/10},
 		BytesPerTx: 2000 * float64(n), Memory: Memory{PerNode: []uint64{50 << 20, 60 << 20}},
+		Consensus: Consensus{Epochs: 100, Messages: 1000 * float64(n*n), MessagesPerEpoch: 10 * float64(n*n)},
 	}
 	return r
 }
@@ -123,7 +125,8 @@ func TestWriteCSVAndJSON(t *testing.T) {
 	}
 	col := func(row []string, name string) string { return row[slices.Index(csvHeader, name)] }
 	if col(rows[1], "nodes") != "4" || col(rows[1], "committed_tps") != "490" || col(rows[1], "p99_ms") != "20" ||
-		col(rows[1], "saturated") != "false" || col(rows[1], "peak_mem_mib") != "60" || col(rows[1], "bytes_per_tx") != "8000" {
+		col(rows[1], "saturated") != "false" || col(rows[1], "peak_mem_mib") != "60" || col(rows[1], "bytes_per_tx") != "8000" ||
+		col(rows[1], "agreement") != "quadratic" || col(rows[1], "msgs_per_node_per_epoch") != "160" {
 		t.Errorf("row 1: %q", rows[1])
 	}
 	if col(rows[2], "nodes") != "16" || col(rows[2], "saturated") != "true" || col(rows[2], "reason") == "" {
@@ -140,11 +143,13 @@ func TestWriteCSVAndJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	if out.Machine != in.Machine || len(out.Runs) != 2 || out.Runs[1].Result.Latency.P99 != 2500 || !out.Runs[1].Saturated ||
-		out.Runs[0].Config.Nodes != 4 || out.Runs[0].Result.CPU.Per1000Txs != runs[0].Result.CPU.Per1000Txs {
+		out.Runs[0].Config.Nodes != 4 || out.Runs[0].Result.CPU.Per1000Txs != runs[0].Result.CPU.Per1000Txs ||
+		out.Runs[1].Config.Agreement != genesis.AgreementQuadratic || out.Runs[1].Result.Consensus != runs[1].Result.Consensus {
 		t.Fatalf("JSON round trip: %+v", out)
 	}
 	// The figures have the names the docs use.
-	for _, key := range []string{`"committed_tps"`, `"p50_ms"`, `"seconds_per_1000_txs"`, `"bytes_per_tx"`, `"per_node_peak_bytes"`, `"num_cpu"`} {
+	for _, key := range []string{`"committed_tps"`, `"p50_ms"`, `"seconds_per_1000_txs"`, `"bytes_per_tx"`, `"per_node_peak_bytes"`, `"num_cpu"`,
+		`"agreement": "quadratic"`, `"messages_per_node_per_epoch"`} {
 		if !strings.Contains(buf.String(), key) {
 			t.Errorf("JSON lacks %s", key)
 		}
@@ -240,6 +245,107 @@ func TestCostChart(t *testing.T) {
 	}
 }
 
+func TestMessagesChart(t *testing.T) {
+	var runs []Report
+	for _, n := range []int{4, 7, 10} {
+		runs = append(runs, run(n, 500, 490, 10, 20, false), run(n, 1000, 980, 12, 25, false))
+		b := run(n, 500, 490, 10, 20, false)
+		b.Config.Agreement = genesis.AgreementBracha
+		b.Result.Consensus.MessagesPerEpoch = float64(n * n * n)
+		runs = append(runs, b)
+	}
+	old := run(16, 500, 300, 900, 3000, true) // before the figure was measured
+	old.Result.Consensus = Consensus{}
+	runs = append(runs, old)
+	runs[1].Result.Consensus.MessagesPerEpoch = 200 // n = 4, quadratic: mean of 160 and 200
+
+	series := messageSeries(runs)
+	if len(series) != 2 || series[0].agreement != "quadratic" || series[1].agreement != "bracha" {
+		t.Fatalf("series %+v", series)
+	}
+	q := series[0]
+	if !slices.Equal(q.sizes(), []int{4, 7, 10}) || q.mean(4) != 180 || q.mean(7) != 490 || q.reference(8) != 180*4 {
+		t.Fatalf("quadratic: sizes %v, means %v %v, k·8² %v", q.sizes(), q.mean(4), q.mean(7), q.reference(8))
+	}
+
+	var buf bytes.Buffer
+	if err := MessagesChart(&buf, runs, "raw <payload>"); err != nil {
+		t.Fatal(err)
+	}
+	paths := svgPaths(t, buf.Bytes())
+	if count(paths, "messages") != 2 || count(paths, "reference") != 2 {
+		t.Fatalf("want a curve and a reference per agreement, got %q", paths)
+	}
+	for _, want := range []string{"quadratic", "bracha", "messages handled per node per epoch", "raw &lt;payload&gt;", ">1k<"} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("the chart lacks %q", want)
+		}
+	}
+	if strings.Contains(buf.String(), `>16<`) {
+		t.Error("a run without the figure is on the chart")
+	}
+
+	buf.Reset()
+	if err := MessagesChart(&buf, runs[:2], ""); err != nil {
+		t.Fatal(err)
+	}
+	if paths := svgPaths(t, buf.Bytes()); count(paths, "messages") != 1 || count(paths, "reference") != 1 {
+		t.Fatalf("one agreement, one size: paths %q", paths)
+	}
+	buf.Reset()
+	if err := MessagesChart(&buf, nil, ""); err != nil {
+		t.Fatal(err)
+	}
+	if paths := svgPaths(t, buf.Bytes()); len(paths) != 0 {
+		t.Fatalf("no runs, paths %q", paths)
+	}
+}
+
+func TestConsensusWork(t *testing.T) {
+	before := []progress{{Messages: 100, Epoch: 10}, {Messages: 0, Epoch: 0}, {Messages: 50, Epoch: 7}}
+	after := []progress{{Messages: 1100, Epoch: 20}, {Messages: 2000, Epoch: 10}, {Messages: 80, Epoch: 7}}
+	// Node 2's epoch did not move: its messages count, its ratio does not.
+	c := consensusWork(before, after)
+	if c.MessagesPerEpoch != 150 || c.Epochs != 20.0/3 || c.Messages != 3030.0/3 {
+		t.Fatalf("got %+v, want (100 + 200) / 2 per epoch", c)
+	}
+	if c := consensusWork(before, before); c != (Consensus{}) {
+		t.Errorf("nothing moved: %+v", c)
+	}
+	if c := consensusWork(nil, after); c != (Consensus{}) {
+		t.Errorf("no reading: %+v", c)
+	}
+	// A counter that went back (a node restarted) counts as nothing.
+	if c := consensusWork(after[:1], before[:1]); c != (Consensus{}) {
+		t.Errorf("counters going back: %+v", c)
+	}
+}
+
+func TestSummaryConsensus(t *testing.T) {
+	for _, c := range []struct {
+		v    float64
+		want string
+	}{{0, "0"}, {7.4, "7"}, {999.5, "1,000"}, {1234, "1,234"}, {1234567, "1,234,567"}, {-1234, "-1,234"}} {
+		if got := grouped(c.v); got != c.want {
+			t.Errorf("grouped(%v) = %q, want %q", c.v, got, c.want)
+		}
+	}
+	r := run(16, 500, 490, 10, 20, false)
+	var buf bytes.Buffer
+	Summary(&buf, r)
+	for _, want := range []string{"quadratic agreement", "consensus      2,560 messages handled per node per epoch (n² = 256; 100 epochs per node in the window)"} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("the summary lacks %q:\n%s", want, buf.String())
+		}
+	}
+	r.Result.Consensus = Consensus{Messages: 12}
+	buf.Reset()
+	Summary(&buf, r)
+	if !strings.Contains(buf.String(), "no epoch ended in the window (12 messages handled per node)") {
+		t.Errorf("no epoch:\n%s", buf.String())
+	}
+}
+
 func TestAxes(t *testing.T) {
 	a := linearAxis(43_000, 0, 100, compact)
 	if a.hi != 50_000 || a.ticks[0] != 0 || a.ticks[len(a.ticks)-1] != 50_000 || a.px(25_000) != 50 {
@@ -300,6 +406,14 @@ func TestParseMetrics(t *testing.T) {
 		`mass_transport_rejected_total{reason="bad"} 3` + "\nmass_committed_txs_total_other 1\n"
 	m, err := parseMetrics([]byte(text), metricCommitted, metricBytesSent)
 	if err != nil || m[metricCommitted] != 12345 || m[metricBytesSent] != 6.5e6 {
+		t.Fatalf("got %v, %v", m, err)
+	}
+	if _, err := parseMetrics([]byte(text), scraped...); err == nil {
+		t.Error("a sample without the consensus counters parsed")
+	}
+	text += "# TYPE mass_epoch gauge\nmass_epoch 812\nmass_consensus_messages_total 1.5e+06\n"
+	m, err = parseMetrics([]byte(text), scraped...)
+	if err != nil || m[metricEpoch] != 812 || m[metricMessages] != 1.5e6 || m[metricCommitted] != 12345 {
 		t.Fatalf("got %v, %v", m, err)
 	}
 	if _, err := parseMetrics([]byte(text), "mass_height"); err == nil {
@@ -417,12 +531,13 @@ func TestConfig(t *testing.T) {
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	if c.Nodes != 4 || c.TxSize != 250 || c.Transport != TransportP2P || c.Accounts*nonceMargin < c.InFlight+generatorBuffer {
+	if c.Nodes != 4 || c.TxSize != 250 || c.Transport != TransportP2P || c.Accounts*nonceMargin < c.InFlight+generatorBuffer ||
+		c.Agreement != genesis.AgreementQuadratic {
 		t.Fatalf("defaults %+v", c)
 	}
 	for _, bad := range []Config{
 		{Payload: "json"}, {Transport: "tcp"}, {Rate: -1}, {InFlight: 10, Batch: 100},
-		{CPUProfile: "cpu.out", Transport: TransportP2P},
+		{CPUProfile: "cpu.out", Transport: TransportP2P}, {Agreement: "paxos"},
 	} {
 		bad.Defaults()
 		if err := bad.Validate(); !errors.Is(err, ErrConfig) {
@@ -457,6 +572,12 @@ func checkRun(t *testing.T, r Report) {
 	}
 	if res.Memory.MaxPeak() == 0 {
 		t.Errorf("memory %+v", res.Memory)
+	}
+	// Each node handles some messages of every epoch, and not more than a
+	// generous bound on what a quadratic or Bracha's agreement sends.
+	n := float64(r.Config.Nodes)
+	if k := res.Consensus; k.Messages <= 0 || k.Epochs <= 0 || k.MessagesPerEpoch < n || k.MessagesPerEpoch > 50*n*n {
+		t.Errorf("consensus %+v: want messages per node per epoch in [%v, %v]", k, n, 50*n*n)
 	}
 	if r.Machine.NumCPU == 0 || r.Machine.GoVersion == "" {
 		t.Errorf("machine %+v", r.Machine)
@@ -515,6 +636,7 @@ func TestSweepMem(t *testing.T) {
 	// The second rate cannot be met: 10 in flight at a time with commits
 	// every few milliseconds is far below a million a second.
 	base.InFlight, base.Batch = 10, 10
+	base.Agreement = genesis.AgreementBracha
 	rep, err := Sweep(context.Background(), SweepConfig{Base: base, Nodes: []int{4}, Rates: []float64{100, 1e6, 2e6}, Dir: dir}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
@@ -522,7 +644,10 @@ func TestSweepMem(t *testing.T) {
 	if len(rep.Runs) != 2 || rep.Runs[0].Saturated || !rep.Runs[1].Saturated {
 		t.Fatalf("want an unsaturated run then a saturated one, the sweep stopping there: %+v", rep.Runs)
 	}
-	for _, f := range []string{SweepJSON, SweepCSV, ChartLatency, ChartCost} {
+	if a := rep.Runs[0].Config.Agreement; a != genesis.AgreementBracha {
+		t.Errorf("the sweep ran the %q agreement, not the base's", a)
+	}
+	for _, f := range []string{SweepJSON, SweepCSV, ChartLatency, ChartCost, ChartMessages} {
 		raw, err := os.ReadFile(filepath.Join(dir, f))
 		if err != nil || len(raw) == 0 {
 			t.Fatalf("%s: %v", f, err)

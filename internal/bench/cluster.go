@@ -34,6 +34,16 @@ type sample struct {
 	// CPU is the nodes' CPU time (see cluster.cpuScope).
 	CPU     time.Duration
 	PerNode []time.Duration // nil when the nodes share a process
+	// Progress is each node's consensus counters.
+	Progress []progress
+}
+
+// progress is a node's consensus counters.
+type progress struct {
+	// Messages are the epoch messages its engine handled.
+	Messages uint64
+	// Epoch is its engine's next epoch.
+	Epoch uint64
 }
 
 // cluster is a running network the bench drives.

@@ -53,7 +53,8 @@ type Config struct {
 	// transactions of one epoch's proposals together).
 	BatchSize int `json:"batch_size,omitempty"`
 	// Agreement is the binary agreement (genesis.AgreementQuadratic, the
-	// default, or genesis.AgreementBracha).
+	// default, or genesis.AgreementBracha); Defaults writes the default's
+	// name. Results from before it was recorded have none.
 	Agreement string `json:"agreement,omitempty"`
 	// Executable is the mass binary (p2p; default: this program).
 	Executable string `json:"-"`
@@ -112,6 +113,9 @@ func (c *Config) Defaults() {
 	}
 	if c.LogLevel == "" {
 		c.LogLevel = "warn"
+	}
+	if c.Agreement == "" {
+		c.Agreement = genesis.AgreementQuadratic
 	}
 	if c.Payload == PayloadTransfer {
 		def(&c.Accounts, DefaultAccounts)

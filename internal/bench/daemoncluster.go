@@ -73,8 +73,7 @@ func newDaemonCluster(ctx context.Context, o netOptions, exclude func() time.Dur
 
 func (c *daemonCluster) sample() (sample, error) {
 	var s sample
-	var err error
-	if s.Committed, s.BytesSent, err = c.counters(); err != nil {
+	if err := c.counters(&s); err != nil {
 		return s, err
 	}
 	cpu, err := selfCPU()

@@ -68,23 +68,25 @@ func (c *httpNodes) stop() {
 	}
 }
 
-// counters reads node 0's committed transactions and the sum of the
-// nodes' bytes sent.
-func (c *httpNodes) counters() (committed, bytesSent uint64, err error) {
+// counters reads into s node 0's committed transactions, the sum of the
+// nodes' bytes sent and each node's consensus progress.
+func (c *httpNodes) counters(s *sample) error {
 	vals := make([]map[string]float64, len(c.apis))
 	errs := make([]error, len(c.apis))
 	var wg sync.WaitGroup
 	for i, a := range c.apis {
-		wg.Go(func() { vals[i], errs[i] = c.scrape(a, metricCommitted, metricBytesSent) })
+		wg.Go(func() { vals[i], errs[i] = c.scrape(a, scraped...) })
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
-		return 0, 0, err
+		return err
 	}
-	for i := range c.apis {
-		bytesSent += uint64(vals[i][metricBytesSent])
+	s.Committed = uint64(vals[0][metricCommitted])
+	for _, v := range vals {
+		s.BytesSent += uint64(v[metricBytesSent])
+		s.Progress = append(s.Progress, progress{Messages: uint64(v[metricMessages]), Epoch: uint64(v[metricEpoch])})
 	}
-	return uint64(vals[0][metricCommitted]), bytesSent, nil
+	return nil
 }
 
 // netOptions describe a network of real daemons on 127.0.0.1.
@@ -421,4 +423,9 @@ func parseMetrics(text []byte, names ...string) (map[string]float64, error) {
 const (
 	metricCommitted = "mass_committed_txs_total"
 	metricBytesSent = "mass_transport_bytes_sent_total"
+	metricMessages  = "mass_consensus_messages_total"
+	metricEpoch     = "mass_epoch"
 )
+
+// scraped are the metrics a sample reads from every node.
+var scraped = []string{metricCommitted, metricBytesSent, metricMessages, metricEpoch}

@@ -189,6 +189,9 @@ func (c *memCluster) sample() (sample, error) {
 	for _, tr := range c.trs {
 		s.BytesSent += tr.Stats().BytesSent
 	}
+	for _, nd := range c.nodes {
+		s.Progress = append(s.Progress, progress{Messages: nd.Counters.ConsensusMessages.Load(), Epoch: nd.Status().Epoch})
+	}
 	cpu, err := selfCPU()
 	if err != nil {
 		return s, err

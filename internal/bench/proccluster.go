@@ -73,8 +73,7 @@ func newProcCluster(ctx context.Context, o netOptions) (_ *procCluster, err erro
 
 func (c *procCluster) sample() (sample, error) {
 	var s sample
-	var err error
-	if s.Committed, s.BytesSent, err = c.counters(); err != nil {
+	if err := c.counters(&s); err != nil {
 		return s, err
 	}
 	for _, cmd := range c.cmds {

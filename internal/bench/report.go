@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/exec"
 	"runtime"
@@ -117,9 +118,9 @@ func writeFile(path string, fn func(io.Writer) error) error {
 
 // csvHeader are the columns of WriteCSV.
 var csvHeader = []string{
-	"nodes", "payload", "transport", "tx_size", "rate", "duration_s",
+	"nodes", "payload", "transport", "agreement", "tx_size", "rate", "duration_s",
 	"offered_tps", "committed_tps", "p50_ms", "p90_ms", "p99_ms", "unfinished",
-	"cpu_s_per_1000_txs", "cores_busy", "bytes_per_tx", "peak_mem_mib", "saturated", "reason",
+	"cpu_s_per_1000_txs", "cores_busy", "bytes_per_tx", "msgs_per_node_per_epoch", "peak_mem_mib", "saturated", "reason",
 }
 
 // WriteCSV writes one row per run.
@@ -131,10 +132,10 @@ func WriteCSV(w io.Writer, runs []Report) error {
 	for _, r := range runs {
 		c, res := r.Config, r.Result
 		row := []string{
-			strconv.Itoa(c.Nodes), c.Payload, c.Transport, strconv.Itoa(c.TxSize), formatFloat(c.Rate), formatFloat(res.Window),
+			strconv.Itoa(c.Nodes), c.Payload, c.Transport, c.Agreement, strconv.Itoa(c.TxSize), formatFloat(c.Rate), formatFloat(res.Window),
 			formatFloat(res.OfferedTPS), formatFloat(res.CommittedTPS),
 			formatFloat(res.Latency.P50), formatFloat(res.Latency.P90), formatFloat(res.Latency.P99), strconv.FormatUint(res.Latency.Unfinished, 10),
-			formatFloat(res.CPU.Per1000Txs), formatFloat(res.CPU.Utilization), formatFloat(res.BytesPerTx),
+			formatFloat(res.CPU.Per1000Txs), formatFloat(res.CPU.Utilization), formatFloat(res.BytesPerTx), formatFloat(res.Consensus.MessagesPerEpoch),
 			formatFloat(float64(res.Memory.MaxPeak()) / (1 << 20)), strconv.FormatBool(r.Saturated), r.Reason,
 		}
 		if err := cw.Write(row); err != nil {
@@ -154,6 +155,32 @@ func formatFloat(v float64) string {
 	return s
 }
 
+// consensusLine says what the nodes handled per epoch.
+func consensusLine(n int, k Consensus) string {
+	if k.MessagesPerEpoch == 0 {
+		return fmt.Sprintf("no epoch ended in the window (%s messages handled per node)", grouped(k.Messages))
+	}
+	return fmt.Sprintf("%s messages handled per node per epoch (n² = %d; %s epochs per node in the window)",
+		grouped(k.MessagesPerEpoch), n*n, grouped(k.Epochs))
+}
+
+// grouped writes v rounded to a whole number, its thousands separated by
+// commas: 1,234.
+func grouped(v float64) string {
+	s := strconv.FormatFloat(math.Abs(math.Round(v)), 'f', 0, 64)
+	var b strings.Builder
+	if math.Round(v) < 0 {
+		b.WriteByte('-')
+	}
+	for i := range len(s) {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
 // Summary writes a run's figures for people.
 func Summary(w io.Writer, r Report) {
 	c, res := r.Config, r.Result
@@ -161,8 +188,12 @@ func Summary(w io.Writer, r Report) {
 	if c.Rate > 0 {
 		loop = fmt.Sprintf("open loop at %s tx/s", formatFloat(c.Rate))
 	}
-	fmt.Fprintf(w, "\n%d nodes, %s payload (%.0f bytes/tx), %s transport, %s, %.1f s window\n",
-		c.Nodes, c.Payload, res.MeanTxBytes, c.Transport, loop, res.Window)
+	agreement := ""
+	if c.Agreement != "" {
+		agreement = c.Agreement + " agreement, "
+	}
+	fmt.Fprintf(w, "\n%d nodes, %s payload (%.0f bytes/tx), %s transport, %s%s, %.1f s window\n",
+		c.Nodes, c.Payload, res.MeanTxBytes, c.Transport, agreement, loop, res.Window)
 	fmt.Fprintf(w, "  committed      %d txs, %.0f tx/s (offered %.0f tx/s; %d shed, %d rejected, %d failed in block)\n",
 		res.CommittedTxs, res.CommittedTPS, res.OfferedTPS, res.Shed, res.Rejected, res.FailedInBlock)
 	l := res.Latency
@@ -171,6 +202,7 @@ func Summary(w io.Writer, r Report) {
 	fmt.Fprintf(w, "  CPU            %.3f s per 1,000 txs, %.2f cores busy (%s); load generator %.1f s\n",
 		res.CPU.Per1000Txs, res.CPU.Utilization, res.CPU.Scope, res.CPU.LoadGenerator)
 	fmt.Fprintf(w, "  bytes sent     %.0f per tx (%d in the window, all nodes)\n", res.BytesPerTx, res.BytesSent)
+	fmt.Fprintf(w, "  consensus      %s\n", consensusLine(c.Nodes, res.Consensus))
 	if len(res.Memory.PerNode) > 0 {
 		var mib []string
 		for _, b := range res.Memory.PerNode {

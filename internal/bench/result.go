@@ -43,7 +43,9 @@ type Result struct {
 	// the window; BytesPerTx divides them by CommittedTxs.
 	BytesSent  uint64  `json:"bytes_sent"`
 	BytesPerTx float64 `json:"bytes_per_tx"`
-	Memory     Memory  `json:"memory"`
+	// Consensus is the nodes' consensus work during the window.
+	Consensus Consensus `json:"consensus"`
+	Memory    Memory    `json:"memory"`
 	// MissedEvents are commits the event stream skipped (a gap in the
 	// heights): their transactions' latencies are lost.
 	MissedEvents uint64 `json:"missed_events,omitempty"`
@@ -79,6 +81,46 @@ type CPU struct {
 	// LoadGenerator is the bench's own CPU time in the window (the load
 	// generator, submission and tracking).
 	LoadGenerator float64 `json:"load_generator_seconds"`
+}
+
+// Consensus is the consensus work of the nodes during the window, from
+// each node's messages handled by its engine and its epoch.
+type Consensus struct {
+	// Epochs is the mean over the nodes of the epochs they went through.
+	Epochs float64 `json:"epochs_per_node"`
+	// Messages is the mean over the nodes of the epoch messages they
+	// handled.
+	Messages float64 `json:"messages_per_node"`
+	// MessagesPerEpoch is the mean over the nodes of each one's messages
+	// over its epochs, leaving out the nodes whose epoch did not move (0
+	// if none moved).
+	MessagesPerEpoch float64 `json:"messages_per_node_per_epoch"`
+}
+
+// consensusWork compares two readings of the nodes' consensus counters.
+func consensusWork(before, after []progress) Consensus {
+	var c Consensus
+	nodes := min(len(before), len(after))
+	if nodes == 0 {
+		return c
+	}
+	moved := 0
+	for i := range nodes {
+		msgs := float64(after[i].Messages - min(before[i].Messages, after[i].Messages))
+		epochs := float64(after[i].Epoch - min(before[i].Epoch, after[i].Epoch))
+		c.Messages += msgs
+		c.Epochs += epochs
+		if epochs > 0 {
+			c.MessagesPerEpoch += msgs / epochs
+			moved++
+		}
+	}
+	c.Messages /= float64(nodes)
+	c.Epochs /= float64(nodes)
+	if moved > 0 {
+		c.MessagesPerEpoch /= float64(moved)
+	}
+	return c
 }
 
 // Memory is the peak resident memory.

@@ -211,6 +211,7 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (rep Report, err e
 		res.CPU.Per1000Txs = res.CPU.Seconds / float64(res.CommittedTxs) * 1000
 		res.BytesPerTx = float64(res.BytesSent) / float64(res.CommittedTxs)
 	}
+	res.Consensus = consensusWork(s0.Progress, s1.Progress)
 	res.Memory = mem
 	res.MissedEvents = l.missed.Load()
 	return rep, nil

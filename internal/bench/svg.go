@@ -6,6 +6,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -361,4 +362,144 @@ func CostChart(w io.Writer, runs []Report, subtitle string) error {
 	s.text(width/2, 505, "middle", `fill="#555" font-size="12"`, "Each size at its highest unsaturated offered rate (offered → committed tx/s; hollow: every run saturated):")
 	s.text(width/2, 525, "middle", `fill="#555" font-size="12"`, strings.Join(at, "   ·   "))
 	return s.finish(w)
+}
+
+// msgSeries is one agreement's messages handled per node per epoch, each
+// run's figure by network size.
+type msgSeries struct {
+	agreement string
+	byNodes   map[int][]float64
+}
+
+func (m msgSeries) sizes() []int { return slices.Sorted(maps.Keys(m.byNodes)) }
+
+// mean is the mean figure of the runs of n nodes.
+func (m msgSeries) mean(n int) float64 {
+	sum := 0.0
+	for _, v := range m.byNodes[n] {
+		sum += v
+	}
+	return sum / float64(len(m.byNodes[n]))
+}
+
+// reference is k·n², k set so that it meets the mean at the smallest n.
+func (m msgSeries) reference(n float64) float64 {
+	n0 := m.sizes()[0]
+	return m.mean(n0) / float64(n0*n0) * n * n
+}
+
+// label names the series in the legend.
+func (m msgSeries) label() string {
+	if m.agreement == "" {
+		return "agreement not recorded"
+	}
+	return m.agreement
+}
+
+// messageSeries groups the runs that measured messages per epoch by
+// agreement, in order of appearance.
+func messageSeries(runs []Report) []msgSeries {
+	var out []msgSeries
+	index := map[string]int{}
+	for _, r := range runs {
+		v := r.Result.Consensus.MessagesPerEpoch
+		if v <= 0 {
+			continue
+		}
+		i, ok := index[r.Config.Agreement]
+		if !ok {
+			i = len(out)
+			index[r.Config.Agreement] = i
+			out = append(out, msgSeries{agreement: r.Config.Agreement, byNodes: map[int][]float64{}})
+		}
+		out[i].byNodes[r.Config.Nodes] = append(out[i].byNodes[r.Config.Nodes], v)
+	}
+	return out
+}
+
+// MessagesChart draws, against the network size, the consensus messages
+// each node handled per epoch, on log scales: one solid curve per
+// agreement through the mean of its runs at each size (small dots: the
+// runs, when several), and dashed in the same colour k·n² through its
+// smallest size, the growth of a quadratic agreement (slope 2).
+func MessagesChart(w io.Writer, runs []Report, subtitle string) error {
+	const width, height = 960, 560
+	const left, right, top, bottom = 90.0, 750.0, 70.0, 480.0
+	series := messageSeries(runs)
+	x, y := messageAxes(series, left, right, top, bottom)
+	s := newSVG(width, height)
+	s.text(width/2, 28, "middle", `font-size="17" font-weight="bold"`, "Consensus messages handled per node per epoch against network size")
+	s.text(width/2, 48, "middle", `fill="#555"`, subtitle)
+	s.frame(x, y, "nodes (n, log scale)", "messages handled per node per epoch (log scale)")
+	for i, m := range series {
+		s.messageCurve(m, x, y, colour(i))
+	}
+	s.messageLegend(series, right+28, top+14)
+	return s.finish(w)
+}
+
+// messageAxes fit every series and its reference, both on log scales:
+// a power of n is a straight line, its slope the exponent.
+func messageAxes(series []msgSeries, left, right, top, bottom float64) (x, y axis) {
+	lo, hi := math.Inf(1), 0.0
+	var sizes []int
+	for _, m := range series {
+		for _, n := range m.sizes() {
+			lo = min(lo, slices.Min(m.byNodes[n]), m.reference(float64(n)))
+			hi = max(hi, slices.Max(m.byNodes[n]), m.reference(float64(n)))
+			sizes = append(sizes, n)
+		}
+	}
+	x = axis{log: true, lo: 1, hi: 10, from: left, to: right, tickLabel: func(v float64) string { return strconv.Itoa(int(v)) }}
+	if len(sizes) > 0 {
+		slices.Sort(sizes)
+		sizes = slices.Compact(sizes)
+		x.lo, x.hi = float64(sizes[0])*0.8, float64(sizes[len(sizes)-1])*1.25
+		for _, n := range sizes {
+			x.ticks = append(x.ticks, float64(n))
+		}
+	}
+	if hi == 0 {
+		lo, hi = 1, 1000
+	}
+	return x, logAxis(lo, hi, bottom, top, compact)
+}
+
+// messageCurve draws one series: its means, its runs and its reference.
+func (s *svg) messageCurve(m msgSeries, x, y axis, c string) {
+	sizes := m.sizes()
+	var ref [][2]float64
+	for n := float64(sizes[0]); n <= float64(sizes[len(sizes)-1])+1e-9; n += 0.25 {
+		ref = append(ref, [2]float64{x.px(n), y.px(m.reference(n))})
+	}
+	s.raw(`<path class="reference" data-agreement="%s" d="%s" fill="none" stroke="%s" stroke-width="1.3" stroke-dasharray="6 4" opacity="0.7"/>`, escape(m.agreement), pathData(ref), c)
+	var pts [][2]float64
+	for _, n := range sizes {
+		pts = append(pts, [2]float64{x.px(float64(n)), y.px(m.mean(n))})
+	}
+	s.raw(`<path class="messages" data-agreement="%s" d="%s" fill="none" stroke="%s" stroke-width="2.2"/>`, escape(m.agreement), pathData(pts), c)
+	for i, n := range sizes {
+		if runs := m.byNodes[n]; len(runs) > 1 {
+			for _, v := range runs {
+				s.raw(`<circle cx="%.1f" cy="%.1f" r="2.2" fill="%s" opacity="0.6"/>`, pts[i][0], y.px(v), c)
+			}
+		}
+		s.raw(`<circle cx="%.1f" cy="%.1f" r="4.5" fill="%s" stroke="%s" stroke-width="1.5"/>`, pts[i][0], pts[i][1], c, c)
+		s.text(pts[i][0], pts[i][1]-10, "middle", `font-size="12" fill="#222"`, compact(math.Round(m.mean(n))))
+	}
+}
+
+// messageLegend names the series, right of the plot.
+func (s *svg) messageLegend(series []msgSeries, lx, ly float64) {
+	rows := len(series) + 2
+	s.raw(`<rect x="%.1f" y="%.1f" width="190" height="%d" fill="white" stroke="#bbb"/>`, lx-10, ly-14, rows*20+8)
+	for i, m := range series {
+		yy := ly + float64(i)*20
+		s.line(lx, yy, lx+28, yy, fmt.Sprintf(`stroke="%s" stroke-width="3"`, colour(i)))
+		s.text(lx+36, yy+4, "start", "", m.label())
+	}
+	yy := ly + float64(len(series))*20
+	s.line(lx, yy, lx+28, yy, `stroke="#333" stroke-width="1.3" stroke-dasharray="6 4"`)
+	s.text(lx+36, yy+4, "start", "", "k·n² (slope 2) through")
+	s.text(lx+36, yy+20, "start", "", "the smallest n")
 }

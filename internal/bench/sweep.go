@@ -36,6 +36,8 @@ const (
 	SweepCSV     = "results.csv"
 	ChartLatency = "latency-throughput.svg"
 	ChartCost    = "cost-per-tx.svg"
+	// ChartMessages is the consensus messages per node per epoch.
+	ChartMessages = "messages-per-epoch.svg"
 )
 
 // Sweep runs the series and writes its files; it returns the report so
@@ -107,8 +109,13 @@ func WriteSweep(dir string, rep SweepReport) error {
 	}); err != nil {
 		return err
 	}
-	return writeFile(filepath.Join(dir, ChartCost), func(w io.Writer) error {
+	if err := writeFile(filepath.Join(dir, ChartCost), func(w io.Writer) error {
 		return CostChart(w, BestRuns(rep.Runs), title)
+	}); err != nil {
+		return err
+	}
+	return writeFile(filepath.Join(dir, ChartMessages), func(w io.Writer) error {
+		return MessagesChart(w, rep.Runs, title)
 	})
 }
 

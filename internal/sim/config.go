@@ -62,7 +62,8 @@ type Config struct {
 	FaultPhase int64
 	// Deadline is the virtual time by which the run must have converged.
 	Deadline int64
-	// MaxEvents bounds the events of one run.
+	// MaxEvents bounds the events of one run; 0 means 20 million, times
+	// n²/100 above 10 nodes.
 	MaxEvents int
 	// Window is the number of epochs in flight per node.
 	Window int
@@ -90,7 +91,8 @@ func (c *Config) Defaults() {
 		c.Deadline = c.FaultPhase + 120_000
 	}
 	if c.MaxEvents == 0 {
-		c.MaxEvents = 20_000_000
+		// Events (packets, ticks) per epoch grow as n².
+		c.MaxEvents = 20_000_000 * max(1, c.N*c.N/100)
 	}
 	if c.Window == 0 {
 		c.Window = 3

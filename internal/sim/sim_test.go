@@ -12,7 +12,7 @@ import (
 	"github.com/mass-consensus/mass/internal/protocol/epoch"
 )
 
-var sweepSeeds = flag.Int("sim.seeds", 700, "seeds per network size in the mixed-adversary sweep (n = 4, 7, 10)")
+var sweepSeeds = flag.Int("sim.seeds", 700, "seeds per network size in the mixed-adversary sweep (n = 4, 7, 10) with the quadratic agreement; a seventh of them with Bracha's")
 
 func requireClean(t *testing.T, results []Result) {
 	t.Helper()
@@ -44,13 +44,19 @@ func configsOf(sizes []int, adversary, agreement string, seeds int, first uint64
 }
 
 // TestSweepMixed is the simulator sweep CI runs: n = 4, 7 and 10 with F
-// faulty nodes each, under the mixed adversary.
+// faulty nodes each, under the mixed adversary, with the quadratic
+// agreement (the default) and, on fewer seeds, Bracha's.
 func TestSweepMixed(t *testing.T) {
 	seeds := *sweepSeeds
 	if testing.Short() {
 		seeds = 30
 	}
-	results := Sweep(configs([]int{4, 7, 10}, AdvMixed, seeds, 1), runtime.GOMAXPROCS(0))
+	t.Run("quadratic", func(t *testing.T) { sweepMixed(t, "quadratic", seeds) })
+	t.Run("bracha", func(t *testing.T) { sweepMixed(t, "bracha", max(10, seeds/7)) })
+}
+
+func sweepMixed(t *testing.T, agreement string, seeds int) {
+	results := Sweep(configsOf([]int{4, 7, 10}, AdvMixed, agreement, seeds, 1), runtime.GOMAXPROCS(0))
 	requireClean(t, results)
 	var buf bytes.Buffer
 	Print(&buf, results)
@@ -234,5 +240,20 @@ func TestCertificateIsHonestOnly(t *testing.T) {
 	}
 	if s.res.CatchUps != 1 || len(lag.log) != 1 || s.res.Failed() {
 		t.Fatalf("catch-ups %d, log %d, violations %v", s.res.CatchUps, len(lag.log), s.res.Violations)
+	}
+}
+
+// TestCatchUpFromCertified exercises catch-up: with fewer faulty nodes than
+// tolerated, 2F+1 honest nodes certify a batch while the slowed ones are
+// behind, and those adopt it.
+func TestCatchUpFromCertified(t *testing.T) {
+	var cfgs []Config
+	for seed := uint64(1); seed <= 12; seed++ {
+		cfgs = append(cfgs, Config{N: 7, Faulty: 1, Adversary: AdvSlow, Seed: seed})
+	}
+	results := Sweep(cfgs, runtime.GOMAXPROCS(0))
+	requireClean(t, results)
+	if s := Summarize(results)[0]; s.CatchUps == 0 {
+		t.Fatal("no node caught up")
 	}
 }

@@ -31,6 +31,9 @@ type Result struct {
 	// decided by their own votes and the rounds those took.
 	ABADecisions uint64
 	ABARounds    uint64
+	// Rounds is the distribution of the rounds in which agreement instances
+	// were decided (by the first honest node to decide each).
+	Rounds Rounds
 	// Messages and Bytes are sent by honest nodes, over the network, in
 	// Packets: the messages of one step for one node travel together.
 	Messages uint64
@@ -168,6 +171,7 @@ type sim struct {
 	certificates map[uint64]epoch.Batch
 	required     map[epoch.TxHash]bool
 	nextTx       int
+	rounds       roundWatch
 }
 
 // Run simulates one network from cfg.Seed and checks it.
@@ -433,6 +437,7 @@ func (s *sim) handleStep(n *node, st epoch.Step) {
 		return
 	}
 	for _, m := range st.Messages {
+		s.rounds.note(s, n, m.Body)
 		if s.adv.split != nil {
 			s.adv.split.observe(n, m.Body)
 		}
@@ -507,8 +512,11 @@ func (s *sim) output(n *node, b epoch.Batch) {
 		}
 	}
 	n.log = append(n.log, b)
-	if s.outputs[b.Epoch]++; s.outputs[b.Epoch] == len(s.honest) && s.adv.split != nil {
-		s.adv.split.retire(b.Epoch + 1)
+	if s.outputs[b.Epoch]++; s.outputs[b.Epoch] == len(s.honest) {
+		s.rounds.retire(b.Epoch + 1)
+		if s.adv.split != nil {
+			s.adv.split.retire(b.Epoch + 1)
+		}
 	}
 	if s.outputs[b.Epoch] == 2*s.p.F+1 {
 		s.certified[b.Epoch] = s.now

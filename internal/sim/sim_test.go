@@ -12,7 +12,7 @@ import (
 	"github.com/mass-consensus/mass/internal/protocol/epoch"
 )
 
-var sweepSeeds = flag.Int("sim.seeds", 700, "seeds per network size in the mixed-adversary sweep (n = 4, 7, 10) with the quadratic agreement; a seventh of them with Bracha's")
+var sweepSeeds = flag.Int("sim.seeds", 700, "seeds per network size in the mixed-adversary sweep (n = 4, 7, 10) with the quadratic agreement; a tenth of them with Bracha's")
 
 func requireClean(t *testing.T, results []Result) {
 	t.Helper()
@@ -52,7 +52,7 @@ func TestSweepMixed(t *testing.T) {
 		seeds = 30
 	}
 	t.Run("quadratic", func(t *testing.T) { sweepMixed(t, "quadratic", seeds) })
-	t.Run("bracha", func(t *testing.T) { sweepMixed(t, "bracha", max(10, seeds/7)) })
+	t.Run("bracha", func(t *testing.T) { sweepMixed(t, "bracha", max(10, seeds/10)) })
 }
 
 func sweepMixed(t *testing.T, agreement string, seeds int) {
@@ -208,6 +208,14 @@ func TestSplitCoinSplits(t *testing.T) {
 			}
 			if s.MeanABARounds() < 2 {
 				t.Errorf("splitcoin: mean decision round %.3f, no split to speak of", s.MeanABARounds())
+			}
+			// Per instance: all in round 1 on the fair network, a spread
+			// under splitcoin.
+			if f.Rounds.Instances == 0 || f.Rounds.Hist[0] != f.Rounds.Instances {
+				t.Errorf("fair network: decision rounds per instance %+v", f.Rounds)
+			}
+			if s.Rounds.Mean() < 2 || s.Rounds.Max < 8 {
+				t.Errorf("splitcoin: decision rounds per instance %+v", s.Rounds)
 			}
 		})
 	}

@@ -37,6 +37,7 @@ type Summary struct {
 	Epochs       int
 	ABADecisions uint64
 	ABARounds    uint64
+	Rounds       Rounds // per agreement instance
 	Messages     uint64
 	Bytes        uint64
 	Handled      uint64 // messages honest nodes handled
@@ -72,6 +73,7 @@ func Summarize(results []Result) []Summary {
 		s.Epochs += r.Epochs
 		s.ABADecisions += r.ABADecisions
 		s.ABARounds += r.ABARounds
+		s.Rounds.Merge(r.Rounds)
 		s.Messages += r.Messages
 		s.Bytes += r.Bytes
 		s.Handled += r.Handled
@@ -114,5 +116,17 @@ func Print(w io.Writer, results []Result) {
 		}
 		fmt.Fprintf(w, "n=%d faulty=%d %s: %d runs, %d violations; epochs decided %d; mean ABA rounds %.4f; per node per epoch: %.0f messages sent, %.0f handled, %.0f bytes; catch-ups %d (of stuck nodes %d); rejected messages %d; faults seen %d\n",
 			s.N, s.Faulty, s.Agreement, s.Runs, s.Failed, s.Epochs, s.MeanABARounds(), perNodeEpoch(s.Messages), perNodeEpoch(s.Handled), perNodeEpoch(s.Bytes), s.CatchUps, s.Rescues, s.Rejected, s.Faults)
+		fmt.Fprintf(w, "  decision round per agreement instance (the first honest decision): %d instances, mean %.4f, max %d;", s.Rounds.Instances, s.Rounds.Mean(), s.Rounds.Max)
+		for i, c := range s.Rounds.Hist {
+			if c == 0 {
+				continue
+			}
+			if i == RoundBuckets-1 {
+				fmt.Fprintf(w, " %d+: %d", i+1, c)
+			} else {
+				fmt.Fprintf(w, " %d: %d", i+1, c)
+			}
+		}
+		fmt.Fprintln(w)
 	}
 }

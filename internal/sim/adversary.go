@@ -137,13 +137,23 @@ func (a *adversary) send(n *node, msgs []protocol.Message[*epoch.Message]) {
 		return
 	}
 	for _, m := range msgs {
+		var plain []byte // m's encoding, for the recipients that get it unchanged
 		for to := range s.nodes {
 			id := protocol.NodeID(to)
 			if !m.To.Includes(n.id, id) {
 				continue
 			}
 			for _, t := range a.transform(n, m.Body, id) {
-				data := t.Marshal()
+				var data []byte
+				switch {
+				case t != m.Body:
+					data = t.Marshal()
+				case plain != nil:
+					data = plain
+				default:
+					plain = t.Marshal()
+					data = plain
+				}
 				s.post(n, id, data)
 				if n.behaviour == bReplay && len(n.history) < 512 {
 					n.history = append(n.history, data)

@@ -57,6 +57,10 @@ import (
 // round ends the split with probability about 2^(1−h).
 const holdMax = 300 // ms
 
+// watchAhead bounds the epochs beyond the oldest one still running that the
+// scheduler follows: honest nodes run a horizon of epochs, far less.
+const watchAhead = 256
+
 // instKey names one agreement instance: an epoch and a proposer.
 type instKey struct {
 	ep   uint64
@@ -166,8 +170,8 @@ func (sp *splitter) holding() bool {
 }
 
 func (sp *splitter) watch(k instKey) *watch {
-	if k.ep < sp.retired {
-		return nil
+	if k.ep < sp.retired || k.ep >= sp.retired+watchAhead {
+		return nil // done, or far-future garbage
 	}
 	w := sp.watches[k]
 	if w == nil {

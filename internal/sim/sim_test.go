@@ -12,7 +12,7 @@ import (
 	"github.com/mass-consensus/mass/internal/protocol/epoch"
 )
 
-var sweepSeeds = flag.Int("sim.seeds", 700, "seeds per network size in the mixed-adversary sweep (n = 4, 7, 10) with the quadratic agreement; a tenth of them with Bracha's")
+var sweepSeeds = flag.Int("sim.seeds", 700, "seeds per network size in the mixed-adversary sweep (n = 4, 7, 10; a seventh of them at n = 16) with the quadratic agreement; a tenth of them with Bracha's")
 
 func requireClean(t *testing.T, results []Result) {
 	t.Helper()
@@ -43,9 +43,9 @@ func configsOf(sizes []int, adversary, agreement string, seeds int, first uint64
 	return out
 }
 
-// TestSweepMixed is the simulator sweep CI runs: n = 4, 7 and 10 with F
-// faulty nodes each, under the mixed adversary, with the quadratic
-// agreement (the default) and, on fewer seeds, Bracha's.
+// TestSweepMixed is the simulator sweep CI runs: n = 4, 7, 10 and 16 (on
+// fewer seeds) with F faulty nodes each, under the mixed adversary, with the
+// quadratic agreement (the default) and, on fewer seeds, Bracha's.
 func TestSweepMixed(t *testing.T) {
 	seeds := *sweepSeeds
 	if testing.Short() {
@@ -56,7 +56,9 @@ func TestSweepMixed(t *testing.T) {
 }
 
 func sweepMixed(t *testing.T, agreement string, seeds int) {
-	results := Sweep(configsOf([]int{4, 7, 10}, AdvMixed, agreement, seeds, 1), runtime.GOMAXPROCS(0))
+	cfgs := configsOf([]int{4, 7, 10}, AdvMixed, agreement, seeds, 1)
+	cfgs = append(cfgs, configsOf([]int{16}, AdvMixed, agreement, max(3, seeds/7), 1)...)
+	results := Sweep(cfgs, runtime.GOMAXPROCS(0))
 	requireClean(t, results)
 	var buf bytes.Buffer
 	Print(&buf, results)
@@ -72,12 +74,16 @@ func sweepMixed(t *testing.T, agreement string, seeds int) {
 	}
 }
 
-// TestEachAdversary runs every adversary on its own, and checks that it did
-// what it is named for.
+// TestEachAdversary runs every adversary on its own at n = 4, 7, 10 and 16
+// (fewer seeds for the larger sizes), and checks that it did what it is
+// named for.
 func TestEachAdversary(t *testing.T) {
 	for _, adv := range Adversaries {
 		t.Run(adv, func(t *testing.T) {
-			results := Sweep(configs([]int{4, 7}, adv, 12, 100), runtime.GOMAXPROCS(0))
+			cfgs := configs([]int{4, 7}, adv, 12, 100)
+			cfgs = append(cfgs, configs([]int{10}, adv, 6, 100)...)
+			cfgs = append(cfgs, configs([]int{16}, adv, 3, 100)...)
+			results := Sweep(cfgs, runtime.GOMAXPROCS(0))
 			requireClean(t, results)
 			var faults, rejected, dropped uint64
 			for _, r := range results {

@@ -12,7 +12,7 @@ import (
 	"github.com/mass-consensus/mass/internal/protocol/epoch"
 )
 
-var sweepSeeds = flag.Int("sim.seeds", 700, "seeds per network size in the mixed-adversary sweep (n = 4, 7, 10; a seventh of them at n = 16) with the quadratic agreement; a tenth of them with Bracha's")
+var sweepSeeds = flag.Int("sim.seeds", 600, "seeds per network size in the mixed-adversary sweep (n = 4, 7, 10; a seventh of them at n = 16) with the quadratic agreement; a tenth of them with Bracha's")
 
 func requireClean(t *testing.T, results []Result) {
 	t.Helper()

@@ -66,6 +66,9 @@ func (a *Agreement) finalJustified(rs *round, v uint8) bool {
 	if v == Bottom {
 		return rs.bin[0] && rs.bin[1]
 	}
+	if a.looseFinal {
+		return rs.bin[v]
+	}
 	return rs.confSingle[v] >= a.p.F+1
 }
 

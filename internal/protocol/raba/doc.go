@@ -143,9 +143,10 @@
 // and 011), reproposal with one message of node 3, and the mirror of the
 // last bound for 011: 15.3 million states in all, six minutes, no violation.
 // Not covered: other strategies of node 3 with three messages or more,
-// rounds beyond 2, inputs given late. Within round 1 of the last bound the
-// same explorer finds both planted bugs: deciding on F+1 Final(w) (node 2
-// decides 1 in round 2 after node 0 decided 0 in round 1, 26 steps), and
-// the published code's rule, Final(w) valid once w ∈ bin_values (node 0 sees
-// valid Final(0) and Final(1) in round 1 and panics, 11 steps).
+// rounds beyond 2, inputs given late. The same explorer finds the two
+// planted bugs: deciding on F+1 Final(w), within round 1 of the last bound
+// (node 2 decides 1 in round 2 after node 0 decided 0 in round 1, 26
+// steps); the published code's rule, Final(w) valid once w ∈ bin_values,
+// within two messages of node 3 (a node sees valid Final(0) and Final(1) in
+// round 1 and panics, 12 steps; 11 within round 1 of the last bound).
 package raba

@@ -63,10 +63,11 @@ package raba
 // one message of node 3 for 001 and 011; the mirror of "split" for 011.
 //
 // TestExplorePlantedBugs is the vacuity check: the explorer must find a
-// violation in two broken variants, built by the test (decideQuorum F+1;
-// looseFinal, the rule of the published WaterBear code), within the round-1
-// part of "split" (node 3 sends BVal(r1,1), Conf(r1,{0,1}), Final(r1,0),
-// Final(r1,⊥)).
+// violation in two broken variants, built by the test: decideQuorum F+1,
+// within the round-1 part of "split" (node 3 sends BVal(r1,1),
+// Conf(r1,{0,1}), Final(r1,0), Final(r1,⊥)); looseFinal, the rule of the
+// published WaterBear code, within "two" for 001 (and in the long run
+// within the round-1 part of "split" too).
 
 import (
 	"os"
@@ -159,8 +160,8 @@ func TestExplore(t *testing.T) {
 		began := time.Now()
 		x := newExplorer(b.cfg)
 		r := x.run()
-		t.Logf("%-16s %8d states %9d steps tried, %5d quiescent, %5d coin tosses, %v",
-			b.name, r.states, r.transitions, r.quiescent, r.tosses, time.Since(began).Round(time.Millisecond))
+		t.Logf("%-17s %8d states, %9d steps tried, depth %2d, %3d quiescent, %4d coin tosses, %v",
+			b.name, r.states, r.transitions, r.depth, r.quiescent, r.tosses, time.Since(began).Round(time.Millisecond))
 		if r.violation != "" {
 			t.Fatalf("%s: %s after %d steps:\n%s", b.name, r.violation, len(r.path), x.describe(r.path))
 		}
@@ -171,24 +172,29 @@ func TestExplore(t *testing.T) {
 }
 
 // TestExplorePlantedBugs is the vacuity check of TestExplore: the same
-// explorer finds a violation in deliberately broken variants, within the
-// round-1 part of the bound "split", and logs the shortest path to it.
+// explorer finds a violation in deliberately broken variants, within bounds
+// of TestExplore, and logs the shortest path to it.
 func TestExplorePlantedBugs(t *testing.T) {
+	// Deciding on F+1 Final(w) instead of N−F.
+	weakQuorum := func(a *Agreement) { a.decideQuorum = a.p.F + 1 }
+	// Final(w) valid once w ∈ bin_values, as in the published code.
+	looseFinal := func(a *Agreement) { a.looseFinal = true }
+	split1 := splitMenu(0) & roundTypes(1, 0, exPerRound) // round 1 of the bound split
 	for _, c := range []struct {
-		name   string
-		mutate func(*Agreement)
+		name string
+		cfg  exConfig
+		long bool
 	}{
-		// Deciding on F+1 Final(w) instead of N−F.
-		{"decide on F+1 Final", func(a *Agreement) { a.decideQuorum = a.p.F + 1 }},
-		// Final(w) valid once w ∈ bin_values, as in the published code.
-		{"Final valid once in bin_values", func(a *Agreement) { a.looseFinal = true }},
+		{"decide on F+1 Final, round 1 of split/001", exConfig{inputs: in001, menu: split1, mutate: weakQuorum}, false},
+		{"Final valid once in bin_values, two/001", exConfig{inputs: in001, menu: exAll, budget: 2, mutate: looseFinal}, false},
+		{"Final valid once in bin_values, round 1 of split/001", exConfig{inputs: in001, menu: split1, mutate: looseFinal}, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			if testing.Short() {
-				t.Skip("explores round 1 of the bound split")
+			if c.long && !exploreLong() || testing.Short() {
+				t.Skip("long")
 			}
 			began := time.Now()
-			x := newExplorer(exConfig{inputs: in001, menu: splitMenu(0) & roundTypes(1, 0, exPerRound), mutate: c.mutate})
+			x := newExplorer(c.cfg)
 			r := x.run()
 			if r.violation == "" {
 				t.Fatalf("no violation found in %d states", r.states)

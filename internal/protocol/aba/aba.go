@@ -2,7 +2,6 @@ package aba
 
 import (
 	"fmt"
-	"slices"
 
 	"github.com/mass-consensus/mass/internal/protocol"
 	"github.com/mass-consensus/mass/internal/protocol/coin"
@@ -57,10 +56,8 @@ type Agreement struct {
 	sentTerm   bool
 	terminated bool
 
-	// seen is, per sender, the highest round it was seen sending a message
-	// of; reached is the (F+1)-th highest of them.
-	seen    []uint32
-	reached uint32
+	// reached tracks the highest round each sender was seen in.
+	reached *protocol.Reached
 	dropped uint64
 }
 
@@ -108,7 +105,7 @@ func New(cfg Config) (*Agreement, error) {
 	return &Agreement{
 		p: cfg.Params, self: cfg.Self, coin: cfg.Coin, window: w,
 		round: 1, rounds: make(map[uint32]*round),
-		term: make([]uint8, cfg.Params.N), seen: make([]uint32, cfg.Params.N),
+		term: make([]uint8, cfg.Params.N), reached: protocol.NewReached(cfg.Params),
 	}, nil
 }
 
@@ -165,7 +162,7 @@ func (a *Agreement) Admit(from protocol.NodeID, msg *Message) bool {
 }
 
 // limit is the last round whose messages are handled now.
-func (a *Agreement) limit() uint32 { return max(a.round, a.reached) + a.window }
+func (a *Agreement) limit() uint32 { return max(a.round, a.reached.Round()) + a.window }
 
 // roundOf returns the round of a message that has one.
 func roundOf(msg *Message) (uint32, bool) {
@@ -180,19 +177,7 @@ func roundOf(msg *Message) (uint32, bool) {
 }
 
 // note records that node from was seen sending a message of round r.
-func (a *Agreement) note(from protocol.NodeID, r uint32) {
-	old := a.seen[from]
-	if r <= old {
-		return
-	}
-	a.seen[from] = r
-	if old > a.reached || r <= a.reached {
-		return // the (F+1)-th highest cannot have changed
-	}
-	sorted := slices.Clone(a.seen)
-	slices.Sort(sorted)
-	a.reached = sorted[len(sorted)-1-a.p.F]
-}
+func (a *Agreement) note(from protocol.NodeID, r uint32) { a.reached.Note(from, r) }
 
 // HandleMessage handles a message from node from. A message Admit refuses is
 // refused here too (and counted in Dropped), so that a caller ignoring Admit

@@ -322,8 +322,8 @@ func validated(a *Agreement, pre [exN]uint32) bool {
 // self, coin, slack, decideQuorum, looseFinal come from a template when
 // decoding). Lossless unless canon; canon writes what is dead (see
 // liveness) as zero, leaves out a round whose record is then empty (a fresh
-// record behaves the same), and leaves out seen and reached: they only set
-// the admission limit max(round, reached)+Slack ≥ 5, above every round the
+// record behaves the same), and leaves out the senders' rounds: they only
+// set the admission limit max(round, reached)+Slack ≥ 5, above every round the
 // explorer delivers, so they never matter here.
 func encodeNode(b []byte, a *Agreement, canon bool) []byte {
 	if canon && a.terminated { // HandleMessage and Repropose return at once
@@ -334,10 +334,9 @@ func encodeNode(b []byte, a *Agreement, canon bool) []byte {
 		small(a.round), byte(a.phase), small(a.decidedAt), slots(a.term),
 		small(a.termCount[0]), small(a.termCount[1]), small(a.dropped))
 	if !canon {
-		for _, r := range a.seen {
+		for _, r := range a.reached.Seen() {
 			b = append(b, small(r))
 		}
-		b = append(b, small(a.reached))
 	}
 	for r, seen := uint32(1), 0; seen < len(a.rounds); r++ {
 		rs := a.rounds[r]
@@ -405,13 +404,13 @@ type exScratch struct {
 // configuration of tmpl and the coin c.
 func (sc *exScratch) decode(enc string, tmpl *Agreement, c coin.Coin, canon bool) *Agreement {
 	a := &sc.a
-	term, seen, rounds := a.term, a.seen, a.rounds
+	term, rounds := a.term, a.rounds
 	for _, rs := range rounds {
 		sc.spares = append(sc.spares, rs)
 	}
 	*a = Agreement{p: tmpl.p, self: tmpl.self, coin: c, slack: tmpl.slack,
 		decideQuorum: tmpl.decideQuorum, looseFinal: tmpl.looseFinal,
-		term: reuse(term, exN), seen: reuse(seen, exN)}
+		term: reuse(term, exN), reached: protocol.NewReached(tmpl.p)}
 	d := decoder{s: enc}
 	f := d.byte()
 	a.decided, a.decision, a.terminated = bit(f, 0), bit(f, 1), bit(f, 2)
@@ -424,10 +423,9 @@ func (sc *exScratch) decode(enc string, tmpl *Agreement, c coin.Coin, canon bool
 	a.termCount = [2]int{int(d.byte()), int(d.byte())}
 	a.dropped = uint64(d.byte())
 	if !canon {
-		for i := range a.seen {
-			a.seen[i] = uint32(d.byte())
+		for i := range exN {
+			a.reached.Note(protocol.NodeID(i), uint32(d.byte()))
 		}
-		a.reached = uint32(d.byte())
 	}
 	if !bit(f, 7) {
 		if a.rounds = rounds; a.rounds == nil {

@@ -2,7 +2,6 @@ package raba
 
 import (
 	"fmt"
-	"slices"
 
 	"github.com/mass-consensus/mass/internal/protocol"
 	"github.com/mass-consensus/mass/internal/protocol/coin"
@@ -74,8 +73,7 @@ type Agreement struct {
 	sentTerm   bool
 	terminated bool
 
-	seen    []uint32 // per sender, the highest round it was seen sending
-	reached uint32   // the (F+1)-th highest of seen
+	reached *protocol.Reached // the highest round each sender was seen in
 	dropped uint64
 }
 
@@ -100,7 +98,7 @@ func New(cfg Config) (*Agreement, error) {
 		p: cfg.Params, self: cfg.Self, coin: cfg.Coin, slack: slack,
 		decideQuorum: cfg.Params.Quorum(),
 		round:        1, rounds: make(map[uint32]*round),
-		term: make([]uint8, cfg.Params.N), seen: make([]uint32, cfg.Params.N),
+		term: make([]uint8, cfg.Params.N), reached: protocol.NewReached(cfg.Params),
 	}, nil
 }
 
@@ -174,18 +172,10 @@ func (a *Agreement) Admit(from protocol.NodeID, msg *Message) bool {
 	return msg.Round <= a.limit()
 }
 
-func (a *Agreement) limit() uint32 { return max(a.round, a.reached) + a.slack }
+func (a *Agreement) limit() uint32 { return max(a.round, a.reached.Round()) + a.slack }
 
 // note records that from was seen sending a message of round r.
-func (a *Agreement) note(from protocol.NodeID, r uint32) {
-	if r <= a.seen[from] {
-		return
-	}
-	a.seen[from] = r
-	sorted := slices.Clone(a.seen)
-	slices.Sort(sorted)
-	a.reached = sorted[len(sorted)-1-a.p.F]
-}
+func (a *Agreement) note(from protocol.NodeID, r uint32) { a.reached.Note(from, r) }
 
 // HandleMessage handles a message from node from.
 func (a *Agreement) HandleMessage(from protocol.NodeID, msg *Message) Step {

@@ -109,9 +109,14 @@ func (rw *roundWatch) retire(ep uint64) {
 		return
 	}
 	rw.retired = ep
-	for k := range rw.inst {
+	forgetBelow(rw.inst, ep)
+}
+
+// forgetBelow deletes the instances of the epochs below ep.
+func forgetBelow[V any](m map[instKey]V, ep uint64) {
+	for k := range m {
 		if k.ep < ep {
-			delete(rw.inst, k)
+			delete(m, k)
 		}
 	}
 }

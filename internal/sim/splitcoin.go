@@ -771,11 +771,7 @@ func (sp *splitter) retire(ep uint64) {
 		return
 	}
 	sp.retired = ep
-	for k := range sp.watches {
-		if k.ep < ep {
-			delete(sp.watches, k)
-		}
-	}
+	forgetBelow(sp.watches, ep)
 	for i, nh := range sp.held {
 		var keys []instKey
 		for k := range nh.byInst {

@@ -19,6 +19,7 @@ import (
 	"github.com/mass-consensus/mass/internal/store/mem"
 	"github.com/mass-consensus/mass/internal/transport"
 	memnet "github.com/mass-consensus/mass/internal/transport/mem"
+	"github.com/mass-consensus/mass/internal/wal"
 )
 
 // memCluster runs the nodes in this process, on the in-memory transport
@@ -84,7 +85,11 @@ func newMemCluster(g *genesis.Genesis, exclude func() time.Duration) (_ *memClus
 			return nil, fmt.Errorf("bench: node %d: %w", i, err)
 		}
 		c.trs = append(c.trs, tr)
-		nd, err := node.New(node.Config{Genesis: g, Key: k, Store: kv, App: a, Transport: tr})
+		log, logged, err := node.OpenJournal("/wal", wal.NewMemFS(uint64(i)))
+		if err != nil {
+			return nil, fmt.Errorf("bench: node %d: %w", i, err)
+		}
+		nd, err := node.New(node.Config{Genesis: g, Key: k, Store: kv, Journal: log, Logged: logged, App: a, Transport: tr})
 		if err != nil {
 			return nil, fmt.Errorf("bench: node %d: %w", i, err)
 		}

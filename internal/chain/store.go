@@ -35,15 +35,25 @@ var ErrNoBlock = errors.New("chain: no such block")
 
 // Put writes a certified block, durably. The caller has verified both.
 func (s *Store) Put(b *Block, c *Certificate) error {
-	if c.Height != b.Height {
-		return fmt.Errorf("chain: certificate for height %d with block %d", c.Height, b.Height)
-	}
 	var batch store.Batch
-	batch.Put(heightKey(prefixBlock, b.Height), b.Marshal())
-	batch.Put(heightKey(prefixCert, b.Height), c.Marshal())
+	if err := Stage(&batch, "", b, c); err != nil {
+		return err
+	}
 	if err := s.kv.Apply(&batch, true); err != nil {
 		return fmt.Errorf("chain: storing block %d: %w", b.Height, err)
 	}
+	return nil
+}
+
+// Stage adds the writes of a certified block to a batch, for a Store kept
+// under prefix of the batch's store: so that a caller stores it atomically
+// with writes of its own. The caller has verified both.
+func Stage(batch *store.Batch, prefix string, b *Block, c *Certificate) error {
+	if c.Height != b.Height {
+		return fmt.Errorf("chain: certificate for height %d with block %d", c.Height, b.Height)
+	}
+	batch.Put(append([]byte(prefix), heightKey(prefixBlock, b.Height)...), b.Marshal())
+	batch.Put(append([]byte(prefix), heightKey(prefixCert, b.Height)...), c.Marshal())
 	return nil
 }
 

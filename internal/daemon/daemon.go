@@ -24,6 +24,7 @@ import (
 	"github.com/mass-consensus/mass/internal/store/pebble"
 	"github.com/mass-consensus/mass/internal/transport"
 	"github.com/mass-consensus/mass/internal/transport/p2p"
+	"github.com/mass-consensus/mass/internal/wal"
 )
 
 // Daemon is one running node.
@@ -31,6 +32,7 @@ type Daemon struct {
 	log     *slog.Logger
 	genesis *genesis.Genesis
 	db      *pebble.DB
+	journal *wal.Log
 	tr      *p2p.Transport
 	node    *node.Node
 	api     *api.Server
@@ -78,8 +80,14 @@ func Start(h *home.Home, logger *slog.Logger) (_ *Daemon, err error) {
 	if d.tr, err = p2p.New(context.Background(), h.Key.Ed25519(), h.Config.Listen, transport.Config{}); err != nil {
 		return nil, fmt.Errorf("daemon: %w", err)
 	}
+	journal, logged, err := node.OpenJournal(h.JournalDir(), wal.OSFS())
+	if err != nil {
+		return nil, fmt.Errorf("daemon: %w", err)
+	}
+	d.journal = journal
 	d.node, err = node.New(node.Config{
-		Genesis: h.Genesis, Key: h.Key, Store: d.db, App: application, Transport: d.tr, Logger: logger,
+		Genesis: h.Genesis, Key: h.Key, Store: d.db, Journal: journal, Logged: logged,
+		App: application, Transport: d.tr, Logger: logger,
 	})
 	if err != nil {
 		return nil, err
@@ -148,6 +156,11 @@ func (d *Daemon) close() {
 	}
 	if d.tr != nil {
 		_ = d.tr.Close()
+	}
+	if d.journal != nil {
+		if err := d.journal.Close(); err != nil {
+			d.log.Error("closing the journal", "err", err)
+		}
 	}
 	if d.db != nil {
 		if err := d.db.Close(); err != nil {

@@ -63,6 +63,9 @@ type Home struct {
 // DataDir is where the node's store lives.
 func (h *Home) DataDir() string { return filepath.Join(h.Dir, "data") }
 
+// JournalDir is where the node's epoch log (package wal) is kept.
+func (h *Home) JournalDir() string { return filepath.Join(h.Dir, "journal") }
+
 type keyFile struct {
 	Seed string `json:"seed"`
 	// Public is the public key, for people reading the file; the seed

@@ -241,9 +241,9 @@ func TestNodeSetChangeSurvivesCrashes(t *testing.T) {
 	}
 	c.waitFor("node 3 learns the change", func() bool {
 		nd := c.members[3].node
-		nd.erasMu.RLock()
-		defer nd.erasMu.RUnlock()
-		return len(nd.eras) == 2
+		nd.setsMu.RLock()
+		defer nd.setsMu.RUnlock()
+		return len(nd.sets) == 2
 	})
 	c.crash(3)
 	c.crash(4)

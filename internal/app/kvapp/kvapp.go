@@ -35,10 +35,13 @@ type App struct {
 	// DeferSync leaves a block's writes unsynced, for the node's next
 	// synced write to the same store (app.Application.ApplyBlock).
 	DeferSync bool
-	raw       bool // any transaction, nothing kept
-	kv        store.KV
-	height    uint64
-	root      [32]byte
+	// NodeSets makes "nodes=<hex key>,<hex key>,…" change the node set
+	// (for tests and the simulator of node-set changes).
+	NodeSets bool
+	raw      bool // any transaction, nothing kept
+	kv       store.KV
+	height   uint64
+	root     [32]byte
 }
 
 var _ app.Application = (*App)(nil)
@@ -125,6 +128,10 @@ func (a *App) ApplyBlock(b app.Block) (app.Result, error) {
 				continue
 			}
 			batch.Put(append([]byte{'k'}, key...), value)
+			if nodes, ok := a.nodeSet(key, value); ok {
+				res.NodeSet = nodes
+				batch.Put(changeKey(b.Height), value)
+			}
 			res.Txs[i] = app.TxResult{Events: []app.Event{{Type: "set", Attributes: []app.Attribute{{Key: "key", Value: string(key)}}}}}
 		}
 		binary.BigEndian.PutUint64(num[:], uint64(len(tx)))

@@ -1,4 +1,4 @@
-package node
+package ledger
 
 import "github.com/mass-consensus/mass/internal/protocol/epoch"
 

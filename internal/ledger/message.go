@@ -1,4 +1,4 @@
-package node
+package ledger
 
 import (
 	"errors"
@@ -18,16 +18,19 @@ const (
 	kindStatus       = 3 // the sender's certified height
 	kindSyncRequest  = 4 // certified blocks from a height
 	kindSyncResponse = 5 // certified blocks
+	kindForward      = 6 // transactions a node that left the set hands on
 )
 
 // Limits of node messages.
 const (
-	maxSyncBlocks = 64
-	maxSyncBytes  = 32 << 20
+	maxForwardTxs   = 4096
+	maxForwardBytes = 8 << 20
+	maxSyncBlocks   = 64
+	maxSyncBytes    = 32 << 20
 )
 
 // ErrBadMessage is wrapped by every node message decoding error.
-var ErrBadMessage = errors.New("node: bad message")
+var ErrBadMessage = errors.New("ledger: bad message")
 
 type voteMsg struct {
 	Height uint64
@@ -126,6 +129,25 @@ func decodeSyncResponse(r *wire.Reader) ([]certified, error) {
 	return out, nil
 }
 
+func encodeForward(txs [][]byte) []byte {
+	w := wire.NewWriter(1024)
+	w.U8(kindForward)
+	w.U32(uint32(len(txs)))
+	for _, tx := range txs {
+		w.Bytes(tx)
+	}
+	return w.Finish()
+}
+
+func decodeForward(r *wire.Reader) ([][]byte, error) {
+	n := r.Count(maxForwardTxs, "forwarded transactions")
+	out := make([][]byte, 0, n)
+	for i := 0; i < n && r.Err() == nil; i++ {
+		out = append(out, r.Bytes(epoch.DefaultMaxTxSize, "forwarded transaction"))
+	}
+	return out, r.Done()
+}
+
 // message is a message from a peer, decoded: kind says which other field
 // is set.
 type message struct {
@@ -135,6 +157,7 @@ type message struct {
 	height  uint64           // kindStatus
 	request syncRequest      // kindSyncRequest
 	blocks  []certified      // kindSyncResponse
+	txs     [][]byte         // kindForward
 }
 
 // decodeMessage decodes a whole message from a peer, for a node set of
@@ -159,6 +182,8 @@ func decodeMessage(data []byte, p protocol.Params) (message, error) {
 		m.request, err = decodeSyncRequest(wire.NewReader(body))
 	case kindSyncResponse:
 		m.blocks, err = decodeSyncResponse(wire.NewReader(body))
+	case kindForward:
+		m.txs, err = decodeForward(wire.NewReader(body))
 	default:
 		return m, fmt.Errorf("%w: unknown kind %d", ErrBadMessage, kind)
 	}
@@ -174,4 +199,35 @@ func kindOf(data []byte) (byte, []byte, error) {
 		return 0, nil, fmt.Errorf("%w: empty", ErrBadMessage)
 	}
 	return data[0], data[1:], nil
+}
+
+// DecodeVote reads a node message that is a block vote: its height and the
+// vote (not verified). ok is false for any other message. Tests and the
+// simulator use it to watch what nodes sign.
+func DecodeVote(data []byte) (height uint64, v chain.Vote, ok bool) {
+	kind, body, err := kindOf(data)
+	if err != nil || kind != kindVote {
+		return 0, chain.Vote{}, false
+	}
+	m, err := decodeVote(wire.NewReader(body))
+	if err != nil {
+		return 0, chain.Vote{}, false
+	}
+	return m.Height, m.Vote, true
+}
+
+// DecodeConsensus reads a node message that is a bundle of consensus
+// messages, for a node set of n nodes. ok is false for any other message.
+// The simulator uses it to watch what nodes propose.
+func DecodeConsensus(data []byte, n int) (msgs []*epoch.Message, ok bool) {
+	kind, body, err := kindOf(data)
+	if err != nil || kind != kindConsensus {
+		return nil, false
+	}
+	p, err := protocol.NewParams(n)
+	if err != nil {
+		return nil, false
+	}
+	msgs, err = epoch.UnmarshalBundle(body, p, epoch.DefaultMaxProposalSize)
+	return msgs, err == nil
 }

@@ -1,4 +1,4 @@
-package node
+package ledger
 
 import (
 	"encoding/binary"

@@ -1,4 +1,4 @@
-package node
+package ledger
 
 import (
 	"bytes"
@@ -31,6 +31,8 @@ func encodeMessage(m message) []byte {
 		return encodeSyncRequest(m.request)
 	case kindSyncResponse:
 		return encodeSyncResponse(m.blocks)
+	case kindForward:
+		return encodeForward(m.txs)
 	}
 	panic("unknown kind")
 }
@@ -63,6 +65,7 @@ func FuzzDecodeMessage(f *testing.F) {
 		encodeStatus(1 << 33),
 		encodeSyncRequest(syncRequest{From: 7, Count: 64}),
 		encodeSyncResponse(nil),
+		encodeForward([][]byte{[]byte("a=1"), {}}),
 		encodeSyncResponse([]certified{{Block: blk, Cert: cert}, {Block: blk, Cert: cert}}),
 	} {
 		f.Add(uint16(4), msg)

@@ -1,0 +1,271 @@
+package ledger
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/mass-consensus/mass/internal/chain"
+	"github.com/mass-consensus/mass/internal/protocol"
+	"github.com/mass-consensus/mass/internal/protocol/epoch"
+	"github.com/mass-consensus/mass/internal/store"
+	"github.com/mass-consensus/mass/internal/transport"
+)
+
+// Defaults of Config, in milliseconds.
+const (
+	DefaultStatusEvery = 500
+	DefaultSyncAfter   = 1000
+)
+
+// Open rebuilds a node's ledger from its store and the driver's restart
+// reading (the application's height, the epoch log). Its first Ready holds
+// what a crash left undone: the blocks the application lost, the votes of
+// blocks signed and not certified, and what replaying the log sends again.
+func Open(cfg Config, rs Restart) (*Ledger, error) {
+	set, err := cfg.Genesis.Validate()
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Key == nil || cfg.Store == nil {
+		return nil, errors.New("ledger: Key and Store are required")
+	}
+	if cfg.StatusEvery <= 0 {
+		cfg.StatusEvery = DefaultStatusEvery
+	}
+	if cfg.SyncAfter <= 0 {
+		cfg.SyncAfter = DefaultSyncAfter
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	window := cfg.Genesis.Window
+	if window == 0 {
+		window = epoch.DefaultWindow
+	}
+	l := &Ledger{cfg: cfg, log: cfg.Logger, chain: chain.NewStore(store.WithPrefix(cfg.Store, ChainPrefix)), Counters: cfg.Counters}
+	if l.Counters == nil {
+		l.Counters = new(Counters)
+	}
+	l.rd.Writes = new(store.Batch)
+	l.recs = records{kv: cfg.Store, batch: l.rd.Writes}
+	l.horizon = 2 * window
+	l.votes = voting{collectors: map[uint64]*chain.Collector{}, readyCerts: map[uint64]*chain.Certificate{},
+		justCertified: map[uint64]*chain.Block{}, earlyVotes: map[uint64][]chain.Vote{}}
+	l.sync.peerHeight = map[transport.NodeKey]uint64{}
+	genesisEra := &era{start: 0, set: set, hash: set.Hash()}
+	for _, g := range cfg.Genesis.Nodes {
+		genesisEra.addrs = append(genesisEra.addrs, g.Addrs)
+	}
+	l.eras = []*era{genesisEra}
+	l.now = cfg.Genesis.Time
+	if err := l.recover(rs); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// recover rebuilds the ledger's state from the store and the log.
+func (l *Ledger) recover(rs Restart) error {
+	var err error
+	if l.coinSeed, err = l.recs.coinSeed(l.cfg.Entropy); err != nil {
+		return err
+	}
+	stored, err := l.recs.eras()
+	if err != nil {
+		return err
+	}
+	l.eras = append(l.eras, stored...)
+	recorded, err := l.recoverBlocks(rs.AppHeight)
+	if err != nil {
+		return err
+	}
+	cur := 0
+	for i, e := range l.eras {
+		if e.start <= recorded {
+			cur = i
+		}
+	}
+	if err := l.rememberTxs(recorded); err != nil {
+		return err
+	}
+	// The engine runs again the epochs whose blocks are not certified:
+	// peers may still need what this node sends in them.
+	start := max(l.votes.certified, l.eras[cur].start)
+	recent, startTime, err := l.recentBlocks(start)
+	if err != nil {
+		return err
+	}
+	if err := l.enterEra(cur, start, startTime, recent); err != nil {
+		return err
+	}
+	// Votes for the blocks signed but not yet certified.
+	for h := l.votes.certified + 1; h <= recorded; h++ {
+		l.startVoting(l.votes.ownBlocks[h])
+	}
+	if l.engine == nil {
+		l.log.Info("recovered", "certified", l.votes.certified, "applied", l.votes.applied, "member", false)
+		return nil
+	}
+	if err := l.replay(rs.Log, start); err != nil {
+		return err
+	}
+	pending, err := l.requeuePending()
+	if err != nil {
+		return err
+	}
+	l.log.Info("recovered", "certified", l.votes.certified, "applied", l.votes.applied, "logged", len(rs.Log), "pending", pending)
+	return nil
+}
+
+// rememberTxs remembers the transactions of the latest blocks up to
+// height, to refuse their resubmission.
+func (l *Ledger) rememberTxs(height uint64) error {
+	recent, _, err := l.recentBlocks(height)
+	for _, txs := range recent {
+		for _, tx := range txs {
+			l.recentTxs.add(epoch.HashTx(tx))
+		}
+	}
+	return err
+}
+
+// recoverBlocks reads the certified height and the blocks this node
+// recorded beyond it, queues those its application lost (appHeight is its
+// height), and returns the height recorded.
+func (l *Ledger) recoverBlocks(appHeight uint64) (uint64, error) {
+	var err error
+	if l.votes.certified, err = l.chain.Height(); err != nil {
+		return 0, err
+	}
+	if l.votes.certified > 0 {
+		b, _, err := l.chain.Get(l.votes.certified)
+		if err != nil {
+			return 0, err
+		}
+		l.votes.certHeader = &b.Header
+	}
+	if l.votes.ownBlocks, err = l.recs.ownBlocks(); err != nil {
+		return 0, err
+	}
+	recorded := l.votes.certified
+	for h := range l.votes.ownBlocks {
+		if h <= l.votes.certified {
+			delete(l.votes.ownBlocks, h)
+			l.recs.forgetOwn(h)
+		}
+	}
+	for l.votes.ownBlocks[recorded+1] != nil {
+		recorded++
+	}
+	if appHeight > recorded+1 {
+		return 0, fmt.Errorf("ledger: the application is at height %d but the node recorded only %d", appHeight, recorded)
+	}
+	for h := appHeight + 1; h <= recorded; h++ {
+		b, err := l.blockAt(h)
+		if err != nil {
+			return 0, err
+		}
+		l.apply.push(applyItem{block: appBlock(b), epoch: b.Epoch, known: b, again: true})
+	}
+	l.apply.last = recorded
+	l.votes.applied = recorded
+	l.votes.lastCertified = l.now
+	if recorded > 0 {
+		b, err := l.blockAt(recorded)
+		if err != nil {
+			return 0, err
+		}
+		l.votes.lastHeader = &b.Header
+	}
+	return recorded, nil
+}
+
+// replay gives a fresh engine the log of the epochs still open, held from
+// proposing meanwhile: it then sends exactly what it sent before. The
+// engine may start lower than it was before the crash (at the certified
+// height): what it cannot take yet (an epoch beyond its window) waits
+// for a later pass, as the epochs before complete.
+func (l *Ledger) replay(log []LogRecord, from uint64) error {
+	l.engine.Hold()
+	l.replaying = true
+	var waiting []LogRecord
+	for _, rec := range log {
+		if rec.Epoch >= from {
+			waiting = append(waiting, rec)
+		}
+	}
+	for progress := true; progress && len(waiting) > 0; {
+		progress = false
+		later := waiting[:0]
+		for _, rec := range waiting {
+			done, err := l.replayOne(rec)
+			if err != nil {
+				return err
+			}
+			if done {
+				progress = true
+			} else {
+				later = append(later, rec)
+			}
+		}
+		waiting = later
+	}
+	l.replaying = false
+	if len(waiting) > 0 {
+		l.log.Warn("log records the engine could not take again", "count", len(waiting), "first_epoch", waiting[0].Epoch)
+	}
+	l.rd.LogBelow = from
+	if err := l.handleStep(l.engine.Release()); err != nil {
+		return err
+	}
+	l.moved = true
+	return l.settle(nil)
+}
+
+// replayOne handles one log record again, if the engine can take it now
+// (done); a message the engine refuses for good counts as done.
+func (l *Ledger) replayOne(rec LogRecord) (done bool, err error) {
+	if len(rec.Data) < 3 {
+		return false, fmt.Errorf("ledger: malformed log record of epoch %d (%d bytes)", rec.Epoch, len(rec.Data))
+	}
+	kind, payload := rec.Data[0], rec.Data[3:]
+	from := protocol.NodeID(uint16(rec.Data[1])<<8 | uint16(rec.Data[2]))
+	var msgs []*epoch.Message
+	switch kind {
+	case logProposal:
+		if next := l.engine.Next(); rec.Epoch >= next+uint64(l.windowSize()) {
+			return false, nil
+		}
+		st, err := l.engine.Restore(rec.Epoch, payload)
+		if err != nil {
+			return false, fmt.Errorf("ledger: replaying the proposal of epoch %d: %w", rec.Epoch, err)
+		}
+		return true, l.handleStep(st)
+	case logMessage:
+		var m *epoch.Message
+		m, err = epoch.UnmarshalMessage(payload, l.params, epoch.DefaultMaxProposalSize)
+		msgs = []*epoch.Message{m}
+	case logBundle:
+		msgs, err = epoch.UnmarshalBundle(payload, l.params, epoch.DefaultMaxProposalSize)
+	default:
+		return false, fmt.Errorf("ledger: log record of epoch %d of unknown kind %d", rec.Epoch, kind)
+	}
+	if err != nil {
+		return false, fmt.Errorf("ledger: log of epoch %d: %w", rec.Epoch, err)
+	}
+	for _, m := range msgs {
+		if l.engine.Admit(from, m) == epoch.Later {
+			return false, nil
+		}
+	}
+	for _, m := range msgs {
+		if l.engine.Admit(from, m) != epoch.Now {
+			continue
+		}
+		if err := l.handleStep(l.engine.HandleMessage(from, m)); err != nil {
+			return false, err
+		}
+	}
+	return true, nil
+}

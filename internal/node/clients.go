@@ -1,0 +1,194 @@
+package node
+
+import (
+	"context"
+	"time"
+
+	"github.com/mass-consensus/mass/internal/chain"
+	"github.com/mass-consensus/mass/internal/ledger"
+	"github.com/mass-consensus/mass/internal/protocol/epoch"
+)
+
+// Submit hands a transaction to the node. It returns once the transaction is
+// durably pending (nil), or with the reason it was refused.
+//
+// The application checks the transaction (CheckTx) in the caller's
+// goroutine, so that callers check in parallel and the loop does not.
+func (n *Node) Submit(ctx context.Context, tx []byte) error {
+	if err := n.cfg.App.CheckTx(tx); err != nil {
+		n.Counters.SubmitsRejected.Add(1)
+		return err
+	}
+	req := submitReq{tx: tx, reply: make(chan error, 1)}
+	select {
+	case n.submits <- req:
+	case <-n.stopped:
+		return ErrStopped
+	case <-ctx.Done():
+		return ctx.Err()
+	default:
+		return ErrBusy
+	}
+	return n.await(ctx, req)
+}
+
+func (n *Node) await(ctx context.Context, req submitReq) error {
+	select {
+	case err := <-req.reply:
+		return err
+	case <-n.stopped:
+		return ErrStopped
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// SubmitBatch hands many transactions to the node and returns, for each,
+// nil once it is durably pending or the reason it was refused. It waits
+// for room in the node's queue rather than answering ErrBusy.
+func (n *Node) SubmitBatch(ctx context.Context, txs [][]byte) []error {
+	errs := make([]error, len(txs))
+	reqs := make([]submitReq, len(txs))
+	for i, tx := range txs {
+		if errs[i] = n.cfg.App.CheckTx(tx); errs[i] != nil {
+			n.Counters.SubmitsRejected.Add(1)
+			continue
+		}
+		reqs[i] = submitReq{tx: tx, reply: make(chan error, 1)}
+		select {
+		case n.submits <- reqs[i]:
+		case <-n.stopped:
+			errs[i] = ErrStopped
+		case <-ctx.Done():
+			errs[i] = ctx.Err()
+		}
+	}
+	for i := range txs {
+		if errs[i] == nil {
+			errs[i] = n.await(ctx, reqs[i])
+		}
+	}
+	return errs
+}
+
+// TxStatus reports whether a transaction is committed (and at which
+// height) or pending.
+func (n *Node) TxStatus(h epoch.TxHash) (height uint64, committed, pending bool, err error) {
+	return ledger.TxStatus(n.cfg.Store, h)
+}
+
+// Block returns a certified block and its certificate.
+func (n *Node) Block(height uint64) (*chain.Block, *chain.Certificate, error) {
+	return n.chain.Get(height)
+}
+
+// NodeSet returns the node set with a hash (NodeSet.Hash), if the node
+// knows it: the sets a light client must be given when a header names one.
+func (n *Node) NodeSet(hash chain.Hash) (chain.NodeSet, bool) {
+	n.setsMu.RLock()
+	defer n.setsMu.RUnlock()
+	for _, s := range n.sets {
+		if s.Hash() == hash {
+			return s, true
+		}
+	}
+	return chain.NodeSet{}, false
+}
+
+// GenesisNodeSet is the node set of the genesis, which certifies block 1.
+func (n *Node) GenesisNodeSet() chain.NodeSet {
+	n.setsMu.RLock()
+	defer n.setsMu.RUnlock()
+	return n.sets[0]
+}
+
+// updateSets publishes the node sets the ledger knows, for the readers.
+func (n *Node) updateSets() {
+	sets := n.ledger.NodeSets()
+	n.setsMu.Lock()
+	n.sets = sets
+	n.setsMu.Unlock()
+}
+
+// Status returns the latest snapshot.
+func (n *Node) Status() Status { return *n.status.Load() }
+
+func (n *Node) publish() {
+	ls := n.ledger.Status()
+	peers := 0
+	for _, p := range n.cfg.Transport.Stats().Peers {
+		if p.Connected {
+			peers++
+		}
+	}
+	n.status.Store(&Status{
+		ChainID: n.cfg.Genesis.ChainID, Node: ls.Self, Key: n.cfg.Key.Public().String(),
+		Height: ls.Applied, Certified: ls.Certified, Epoch: ls.Epoch, Pending: ls.Pending, Peers: peers,
+		Synced: n.Counters.BlocksFetched.Load(), TxRate: n.rate.rate(),
+		Member: ls.Member, Nodes: ls.Nodes, Era: ls.Era,
+	})
+}
+
+// Subscribe returns a channel of the blocks the node applies from now on.
+// A subscriber that does not keep up misses commits rather than slowing the
+// node; cancel releases the channel.
+func (n *Node) Subscribe(buffer int) (<-chan Commit, func()) {
+	ch := make(chan Commit, max(1, buffer))
+	n.subsMu.Lock()
+	n.subs[ch] = struct{}{}
+	n.subsMu.Unlock()
+	return ch, func() {
+		n.subsMu.Lock()
+		defer n.subsMu.Unlock()
+		if _, ok := n.subs[ch]; ok {
+			delete(n.subs, ch)
+			close(ch)
+		}
+	}
+}
+
+// notify tells subscribers of commits, with the application's results.
+func (n *Node) notify(commits []ledger.Commit) {
+	n.subsMu.Lock()
+	defer n.subsMu.Unlock()
+	for _, c := range commits {
+		out := Commit{Height: c.Height, Hash: c.Hash, Time: c.Time, TxHashes: c.TxHashes, Results: n.results[c.Height]}
+		delete(n.results, c.Height)
+		for ch := range n.subs {
+			select {
+			case ch <- out:
+			default:
+			}
+		}
+	}
+}
+
+// rateMeter samples the committed count once a second, for Status.TxRate.
+type rateMeter struct {
+	samples [11]rateSample
+	next    int
+}
+
+type rateSample struct {
+	at        time.Time
+	committed uint64
+}
+
+func (m *rateMeter) sample(now time.Time, committed uint64) {
+	if last := m.samples[(m.next+len(m.samples)-1)%len(m.samples)]; now.Sub(last.at) >= time.Second {
+		m.samples[m.next] = rateSample{at: now, committed: committed}
+		m.next = (m.next + 1) % len(m.samples)
+	}
+}
+
+// rate is the transactions committed per second over the samples.
+func (m *rateMeter) rate() float64 {
+	newest := m.samples[(m.next+len(m.samples)-1)%len(m.samples)]
+	if oldest := m.samples[m.next]; !oldest.at.IsZero() && newest.at.After(oldest.at) {
+		return float64(newest.committed-oldest.committed) / newest.at.Sub(oldest.at).Seconds()
+	}
+	if first := m.samples[0]; !first.at.IsZero() && newest.at.After(first.at) {
+		return float64(newest.committed-first.committed) / newest.at.Sub(first.at).Seconds()
+	}
+	return 0
+}

@@ -1,0 +1,198 @@
+package nodesim
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/mass-consensus/mass/internal/chain"
+	"github.com/mass-consensus/mass/internal/crypto"
+	"github.com/mass-consensus/mass/internal/ledger"
+	"github.com/mass-consensus/mass/internal/protocol/epoch"
+	"github.com/mass-consensus/mass/internal/protocol/rbc"
+)
+
+// watcher is the checkers: they see what crosses the network and what
+// the nodes report, never the nodes' insides.
+//   - agreement and total order: one certified block per height, on
+//     every node, ever;
+//   - no node signs two blocks at one height, proposes two values in one
+//     epoch, or sends READY for two values of one broadcast (every node
+//     here is honest, crashes and all);
+//   - nothing certified is lost across a restart;
+//   - liveness: once faults stop, every node reaches the same certified
+//     height, equal to its applied height, with every accepted
+//     transaction in exactly one block, within the settle time.
+type watcher struct {
+	s          *Sim
+	violations []string
+	chain      map[uint64]chain.Hash // height → the certified block's hash
+	seenUpTo   []uint64              // per node, the certified height checked
+	votes      map[[2]uint64]crypto.Signature
+	proposals  map[[2]uint64][32]byte // (sender, epoch) → root
+	readies    map[[3]uint64][32]byte // (sender, epoch, proposer) → root
+	taken      map[epoch.TxHash]bool
+}
+
+func newWatcher(s *Sim) *watcher {
+	return &watcher{s: s, chain: map[uint64]chain.Hash{}, seenUpTo: make([]uint64, len(s.members)),
+		votes: map[[2]uint64]crypto.Signature{}, proposals: map[[2]uint64][32]byte{},
+		readies: map[[3]uint64][32]byte{}, taken: map[epoch.TxHash]bool{}}
+}
+
+func (w *watcher) violate(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	w.violations = append(w.violations, fmt.Sprintf("at %d ms: %s", w.s.now, msg))
+}
+
+// observeSend watches a message as it leaves a node.
+func (s *Sim) observeSend(from, _ int, msg []byte) {
+	w := s.watch
+	if height, v, ok := ledger.DecodeVote(msg); ok {
+		k := [2]uint64{uint64(from), height}
+		if old, seen := w.votes[k]; seen && old != v.Sig {
+			w.violate("node %d signed two different blocks at height %d", from, height)
+		}
+		w.votes[k] = v.Sig
+		return
+	}
+	msgs, ok := ledger.DecodeConsensus(msg, len(s.members))
+	if !ok {
+		return
+	}
+	for _, m := range msgs {
+		if m.ACS == nil || m.ACS.RBC == nil {
+			continue
+		}
+		w.observeBroadcast(from, m.Epoch, uint64(m.ACS.Proposer), m.ACS.RBC)
+	}
+}
+
+func (w *watcher) observeBroadcast(from int, ep, proposer uint64, m *rbc.Message) {
+	switch m.Kind {
+	case rbc.KindVal:
+		k := [2]uint64{uint64(from), ep}
+		if old, seen := w.proposals[k]; seen && old != m.Root {
+			w.violate("node %d proposed two values in epoch %d", from, ep)
+		}
+		w.proposals[k] = m.Root
+	case rbc.KindReady:
+		k := [3]uint64{uint64(from), ep, proposer}
+		if old, seen := w.readies[k]; seen && old != m.Root {
+			w.violate("node %d sent READY for two values of proposer %d in epoch %d", from, proposer, ep)
+		}
+		w.readies[k] = m.Root
+	}
+}
+
+func (w *watcher) accepted(tx []byte) { w.taken[hashTx(tx)] = true }
+
+// afterStep checks the blocks a node certified since it was last seen.
+func (w *watcher) afterStep(i int) {
+	m := w.s.members[i]
+	st := m.node.Status()
+	m.certified = max(m.certified, st.Certified)
+	for h := w.seenUpTo[i] + 1; h <= st.Certified; h++ {
+		b, _, err := m.node.Block(h)
+		if err != nil {
+			w.violate("node %d reports certified height %d but has no block %d: %v", i, st.Certified, h, err)
+			return
+		}
+		hash := b.Hash()
+		if old, ok := w.chain[h]; ok && old != hash {
+			w.violate("node %d certified block %x at height %d, another node %x", i, hash[:6], h, old[:6])
+		}
+		w.chain[h] = hash
+		w.seenUpTo[i] = h
+	}
+}
+
+// check runs the periodic checks.
+func (w *watcher) check() {
+	for i, m := range w.s.members {
+		if m.up {
+			if st := m.node.Status(); st.Certified > st.Height {
+				w.violate("node %d certified %d beyond its applied height %d", i, st.Certified, st.Height)
+			}
+		}
+	}
+}
+
+// converged says whether every node runs, all at one certified height
+// equal to their applied heights, with every accepted transaction
+// committed.
+func (w *watcher) converged() bool {
+	var height uint64
+	for i, m := range w.s.members {
+		if !m.up {
+			return false
+		}
+		st := m.node.Status()
+		if st.Certified != st.Height || (i > 0 && st.Height != height) {
+			return false
+		}
+		height = st.Height
+	}
+	ref := w.s.members[0].node
+	for h := range w.taken {
+		if _, ok, _, err := ref.TxStatus(h); err != nil || !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// final checks the converged chains: identical everywhere, each accepted
+// transaction in exactly one block.
+func (w *watcher) final() {
+	height := w.s.members[0].node.Status().Certified
+	w.s.stats.Height = height
+	count := map[epoch.TxHash]int{}
+	for h := uint64(1); h <= height; h++ {
+		var first *chain.Block
+		for i, m := range w.s.members {
+			b, _, err := m.node.Block(h)
+			if err != nil {
+				w.violate("node %d has no certified block %d: %v", i, h, err)
+				return
+			}
+			if first == nil {
+				first = b
+				continue
+			}
+			if b.Hash() != first.Hash() {
+				w.violate("nodes 0 and %d hold different blocks at height %d", i, h)
+			}
+		}
+		for _, tx := range first.Txs {
+			count[hashTx(tx)]++
+		}
+	}
+	for h := range w.taken {
+		if count[h] != 1 {
+			w.violate("accepted transaction %x is in %d blocks", h[:6], count[h])
+		}
+	}
+	w.s.stats.Accepted = len(w.taken)
+}
+
+// stalled reports the nodes that did not converge in time.
+func (w *watcher) stalled() {
+	var parts []string
+	for i, m := range w.s.members {
+		if !m.up {
+			parts = append(parts, fmt.Sprintf("node %d down", i))
+			continue
+		}
+		st := m.node.Status()
+		parts = append(parts, fmt.Sprintf("node %d applied %d certified %d epoch %d era %d member %v pending %d",
+			i, st.Height, st.Certified, st.Epoch, st.Era, st.Member, st.Pending))
+	}
+	missing := 0
+	for h := range w.taken {
+		if _, ok, _, _ := w.s.members[0].node.TxStatus(h); !ok {
+			missing++
+		}
+	}
+	w.violate("no convergence %d ms after the faults stopped (%d accepted transactions not committed at node 0): %s",
+		w.s.cfg.Settle, missing, strings.Join(parts, "; "))
+}

@@ -1,0 +1,249 @@
+package nodesim
+
+import (
+	"bytes"
+	"container/heap"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+
+	"github.com/mass-consensus/mass/internal/app/kvapp"
+	"github.com/mass-consensus/mass/internal/crypto"
+	"github.com/mass-consensus/mass/internal/genesis"
+	"github.com/mass-consensus/mass/internal/protocol/epoch"
+	"github.com/mass-consensus/mass/internal/store/mem"
+	"github.com/mass-consensus/mass/internal/transport"
+	"github.com/mass-consensus/mass/internal/wal"
+)
+
+// Timing of the simulated network and nodes, in virtual milliseconds.
+const (
+	tickEvery     = 10
+	checkEvery    = 100
+	maxViolations = 8
+)
+
+// Config is one run.
+type Config struct {
+	// N is the size of the genesis node set (default 4).
+	N int
+	// Joiner adds a node outside the genesis set: a transaction makes it a
+	// member during the fault phase, and a later one removes a genesis node.
+	Joiner bool
+	Seed   uint64
+	// FaultPhase is how long faults are injected (default 12 s); Settle how
+	// long after it every node has to converge (default 30 s).
+	FaultPhase int64
+	Settle     int64
+	// Rate is the transactions submitted per second during the fault phase
+	// (default 100).
+	Rate int
+	// DeferSync: the application leaves its writes to the node's synced
+	// records (as the daemon runs it).
+	DeferSync bool
+	// forgetJournal is a planted bug: a restarted node is given an empty
+	// epoch log.
+	forgetJournal bool
+}
+
+func (c *Config) defaults() {
+	if c.N == 0 {
+		c.N = 4
+	}
+	if c.FaultPhase == 0 {
+		c.FaultPhase = 12_000
+	}
+	if c.Settle == 0 {
+		c.Settle = 30_000
+	}
+	if c.Rate == 0 {
+		c.Rate = 100
+	}
+}
+
+// Stats are what a run did.
+type Stats struct {
+	Crashes, Pauses, Partitions int
+	Accepted                    int
+	Height                      uint64 // the certified height every node reached
+	Events                      int
+	VirtualTime                 int64
+}
+
+// Result is a run's statistics and the violations its checkers found.
+type Result struct {
+	Config     Config
+	Stats      Stats
+	Violations []string
+}
+
+// Failed says whether a checker found a violation.
+func (r *Result) Failed() bool { return len(r.Violations) > 0 }
+
+// Sim is one simulated network of whole nodes.
+type Sim struct {
+	cfg     Config
+	rng     *rand.Rand
+	gen     *genesis.Genesis
+	members []*member
+	byKey   map[transport.NodeKey]int
+	links   [][]*link
+	events  eventQueue
+	seq     uint64
+	now     int64
+	// group is each node's side of the current partition (all 0: none).
+	group []int
+	// fair is set once the fault phase is over: short random delays.
+	fair  bool
+	watch *watcher
+	stats Stats
+	txs   int
+	fatal bool
+}
+
+// Run simulates one seed.
+func Run(cfg Config) *Result {
+	cfg.defaults()
+	s := newSim(cfg)
+	s.run()
+	s.stats.VirtualTime = s.now
+	return &Result{Config: cfg, Stats: s.stats, Violations: s.watch.violations}
+}
+
+func newSim(cfg Config) *Sim {
+	total := cfg.N
+	if cfg.Joiner {
+		total++
+	}
+	s := &Sim{cfg: cfg, rng: rand.New(rand.NewPCG(cfg.Seed, 0x6e6f6465)), byKey: map[transport.NodeKey]int{},
+		group: make([]int, total)}
+	s.gen = &genesis.Genesis{ChainID: "sim", Time: 1_000, BatchSize: 100}
+	for i := range total {
+		k, err := crypto.KeyFromSeed(bytes.Repeat([]byte{byte(i + 1)}, crypto.SeedSize))
+		if err != nil {
+			panic(err)
+		}
+		if i < cfg.N {
+			s.gen.Nodes = append(s.gen.Nodes, genesis.Node{Key: k.Public().String()})
+		}
+		s.byKey[transport.NodeKey(k.Public())] = i
+		s.members = append(s.members, &member{key: k, kv: mem.New(), fs: wal.NewMemFS(cfg.Seed ^ uint64(i+1)<<32),
+			skew: s.rng.Int64N(200) - 100})
+	}
+	s.links = make([][]*link, total)
+	for i := range s.links {
+		s.links[i] = make([]*link, total)
+		for j := range s.links[i] {
+			if i != j {
+				s.links[i][j] = &link{}
+			}
+		}
+	}
+	s.watch = newWatcher(s)
+	return s
+}
+
+func (s *Sim) run() {
+	for i := range s.members {
+		if err := s.start(i); err != nil {
+			s.violate("%v", err)
+			return
+		}
+	}
+	s.planFaults()
+	s.planLoad()
+	s.push(event{at: s.cfg.FaultPhase, kind: evEndFaults})
+	s.push(event{at: checkEvery, kind: evCheck})
+	end := s.cfg.FaultPhase + s.cfg.Settle
+	for len(s.events) > 0 && !s.fatal && len(s.watch.violations) < maxViolations {
+		ev := heap.Pop(&s.events).(event)
+		s.now = ev.at
+		s.stats.Events++
+		if ev.kind == evCheck && s.fair && s.watch.converged() {
+			s.watch.final()
+			return
+		}
+		if s.now > end {
+			s.watch.stalled()
+			return
+		}
+		s.handle(ev)
+	}
+}
+
+// violate records a violation.
+func (s *Sim) violate(format string, args ...any) {
+	s.watch.violate(format, args...)
+}
+
+// step runs one input of a node and its flush; an error stops the node: the
+// armed power cut, or a failure of the node (a violation).
+func (s *Sim) step(i int, input func(m *member) error) {
+	m := s.members[i]
+	err := input(m)
+	if err == nil {
+		err = m.node.Flush()
+	}
+	if err == nil && m.ep.cut == 0 {
+		err = errPowerCut // the cut fell among the sends
+	}
+	if err == nil {
+		s.watch.afterStep(i)
+		return
+	}
+	if !errors.Is(err, errPowerCut) && !errors.Is(err, wal.ErrInjected) {
+		s.violate("node %d stopped at %d ms: %v", i, s.now, err)
+		s.fatal = true
+	}
+	s.crash(i)
+	s.push(event{at: s.now + s.rng.Int64N(2_000), kind: evRestart, to: i})
+}
+
+// submit offers a transaction to a random running node; it is accepted
+// once the node's flush returns.
+func (s *Sim) submit() {
+	var up []int
+	for i, m := range s.members {
+		if m.up && !m.paused {
+			up = append(up, i)
+		}
+	}
+	if len(up) == 0 {
+		return
+	}
+	i := up[s.rng.IntN(len(up))]
+	s.txs++
+	tx := fmt.Appendf(nil, "k%d=%d", s.txs, s.now)
+	offered := false
+	s.step(i, func(m *member) error {
+		err := m.node.Offer(tx)
+		offered = err == nil
+		return nil
+	})
+	if offered && s.members[i].up {
+		s.watch.accepted(tx)
+	}
+}
+
+// submitNodes has a running member take a node-set change, until one does.
+func (s *Sim) submitNodes(keys [][32]byte) {
+	tx := kvapp.NodesTx(keys...)
+	for i, m := range s.members {
+		if !m.up || m.paused {
+			continue
+		}
+		ok := false
+		s.step(i, func(m *member) error {
+			ok = m.node.Offer(tx) == nil
+			return nil
+		})
+		if ok && s.members[i].up {
+			s.watch.accepted(tx)
+			return
+		}
+	}
+	s.push(event{at: s.now + 500, kind: evNodes, keys: keys})
+}
+
+// hashTx is a transaction's hash, as the chain indexes it.
+func hashTx(tx []byte) epoch.TxHash { return epoch.HashTx(tx) }

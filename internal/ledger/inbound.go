@@ -56,6 +56,9 @@ func (b *futureBuffer) take(key transport.NodeKey) []futureMsg {
 
 // Receive handles one message from a peer.
 func (l *Ledger) Receive(from transport.NodeKey, tag uint64, data []byte) error {
+	if err := l.drained(); err != nil {
+		return err
+	}
 	return l.settle(l.receive(from, tag, data))
 }
 

@@ -39,9 +39,21 @@ type Config struct {
 	SyncAfter int64
 	// MaxPending bounds the transactions waiting to be proposed.
 	MaxPending int
+	// Knobs are planted bugs for the simulator's vacuity tests; the zero
+	// value in production.
+	Knobs Knobs
 	// Counters, if set, is where the ledger counts (the driver's, to
 	// publish them); otherwise it counts in its own.
 	Counters *Counters
+}
+
+// Knobs plant known bugs, so that tests show the simulator's checkers
+// catch them.
+type Knobs struct {
+	// OldSyncTrigger fetches certified blocks only when a peer is certified
+	// beyond the applied height (the trigger before issue #11): a node
+	// that applied a block but missed its votes never certifies it.
+	OldSyncTrigger bool
 }
 
 // Restart is what the driver read before Open: the application's height
@@ -109,6 +121,7 @@ type Ledger struct {
 	// replaying is set while the log is replayed at Open: nothing handled
 	// then is logged again.
 	replaying bool
+	rp        replayState
 	// moved is set when the engine's epoch advanced: the buffered future
 	// messages are offered again once the current input is fully handled
 	// (never from inside a step, whose later outputs are still pending).
@@ -129,6 +142,9 @@ type Ledger struct {
 // Its record is in the next Ready's Writes: the driver answers the client
 // once they are durable.
 func (l *Ledger) Submit(tx []byte) error {
+	if err := l.drained(); err != nil {
+		return err
+	}
 	h := epoch.HashTx(tx)
 	if l.recentTxs.has(h) {
 		return fmt.Errorf("%w: committed already", ErrDuplicate)
@@ -151,6 +167,9 @@ func (l *Ledger) Submit(tx []byte) error {
 // has work due by it (app.Deadliner), so that an epoch runs even with no
 // transaction.
 func (l *Ledger) Tick(now int64, due bool) error {
+	if err := l.drained(); err != nil {
+		return err
+	}
 	l.now = max(l.now, now)
 	if !l.started {
 		l.started = true
@@ -176,13 +195,34 @@ func (l *Ledger) Tick(now int64, due bool) error {
 	return l.settle(l.forwardPending())
 }
 
+// ErrNotDrained is returned by an input given while the ledger still has
+// a block for the application: the driver must do every Ready, and report
+// every block applied, before the next input.
+var ErrNotDrained = errors.New("ledger: an input before the blocks to apply were applied")
+
+// MustFlush says that the driver must do the Ready before it gives the
+// ledger another input: a block waits for the application.
+func (l *Ledger) MustFlush() bool { return !l.apply.idle() }
+
+func (l *Ledger) drained() error {
+	if !l.apply.idle() {
+		return ErrNotDrained
+	}
+	return nil
+}
+
 // settle brings the engine up to the certified blocks, then offers the
 // buffered messages again if the engine's epoch moved.
 func (l *Ledger) settle(err error) error {
 	if err == nil {
+		err = l.continueReplay()
+	}
+	if err == nil {
 		err = l.adoptCertified()
 	}
-	for err == nil && l.moved {
+	// Not while a block waits for the application: a block that changes
+	// the node set must be applied before the engine goes further.
+	for err == nil && l.moved && l.apply.idle() && !l.rp.active {
 		l.moved = false
 		err = l.retryFuture()
 	}

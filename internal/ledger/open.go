@@ -6,7 +6,6 @@ import (
 	"log/slog"
 
 	"github.com/mass-consensus/mass/internal/chain"
-	"github.com/mass-consensus/mass/internal/protocol"
 	"github.com/mass-consensus/mass/internal/protocol/epoch"
 	"github.com/mass-consensus/mass/internal/store"
 	"github.com/mass-consensus/mass/internal/transport"
@@ -107,7 +106,7 @@ func (l *Ledger) recover(rs Restart) error {
 		l.log.Info("recovered", "certified", l.votes.certified, "applied", l.votes.applied, "member", false)
 		return nil
 	}
-	if err := l.replay(rs.Log, start); err != nil {
+	if err := l.startReplay(rs.Log, start); err != nil {
 		return err
 	}
 	pending, err := l.requeuePending()
@@ -179,93 +178,4 @@ func (l *Ledger) recoverBlocks(appHeight uint64) (uint64, error) {
 		l.votes.lastHeader = &b.Header
 	}
 	return recorded, nil
-}
-
-// replay gives a fresh engine the log of the epochs still open, held from
-// proposing meanwhile: it then sends exactly what it sent before. The
-// engine may start lower than it was before the crash (at the certified
-// height): what it cannot take yet (an epoch beyond its window) waits
-// for a later pass, as the epochs before complete.
-func (l *Ledger) replay(log []LogRecord, from uint64) error {
-	l.engine.Hold()
-	l.replaying = true
-	var waiting []LogRecord
-	for _, rec := range log {
-		if rec.Epoch >= from {
-			waiting = append(waiting, rec)
-		}
-	}
-	for progress := true; progress && len(waiting) > 0; {
-		progress = false
-		later := waiting[:0]
-		for _, rec := range waiting {
-			done, err := l.replayOne(rec)
-			if err != nil {
-				return err
-			}
-			if done {
-				progress = true
-			} else {
-				later = append(later, rec)
-			}
-		}
-		waiting = later
-	}
-	l.replaying = false
-	if len(waiting) > 0 {
-		l.log.Warn("log records the engine could not take again", "count", len(waiting), "first_epoch", waiting[0].Epoch)
-	}
-	l.rd.LogBelow = from
-	if err := l.handleStep(l.engine.Release()); err != nil {
-		return err
-	}
-	l.moved = true
-	return l.settle(nil)
-}
-
-// replayOne handles one log record again, if the engine can take it now
-// (done); a message the engine refuses for good counts as done.
-func (l *Ledger) replayOne(rec LogRecord) (done bool, err error) {
-	if len(rec.Data) < 3 {
-		return false, fmt.Errorf("ledger: malformed log record of epoch %d (%d bytes)", rec.Epoch, len(rec.Data))
-	}
-	kind, payload := rec.Data[0], rec.Data[3:]
-	from := protocol.NodeID(uint16(rec.Data[1])<<8 | uint16(rec.Data[2]))
-	var msgs []*epoch.Message
-	switch kind {
-	case logProposal:
-		if next := l.engine.Next(); rec.Epoch >= next+uint64(l.windowSize()) {
-			return false, nil
-		}
-		st, err := l.engine.Restore(rec.Epoch, payload)
-		if err != nil {
-			return false, fmt.Errorf("ledger: replaying the proposal of epoch %d: %w", rec.Epoch, err)
-		}
-		return true, l.handleStep(st)
-	case logMessage:
-		var m *epoch.Message
-		m, err = epoch.UnmarshalMessage(payload, l.params, epoch.DefaultMaxProposalSize)
-		msgs = []*epoch.Message{m}
-	case logBundle:
-		msgs, err = epoch.UnmarshalBundle(payload, l.params, epoch.DefaultMaxProposalSize)
-	default:
-		return false, fmt.Errorf("ledger: log record of epoch %d of unknown kind %d", rec.Epoch, kind)
-	}
-	if err != nil {
-		return false, fmt.Errorf("ledger: log of epoch %d: %w", rec.Epoch, err)
-	}
-	for _, m := range msgs {
-		if l.engine.Admit(from, m) == epoch.Later {
-			return false, nil
-		}
-	}
-	for _, m := range msgs {
-		if l.engine.Admit(from, m) != epoch.Now {
-			continue
-		}
-		if err := l.handleStep(l.engine.HandleMessage(from, m)); err != nil {
-			return false, err
-		}
-	}
-	return true, nil
 }

@@ -45,7 +45,7 @@ func (l *Ledger) maybeSync() {
 	}
 	after := l.cfg.SyncAfter
 	stuck := best > l.votes.applied && l.now-l.sync.lastProgress >= after
-	uncertified := l.now-l.votes.lastCertified >= after
+	uncertified := l.now-l.votes.lastCertified >= after && !l.cfg.Knobs.OldSyncTrigger
 	if !behind && !stuck && !uncertified {
 		return
 	}

@@ -61,6 +61,8 @@ type Config struct {
 	// DeadlineEvery is how often the node asks the application whether
 	// time-driven work is due (default 500 ms; see app.Deadliner).
 	DeadlineEvery time.Duration
+	// Knobs plant bugs in the ledger, for the simulator's vacuity tests.
+	Knobs ledger.Knobs
 }
 
 // Errors of Submit.
@@ -186,7 +188,7 @@ func New(cfg Config) (*Node, error) {
 	n.ledger, err = ledger.Open(ledger.Config{
 		Genesis: cfg.Genesis, Key: cfg.Key, Store: cfg.Store, Entropy: cfg.Entropy, Logger: cfg.Logger,
 		StatusEvery: cfg.StatusEvery.Milliseconds(), SyncAfter: cfg.SyncAfter.Milliseconds(),
-		MaxPending: cfg.MaxPending, Counters: &n.Counters.Counters,
+		MaxPending: cfg.MaxPending, Counters: &n.Counters.Counters, Knobs: cfg.Knobs,
 	}, ledger.Restart{AppHeight: appHeight, AppRoot: appRoot, Log: cfg.Logged})
 	if err != nil {
 		return nil, err
@@ -216,8 +218,9 @@ func (n *Node) Run(ctx context.Context) error {
 			err = n.Tick()
 		}
 		// Take what else is waiting, up to a bound, before the flush: one
-		// sync for the whole round.
-		for i := 0; i < 256 && err == nil; i++ {
+		// sync for the whole round (unless a block waits for the
+		// application: it goes first).
+		for i := 0; i < 256 && err == nil && !n.ledger.MustFlush(); i++ {
 			more := true
 			select {
 			case in, ok := <-n.cfg.Transport.Receive():

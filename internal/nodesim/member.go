@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/mass-consensus/mass/internal/app/kvapp"
@@ -92,8 +93,8 @@ func (s *Sim) start(i int) error {
 	nd, err := node.New(node.Config{
 		Genesis: s.gen, Key: m.key, Store: cutStore{KV: m.kv, m: m}, Journal: log,
 		Logged: logged, App: a, Transport: m.ep, Entropy: entropy,
-		Now:       func() time.Time { return time.UnixMilli(s.now + m.skew) },
-		SyncAfter: time.Second, StatusEvery: 500 * time.Millisecond,
+		Now:    func() time.Time { return time.UnixMilli(s.now + m.skew) },
+		Logger: s.logger(i), SyncAfter: time.Second, StatusEvery: 500 * time.Millisecond, Knobs: s.cfg.knobs,
 	})
 	if err != nil {
 		return fmt.Errorf("node %d: restarting: %w", i, err)
@@ -125,4 +126,12 @@ func (s *Sim) crash(i int) {
 		}
 	}
 	s.stats.Crashes++
+}
+
+// logger is node i's logger, with the virtual time, if the run logs.
+func (s *Sim) logger(i int) *slog.Logger {
+	if s.cfg.Logger == nil {
+		return nil
+	}
+	return s.cfg.Logger.With("sim_node", i, "incarnation", s.members[i].incarnation)
 }

@@ -5,11 +5,13 @@ import (
 	"container/heap"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 
 	"github.com/mass-consensus/mass/internal/app/kvapp"
 	"github.com/mass-consensus/mass/internal/crypto"
 	"github.com/mass-consensus/mass/internal/genesis"
+	"github.com/mass-consensus/mass/internal/ledger"
 	"github.com/mass-consensus/mass/internal/protocol/epoch"
 	"github.com/mass-consensus/mass/internal/store/mem"
 	"github.com/mass-consensus/mass/internal/transport"
@@ -44,6 +46,10 @@ type Config struct {
 	// forgetJournal is a planted bug: a restarted node is given an empty
 	// epoch log.
 	forgetJournal bool
+	// Logger, if set, gets the nodes' logs.
+	Logger *slog.Logger
+	// knobs plant bugs in the ledger.
+	knobs ledger.Knobs
 }
 
 func (c *Config) defaults() {

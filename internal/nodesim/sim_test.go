@@ -3,12 +3,15 @@ package nodesim
 import (
 	"flag"
 	"fmt"
+	"log/slog"
+	"os"
 	"testing"
 )
 
 var (
 	seeds   = flag.Int("nodesim.seeds", 1000, "seeds of the whole-node sweep")
 	onlyOne = flag.Int64("nodesim.seed", -1, "run only this seed of the sweep")
+	verbose = flag.Bool("nodesim.log", false, "log what the nodes do (with -nodesim.seed)")
 )
 
 // sweepConfig is the configuration of a seed of the sweep: one seed in
@@ -43,7 +46,11 @@ func TestSweep(t *testing.T) {
 	var crashes, pauses, partitions, accepted int
 	var height uint64
 	for seed := first; seed < first+count; seed++ {
-		r := Run(sweepConfig(seed))
+		cfg := sweepConfig(seed)
+		if *verbose && count == 1 {
+			cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+		}
+		r := Run(cfg)
 		report(t, r)
 		if t.Failed() && count > 1 {
 			t.FailNow()
@@ -90,5 +97,13 @@ func plantedCaught(t *testing.T, plant func(*Config), seeds int) (string, uint64
 // log contradicts what it sent before its crash.
 func TestCheckersCatchForgottenJournal(t *testing.T) {
 	v, seed := plantedCaught(t, func(c *Config) { c.forgetJournal = true }, 50)
+	t.Logf("seed %d: %s", seed, v)
+}
+
+// TestCheckersCatchFrozenCertificates: with the catch-up trigger of before
+// issue #11, a node that applied a block but missed its votes never
+// certifies it, and the liveness checker says so.
+func TestCheckersCatchFrozenCertificates(t *testing.T) {
+	v, seed := plantedCaught(t, func(c *Config) { c.knobs.OldSyncTrigger = true }, 300)
 	t.Logf("seed %d: %s", seed, v)
 }

@@ -127,7 +127,7 @@ func (l *Ledger) appliedBatch(it applyItem, root [32]byte) error {
 	if old := l.votes.ownBlocks[height]; old != nil && old.Hash() != blk.Hash() {
 		return fmt.Errorf("ledger: refusing to sign a second block at height %d", height)
 	}
-	l.recs.own(blk)
+	l.rd.Log = append(l.rd.Log, logRecord(blk.Epoch, logOwn, 0, blk.Marshal()))
 	l.adoptBlock(blk, it.hashes)
 	l.startVoting(blk)
 	return nil
@@ -157,7 +157,9 @@ func (l *Ledger) adoptBlock(blk *chain.Block, hashes []epoch.TxHash) {
 	for _, h := range hashes {
 		l.recs.committed(h, blk.Height)
 		l.recentTxs.add(h)
+		l.pending.committed(h)
 	}
+	l.recs.head(blk.Height)
 	l.Counters.Committed.Add(uint64(len(blk.Txs)))
 	if l.votes.certified == l.votes.applied {
 		// Nothing was waiting for a certificate: the wait starts now.

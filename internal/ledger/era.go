@@ -299,10 +299,7 @@ func (l *Ledger) maybeSwitch() error {
 // requeuePending gives a new engine the transactions the node accepted and
 // has not committed yet (recorded as pending), and returns their count.
 func (l *Ledger) requeuePending() (int, error) {
-	txs, err := l.recs.pendingTxs()
-	if err != nil {
-		return 0, err
-	}
+	txs := l.pending.all()
 	for _, tx := range txs {
 		st, err := l.engine.HandleInput(epoch.Input{Tx: tx})
 		if err == nil {

@@ -16,10 +16,7 @@ func (l *Ledger) forwardPending() error {
 		return nil
 	}
 	l.forwarded = l.now
-	txs, err := l.recs.pendingTxs()
-	if err != nil || len(txs) == 0 {
-		return err
-	}
+	txs := l.pending.all()
 	for len(txs) > 0 {
 		n, size := 0, 0
 		for n < len(txs) && n < maxForwardTxs && size+len(txs[n]) <= maxForwardBytes {
@@ -51,7 +48,7 @@ func (l *Ledger) onForward(txs [][]byte) error {
 		if err != nil {
 			continue // pending already, full, or malformed
 		}
-		l.recs.pending(h, tx)
+		l.logPending(h, tx)
 		if err := l.handleStep(st); err != nil {
 			return err
 		}

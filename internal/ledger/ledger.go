@@ -112,6 +112,8 @@ type Ledger struct {
 	// recentTxs are the hashes of the latest committed transactions, which
 	// a submission may not repeat.
 	recentTxs recentSet
+	pending   pendingSet
+	lastTag   uint64 // the latest tag of a pending transaction's record
 	coinSeed  [32]byte
 	votes     voting
 	sync      catchUp
@@ -159,7 +161,7 @@ func (l *Ledger) Submit(tx []byte) error {
 		}
 		return err
 	}
-	l.recs.pending(h, tx)
+	l.logPending(h, tx)
 	return l.settle(l.handleStep(st))
 }
 

@@ -75,6 +75,10 @@ func (l *Ledger) recover(rs Restart) error {
 		return err
 	}
 	l.eras = append(l.eras, stored...)
+	consensus, err := l.readLog(rs.Log)
+	if err != nil {
+		return err
+	}
 	recorded, err := l.recoverBlocks(rs.AppHeight)
 	if err != nil {
 		return err
@@ -106,7 +110,8 @@ func (l *Ledger) recover(rs Restart) error {
 		l.log.Info("recovered", "certified", l.votes.certified, "applied", l.votes.applied, "member", false)
 		return nil
 	}
-	if err := l.startReplay(rs.Log, start); err != nil {
+	l.relogPending(start)
+	if err := l.startReplay(consensus, start); err != nil {
 		return err
 	}
 	pending, err := l.requeuePending()
@@ -114,6 +119,51 @@ func (l *Ledger) recover(rs Restart) error {
 		return err
 	}
 	l.log.Info("recovered", "certified", l.votes.certified, "applied", l.votes.applied, "logged", len(rs.Log), "pending", pending)
+	return nil
+}
+
+// readLog takes from the epoch log the blocks this node signed and the
+// transactions it accepted, and returns the consensus records (its
+// proposals and the messages it handled) to replay.
+func (l *Ledger) readLog(log []LogRecord) ([]LogRecord, error) {
+	l.votes.ownBlocks = map[uint64]*chain.Block{}
+	var consensus []LogRecord
+	for _, rec := range log {
+		if len(rec.Data) < 3 {
+			return nil, fmt.Errorf("ledger: malformed log record of epoch %d (%d bytes)", rec.Epoch, len(rec.Data))
+		}
+		switch payload := rec.Data[3:]; rec.Data[0] {
+		case logOwn:
+			b, err := chain.UnmarshalBlock(payload)
+			if err != nil {
+				return nil, fmt.Errorf("ledger: logged block of epoch %d: %w", rec.Epoch, err)
+			}
+			l.votes.ownBlocks[b.Height] = b
+		case logPending:
+			if err := l.readPending(rec.Epoch, payload); err != nil {
+				return nil, err
+			}
+		default:
+			consensus = append(consensus, rec)
+		}
+	}
+	return consensus, nil
+}
+
+// readPending takes a logged transaction as pending again, unless a block
+// holds it.
+func (l *Ledger) readPending(tag uint64, tx []byte) error {
+	h := epoch.HashTx(tx)
+	if l.pending.has(h) {
+		return nil
+	}
+	_, committed, err := TxHeight(l.cfg.Store, h)
+	if err != nil || committed {
+		return err
+	}
+	l.pending.add(h, tx, tag)
+	l.lastTag = max(l.lastTag, tag)
+	l.rd.Pending = append(l.rd.Pending, h)
 	return nil
 }
 
@@ -144,14 +194,10 @@ func (l *Ledger) recoverBlocks(appHeight uint64) (uint64, error) {
 		}
 		l.votes.certHeader = &b.Header
 	}
-	if l.votes.ownBlocks, err = l.recs.ownBlocks(); err != nil {
-		return 0, err
-	}
 	recorded := l.votes.certified
 	for h := range l.votes.ownBlocks {
 		if h <= l.votes.certified {
 			delete(l.votes.ownBlocks, h)
-			l.recs.forgetOwn(h)
 		}
 	}
 	for l.votes.ownBlocks[recorded+1] != nil {

@@ -29,6 +29,10 @@ type Ready struct {
 	Messages []Outbound
 	Apply    *app.Block
 	Commits  []Commit
+	// Pending are the transactions taken since the last Ready (clients
+	// may ask whether a transaction is pending; Commits say when it is no
+	// longer).
+	Pending []epoch.TxHash
 }
 
 // Durable says whether the Ready has records to make durable.

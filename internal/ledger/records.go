@@ -21,11 +21,10 @@ const (
 
 // Kinds of the ledger's records (after RecordPrefix).
 const (
-	recSeed    = 's' // the coin seed
-	recPending = 'p' // + tx hash: a transaction accepted but not committed
-	recOwn     = 'o' // + height: a block this node applied and signed
-	recTx      = 't' // + tx hash: the height the transaction was committed at
-	recEra     = 'e' // + start epoch: an era learned from a block
+	recSeed = 's' // the coin seed
+	recHead = 'h' // the height of the last block applied and recorded
+	recTx   = 't' // + tx hash: the height the transaction was committed at
+	recEra  = 'e' // + start epoch: an era learned from a block
 )
 
 // Kinds of log records (the first byte of LogRecord.Data).
@@ -33,6 +32,8 @@ const (
 	logProposal = 1 // the node's own proposal
 	logMessage  = 2 // one epoch message from a peer
 	logBundle   = 3 // the epoch messages of one peer, handled together
+	logOwn      = 4 // a block this node applied and signed (until certified)
+	logPending  = 5 // a transaction accepted and not yet committed
 )
 
 // LogRecord is one entry of the epoch log: what the ledger handled in an
@@ -89,78 +90,30 @@ func (r records) coinSeed(fresh [32]byte) ([32]byte, error) {
 	return fresh, nil
 }
 
-func (r records) pending(h epoch.TxHash, tx []byte) { r.batch.Put(key(recPending, h[:]), tx) }
+func (r records) committed(h epoch.TxHash, height uint64) { r.batch.Put(key(recTx, h[:]), u64(height)) }
 
-func (r records) committed(h epoch.TxHash, height uint64) {
-	r.batch.Delete(key(recPending, h[:]))
-	r.batch.Put(key(recTx, h[:]), u64(height))
-}
+// head records the height of the block just applied: the store's sync
+// then also makes the application's deferred writes of it durable.
+func (r records) head(height uint64) { r.batch.Put(key(recHead), u64(height)) }
 
-func (r records) pendingTxs() ([][]byte, error) {
-	p := key(recPending)
-	var out [][]byte
-	err := r.kv.Scan(p, store.PrefixEnd(p), func(_, v []byte) bool {
-		out = append(out, v)
-		return true
-	})
-	if err != nil {
-		return nil, fmt.Errorf("ledger: reading pending transactions: %w", err)
-	}
-	return out, nil
-}
-
-func (r records) own(b *chain.Block) { r.batch.Put(key(recOwn, u64(b.Height)), b.Marshal()) }
-
-func (r records) forgetOwn(height uint64) { r.batch.Delete(key(recOwn, u64(height))) }
-
-// ownBlocks returns the blocks this node applied and signed but has no
-// certificate for, by height.
-func (r records) ownBlocks() (map[uint64]*chain.Block, error) {
-	out := map[uint64]*chain.Block{}
-	var bad error
-	p := key(recOwn)
-	err := r.kv.Scan(p, store.PrefixEnd(p), func(k, v []byte) bool {
-		b, err := chain.UnmarshalBlock(v)
-		if err != nil {
-			bad = fmt.Errorf("ledger: stored own block %x: %w", k, err)
-			return false
-		}
-		out[b.Height] = b
-		return true
-	})
-	if err == nil {
-		err = bad
-	}
-	return out, err
-}
-
-// certified stages a certified block into the chain, and drops the node's
-// own record of it.
+// certified stages a certified block into the chain.
 func (r records) certified(b *chain.Block, c *chain.Certificate) error {
-	if err := chain.Stage(r.batch, ChainPrefix, b, c); err != nil {
-		return err
-	}
-	r.forgetOwn(b.Height)
-	return nil
+	return chain.Stage(r.batch, ChainPrefix, b, c)
 }
 
-// TxStatus reads, from a node's store, the height a transaction was
-// committed at, or whether it is pending (accepted, not yet committed).
-func TxStatus(kv store.KV, h epoch.TxHash) (height uint64, committed, pending bool, err error) {
+// TxHeight reads, from a node's store, the height a transaction was
+// committed at, if it was.
+func TxHeight(kv store.KV, h epoch.TxHash) (height uint64, committed bool, err error) {
 	v, err := kv.Get(key(recTx, h[:]))
 	switch {
 	case err == nil && len(v) == 8:
-		return binary.BigEndian.Uint64(v), true, false, nil
+		return binary.BigEndian.Uint64(v), true, nil
 	case err == nil:
-		return 0, false, false, fmt.Errorf("ledger: malformed tx index record of %d bytes", len(v))
-	case !errors.Is(err, store.ErrNotFound):
-		return 0, false, false, fmt.Errorf("ledger: reading the tx index: %w", err)
+		return 0, false, fmt.Errorf("ledger: malformed tx index record of %d bytes", len(v))
+	case errors.Is(err, store.ErrNotFound):
+		return 0, false, nil
 	}
-	pending, err = kv.Has(key(recPending, h[:]))
-	if err != nil {
-		return 0, false, false, fmt.Errorf("ledger: reading pending transactions: %w", err)
-	}
-	return 0, false, pending, nil
+	return 0, false, fmt.Errorf("ledger: reading the tx index: %w", err)
 }
 
 // sampleSeed derives the seed of the proposal sampling of an era from the

@@ -100,6 +100,7 @@ func (l *Ledger) certify(height uint64, cert *chain.Certificate) {
 			l.engine.Forget(blk.Epoch)
 		}
 		l.rd.LogBelow = blk.Epoch + 1
+		l.relogPending(l.rd.LogBelow)
 		// A peer more than a horizon behind catches up from certified
 		// blocks, not from the messages of these epochs: the transport
 		// stops re-sending them.

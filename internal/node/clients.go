@@ -74,7 +74,31 @@ func (n *Node) SubmitBatch(ctx context.Context, txs [][]byte) []error {
 // TxStatus reports whether a transaction is committed (and at which
 // height) or pending.
 func (n *Node) TxStatus(h epoch.TxHash) (height uint64, committed, pending bool, err error) {
-	return ledger.TxStatus(n.cfg.Store, h)
+	height, committed, err = ledger.TxHeight(n.cfg.Store, h)
+	if err != nil || committed {
+		return height, committed, false, err
+	}
+	n.pendingMu.Lock()
+	_, pending = n.pending[h]
+	n.pendingMu.Unlock()
+	return 0, false, pending, nil
+}
+
+// trackPending notes the transactions taken and those committed.
+func (n *Node) trackPending(taken []epoch.TxHash, commits []ledger.Commit) {
+	if len(taken) == 0 && len(commits) == 0 {
+		return
+	}
+	n.pendingMu.Lock()
+	defer n.pendingMu.Unlock()
+	for _, h := range taken {
+		n.pending[h] = struct{}{}
+	}
+	for _, c := range commits {
+		for _, h := range c.TxHashes {
+			delete(n.pending, h)
+		}
+	}
 }
 
 // Block returns a certified block and its certificate.

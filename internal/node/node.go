@@ -136,6 +136,10 @@ type Node struct {
 
 	setsMu sync.RWMutex
 	sets   []chain.NodeSet
+	// pending are the transactions taken and not yet committed, for
+	// TxStatus.
+	pendingMu sync.Mutex
+	pending   map[epoch.TxHash]struct{}
 
 	submits chan submitReq
 	status  atomic.Pointer[Status]
@@ -177,6 +181,7 @@ func New(cfg Config) (*Node, error) {
 		cfg: cfg, log: cfg.Logger,
 		chain:   chain.NewStore(store.WithPrefix(cfg.Store, ledger.ChainPrefix)),
 		results: map[uint64][]app.TxResult{},
+		pending: map[epoch.TxHash]struct{}{},
 		submits: make(chan submitReq, 1024),
 		stopped: make(chan struct{}),
 		subs:    map[chan Commit]struct{}{},
@@ -332,16 +337,26 @@ func (n *Node) execute(rd ledger.Ready) error {
 			return err
 		}
 	}
+	n.trackPending(rd.Pending, rd.Commits)
 	if len(rd.Commits) > 0 {
 		n.notify(rd.Commits)
 	}
 	return nil
 }
 
-// persist makes a Ready's records durable: the log, then the store (whose
-// sync also makes the application's deferred writes durable), then drops
-// the log of closed epochs.
+// persist makes a Ready's records durable: the store (whose sync also
+// makes the application's deferred writes durable), then the log, then
+// drops the log of closed epochs. The store goes first: a crash between
+// the two leaves a block's index and its node-set change recorded with
+// its own record missing from the log, which a restart makes again (the
+// other way round, an application that syncs itself could be at a block
+// whose node-set change was lost).
 func (n *Node) persist(rd *ledger.Ready) error {
+	if rd.Writes.Len() > 0 {
+		if err := n.cfg.Store.Apply(rd.Writes, true); err != nil {
+			return fmt.Errorf("node: writing the ledger's records: %w", err)
+		}
+	}
 	for _, r := range rd.Log {
 		if err := n.cfg.Journal.Append(r.Epoch, r.Data); err != nil {
 			return fmt.Errorf("node: journal: %w", err)
@@ -350,11 +365,6 @@ func (n *Node) persist(rd *ledger.Ready) error {
 	if len(rd.Log) > 0 {
 		if err := n.cfg.Journal.Sync(); err != nil {
 			return fmt.Errorf("node: journal: %w", err)
-		}
-	}
-	if rd.Writes.Len() > 0 {
-		if err := n.cfg.Store.Apply(rd.Writes, true); err != nil {
-			return fmt.Errorf("node: writing the ledger's records: %w", err)
 		}
 	}
 	if rd.LogBelow > 0 {

@@ -424,9 +424,9 @@ type failAtOwnRecord struct {
 
 func (f failAtOwnRecord) Apply(b *store.Batch, sync bool) error {
 	if b != nil {
-		want := binary.BigEndian.AppendUint64([]byte("node/o"), f.height)
+		head := binary.BigEndian.AppendUint64(nil, f.height)
 		for _, op := range b.Ops() {
-			if bytes.Equal(op.Key, want) {
+			if string(op.Key) == "node/h" && bytes.Equal(op.Value, head) {
 				return errors.New("injected: power cut")
 			}
 		}

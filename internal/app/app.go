@@ -11,11 +11,30 @@
 // protocol packages.
 package app
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // ErrRejected is wrapped by CheckTx's error for a transaction that is not
 // valid; the error's text is the reason shown to the client.
 var ErrRejected = errors.New("rejected")
+
+// TxError is a transaction's failure in a block, with the result code its
+// TxResult carries and the reason shown to the client. Every application
+// package reports failures with it, so that the code travels with the
+// error however deep it was raised.
+type TxError struct {
+	Code uint32
+	Msg  string
+}
+
+func (e *TxError) Error() string { return e.Msg }
+
+// Fail returns a *TxError with a code and a formatted reason.
+func Fail(code uint32, format string, args ...any) error {
+	return &TxError{Code: code, Msg: fmt.Sprintf(format, args...)}
+}
 
 // ErrNotFound is wrapped by Query's error when there is nothing at the path.
 var ErrNotFound = errors.New("not found")

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/mass-consensus/mass/internal/app"
 	"github.com/mass-consensus/mass/internal/app/state"
 )
 
@@ -37,17 +38,11 @@ const (
 	CodeLimit        = 8 // a bound is reached (queue full, too many participants, options, comments …)
 )
 
-// Error is a transaction's failure with its result code.
-type Error struct {
-	Code uint32
-	Msg  string
-}
+// Error is a transaction's failure with its result code: the
+// application's one error type.
+type Error = app.TxError
 
-func (e *Error) Error() string { return e.Msg }
-
-func fail(code uint32, format string, args ...any) error {
-	return &Error{Code: code, Msg: fmt.Sprintf(format, args...)}
-}
+var fail = app.Fail
 
 // ErrCorrupt is wrapped when the tree holds a record that does not decode
 // or lacks one an index names: a bug or a broken store, never a user's

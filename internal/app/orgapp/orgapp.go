@@ -607,17 +607,7 @@ func (o *overlay) putOrganization(org *state.Organization) {
 	o.put(state.OrgKey, leaf{value: org.Marshal()})
 }
 
-// txError is a transaction's failure with its result code.
-type txError struct {
-	code uint32
-	msg  string
-}
-
-func (e *txError) Error() string { return e.msg }
-
-func fail(code uint32, format string, args ...any) error {
-	return &txError{code: code, msg: fmt.Sprintf(format, args...)}
-}
+var fail = app.Fail
 
 // execute applies a transaction whose signatures are verified to an
 // overlay. On error the overlay holds partial writes and must be dropped;
@@ -625,13 +615,8 @@ func fail(code uint32, format string, args ...any) error {
 func execute(o *overlay, t *tx.Tx, env gov.Env) ([]app.Event, uint32, error) {
 	events, err := run(o, t, env)
 	if err != nil {
-		var te *txError
-		var ge *gov.Error
-		switch {
-		case errors.As(err, &te):
-			return nil, te.code, err
-		case errors.As(err, &ge):
-			return nil, ge.Code, err
+		if te := (*app.TxError)(nil); errors.As(err, &te) {
+			return nil, te.Code, err
 		}
 		return nil, CodeInvalid, err
 	}

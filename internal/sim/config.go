@@ -14,6 +14,12 @@
 // (every message between honest nodes is delivered) and the run must
 // converge.
 //
+// Above the consensus core it only models the node: a batch is certified
+// once 2F+1 honest nodes output it, and a node adopts certified batches when
+// it is behind. Package nodesim runs the real node (ledger, driver, store,
+// epoch log, application) under crashes and partitions; this package runs
+// the core under Byzantine nodes.
+//
 // This package may import the protocol packages; nothing imports it but the
 // CLI and tests.
 package sim

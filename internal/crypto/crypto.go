@@ -19,6 +19,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
+	"sync"
 
 	"github.com/oasisprotocol/curve25519-voi/curve"
 	voi "github.com/oasisprotocol/curve25519-voi/primitives/ed25519"
@@ -113,39 +115,73 @@ func (p PublicKey) Verify(domain string, msg []byte, sig Signature) error {
 // coefficients, drawn from crypto/rand, leave a chance of 2⁻¹²⁸ that a bad
 // batch passes). Only when the batch fails are the signatures checked one
 // by one, to say which are bad.
+//
+// Add only keeps the signature: all the work, decoding the points and
+// hashing included (two thirds of it), is done by Verify, so that a large
+// batch can be spread over every core.
 type Batch struct {
-	v *voi.BatchVerifier
-	n int
+	entries []entry
 }
 
+type entry struct {
+	key PublicKey
+	msg []byte // tagged
+	sig Signature
+}
+
+// minChunk is the fewest signatures Verify gives to a core of its own, so
+// that a batch under 2×minChunk (a certificate's votes) is verified on the
+// caller's goroutine alone. A chunk costs a goroutine and a smaller, less
+// efficient batch equation; measured on 2 cores, 128 signatures in two
+// chunks take 0.65 of the time of one batch, 4096 in two 0.6.
+const minChunk = 64
+
 // NewBatch returns an empty batch with room for n signatures.
-//
-// Keys are not expanded into precomputed tables: expanding costs more than
-// it saves when each key signs once per batch (a certificate's votes).
 func NewBatch(n int) *Batch {
-	return &Batch{v: voi.NewBatchVerifierWithCapacity(n).ForceNoPublicKeyExpansion()}
+	return &Batch{entries: make([]entry, 0, n)}
 }
 
 // Add adds a signature by p over msg under a domain tag.
 func (b *Batch) Add(p PublicKey, domain string, msg []byte, sig Signature) {
-	b.v.AddWithOptions(p[:], tagged(domain, msg), sig[:], rule)
-	b.n++
+	b.entries = append(b.entries, entry{key: p, msg: tagged(domain, msg), sig: sig})
 }
 
 // Len returns the number of signatures added.
-func (b *Batch) Len() int { return b.n }
+func (b *Batch) Len() int { return len(b.entries) }
 
 // Verify returns nil if every signature is valid (an empty batch is).
 // Otherwise it returns an error wrapping ErrBadSignature and, for each
 // signature in the order added, whether it is valid, so that a caller can
 // point at the bad ones. On success valid is all true.
+//
+// A batch of at least 2×minChunk signatures is cut into up to
+// runtime.GOMAXPROCS(0) chunks of consecutive signatures, verified
+// concurrently, each as a batch of its own with its own coefficients;
+// Verify returns when all are done. The result is the same as one batch:
+// each chunk is valid exactly when each of its signatures is (and a bad
+// one passes with a chance of 2⁻¹²⁸). A smaller batch is verified on the
+// caller's goroutine, starting none.
 func (b *Batch) Verify() (valid []bool, err error) {
-	if b.n == 0 {
+	return b.verify(min(runtime.GOMAXPROCS(0), len(b.entries)/minChunk))
+}
+
+// verify verifies the batch cut into the given number of chunks, on the
+// caller's goroutine if it is one or fewer.
+func (b *Batch) verify(chunks int) (valid []bool, err error) {
+	n := len(b.entries)
+	if n == 0 {
 		return nil, nil
 	}
-	ok, valid := b.v.Verify(nil) // nil: the coefficients from crypto/rand
-	if ok {
-		return valid, nil
+	valid = make([]bool, n)
+	if chunks <= 1 {
+		verifyChunk(b.entries, valid)
+	} else {
+		var wg sync.WaitGroup
+		for c := range chunks {
+			lo, hi := c*n/chunks, (c+1)*n/chunks
+			wg.Go(func() { verifyChunk(b.entries[lo:hi], valid[lo:hi]) })
+		}
+		wg.Wait()
 	}
 	bad := 0
 	first := -1
@@ -157,7 +193,25 @@ func (b *Batch) Verify() (valid []bool, err error) {
 			}
 		}
 	}
-	return valid, fmt.Errorf("%w: %d of %d in the batch, the first at %d", ErrBadSignature, bad, len(valid), first)
+	if bad == 0 {
+		return valid, nil
+	}
+	return valid, fmt.Errorf("%w: %d of %d in the batch, the first at %d", ErrBadSignature, bad, n, first)
+}
+
+// verifyChunk verifies es as one batch and writes whether each is valid
+// into valid.
+//
+// Keys are not expanded into precomputed tables: expanding costs more than
+// it saves when each key signs once per batch (a certificate's votes).
+func verifyChunk(es []entry, valid []bool) {
+	v := voi.NewBatchVerifierWithCapacity(len(es)).ForceNoPublicKeyExpansion()
+	for i := range es {
+		e := &es[i]
+		v.AddWithOptions(e.key[:], e.msg, e.sig[:], rule)
+	}
+	_, ok := v.Verify(nil) // nil: the coefficients from crypto/rand
+	copy(valid, ok)
 }
 
 // CheckStrong returns an error wrapping ErrBadKey if p is not a point of the

@@ -83,6 +83,14 @@ type NodeSetReporter interface {
 	NodeSetChange(height uint64) ([]NodeInfo, error)
 }
 
+// BatchChecker is implemented by an application that checks many
+// transactions at once faster than one by one (their signatures as one
+// batch): CheckTxs returns, for each, what CheckTx would. The node uses it
+// for a client's batch of transactions.
+type BatchChecker interface {
+	CheckTxs(txs [][]byte) []error
+}
+
 // Deadliner is implemented by an application whose state also moves with
 // time (proposal deadlines): NextDeadline is the earliest block time at
 // which it has something to do with no transaction. When a node's clock

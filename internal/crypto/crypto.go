@@ -219,7 +219,22 @@ func verifyChunk(es []entry, valid []bool) {
 // signatures anyone can forge (S = 0 with a small-order R verifies for any
 // message), so such keys are refused wherever a key is accepted: node sets,
 // genesis accounts, transaction signers.
+//
+// Keys found strong are remembered (a bounded set, emptied when full):
+// accounts sign again and again, and decompressing a point costs a third
+// of a signature check.
 func (p PublicKey) CheckStrong() error {
+	if strongKeys.has(p) {
+		return nil
+	}
+	if err := p.checkStrong(); err != nil {
+		return err
+	}
+	strongKeys.add(p)
+	return nil
+}
+
+func (p PublicKey) checkStrong() error {
 	var y curve.CompressedEdwardsY
 	if _, err := y.SetBytes(p[:]); err != nil {
 		return fmt.Errorf("%w: %w", ErrBadKey, err)
@@ -232,6 +247,35 @@ func (p PublicKey) CheckStrong() error {
 		return fmt.Errorf("%w: %s is a point of small order: anyone could sign for it", ErrBadKey, p)
 	}
 	return nil
+}
+
+// maxStrongKeys bounds the keys CheckStrong remembers.
+const maxStrongKeys = 1 << 16
+
+// strongKeys are keys CheckStrong found strong.
+var strongKeys keySet
+
+// keySet is a set of public keys safe for concurrent use, emptied when it
+// holds maxStrongKeys.
+type keySet struct {
+	mu   sync.RWMutex
+	keys map[PublicKey]struct{}
+}
+
+func (s *keySet) has(p PublicKey) bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	_, ok := s.keys[p]
+	return ok
+}
+
+func (s *keySet) add(p PublicKey) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.keys == nil || len(s.keys) >= maxStrongKeys {
+		s.keys = make(map[PublicKey]struct{}, 1024)
+	}
+	s.keys[p] = struct{}{}
 }
 
 // ID returns the ID of the public key.

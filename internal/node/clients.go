@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/mass-consensus/mass/internal/app"
 	"github.com/mass-consensus/mass/internal/chain"
 	"github.com/mass-consensus/mass/internal/ledger"
 	"github.com/mass-consensus/mass/internal/protocol/epoch"
@@ -47,10 +48,10 @@ func (n *Node) await(ctx context.Context, req submitReq) error {
 // nil once it is durably pending or the reason it was refused. It waits
 // for room in the node's queue rather than answering ErrBusy.
 func (n *Node) SubmitBatch(ctx context.Context, txs [][]byte) []error {
-	errs := make([]error, len(txs))
+	errs := n.checkAll(txs)
 	reqs := make([]submitReq, len(txs))
 	for i, tx := range txs {
-		if errs[i] = n.cfg.App.CheckTx(tx); errs[i] != nil {
+		if errs[i] != nil {
 			n.Counters.SubmitsRejected.Add(1)
 			continue
 		}
@@ -67,6 +68,19 @@ func (n *Node) SubmitBatch(ctx context.Context, txs [][]byte) []error {
 		if errs[i] == nil {
 			errs[i] = n.await(ctx, reqs[i])
 		}
+	}
+	return errs
+}
+
+// checkAll checks transactions with the application, as one batch if it
+// can (app.BatchChecker).
+func (n *Node) checkAll(txs [][]byte) []error {
+	if bc, ok := n.cfg.App.(app.BatchChecker); ok {
+		return bc.CheckTxs(txs)
+	}
+	errs := make([]error, len(txs))
+	for i, tx := range txs {
+		errs[i] = n.cfg.App.CheckTx(tx)
 	}
 	return errs
 }

@@ -182,15 +182,49 @@ func (a *App) Height() uint64 { return a.tree.Version() - 1 }
 func (a *App) ChainID() string { return a.chainID }
 
 // CheckTx checks a transaction against the latest state.
-func (a *App) CheckTx(raw []byte) error {
-	t, err := tx.Unmarshal(raw)
-	if err != nil {
-		return fmt.Errorf("%w: %w", app.ErrRejected, err)
+func (a *App) CheckTx(raw []byte) error { return a.CheckTxs([][]byte{raw})[0] }
+
+// CheckTxs checks transactions against the latest state, each on its own,
+// their signatures verified as one batch (app.BatchChecker).
+func (a *App) CheckTxs(raws [][]byte) []error {
+	errs := make([]error, len(raws))
+	txs := make([]*tx.Tx, len(raws))
+	batch := crypto.NewBatch(2 * len(raws))
+	var owners, index []int // per signature: its transaction, its index there
+	for i, raw := range raws {
+		t, err := tx.Unmarshal(raw)
+		if err == nil {
+			err = t.AddTo(batch, a.chainID)
+		}
+		if err != nil {
+			errs[i] = fmt.Errorf("%w: %w", app.ErrRejected, err)
+			continue
+		}
+		for j := range t.Signers() {
+			owners, index = append(owners, i), append(index, j)
+		}
+		txs[i] = t
 	}
-	if err := t.Verify(a.chainID); err != nil {
-		return fmt.Errorf("%w: %w", app.ErrRejected, err)
+	if valid, err := batch.Verify(); err != nil {
+		for k, ok := range valid {
+			if i := owners[k]; !ok && txs[i] != nil {
+				errs[i] = fmt.Errorf("%w: signature %d (by %s) does not verify: %w", app.ErrRejected, index[k], txs[i].Signers()[index[k]], crypto.ErrBadSignature)
+				txs[i] = nil
+			}
+		}
 	}
-	a.verified.add(sha256.Sum256(raw))
+	for i, t := range txs {
+		if t != nil {
+			a.verified.add(sha256.Sum256(raws[i]))
+			errs[i] = a.checkState(t)
+		}
+	}
+	return errs
+}
+
+// checkState checks a transaction whose signatures verified against the
+// latest state.
+func (a *App) checkState(t *tx.Tx) error {
 	ov := newOverlay(a.tree, a.tree.Version())
 	env := gov.Env{Height: a.Height() + 1, Time: a.lastTime.Load()}
 	if _, _, err := execute(ov, t, env); err != nil {

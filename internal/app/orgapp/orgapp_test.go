@@ -458,3 +458,42 @@ func TestVerifiedAtSubmission(t *testing.T) {
 		t.Fatalf("bounded set: %d kept", len(v.in))
 	}
 }
+
+// TestCheckTxsAnswersAsCheckTx: a batch of good, badly signed, foreign,
+// malformed and invalid transactions, large enough to be verified on
+// several cores, gets for each the answer CheckTx gives alone.
+func TestCheckTxsAnswersAsCheckTx(t *testing.T) {
+	f := newFixture(t, "supervisor", 3, 1_000_000)
+	a, b := f.keys[1], f.keys[2]
+	var raws [][]byte
+	for i := range 300 {
+		raw := f.transfer(a, b, 1)
+		switch i % 7 {
+		case 1:
+			raw[len(raw)-1] ^= 1 // the last signature spoiled
+		case 2:
+			other := tx.New(a.Public(), f.nonces[a.Public()]+uint64(i), &tx.Leave{})
+			_ = other.Sign("other-chain", a)
+			raw = other.Marshal()
+		case 3:
+			raw = []byte("garbage")
+		case 4:
+			raw = f.transfer(a, b, 2_000_000) // more than the balance
+		}
+		raws = append(raws, raw)
+	}
+	got := f.app.CheckTxs(raws)
+	bad := 0
+	for i, raw := range raws {
+		want := f.app.CheckTx(raw)
+		if fmt.Sprint(got[i]) != fmt.Sprint(want) {
+			t.Fatalf("transaction %d: CheckTxs says %v, CheckTx %v", i, got[i], want)
+		}
+		if want != nil {
+			bad++
+		}
+	}
+	if bad < 4*300/7 {
+		t.Fatalf("only %d of 300 refused: the batch does not hold what the test meant", bad)
+	}
+}

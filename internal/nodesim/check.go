@@ -121,6 +121,9 @@ func (w *watcher) check() {
 // equal to their applied heights, with every accepted transaction
 // committed.
 func (w *watcher) converged() bool {
+	if o := w.s.org; o != nil && !o.settled() {
+		return false
+	}
 	var height uint64
 	for i, m := range w.s.members {
 		if !m.up {
@@ -129,6 +132,9 @@ func (w *watcher) converged() bool {
 		st := m.node.Status()
 		if st.Certified != st.Height || (i > 0 && st.Height != height) {
 			return false
+		}
+		if o := w.s.org; o != nil && o.done && st.Era == 0 {
+			return false // the passed proposal's node set is not in force yet
 		}
 		height = st.Height
 	}
@@ -144,8 +150,9 @@ func (w *watcher) converged() bool {
 // final checks the converged chains: identical everywhere, each accepted
 // transaction in exactly one block.
 func (w *watcher) final() {
-	height := w.s.members[0].node.Status().Certified
-	w.s.stats.Height = height
+	st := w.s.members[0].node.Status()
+	height := st.Certified
+	w.s.stats.Height, w.s.stats.Era = height, st.Era
 	count := map[epoch.TxHash]int{}
 	for h := uint64(1); h <= height; h++ {
 		var first *chain.Block

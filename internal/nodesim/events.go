@@ -22,6 +22,7 @@ const (
 	evHeal                       // and heals
 	evEndFaults                  // the fault phase ends
 	evCheck                      // the checkers look at the nodes
+	evGov                        // the governance script of an organization run
 )
 
 type event struct {
@@ -99,6 +100,8 @@ func (s *Sim) handle(ev event) {
 		s.unblock()
 	case evEndFaults:
 		s.endFaults()
+	case evGov:
+		s.govStep()
 	case evCheck:
 		s.watch.check()
 		s.push(event{at: s.now + checkEvery, kind: evCheck})

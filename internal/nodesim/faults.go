@@ -27,6 +27,10 @@ func (s *Sim) planFaults() {
 	if !s.cfg.Joiner {
 		return
 	}
+	if s.org != nil {
+		s.push(event{at: s.rng.Int64N(phase / 2), kind: evGov})
+		return
+	}
 	all := make([][32]byte, n)
 	for i, m := range s.members {
 		all[i] = m.key.Public()

@@ -7,7 +7,9 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/mass-consensus/mass/internal/app"
 	"github.com/mass-consensus/mass/internal/app/kvapp"
+	"github.com/mass-consensus/mass/internal/app/orgapp"
 	"github.com/mass-consensus/mass/internal/crypto"
 	"github.com/mass-consensus/mass/internal/node"
 	"github.com/mass-consensus/mass/internal/store"
@@ -25,6 +27,7 @@ var errPowerCut = errors.New("nodesim: power cut")
 type member struct {
 	key  *crypto.PrivateKey
 	kv   *mem.Store
+	org  *orgapp.App // the application of an organization run
 	fs   *wal.MemFS
 	node *node.Node
 	log  *wal.Log
@@ -73,11 +76,10 @@ func (s *Sim) start(i int) error {
 	m := s.members[i]
 	m.incarnation++
 	m.cutAt = 0
-	a, err := kvapp.New(store.WithPrefix(m.kv, "app/"))
+	a, err := s.application(m)
 	if err != nil {
 		return fmt.Errorf("node %d: the application: %w", i, err)
 	}
-	a.NodeSets, a.DeferSync = true, s.cfg.DeferSync
 	log, logged, err := node.OpenJournal("/wal", m.fs)
 	if err != nil {
 		return fmt.Errorf("node %d: %w", i, err)
@@ -108,6 +110,21 @@ func (s *Sim) start(i int) error {
 	return nil
 }
 
+// application opens the run's application on a node's store.
+func (s *Sim) application(m *member) (app.Application, error) {
+	if s.org != nil {
+		org, err := orgapp.New(store.WithPrefix(m.kv, "app/"), s.gen, orgapp.Options{Retain: 1000, DeferSync: s.cfg.DeferSync})
+		m.org = org
+		return org, err
+	}
+	a, err := kvapp.New(store.WithPrefix(m.kv, "app/"))
+	if err != nil {
+		return nil, err
+	}
+	a.NodeSets, a.DeferSync = true, s.cfg.DeferSync
+	return a, nil
+}
+
 // crash stops a node as a power cut would: the store and the log keep what
 // was synced, its links lose what it had not delivered.
 func (s *Sim) crash(i int) {
@@ -115,7 +132,7 @@ func (s *Sim) crash(i int) {
 	if !m.up {
 		return
 	}
-	m.up, m.paused, m.node = false, false, nil
+	m.up, m.paused, m.node, m.org = false, false, nil, nil
 	m.ep.closed = true
 	m.kv = m.kv.Crash()
 	m.fs.Crash()

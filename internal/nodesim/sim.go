@@ -32,7 +32,10 @@ type Config struct {
 	// Joiner adds a node outside the genesis set: a transaction makes it a
 	// member during the fault phase, and a later one removes a genesis node.
 	Joiner bool
-	Seed   uint64
+	// Org runs the organization application (signed transfers for load);
+	// with Joiner, the joiner enters by a passed proposal instead.
+	Org  bool
+	Seed uint64
 	// FaultPhase is how long faults are injected (default 12 s); Settle how
 	// long after it every node has to converge (default 30 s).
 	FaultPhase int64
@@ -72,6 +75,7 @@ type Stats struct {
 	Crashes, Pauses, Partitions int
 	Accepted                    int
 	Height                      uint64 // the certified height every node reached
+	Era                         int    // the era the nodes ended in (node-set changes)
 	Events                      int
 	VirtualTime                 int64
 }
@@ -105,6 +109,7 @@ type Sim struct {
 	stats Stats
 	txs   int
 	fatal bool
+	org   *orgClient // an organization run's client
 }
 
 // Run simulates one seed.
@@ -146,6 +151,9 @@ func newSim(cfg Config) *Sim {
 		}
 	}
 	s.watch = newWatcher(s)
+	if cfg.Org {
+		s.orgGenesis()
+	}
 	return s
 }
 
@@ -205,9 +213,19 @@ func (s *Sim) step(i int, input func(m *member) error) {
 	s.push(event{at: s.now + s.rng.Int64N(2_000), kind: evRestart, to: i})
 }
 
-// submit offers a transaction to a random running node; it is accepted
-// once the node's flush returns.
+// submit offers the load's next transaction.
 func (s *Sim) submit() {
+	if s.org != nil {
+		s.transferLoad()
+		return
+	}
+	s.txs++
+	s.offer(fmt.Appendf(nil, "k%d=%d", s.txs, s.now))
+}
+
+// offer gives a transaction to a random running node, and says whether
+// it was accepted: taken, and durable once the node's flush returned.
+func (s *Sim) offer(tx []byte) bool {
 	var up []int
 	for i, m := range s.members {
 		if m.up && !m.paused {
@@ -215,20 +233,23 @@ func (s *Sim) submit() {
 		}
 	}
 	if len(up) == 0 {
-		return
+		return false
 	}
 	i := up[s.rng.IntN(len(up))]
-	s.txs++
-	tx := fmt.Appendf(nil, "k%d=%d", s.txs, s.now)
 	offered := false
 	s.step(i, func(m *member) error {
 		err := m.node.Offer(tx)
+		if err != nil && s.cfg.Logger != nil {
+			s.cfg.Logger.Info("refused", "err", err)
+		}
 		offered = err == nil
 		return nil
 	})
 	if offered && s.members[i].up {
 		s.watch.accepted(tx)
+		return true
 	}
+	return false
 }
 
 // submitNodes has a running member take a node-set change, until one does.

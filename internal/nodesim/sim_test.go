@@ -15,10 +15,12 @@ var (
 )
 
 // sweepConfig is the configuration of a seed of the sweep: one seed in
-// three has a joining node (node-set changes), one in two an application
-// that defers its syncs to the node's records.
+// three has a joining node (node-set changes by a transaction), one in
+// three the organization application with a joiner that enters by a
+// passed proposal, one in two an application that defers its syncs to the
+// node's records.
 func sweepConfig(seed uint64) Config {
-	return Config{Seed: seed, Joiner: seed%3 == 1, DeferSync: seed%2 == 0}
+	return Config{Seed: seed, Joiner: seed%3 != 0, Org: seed%3 == 2, DeferSync: seed%2 == 0}
 }
 
 func report(t *testing.T, r *Result) {
@@ -26,8 +28,8 @@ func report(t *testing.T, r *Result) {
 	if !r.Failed() {
 		return
 	}
-	t.Errorf("seed %d (joiner %v, defer sync %v): %d violations; reproduce with\n\tgo test ./internal/nodesim -run 'TestSweep$' -nodesim.seed=%d -v",
-		r.Config.Seed, r.Config.Joiner, r.Config.DeferSync, len(r.Violations), r.Config.Seed)
+	t.Errorf("seed %d (joiner %v, org %v, defer sync %v): %d violations; reproduce with\n\tgo test ./internal/nodesim -run 'TestSweep$' -nodesim.seed=%d -v",
+		r.Config.Seed, r.Config.Joiner, r.Config.Org, r.Config.DeferSync, len(r.Violations), r.Config.Seed)
 	for _, v := range r.Violations {
 		t.Errorf("  %s", v)
 	}
@@ -43,7 +45,7 @@ func TestSweep(t *testing.T) {
 	if testing.Short() {
 		count = min(count, 50)
 	}
-	var crashes, pauses, partitions, accepted int
+	var crashes, pauses, partitions, accepted, byTx, byProposal int
 	var height uint64
 	for seed := first; seed < first+count; seed++ {
 		cfg := sweepConfig(seed)
@@ -60,12 +62,17 @@ func TestSweep(t *testing.T) {
 		partitions += r.Stats.Partitions
 		accepted += r.Stats.Accepted
 		height += r.Stats.Height
+		if r.Stats.Era > 0 && r.Config.Org {
+			byProposal++
+		} else if r.Stats.Era > 0 {
+			byTx++
+		}
 		if count == 1 {
 			t.Logf("%+v", r.Stats)
 		}
 	}
-	t.Logf("%d seeds: %d crashes, %d pauses, %d partitions, %d transactions accepted, mean height %.1f",
-		count, crashes, pauses, partitions, accepted, float64(height)/float64(count))
+	t.Logf("%d seeds: %d crashes, %d pauses, %d partitions, %d transactions accepted, mean height %.1f; the node set changed by a transaction in %d runs, by a passed proposal in %d",
+		count, crashes, pauses, partitions, accepted, float64(height)/float64(count), byTx, byProposal)
 }
 
 // TestDeterministic: a seed gives the same run twice.

@@ -70,8 +70,14 @@ func (p *pendingSet) all() [][]byte {
 	return out
 }
 
+// pendingAhead is how far beyond the lowest epoch not yet output a
+// pending transaction's record is tagged: it is logged again only once
+// that many epochs closed without a block holding it (rarely: most wait an
+// epoch or two), at the cost of keeping the log's segment that long.
+const pendingAhead = 16
+
 // logPending takes a transaction as pending: in memory, and in the log
-// under the lowest epoch not yet output.
+// under an epoch pendingAhead beyond the lowest not yet output.
 func (l *Ledger) logPending(h epoch.TxHash, tx []byte) {
 	tag := l.logTag()
 	l.pending.add(h, tx, tag)
@@ -80,14 +86,15 @@ func (l *Ledger) logPending(h epoch.TxHash, tx []byte) {
 }
 
 // logTag is the epoch a record that must outlive the current epochs is
-// logged under: one no certified block closes yet.
-// Tags never go down (the engine restarts lower than it was), so that the
-// pending transactions stay in the order of their tags.
+// logged under: pendingAhead beyond the lowest not yet output. Tags never go
+// down (the engine restarts lower than it was), so that the pending
+// transactions stay in the order of their tags.
 func (l *Ledger) logTag() uint64 {
-	l.lastTag = max(l.lastTag, l.votes.certified)
+	next := l.votes.certified
 	if l.engine != nil {
-		l.lastTag = max(l.lastTag, l.engine.Next())
+		next = max(next, l.engine.Next())
 	}
+	l.lastTag = max(l.lastTag, next+pendingAhead)
 	return l.lastTag
 }
 

@@ -166,6 +166,7 @@ func (l *Ledger) adoptBlock(blk *chain.Block, hashes []epoch.TxHash) {
 		l.votes.lastCertified = l.now
 	}
 	l.votes.applied, l.votes.lastHeader = blk.Height, &blk.Header
+	l.limitEngine()
 	l.sync.lastProgress = l.now
 	l.rd.Commits = append(l.rd.Commits, Commit{Height: blk.Height, Hash: blk.Hash(), Time: blk.Time, TxHashes: hashes})
 	l.moved = true

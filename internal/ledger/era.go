@@ -22,10 +22,11 @@ import (
 // era's start. The genesis era starts at epoch 0. When the application
 // reports that block h changed the node set, the new era starts at epoch
 // h + horizon: no honest node can have touched an epoch that far ahead
-// before it applied block h (a node handles messages only within a horizon
-// of the lowest epoch it has not output, and block h is epoch h−1's
-// output), so every node switches at the same epoch with the same engine
-// state. Block h + horizon, the old set's last, names the new set in its
+// before it applied block h, because its engine may not touch an epoch a
+// horizon beyond the last block applied (limitEngine; the engine's own
+// horizon counts from the lowest epoch not output, and several epochs can
+// complete at once, ahead of the application), so every node switches at
+// the same epoch with the same engine state. Block h + horizon, the old set's last, names the new set in its
 // header's NextNodes; the new set certifies the blocks from h + horizon + 1.
 type era struct {
 	start uint64 // first epoch; block start+1 is the era's first block
@@ -269,7 +270,19 @@ func (l *Ledger) enterEra(i int, start uint64, startTime int64, recent [][][]byt
 			return fmt.Errorf("ledger: %w", err)
 		}
 	}
+	l.limitEngine()
 	return nil
+}
+
+// limitEngine keeps the engine from touching epochs a horizon or more
+// beyond the last block applied: a block h that changes the node set
+// starts the new set at epoch h + horizon, which no engine may have touched
+// before block h is applied (see era), however many epochs the engine
+// completes before the application catches up.
+func (l *Ledger) limitEngine() {
+	if l.engine != nil {
+		l.engine.SetLimit(l.votes.applied + uint64(l.horizon))
+	}
 }
 
 // maybeSwitch enters the next era once the current one's last block is

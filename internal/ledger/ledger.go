@@ -54,6 +54,9 @@ type Knobs struct {
 	// beyond the applied height (the trigger before issue #11): a node
 	// that applied a block but missed its votes never certifies it.
 	OldSyncTrigger bool
+	// OldSyncPeer asks the peer claiming the highest certified height,
+	// always: a peer that lies about its height gets every request.
+	OldSyncPeer bool
 }
 
 // Restart is what the driver read before Open: the application's height
@@ -141,8 +144,8 @@ type Ledger struct {
 }
 
 // Submit takes a client's transaction, already checked by the application.
-// Its record is in the next Ready's Writes: the driver answers the client
-// once they are durable.
+// Its record is in the next Ready's Log: the driver answers the client once
+// that is durable.
 func (l *Ledger) Submit(tx []byte) error {
 	if err := l.drained(); err != nil {
 		return err

@@ -231,3 +231,21 @@ func DecodeConsensus(data []byte, n int) (msgs []*epoch.Message, ok bool) {
 	msgs, err = epoch.UnmarshalBundle(body, p, epoch.DefaultMaxProposalSize)
 	return msgs, err == nil
 }
+
+// Kinds of node messages a test or a simulated adversary may need to tell.
+const (
+	KindStatus       = kindStatus
+	KindSyncResponse = kindSyncResponse
+)
+
+// MessageKind returns the kind of a node message (0 for an empty one).
+func MessageKind(data []byte) byte {
+	if len(data) == 0 {
+		return 0
+	}
+	return data[0]
+}
+
+// EncodeStatus is the status message that claims a certified height (a
+// simulated liar claims one it does not have).
+func EncodeStatus(height uint64) []byte { return encodeStatus(height) }

@@ -9,8 +9,9 @@ import (
 )
 
 // Ready is what the ledger asks its driver to do, in this order:
-//  1. append Log to the epoch log and apply Writes to the store, both
-//     durably (one sync each), then drop the log's epochs below LogBelow;
+//  1. apply Writes to the store, then append Log to the epoch log, both
+//     durably (one sync each; the store first: see node.persist), then drop
+//     the log's epochs below LogBelow;
 //  2. tell the transport Peers (when not nil) and Forget (when not 0);
 //  3. send Messages;
 //  4. apply Apply (when not nil) to the application, and report the

@@ -87,7 +87,8 @@ func (l *Ledger) replayOne(rec LogRecord) (done bool, err error) {
 	var msgs []*epoch.Message
 	switch kind {
 	case logProposal:
-		if next := l.engine.Next(); rec.Epoch >= next+uint64(l.windowSize()) {
+		next, limit := l.engine.Next(), l.engine.Limit()
+		if rec.Epoch >= next+uint64(l.windowSize()) || limit > 0 && rec.Epoch >= limit {
 			return false, nil
 		}
 		st, err := l.engine.Restore(rec.Epoch, payload)

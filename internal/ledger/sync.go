@@ -16,6 +16,8 @@ type catchUp struct {
 	lastProgress int64
 	// asked is when the last request left (0: none in flight).
 	asked int64
+	// turn picks the next peer to ask.
+	turn int
 	// fetched are certified blocks received beyond the applied height,
 	// in height order, handed to the application one at a time.
 	fetched []certified
@@ -28,15 +30,20 @@ type catchUp struct {
 // node's certified height has not moved for SyncAfter (it applied blocks
 // whose votes it missed: peers drop votes at or below their certified
 // height, so only fetching brings the certificates).
+//
+// The request goes to the peers certified further in turn: a peer that
+// claims a height it does not have (or does not answer) gets one request in
+// every few, never all of them.
 func (l *Ledger) maybeSync() {
 	var best uint64
-	var bestPeer transport.NodeKey
+	var ahead []transport.NodeKey
 	for _, k := range l.linked {
-		if h := l.sync.peerHeight[k]; h > best {
-			best, bestPeer = h, k
+		if h := l.sync.peerHeight[k]; h > l.votes.certified {
+			ahead = append(ahead, k)
+			best = max(best, h)
 		}
 	}
-	if best <= l.votes.certified {
+	if len(ahead) == 0 {
 		return
 	}
 	behind := false
@@ -53,8 +60,24 @@ func (l *Ledger) maybeSync() {
 		return // one request in flight at a time, asked again after SyncAfter
 	}
 	l.sync.asked = l.now
-	l.out.direct(bestPeer, l.votes.applied,
+	l.out.direct(l.syncPeer(ahead), l.votes.applied,
 		encodeSyncRequest(syncRequest{From: l.votes.certified + 1, Count: maxSyncBlocks}))
+}
+
+// syncPeer picks the peer to ask among those certified further: the next
+// in turn (Knobs.OldSyncPeer: the one claiming the highest height).
+func (l *Ledger) syncPeer(ahead []transport.NodeKey) transport.NodeKey {
+	if l.cfg.Knobs.OldSyncPeer {
+		best := ahead[0]
+		for _, k := range ahead {
+			if l.sync.peerHeight[k] > l.sync.peerHeight[best] {
+				best = k
+			}
+		}
+		return best
+	}
+	l.sync.turn++
+	return ahead[l.sync.turn%len(ahead)]
 }
 
 // onSyncRequest answers with the certified blocks asked for, as many as fit.

@@ -7,8 +7,10 @@
 // package attacks everything above it with the faults an operator meets:
 // power cuts between events and inside a flush (before or after a write
 // lands, in the log, among the sends), long outages that leave a node far
-// behind, pauses (SIGSTOP), partitions that heal, and node-set changes
-// decided by transactions. Then the faults stop, the network turns fair,
+// behind, pauses (SIGSTOP), partitions that heal, node-set changes decided
+// by transactions (in organization runs, by a proposal voted and executed),
+// and a node that lies about its certified height and never answers a
+// request for blocks. Then the faults stop, the network turns fair,
 // and every node must converge. The checkers (see watcher) look only at
 // what crosses the network and what the nodes report.
 //

@@ -87,7 +87,7 @@ func (s *Sim) start(i int) error {
 	if s.cfg.forgetJournal && m.incarnation > 1 {
 		logged = nil
 	}
-	m.ep = &endpoint{sim: s, self: i, cut: -1, recv: make(chan transport.Inbound)}
+	m.ep = &endpoint{sim: s, self: i, cut: -1, recv: make(chan transport.Inbound), liar: s.cfg.Liar && i == liar}
 	var entropy [32]byte
 	binary.BigEndian.PutUint64(entropy[:], s.cfg.Seed)
 	binary.BigEndian.PutUint64(entropy[8:], uint64(i))

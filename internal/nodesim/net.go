@@ -3,6 +3,7 @@ package nodesim
 import (
 	"fmt"
 
+	"github.com/mass-consensus/mass/internal/ledger"
 	"github.com/mass-consensus/mass/internal/transport"
 )
 
@@ -35,6 +36,9 @@ type endpoint struct {
 	cut    int
 	closed bool
 	recv   chan transport.Inbound
+	// liar claims a certified height far beyond its own and never answers
+	// a request for certified blocks.
+	liar bool
 }
 
 var _ transport.Transport = (*endpoint)(nil)
@@ -54,6 +58,14 @@ func (e *endpoint) Send(to transport.NodeKey, tag uint64, msg []byte) error {
 	}
 	if e.cut > 0 {
 		e.cut--
+	}
+	if e.liar {
+		switch ledger.MessageKind(msg) {
+		case ledger.KindStatus:
+			msg = ledger.EncodeStatus(1 << 40)
+		case ledger.KindSyncResponse:
+			return nil
+		}
 	}
 	if !e.peers[to] {
 		return fmt.Errorf("%w: %s", transport.ErrUnknownPeer, to)

@@ -18,6 +18,9 @@ import (
 	"github.com/mass-consensus/mass/internal/wal"
 )
 
+// liar is the node that lies about its height in a Liar run.
+const liar = 1
+
 // Timing of the simulated network and nodes, in virtual milliseconds.
 const (
 	tickEvery     = 10
@@ -32,6 +35,10 @@ type Config struct {
 	// Joiner adds a node outside the genesis set: a transaction makes it a
 	// member during the fault phase, and a later one removes a genesis node.
 	Joiner bool
+	// Liar makes genesis node 1 claim a certified height far beyond its own
+	// and never answer a request for certified blocks (it is otherwise
+	// honest): catching up must not depend on it.
+	Liar bool
 	// Org runs the organization application (signed transfers for load);
 	// with Joiner, the joiner enters by a passed proposal instead.
 	Org  bool

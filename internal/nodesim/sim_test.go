@@ -18,9 +18,9 @@ var (
 // three has a joining node (node-set changes by a transaction), one in
 // three the organization application with a joiner that enters by a
 // passed proposal, one in two an application that defers its syncs to the
-// node's records.
+// node's records, one in five a node that lies about its height.
 func sweepConfig(seed uint64) Config {
-	return Config{Seed: seed, Joiner: seed%3 != 0, Org: seed%3 == 2, DeferSync: seed%2 == 0}
+	return Config{Seed: seed, Joiner: seed%3 != 0, Org: seed%3 == 2, DeferSync: seed%2 == 0, Liar: seed%5 == 3}
 }
 
 func report(t *testing.T, r *Result) {
@@ -104,6 +104,15 @@ func plantedCaught(t *testing.T, plant func(*Config), seeds int) (string, uint64
 // log contradicts what it sent before its crash.
 func TestCheckersCatchForgottenJournal(t *testing.T) {
 	v, seed := plantedCaught(t, func(c *Config) { c.forgetJournal = true }, 50)
+	t.Logf("seed %d: %s", seed, v)
+}
+
+// TestCheckersCatchALiarGettingEveryRequest: with the peer choice of before
+// (always the one claiming the highest height), a node that lies about its
+// height gets every request for certified blocks, answers none, and a node
+// that fell behind never catches up.
+func TestCheckersCatchALiarGettingEveryRequest(t *testing.T) {
+	v, seed := plantedCaught(t, func(c *Config) { c.Liar, c.knobs.OldSyncPeer = true, true }, 300)
 	t.Logf("seed %d: %s", seed, v)
 }
 

@@ -262,6 +262,7 @@ type Engine struct {
 	ahead []uint64 // per node, the latest epoch beyond the window it sent
 	held  bool     // no proposals of its own while replaying
 	stop  uint64   // first epoch this engine does not run (another node set's); 0: none
+	limit uint64   // first epoch the engine may not touch yet (SetLimit); 0: none
 	drive bool     // run one epoch even with nothing pending
 
 	stats Stats
@@ -416,7 +417,7 @@ func (e *Engine) admitEpoch(from protocol.NodeID, ep uint64) Admission {
 		return Now
 	case ep < e.next:
 		return Never
-	case e.stop > 0 && ep >= e.stop:
+	case e.stop > 0 && ep >= e.stop, e.limit > 0 && ep >= e.limit:
 		return Later
 	case ep >= e.next+uint64(e.cfg.Horizon):
 		e.noteAhead(from, ep)
@@ -471,6 +472,18 @@ func (e *Engine) SetStop(stop uint64) error {
 	return nil
 }
 
+// SetLimit makes limit the first epoch the engine may not touch yet: it
+// starts no epoch from limit on, proposes in none, and refuses their
+// messages for later. A limit only moves forward (a lower one is ignored).
+// The node keeps it a horizon beyond the last block its application
+// applied, so that a block that changes the node set is applied before
+// the engine touches the epoch where the new set starts, however many
+// epochs complete at once.
+func (e *Engine) SetLimit(limit uint64) { e.limit = max(e.limit, limit) }
+
+// Limit is the first epoch the engine may not touch yet (0: none).
+func (e *Engine) Limit() uint64 { return e.limit }
+
 // Stop is the first epoch the engine does not run (0: none).
 func (e *Engine) Stop() uint64 { return e.stop }
 
@@ -480,6 +493,9 @@ func (e *Engine) instance(epoch uint64) (*instance, error) {
 	}
 	if e.stop > 0 && epoch >= e.stop {
 		return nil, fmt.Errorf("epoch %d: at or after the engine's stop %d", epoch, e.stop)
+	}
+	if e.limit > 0 && epoch >= e.limit {
+		return nil, fmt.Errorf("epoch %d: at or after the engine's limit %d", epoch, e.limit)
 	}
 	seed := e.cfg.CoinSeed
 	sub, err := acs.New(acs.Config{
@@ -536,7 +552,7 @@ func (e *Engine) propose(s *Step) {
 		return
 	}
 	for ep := e.next; ep < e.next+uint64(e.cfg.Window); ep++ {
-		if e.stop > 0 && ep >= e.stop {
+		if e.stop > 0 && ep >= e.stop || e.limit > 0 && ep >= e.limit {
 			break
 		}
 		inst := e.epochs[ep]

@@ -569,3 +569,50 @@ func TestStopDrivesToTheEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestLimitHoldsTheEngineBack: an engine limited to epochs before 2 starts
+// no later epoch however much is pending, refuses later epochs' messages
+// for later, and goes on once the limit moves; a lower limit is ignored.
+func TestLimitHoldsTheEngineBack(t *testing.T) {
+	tn := newTestNet(t, 4, 5, Config{Window: 3})
+	for i := range tn.engines {
+		tn.engines[i].SetLimit(2)
+	}
+	for k := range 40 {
+		for i := range tn.engines {
+			if err := tn.input(i, Input{Tx: fmt.Appendf(nil, "tx-%d-%d", i, k)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for tn.deliver() {
+	}
+	ready := &Message{Epoch: 2, ACS: &acs.Message{Proposer: 0, RBC: &rbc.Message{Kind: rbc.KindReady}}}
+	for i, e := range tn.engines {
+		for ep := range e.epochs {
+			if ep >= 2 {
+				t.Fatalf("node %d runs epoch %d beyond its limit", i, ep)
+			}
+		}
+		if e.Admit(0, ready) != Later {
+			t.Fatalf("node %d admits epoch 2 now", i)
+		}
+		e.SetLimit(1) // ignored
+		if e.Limit() != 2 {
+			t.Fatalf("the limit went back to %d", e.Limit())
+		}
+	}
+	for i := range tn.engines {
+		tn.engines[i].SetLimit(10)
+		if err := tn.input(i, Input{Tick: true, Now: 5}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for tn.deliver() {
+	}
+	for i, out := range tn.out {
+		if len(out) <= 2 {
+			t.Fatalf("node %d output %d batches after the limit moved", i, len(out))
+		}
+	}
+}

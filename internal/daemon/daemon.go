@@ -194,6 +194,12 @@ func (d *Daemon) metrics() []api.Metric {
 		counter("mass_transport_bytes_received_total", "Payload bytes received from peers.", ts.BytesReceived),
 		{Name: "mass_transport_queued_messages", Help: "Messages queued for peers, not yet acknowledged.", Type: "gauge", Value: float64(queued)},
 	}
+	if d.journal != nil {
+		js := d.journal.Stats()
+		out = append(out,
+			api.Metric{Name: "mass_journal_bytes", Help: "Bytes in the epoch log's segment files.", Type: "gauge", Value: float64(js.Size)},
+			api.Metric{Name: "mass_journal_segments", Help: "Segment files of the epoch log.", Type: "gauge", Value: float64(js.Segments)})
+	}
 	for reason, v := range ts.Rejected {
 		out = append(out, api.Metric{Name: "mass_transport_rejected_total", Help: "What peers sent that the transport refused.", Type: "counter", Value: float64(v), Labels: map[string]string{"reason": string(reason)}})
 	}

@@ -25,7 +25,6 @@ const (
 	maxDown    = 1500 * time.Millisecond // a killed node stays down 0 to maxDown
 	minPause   = 2 * time.Second         // a paused node stays stopped minPause to maxPause
 	maxPause   = 5 * time.Second
-	catchUpGap = 3 // blocks a restarted node may lag behind the others
 	settleTime = 60 * time.Second
 )
 
@@ -112,14 +111,16 @@ func (c *cluster) pause(tr *traffic, i int, d time.Duration) {
 	c.t.Logf("node %d paused for %v", i, d.Round(time.Millisecond))
 }
 
-// catchUp waits until node i's applied height is within catchUpGap blocks
-// of the highest of the others', and logs its status.
+// catchUp waits until node i has certified the height the others had
+// reached when it came back (the others go on under load meanwhile), and
+// logs its status.
 func (c *cluster) catchUp(i int, after string) {
 	c.t.Helper()
 	start := time.Now()
-	c.waitFor(fmt.Sprintf("node %d to catch up after %s", i, after), func() bool {
+	target := c.topHeight(i)
+	c.waitFor(fmt.Sprintf("node %d to certify height %d after %s", i, target, after), func() bool {
 		st, err := c.status(i)
-		return err == nil && st.Height+catchUpGap >= c.topHeight(i)
+		return err == nil && st.Certified >= target
 	})
 	st, _ := c.status(i)
 	c.t.Logf("node %d caught up in %v: height %d, certified %d", i, time.Since(start).Round(time.Millisecond), st.Height, st.Certified)

@@ -72,8 +72,10 @@ func newCluster(t *testing.T, n int) *cluster { return newClusterOf(t, n, "kv") 
 func newClusterOf(t *testing.T, n int, application string) *cluster {
 	t.Helper()
 	dir := t.TempDir()
-	p2p := freePorts(t, n)
-	api := freePorts(t, n)
+	// One range for both, so that no node's API port is another's P2P
+	// port (two separate searches could overlap: nothing is bound yet).
+	p2p := freePorts(t, 2*n)
+	api := p2p + n
 	out, err := exec.Command(binary, "init", "--app", application, "--dir", dir, "--nodes", fmt.Sprint(n),
 		"--p2p-port", fmt.Sprint(p2p), "--api-port", fmt.Sprint(api), "--chain-id", "e2e").CombinedOutput()
 	if err != nil {

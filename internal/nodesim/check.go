@@ -106,6 +106,14 @@ func (w *watcher) afterStep(i int) {
 	}
 }
 
+// noneDropped checks that a node kept every message it was sent for
+// later: with no Byzantine node, none may fall off its bounded buffer.
+func (w *watcher) noneDropped(i int) {
+	if d := w.s.members[i].node.Counters.FutureDropped.Load(); d > 0 {
+		w.violate("node %d dropped %d messages it kept for later", i, d)
+	}
+}
+
 // check runs the periodic checks.
 func (w *watcher) check() {
 	for i, m := range w.s.members {
@@ -180,6 +188,9 @@ func (w *watcher) final() {
 		}
 	}
 	w.s.stats.Accepted = len(w.taken)
+	for i := range w.s.members {
+		w.noneDropped(i)
+	}
 }
 
 // stalled reports the nodes that did not converge in time.

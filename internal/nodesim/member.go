@@ -132,6 +132,7 @@ func (s *Sim) crash(i int) {
 	if !m.up {
 		return
 	}
+	s.watch.noneDropped(i)
 	m.up, m.paused, m.node, m.org = false, false, nil, nil
 	m.ep.closed = true
 	m.kv = m.kv.Crash()

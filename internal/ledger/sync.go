@@ -23,8 +23,8 @@ type catchUp struct {
 	fetched []certified
 }
 
-// maybeSync asks the furthest peer for certified blocks when this node is
-// behind: when f+1 nodes are beyond its horizon; when a peer is certified
+// maybeSync asks a peer certified further for certified blocks when this
+// node is behind: when f+1 nodes are beyond its horizon; when a peer is certified
 // further than this node has applied and the node applied nothing for
 // SyncAfter; or when a peer is certified further than this node and this
 // node's certified height has not moved for SyncAfter (it applied blocks

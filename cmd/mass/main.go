@@ -22,6 +22,7 @@ Usage:
                            challenge, show, list, domains ('mass proposal help')
   mass verify [flags]      prove an account (or the organization) from the genesis file alone
   mass sim [flags]         run the deterministic Byzantine simulator
+  mass sim nodes [flags]   run the whole-node simulator (crashes, pauses, partitions, node-set changes)
   mass bench [flags]       measure a network on this machine: throughput, latency, CPU, bytes per tx
                            ('mass bench sweep' runs a series up to saturation and draws charts)
 

@@ -13,6 +13,9 @@ import (
 )
 
 func runSim(args []string) error {
+	if len(args) > 0 && args[0] == "nodes" {
+		return runSimNodes(args[1:])
+	}
 	fs := flag.NewFlagSet("sim", flag.ContinueOnError)
 	sizes := fs.String("n", "4", "network sizes, comma-separated (e.g. 4,7,10)")
 	faulty := fs.Int("faulty", -1, "faulty nodes per network (default: the most tolerated, (n-1)/3)")

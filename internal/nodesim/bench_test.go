@@ -8,7 +8,7 @@ import "testing"
 func BenchmarkSeed(b *testing.B) {
 	seed := uint64(0)
 	for b.Loop() {
-		if r := Run(sweepConfig(seed)); r.Failed() {
+		if r := Run(SweepConfig(seed)); r.Failed() {
 			b.Fatalf("seed %d: %v", seed, r.Violations)
 		}
 		seed++

@@ -119,6 +119,16 @@ type Sim struct {
 	org   *orgClient // an organization run's client
 }
 
+// SweepConfig is the configuration of a seed of the sweep (the tests' and
+// `mass sim nodes`'s): one seed in three has a joining node (node-set
+// changes by a transaction), one in three the organization application
+// with a joiner that enters by a passed proposal, one in two an
+// application that defers its syncs to the node's records, one in five a
+// node that lies about its height.
+func SweepConfig(seed uint64) Config {
+	return Config{Seed: seed, Joiner: seed%3 != 0, Org: seed%3 == 2, DeferSync: seed%2 == 0, Liar: seed%5 == 3}
+}
+
 // Run simulates one seed.
 func Run(cfg Config) *Result {
 	cfg.defaults()

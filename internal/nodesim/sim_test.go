@@ -14,15 +14,6 @@ var (
 	verbose = flag.Bool("nodesim.log", false, "log what the nodes do (with -nodesim.seed)")
 )
 
-// sweepConfig is the configuration of a seed of the sweep: one seed in
-// three has a joining node (node-set changes by a transaction), one in
-// three the organization application with a joiner that enters by a
-// passed proposal, one in two an application that defers its syncs to the
-// node's records, one in five a node that lies about its height.
-func sweepConfig(seed uint64) Config {
-	return Config{Seed: seed, Joiner: seed%3 != 0, Org: seed%3 == 2, DeferSync: seed%2 == 0, Liar: seed%5 == 3}
-}
-
 func report(t *testing.T, r *Result) {
 	t.Helper()
 	if !r.Failed() {
@@ -48,7 +39,7 @@ func TestSweep(t *testing.T) {
 	var crashes, pauses, partitions, accepted, byTx, byProposal int
 	var height uint64
 	for seed := first; seed < first+count; seed++ {
-		cfg := sweepConfig(seed)
+		cfg := SweepConfig(seed)
 		if *verbose && count == 1 {
 			cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 		}
@@ -78,7 +69,7 @@ func TestSweep(t *testing.T) {
 // TestDeterministic: a seed gives the same run twice.
 func TestDeterministic(t *testing.T) {
 	for _, seed := range []uint64{1, 2} {
-		a, b := Run(sweepConfig(seed)), Run(sweepConfig(seed))
+		a, b := Run(SweepConfig(seed)), Run(SweepConfig(seed))
 		if fmt.Sprint(a.Stats, a.Violations) != fmt.Sprint(b.Stats, b.Violations) {
 			t.Fatalf("seed %d: %+v then %+v", seed, a.Stats, b.Stats)
 		}
@@ -90,7 +81,7 @@ func TestDeterministic(t *testing.T) {
 func plantedCaught(t *testing.T, plant func(*Config), seeds int) (string, uint64) {
 	t.Helper()
 	for seed := uint64(0); seed < uint64(seeds); seed++ {
-		cfg := sweepConfig(seed)
+		cfg := SweepConfig(seed)
 		plant(&cfg)
 		if r := Run(cfg); r.Failed() {
 			return r.Violations[0], seed

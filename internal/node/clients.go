@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/mass-consensus/mass/internal/app"
@@ -20,7 +21,7 @@ func (n *Node) Submit(ctx context.Context, tx []byte) error {
 		n.Counters.SubmitsRejected.Add(1)
 		return err
 	}
-	req := submitReq{tx: tx, reply: make(chan error, 1)}
+	req := newSubmitReq([][]byte{tx}, []error{nil})
 	select {
 	case n.submits <- req:
 	case <-n.stopped:
@@ -30,46 +31,72 @@ func (n *Node) Submit(ctx context.Context, tx []byte) error {
 	default:
 		return ErrBusy
 	}
-	return n.await(ctx, req)
+	return n.await(ctx, req)[0]
 }
 
-func (n *Node) await(ctx context.Context, req submitReq) error {
+func newSubmitReq(txs [][]byte, errs []error) submitReq {
+	return submitReq{txs: txs, errs: errs, done: make(chan error, 1)}
+}
+
+// await returns the answers to a request, once the loop made its
+// transactions durable (or could not).
+func (n *Node) await(ctx context.Context, req submitReq) []error {
+	var err error
 	select {
-	case err := <-req.reply:
-		return err
+	case err = <-req.done:
 	case <-n.stopped:
-		return ErrStopped
+		err = ErrStopped
 	case <-ctx.Done():
-		return ctx.Err()
+		err = ctx.Err()
 	}
+	if err == nil {
+		return req.errs // the loop's answers: it is done with them
+	}
+	errs := make([]error, len(req.errs))
+	for i := range errs {
+		errs[i] = err
+	}
+	return errs
 }
 
 // SubmitBatch hands many transactions to the node and returns, for each,
 // nil once it is durably pending or the reason it was refused. It waits
 // for room in the node's queue rather than answering ErrBusy.
+//
+// The batch travels to the loop as one request, answered once.
 func (n *Node) SubmitBatch(ctx context.Context, txs [][]byte) []error {
-	errs := n.checkAll(txs)
-	reqs := make([]submitReq, len(txs))
-	for i, tx := range txs {
-		if errs[i] != nil {
+	checked := n.checkAll(txs)
+	for _, err := range checked {
+		if err != nil {
 			n.Counters.SubmitsRejected.Add(1)
-			continue
-		}
-		reqs[i] = submitReq{tx: tx, reply: make(chan error, 1)}
-		select {
-		case n.submits <- reqs[i]:
-		case <-n.stopped:
-			errs[i] = ErrStopped
-		case <-ctx.Done():
-			errs[i] = ctx.Err()
 		}
 	}
-	for i := range txs {
-		if errs[i] == nil {
-			errs[i] = n.await(ctx, reqs[i])
+	req := newSubmitReq(txs, slices.Clone(checked))
+	select {
+	case n.submits <- req:
+	case <-n.stopped:
+		return answerAll(checked, ErrStopped)
+	case <-ctx.Done():
+		return answerAll(checked, ctx.Err())
+	}
+	answers := n.await(ctx, req)
+	for i, err := range checked {
+		if err != nil {
+			answers[i] = err // refused by the application, whatever else
 		}
 	}
-	return errs
+	return answers
+}
+
+// answerAll answers err for every transaction not refused already.
+func answerAll(checked []error, err error) []error {
+	out := slices.Clone(checked)
+	for i := range out {
+		if out[i] == nil {
+			out[i] = err
+		}
+	}
+	return out
 }
 
 // checkAll checks transactions with the application, as one batch if it

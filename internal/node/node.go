@@ -115,9 +115,14 @@ type Counters struct {
 	SubmitsRejected atomic.Uint64
 }
 
+// submitReq is one or more transactions for the loop: errs holds, for
+// each, its refusal (set before by the application's check, or by the
+// loop), and done is answered once the accepted ones are durable (nil) or
+// cannot be (the error).
 type submitReq struct {
-	tx    []byte
-	reply chan error
+	txs  [][]byte
+	errs []error
+	done chan error
 }
 
 // Node is one running node: the driver of a ledger.
@@ -129,7 +134,7 @@ type Node struct {
 	// replies are the submitters to answer once the round is durable, and
 	// results the application's results of the blocks applied, until
 	// their commits are told.
-	replies      []chan error
+	replies      []chan error // each request's done
 	results      map[uint64][]app.TxResult
 	lastDeadline time.Time
 	rate         rateMeter
@@ -218,7 +223,7 @@ func (n *Node) Run(ctx context.Context) error {
 		case in, ok := <-n.cfg.Transport.Receive():
 			err = n.inbound(ctx, in, ok)
 		case req := <-n.submits:
-			n.submit(req)
+			err = n.submit(req)
 		case <-ticker.C:
 			err = n.Tick()
 		}
@@ -231,7 +236,7 @@ func (n *Node) Run(ctx context.Context) error {
 			case in, ok := <-n.cfg.Transport.Receive():
 				err = n.inbound(ctx, in, ok)
 			case req := <-n.submits:
-				n.submit(req)
+				err = n.submit(req)
 			default:
 				more = false
 			}
@@ -287,15 +292,25 @@ func (n *Node) Offer(tx []byte) error {
 	return nil
 }
 
-// submit hands the ledger a client's transaction; the client is answered
-// once it is durable, after the flush.
-func (n *Node) submit(req submitReq) {
-	if err := n.ledger.Submit(req.tx); err != nil {
-		n.Counters.SubmitsRejected.Add(1)
-		req.reply <- err
-		return
+// submit hands the ledger a request's transactions; the client is
+// answered once they are durable, after the flush. A block for the
+// application (rare on a submission) is done first.
+func (n *Node) submit(req submitReq) error {
+	for i, tx := range req.txs {
+		if req.errs[i] != nil {
+			continue
+		}
+		if n.ledger.MustFlush() {
+			if err := n.Flush(); err != nil {
+				return err
+			}
+		}
+		if req.errs[i] = n.ledger.Submit(tx); req.errs[i] != nil {
+			n.Counters.SubmitsRejected.Add(1)
+		}
 	}
-	n.replies = append(n.replies, req.reply)
+	n.replies = append(n.replies, req.done)
+	return nil
 }
 
 // Flush does what the ledger is ready for, until it has nothing more: it

@@ -27,7 +27,7 @@ type applyItem struct {
 type applyQueue struct {
 	items []applyItem
 	out   bool   // items[0] is with the driver
-	last  uint64 // the height of the last block queued
+	last  uint64 // the height of the last block queued (or recorded)
 }
 
 func (q *applyQueue) startable() bool { return !q.out && len(q.items) > 0 }
@@ -48,10 +48,10 @@ func (q *applyQueue) push(it applyItem) {
 }
 
 // batch queues an epoch's batch as the next block.
-func (q *applyQueue) batch(b *epoch.Batch, applied uint64) error {
+func (q *applyQueue) batch(b *epoch.Batch) error {
 	height := b.Epoch + 1
-	if height != max(q.last, applied)+1 {
-		return fmt.Errorf("ledger: batch of epoch %d after block %d", b.Epoch, max(q.last, applied))
+	if height != q.last+1 {
+		return fmt.Errorf("ledger: batch of epoch %d after block %d", b.Epoch, q.last)
 	}
 	q.push(applyItem{block: app.Block{Height: height, Time: b.Time, Txs: b.Txs}, epoch: b.Epoch, hashes: b.Hashes})
 	return nil
@@ -62,7 +62,7 @@ func (q *applyQueue) batch(b *epoch.Batch, applied uint64) error {
 func (l *Ledger) onBatch(b *epoch.Batch) error {
 	height := b.Epoch + 1
 	if height > l.apply.last {
-		return l.apply.batch(b, l.votes.applied)
+		return l.apply.batch(b)
 	}
 	known, err := l.blockAt(height)
 	if err != nil {
@@ -96,10 +96,10 @@ func (l *Ledger) Applied(height uint64, root [32]byte, nodeSet []app.NodeInfo) e
 	var err error
 	switch {
 	case it.again:
+		// The replay of the log waits for these: it goes on in settle.
 		if root != it.known.StateRoot {
-			return fmt.Errorf("ledger: re-applying block %d gave state root %x, recorded %x", height, root, it.known.StateRoot)
+			err = fmt.Errorf("ledger: re-applying block %d gave state root %x, recorded %x", height, root, it.known.StateRoot)
 		}
-		return nil
 	case it.cert != nil:
 		err = l.appliedFetched(it, root)
 	default:

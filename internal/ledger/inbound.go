@@ -176,7 +176,7 @@ func (l *Ledger) onConsensus(key transport.NodeKey, from protocol.NodeID, m *epo
 	if raw == nil {
 		raw = m.Marshal()
 	}
-	if !l.replaying {
+	if !l.rp.active {
 		l.rd.Log = append(l.rd.Log, logRecord(m.Epoch, logMessage, from, raw))
 	}
 	l.Counters.ConsensusMessages.Add(1)

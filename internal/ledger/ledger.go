@@ -123,10 +123,9 @@ type Ledger struct {
 	future    futureBuffer
 	apply     applyQueue
 	now       int64 // the latest clock reading
-	// replaying is set while the log is replayed at Open: nothing handled
-	// then is logged again.
-	replaying bool
-	rp        replayState
+	// rp is the replay of the log after a restart: while it is active,
+	// nothing handled is logged again.
+	rp replayState
 	// moved is set when the engine's epoch advanced: the buffered future
 	// messages are offered again once the current input is fully handled
 	// (never from inside a step, whose later outputs are still pending).
@@ -291,7 +290,7 @@ func (l *Ledger) handleStep(st epoch.Step) error {
 	for _, o := range st.Output {
 		switch {
 		case o.Proposal != nil:
-			if !l.replaying {
+			if !l.rp.active {
 				l.rd.Log = append(l.rd.Log, logRecord(o.Proposal.Epoch, logProposal, 0, o.Proposal.Value))
 			}
 		case o.Batch != nil:

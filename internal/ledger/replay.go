@@ -26,7 +26,6 @@ type replayState struct {
 // waits for a later pass, as the epochs before it complete.
 func (l *Ledger) startReplay(log []LogRecord, from uint64) error {
 	l.engine.Hold()
-	l.replaying = true
 	l.rd.LogBelow = from
 	l.rp = replayState{active: true}
 	for _, rec := range log {
@@ -68,7 +67,7 @@ func (l *Ledger) endReplay() error {
 	if len(l.rp.later) > 0 {
 		l.log.Warn("log records the engine could not take again", "count", len(l.rp.later), "first_epoch", l.rp.later[0].Epoch)
 	}
-	l.rp, l.replaying = replayState{}, false
+	l.rp = replayState{}
 	if l.engine == nil {
 		return nil
 	}

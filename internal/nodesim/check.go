@@ -8,6 +8,7 @@ import (
 	"github.com/mass-consensus/mass/internal/crypto"
 	"github.com/mass-consensus/mass/internal/ledger"
 	"github.com/mass-consensus/mass/internal/protocol/epoch"
+	"github.com/mass-consensus/mass/internal/protocol/raba"
 	"github.com/mass-consensus/mass/internal/protocol/rbc"
 )
 
@@ -30,13 +31,14 @@ type watcher struct {
 	votes      map[[2]uint64]crypto.Signature
 	proposals  map[[2]uint64][32]byte // (sender, epoch) → root
 	readies    map[[3]uint64][32]byte // (sender, epoch, proposer) → root
+	votes1     map[voteKey]uint8      // one-per-round agreement messages → value
 	taken      map[epoch.TxHash]bool
 }
 
 func newWatcher(s *Sim) *watcher {
 	return &watcher{s: s, chain: map[uint64]chain.Hash{}, seenUpTo: make([]uint64, len(s.members)),
 		votes: map[[2]uint64]crypto.Signature{}, proposals: map[[2]uint64][32]byte{},
-		readies: map[[3]uint64][32]byte{}, taken: map[epoch.TxHash]bool{}}
+		readies: map[[3]uint64][32]byte{}, votes1: map[voteKey]uint8{}, taken: map[epoch.TxHash]bool{}}
 }
 
 func (w *watcher) violate(format string, args ...any) {
@@ -60,11 +62,38 @@ func (s *Sim) observeSend(from, _ int, msg []byte) {
 		return
 	}
 	for _, m := range msgs {
-		if m.ACS == nil || m.ACS.RBC == nil {
-			continue
+		switch {
+		case m.ACS == nil:
+		case m.ACS.RBC != nil:
+			w.observeBroadcast(from, m.Epoch, uint64(m.ACS.Proposer), m.ACS.RBC)
+		case m.ACS.RABA != nil:
+			w.observeAgreement(from, m.Epoch, uint64(m.ACS.Proposer), m.ACS.RABA)
 		}
-		w.observeBroadcast(from, m.Epoch, uint64(m.ACS.Proposer), m.ACS.RBC)
 	}
+}
+
+// voteKey names an agreement message a node sends once: its sender,
+// epoch, instance, kind and round.
+type voteKey struct {
+	from, epoch, proposer uint64
+	kind                  raba.Kind
+	round                 uint32
+}
+
+// observeAgreement checks that a node sends Aux, Conf, Final and Term at
+// most once per round, whatever crashed in between (BVal it may send for
+// both values).
+func (w *watcher) observeAgreement(from int, ep, proposer uint64, m *raba.Message) {
+	switch m.Kind {
+	case raba.KindAux, raba.KindConf, raba.KindFinal, raba.KindTerm:
+	default:
+		return
+	}
+	k := voteKey{uint64(from), ep, proposer, m.Kind, m.Round}
+	if old, seen := w.votes1[k]; seen && old != m.Value {
+		w.violate("node %d sent %s and then %d in epoch %d, agreement %d", from, m, old, ep, proposer)
+	}
+	w.votes1[k] = m.Value
 }
 
 func (w *watcher) observeBroadcast(from int, ep, proposer uint64, m *rbc.Message) {

@@ -3,6 +3,7 @@ package nodesim
 import (
 	"flag"
 	"fmt"
+	"github.com/mass-consensus/mass/internal/protocol/raba"
 	"log/slog"
 	"os"
 	"testing"
@@ -113,4 +114,32 @@ func TestCheckersCatchALiarGettingEveryRequest(t *testing.T) {
 func TestCheckersCatchFrozenCertificates(t *testing.T) {
 	v, seed := plantedCaught(t, func(c *Config) { c.knobs.OldSyncTrigger = true }, 300)
 	t.Logf("seed %d: %s", seed, v)
+}
+
+// TestWireCheckersCatchContradictions: the checkers that watch the wire
+// report a node that sends two different Aux in one round of one
+// agreement, and one that dropped a message kept for later.
+func TestWireCheckersCatchContradictions(t *testing.T) {
+	cfg := SweepConfig(0)
+	cfg.defaults()
+	s := newSim(cfg)
+	if err := s.start(0); err != nil {
+		t.Fatal(err)
+	}
+	aux := func(v uint8) *raba.Message { return &raba.Message{Kind: raba.KindAux, Round: 2, Value: v} }
+	s.watch.observeAgreement(0, 7, 1, aux(1))
+	s.watch.observeAgreement(0, 7, 1, aux(1)) // the same again: a resend after a restart
+	s.watch.observeAgreement(0, 7, 2, aux(0)) // another agreement
+	if len(s.watch.violations) != 0 {
+		t.Fatalf("violations for consistent messages: %v", s.watch.violations)
+	}
+	s.watch.observeAgreement(0, 7, 1, aux(0))
+	if len(s.watch.violations) != 1 {
+		t.Fatalf("two Aux in one round not caught: %v", s.watch.violations)
+	}
+	s.members[0].node.Counters.FutureDropped.Add(1)
+	s.watch.noneDropped(0)
+	if len(s.watch.violations) != 2 {
+		t.Fatalf("a dropped message not caught: %v", s.watch.violations)
+	}
 }

@@ -218,7 +218,11 @@ func (n *Node) notify(commits []ledger.Commit) {
 	defer n.subsMu.Unlock()
 	for _, c := range commits {
 		out := Commit{Height: c.Height, Hash: c.Hash, Time: c.Time, TxHashes: c.TxHashes, Results: n.results[c.Height]}
-		delete(n.results, c.Height)
+		for h := range n.results {
+			if h <= c.Height {
+				delete(n.results, h) // with those of blocks re-applied after a restart, which no commit tells
+			}
+		}
 		for ch := range n.subs {
 			select {
 			case ch <- out:

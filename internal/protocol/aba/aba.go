@@ -210,7 +210,7 @@ func (a *Agreement) handle(s *Step, from protocol.NodeID, msg *Message) {
 		if msg.Round == 0 {
 			return
 		}
-		cs := a.coin.HandleMessage(from, msg.Coin)
+		cs := a.coin.HandleMessage(from, msg.Round, msg.Coin)
 		a.absorbCoin(s, cs)
 		a.advance(s)
 		return

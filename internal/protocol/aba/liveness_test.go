@@ -21,7 +21,9 @@ func (c fixedCoin) Toss(r uint32) coin.Step {
 	return coin.Step{Output: []coin.Toss{{Round: r, Value: bool(c)}}}
 }
 
-func (fixedCoin) HandleMessage(protocol.NodeID, []byte) coin.Step { return coin.Step{} }
+func (fixedCoin) HandleMessage(protocol.NodeID, uint32, []byte) coin.Step { return coin.Step{} }
+
+func (fixedCoin) Common() bool { return false }
 
 // flight is a message in flight.
 type flight struct {

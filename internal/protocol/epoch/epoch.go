@@ -124,6 +124,14 @@ type Config struct {
 	// Agreement is the binary agreement of the common subset (the
 	// quadratic one by default).
 	Agreement acs.Agreement
+	// Era names the threshold coins of this engine's epochs (coin.Name).
+	Era uint64
+	// Threshold, if set, are this node's threshold keys, used from epoch
+	// ThresholdFrom on (SetThreshold sets them later); earlier epochs, and
+	// every epoch without keys, toss the local coin. Only the quadratic
+	// agreement takes a common coin; Bracha's always tosses a local one.
+	Threshold     *coin.Keys
+	ThresholdFrom uint64
 	// Recent are the transactions of the batches before Start (up to
 	// DedupEpochs of them, oldest first), for a node that resumes: a
 	// transaction committed there must not be committed again, and every
@@ -497,11 +505,10 @@ func (e *Engine) instance(epoch uint64) (*instance, error) {
 	if e.limit > 0 && epoch >= e.limit {
 		return nil, fmt.Errorf("epoch %d: at or after the engine's limit %d", epoch, e.limit)
 	}
-	seed := e.cfg.CoinSeed
 	sub, err := acs.New(acs.Config{
 		Params: e.cfg.Params, Self: e.cfg.Self, MaxValueSize: e.cfg.MaxProposalSize,
 		Agreement: e.cfg.Agreement,
-		Coin:      func(j protocol.NodeID) coin.Coin { return coin.NewLocal(coinSource(seed, epoch, j)) },
+		Coin:      e.coins(epoch),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("epoch %d: %w", epoch, err)
@@ -519,6 +526,47 @@ func (e *Engine) mustInstance(ep uint64) *instance {
 		panic(err) // configuration was checked in New, the stop by admitEpoch
 	}
 	return inst
+}
+
+// coins returns the coins of an epoch's agreements: threshold coins from
+// ThresholdFrom on when the engine has keys (and runs the quadratic
+// agreement), local coins otherwise.
+func (e *Engine) coins(epoch uint64) func(j protocol.NodeID) coin.Coin {
+	keys, self, era := e.cfg.Threshold, e.cfg.Self, e.cfg.Era
+	if e.threshold(epoch) {
+		return func(j protocol.NodeID) coin.Coin { return coin.NewThreshold(keys, self, era, epoch, j) }
+	}
+	seed := e.cfg.CoinSeed
+	return func(j protocol.NodeID) coin.Coin { return coin.NewLocal(coinSource(seed, epoch, j)) }
+}
+
+// SetThreshold makes the epochs from epoch from on toss the threshold coin
+// with keys. Every honest node must set the same epoch (the caller derives
+// it from the log), and no instance of it may have started: the caller
+// picks it beyond Limit, or beyond the horizon of the last epoch output.
+func (e *Engine) SetThreshold(from uint64, keys *coin.Keys) error {
+	for ep := range e.epochs {
+		if ep >= from {
+			return fmt.Errorf("epoch: threshold coin from epoch %d, but epoch %d has started", from, ep)
+		}
+	}
+	if from < e.next {
+		return fmt.Errorf("epoch: threshold coin from epoch %d, below the next epoch %d", from, e.next)
+	}
+	e.cfg.Threshold, e.cfg.ThresholdFrom = keys, from
+	return nil
+}
+
+// CoinKind names the coin an epoch tosses: "threshold" or "local".
+func (e *Engine) CoinKind(epoch uint64) string {
+	if e.threshold(epoch) {
+		return "threshold"
+	}
+	return "local"
+}
+
+func (e *Engine) threshold(epoch uint64) bool {
+	return e.cfg.Threshold != nil && epoch >= e.cfg.ThresholdFrom && e.cfg.Agreement == acs.Quadratic
 }
 
 // coinSource is the random source of the coin of the agreement about

@@ -86,7 +86,7 @@
 // in r does, and nobody terminates before F+1 honest nodes sent Term, after
 // which all decide through Term). The expected number of rounds with a local
 // coin grows with N under an adversary that sees the coins; a common coin
-// behind the same coin.Coin interface makes it constant.
+// makes it constant (see "With a common coin").
 //
 // Round 1 ends on 1 instead of a coin (a biased first round, as in RABA):
 // inside the common subset a node inputs 0 only for broadcasts that had not
@@ -101,6 +101,45 @@
 // B's bin_values), and B, seeing Final(w) and Final(¬w), tosses its coin:
 // exactly the local-coin failure above. Requiring F+1 Conf({w}) before a
 // Final(w) is valid (invariant B) closes it.
+//
+// # With a common coin
+//
+// Behind a common coin (coin.Coin.Common: the threshold coin, once the era
+// has keys) a round ends right after Conf, as in Mostéfaoui, Moumen and
+// Raynal's agreement with a CONF step ("Signature-free asynchronous binary
+// Byzantine consensus with t < n/3, O(n²) messages, and O(1) expected
+// time", JACM 2015), and there is no Final step:
+//
+//	values := w if the first N−F valid Conf are all Conf({w}), else ⊥;
+//	c := 1 in round 1, 0 in round 2 (scheduled), the coin from round 3;
+//	values = {w}: est := w, and decide w if w = c; values = ⊥: est := c.
+//
+// Safety: two honest nodes with values {w} and {w'} have N−F Conf quorums
+// sharing an honest node, so w = w' (invariant A above in another form);
+// if one decides w in round r then c = w, and every honest node leaves the
+// round with w (its values are {w} or it takes c = w); unanimity makes every
+// later Conf single-valued for w, as in D. A decided node keeps running
+// rounds until it terminates: the others decide when the coin next agrees,
+// or through Term. Validity as above: taking c needs both values in
+// bin_values.
+//
+// Why the Final-based rounds are not used with a common coin: the coin of a
+// round is known to the adversary as soon as one honest node has sent its
+// share (it holds F shares of its own). With those rounds a node that is
+// late in the round can still confirm a value after that (from Aux it is
+// shown) and then adopt it through a faulty node's Final, valid thanks to
+// its own Conf: the adversary picks the value against the coin in every
+// round and the split never ends (latecoin_test.go runs this attack: 30
+// rounds without a decision at N = 4). Here a node's values come from its
+// own first N−F Conf, which always include an honest Conf sent before the
+// first honest node tossed: the only value a node can keep against the coin
+// is fixed before anyone can know the coin, and it differs from the coin
+// with probability 1/2. The expected number of rounds is constant at any N.
+//
+// Rounds 1 and 2 use scheduled coins, not tossed ones: unanimous inputs then
+// decide in round 1 (value 1, the common case inside the common subset) or
+// round 2 (value 0) without any share; the adversary knows these coins, so
+// it can keep a split through them, and the real coin works from round 3.
 //
 // # Bounds
 //

@@ -123,7 +123,9 @@ func (c *exCoin) Toss(r uint32) coin.Step {
 	return coin.Step{Output: []coin.Toss{{Round: r, Value: v}}}
 }
 
-func (c *exCoin) HandleMessage(from protocol.NodeID, _ []byte) coin.Step {
+func (c *exCoin) Common() bool { return false }
+
+func (c *exCoin) HandleMessage(from protocol.NodeID, _ uint32, _ []byte) coin.Step {
 	var s coin.Step
 	s.Fault(from, coin.FaultUnexpectedMessage)
 	return s

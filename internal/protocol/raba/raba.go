@@ -21,7 +21,9 @@ const DefaultSlack = 4
 type Config struct {
 	Params protocol.Params
 	Self   protocol.NodeID
-	// Coin yields the coin of each round from round 2 on; required.
+	// Coin yields the coin of each round that needs one; required. A
+	// common coin (coin.Coin.Common) switches the agreement to its
+	// common-coin rounds (see the package doc).
 	Coin coin.Coin
 	// Slack bounds how far ahead messages are accepted (see Admit); 0 means
 	// DefaultSlack.
@@ -46,10 +48,13 @@ const (
 
 // Agreement is one instance of the quadratic binary agreement.
 type Agreement struct {
-	p     protocol.Params
-	self  protocol.NodeID
-	coin  coin.Coin
-	slack uint32
+	p    protocol.Params
+	self protocol.NodeID
+	coin coin.Coin
+	// common: the coin is common, and rounds end after Conf (see the
+	// package doc).
+	common bool
+	slack  uint32
 	// decideQuorum is the number of Final(w) that decide w: N−F. Only a
 	// test changes it, to plant a bug the checkers must catch.
 	decideQuorum int
@@ -63,6 +68,7 @@ type Agreement struct {
 	round     uint32
 	est       bool
 	phase     phase
+	values    uint8 // common-coin rounds: what the round's Conf confirmed (w or Bottom)
 	rounds    map[uint32]*round
 	decided   bool
 	decision  bool
@@ -95,7 +101,7 @@ func New(cfg Config) (*Agreement, error) {
 		slack = DefaultSlack
 	}
 	return &Agreement{
-		p: cfg.Params, self: cfg.Self, coin: cfg.Coin, slack: slack,
+		p: cfg.Params, self: cfg.Self, coin: cfg.Coin, common: cfg.Coin.Common(), slack: slack,
 		decideQuorum: cfg.Params.Quorum(),
 		round:        1, rounds: make(map[uint32]*round),
 		term: make([]uint8, cfg.Params.N), reached: protocol.NewReached(cfg.Params),
@@ -205,7 +211,7 @@ func (a *Agreement) handle(s *Step, from protocol.NodeID, msg *Message) {
 		a.handleTerm(s, from, msg.Value)
 		return
 	case KindCoin:
-		a.absorbCoin(s, a.coin.HandleMessage(from, msg.Coin))
+		a.absorbCoin(s, a.coin.HandleMessage(from, msg.Round, msg.Coin))
 		return
 	}
 	rs := a.roundState(msg.Round)
@@ -339,6 +345,11 @@ func (a *Agreement) advance(s *Step) {
 			if len(rs.confValid) < q {
 				return
 			}
+			if a.common {
+				a.values = rs.confirmed(q)
+				a.tossCommon(s)
+				continue
+			}
 			a.phase = waitFinal
 			a.broadcast(s, &Message{Kind: KindFinal, Round: a.round, Value: rs.confirmed(q)})
 		case waitFinal:
@@ -383,21 +394,67 @@ func (a *Agreement) absorbCoin(s *Step, cs coin.Step) {
 	for _, toss := range protocol.Absorb(s, cs, func(b []byte) *Message {
 		return &Message{Kind: KindCoin, Round: a.round, Coin: b}
 	}) {
-		if a.phase == waitCoin && toss.Round == a.round {
+		if a.phase != waitCoin || toss.Round != a.round {
+			continue
+		}
+		if a.common {
+			a.endCommonRound(s, toss.Value)
+		} else {
 			a.est = toss.Value
 			a.nextRound(s)
 		}
 	}
 }
 
+// scheduledCoin is the coin of the rounds of a common-coin agreement that
+// toss none: 1 in round 1 (as the local-coin rounds end on 1), 0 in round 2,
+// so that unanimous inputs decide by round 2 whatever their value.
+func scheduledCoin(round uint32) (value, ok bool) {
+	switch round {
+	case 1:
+		return true, true
+	case 2:
+		return false, true
+	}
+	return false, false
+}
+
+// tossCommon ends the Conf step of a common-coin round: the scheduled coin
+// of rounds 1 and 2, the common coin after.
+func (a *Agreement) tossCommon(s *Step) {
+	a.phase = waitCoin
+	if v, ok := scheduledCoin(a.round); ok {
+		a.endCommonRound(s, v)
+		return
+	}
+	a.absorbCoin(s, a.coin.Toss(a.round))
+}
+
+// endCommonRound ends a common-coin round given its coin c: a node whose
+// first N−F valid Conf were all Conf({w}) keeps w and decides it if w = c;
+// the others take c.
+func (a *Agreement) endCommonRound(s *Step, c bool) {
+	if a.values == Bottom {
+		a.est = c
+	} else {
+		a.est = a.values == 1
+		if a.est == c {
+			a.decide(s, c, a.round)
+		}
+	}
+	a.nextRound(s)
+}
+
 // nextRound starts the next round with the node's estimate, unless the node
-// decided by its own votes before the round just ended: every honest node
-// decides by the round after the first decision, so nobody needs it later.
+// decided by its own votes before the round just ended: with a local coin
+// every honest node decides by the round after the first decision, so nobody
+// needs it later. With a common coin the others decide when the coin agrees,
+// so a node runs on until it terminates.
 func (a *Agreement) nextRound(s *Step) {
 	if a.terminated {
 		return
 	}
-	if a.decidedAt > 0 && a.round > a.decidedAt {
+	if !a.common && a.decidedAt > 0 && a.round > a.decidedAt {
 		a.phase = stopped
 		return
 	}

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/mass-consensus/mass/internal/crypto/tbls"
 	"github.com/mass-consensus/mass/internal/protocol"
 	"github.com/mass-consensus/mass/internal/protocol/coin"
 	"github.com/mass-consensus/mass/internal/wire"
@@ -59,6 +60,45 @@ type network struct {
 
 func newNetwork(t *testing.T, n int, kinds []behaviour, sched schedule, seed uint64, mutate func(*Agreement)) *network {
 	t.Helper()
+	return newNetworkWith(t, n, kinds, sched, seed, mutate, func(i int) coin.Coin {
+		return coin.NewLocal(rand.NewPCG(seed, uint64(i)+100))
+	})
+}
+
+// newCommonNetwork is newNetwork with a threshold coin, keys from a test
+// dealer.
+func newCommonNetwork(t *testing.T, n int, kinds []behaviour, sched schedule, seed uint64, mutate func(*Agreement)) *network {
+	t.Helper()
+	keys := dealKeys(t, n, seed)
+	return newNetworkWith(t, n, kinds, sched, seed, mutate, func(i int) coin.Coin {
+		return coin.NewThreshold(keys[i], protocol.NodeID(i), 1, seed, 0)
+	})
+}
+
+var dealt = map[[2]uint64][]*coin.Keys{}
+
+// dealKeys deals threshold keys of n nodes (T = F+1), a few sets reused
+// across seeds: dealing costs more than a run.
+func dealKeys(t *testing.T, n int, seed uint64) []*coin.Keys {
+	t.Helper()
+	k := [2]uint64{uint64(n), seed % 4}
+	if keys := dealt[k]; keys != nil {
+		return keys
+	}
+	pk, sks, err := tbls.Deal(n, (n-1)/3+1, rand.NewChaCha8([32]byte{byte(n), byte(seed % 4)}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := make([]*coin.Keys, n)
+	for i := range keys {
+		keys[i] = &coin.Keys{Public: pk, Share: sks[i]}
+	}
+	dealt[k] = keys
+	return keys
+}
+
+func newNetworkWith(t *testing.T, n int, kinds []behaviour, sched schedule, seed uint64, mutate func(*Agreement), coinOf func(int) coin.Coin) *network {
+	t.Helper()
 	p, err := protocol.NewParams(n)
 	if err != nil {
 		t.Fatal(err)
@@ -66,7 +106,7 @@ func newNetwork(t *testing.T, n int, kinds []behaviour, sched schedule, seed uin
 	nw := &network{t: t, p: p, rng: rand.New(rand.NewPCG(seed, 1)), kind: kinds, sched: sched,
 		outputs: make([][]bool, n), seen: make(map[[4]uint32]int)}
 	for i := 0; i < n; i++ {
-		a, err := New(Config{Params: p, Self: protocol.NodeID(i), Coin: coin.NewLocal(rand.NewPCG(seed, uint64(i)+100))})
+		a, err := New(Config{Params: p, Self: protocol.NodeID(i), Coin: coinOf(i)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -428,5 +468,89 @@ func TestRoundsUnderAttack(t *testing.T) {
 			worst = max(worst, nw.rounds())
 		}
 		t.Logf("n=%d: mean %.1f rounds, worst %d, under a rushing split with equivocators", n, float64(sum)/seeds, worst)
+	}
+}
+
+// TestCommonCoinProperties is TestProperties with the threshold coin: the
+// rounds end after Conf, on the coin (see the package doc).
+func TestCommonCoinProperties(t *testing.T) {
+	seeds := 15
+	if testing.Short() {
+		seeds = 8
+	}
+	for _, n := range []int{1, 4, 7, 10} {
+		f := (n - 1) / 3
+		for _, b := range []behaviour{silent, flipper, equivocator, chaotic} {
+			for _, sc := range []schedule{random, split, rushing, starve} {
+				for seed := uint64(0); seed < uint64(seeds); seed++ {
+					nw := newCommonNetwork(t, n, kindsWith(n, b, f), sc, seed, nil)
+					nw.start(randomInputs(nw.rng, n))
+					nw.run(5_000_000)
+					if err := nw.check(); err != nil {
+						t.Fatalf("n=%d behaviour=%d schedule=%d seed=%d: %v", n, b, sc, seed, err)
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestCommonCoinUnanimity: with a common coin, unanimous honest inputs decide
+// 1 in round 1 and 0 by round 2 (the scheduled coins), whatever the faulty
+// nodes do.
+func TestCommonCoinUnanimity(t *testing.T) {
+	for _, n := range []int{4, 7, 10} {
+		for _, b := range []behaviour{silent, flipper, equivocator} {
+			for _, v := range []bool{false, true} {
+				for seed := uint64(0); seed < 6; seed++ {
+					nw := newCommonNetwork(t, n, kindsWith(n, b, (n-1)/3), rushing, seed, nil)
+					in := make([]bool, n)
+					for i := range in {
+						in[i] = v
+					}
+					nw.start(in)
+					nw.run(5_000_000)
+					if err := nw.check(); err != nil {
+						t.Fatalf("n=%d b=%d v=%v seed=%d: %v", n, b, v, seed, err)
+					}
+					want := uint32(2)
+					if v {
+						want = 1
+					}
+					for i, a := range nw.nodes {
+						if nw.kind[i] == honest && a.DecisionRound() > want {
+							t.Fatalf("n=%d b=%d v=%v seed=%d: node %d decided in round %d", n, b, v, seed, i, a.DecisionRound())
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestCommonCoinRoundsUnderAttack: the rushing split with equivocators, which
+// keeps a local coin going for rounds growing with n, ends in a few rounds.
+func TestCommonCoinRoundsUnderAttack(t *testing.T) {
+	for _, n := range []int{4, 7, 10} {
+		var sum, worst uint32
+		const seeds = 30
+		for seed := uint64(0); seed < seeds; seed++ {
+			nw := newCommonNetwork(t, n, kindsWith(n, equivocator, (n-1)/3), rushing, seed, nil)
+			in := make([]bool, n)
+			for i := range in {
+				in[i] = i%2 == 0
+			}
+			nw.start(in)
+			nw.run(20_000_000)
+			if err := nw.check(); err != nil {
+				t.Fatalf("n=%d seed=%d: %v", n, seed, err)
+			}
+			sum += nw.rounds()
+			worst = max(worst, nw.rounds())
+		}
+		t.Logf("n=%d: mean %.1f rounds, worst %d", n, float64(sum)/seeds, worst)
+		if mean := float64(sum) / seeds; mean > 5 {
+			t.Errorf("n=%d: mean %.1f rounds with a common coin", n, mean)
+		}
 	}
 }

@@ -12,7 +12,8 @@ import (
 // certified block fetched from a peer, or, after a restart, a block this
 // node recorded before its application lost it.
 type applyItem struct {
-	block  app.Block
+	block  app.Block // what the application sees: no key transactions
+	txs    [][]byte  // all the block's transactions
 	epoch  uint64
 	hashes []epoch.TxHash     // a batch's transaction hashes
 	cert   *chain.Certificate // a fetched block's certificate
@@ -53,7 +54,7 @@ func (q *applyQueue) batch(b *epoch.Batch) error {
 	if height != q.last+1 {
 		return fmt.Errorf("ledger: batch of epoch %d after block %d", b.Epoch, q.last)
 	}
-	q.push(applyItem{block: app.Block{Height: height, Time: b.Time, Txs: b.Txs}, epoch: b.Epoch, hashes: b.Hashes})
+	q.push(applyItem{block: app.Block{Height: height, Time: b.Time, Txs: appTxs(b.Txs)}, txs: b.Txs, epoch: b.Epoch, hashes: b.Hashes})
 	return nil
 }
 
@@ -106,6 +107,12 @@ func (l *Ledger) Applied(height uint64, root [32]byte, nodeSet []app.NodeInfo) e
 		err = l.appliedBatch(it, root)
 	}
 	if err == nil {
+		err = l.keyBlock(height, it.txs)
+	}
+	if err == nil {
+		err = l.postKeys()
+	}
+	if err == nil {
 		err = l.maybeSwitch()
 	}
 	if err == nil {
@@ -119,8 +126,8 @@ func (l *Ledger) appliedBatch(it applyItem, root [32]byte) error {
 	height := it.block.Height
 	blk := &chain.Block{Header: chain.Header{
 		ChainID: l.cfg.Genesis.ChainID, Height: height, Epoch: it.epoch, Time: it.block.Time,
-		BatchHash: chain.BatchHash(it.block.Txs), StateRoot: root, NextNodes: l.nextNodes(height),
-	}, Txs: it.block.Txs}
+		BatchHash: chain.BatchHash(it.txs), StateRoot: root, NextNodes: l.nextNodes(height),
+	}, Txs: it.txs}
 	if l.votes.lastHeader != nil {
 		blk.Prev = l.votes.lastHeader.Hash()
 	}
@@ -168,6 +175,6 @@ func (l *Ledger) adoptBlock(blk *chain.Block, hashes []epoch.TxHash) {
 	l.votes.applied, l.votes.lastHeader = blk.Height, &blk.Header
 	l.limitEngine()
 	l.sync.lastProgress = l.now
-	l.rd.Commits = append(l.rd.Commits, Commit{Height: blk.Height, Hash: blk.Hash(), Time: blk.Time, TxHashes: hashes})
+	l.rd.Commits = append(l.rd.Commits, Commit{Height: blk.Height, Hash: blk.Hash(), Time: blk.Time, TxHashes: appHashes(blk.Txs, hashes)})
 	l.moved = true
 }

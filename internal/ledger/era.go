@@ -302,11 +302,17 @@ func (l *Ledger) maybeSwitch() error {
 	l.log.Info("entered a new era", "epoch", l.votes.applied, "nodes", l.set.N(), "member", l.engine != nil)
 	l.moved = true
 	if l.engine == nil {
+		l.keys = nil
 		l.forwarded = 0 // hand the pending transactions on at the next tick
 		return nil
 	}
-	_, err = l.requeuePending()
-	return err
+	if _, err = l.requeuePending(); err != nil {
+		return err
+	}
+	if err := l.startKeys(); err != nil {
+		return err
+	}
+	return l.postKeys()
 }
 
 // requeuePending gives a new engine the transactions the node accepted and

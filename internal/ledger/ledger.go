@@ -57,6 +57,10 @@ type Knobs struct {
 	// OldSyncPeer asks the peer claiming the highest certified height,
 	// always: a peer that lies about its height gets every request.
 	OldSyncPeer bool
+	// BadKeyPart makes this node a Byzantine key dealer: the rows of its
+	// key generation part to half the nodes are garbage, so that it must
+	// be excluded from the era's keys.
+	BadKeyPart bool
 }
 
 // Restart is what the driver read before Open: the application's height
@@ -118,6 +122,7 @@ type Ledger struct {
 	pending   pendingSet
 	lastTag   uint64 // the latest tag of a pending transaction's record
 	coinSeed  [32]byte
+	keys      *eraKeys // the current era's key generation, at a member
 	votes     voting
 	sync      catchUp
 	future    futureBuffer
@@ -148,6 +153,9 @@ type Ledger struct {
 func (l *Ledger) Submit(tx []byte) error {
 	if err := l.drained(); err != nil {
 		return err
+	}
+	if IsKeyTx(tx) {
+		return ErrReserved
 	}
 	h := epoch.HashTx(tx)
 	if l.recentTxs.has(h) {
@@ -339,8 +347,10 @@ func (l *Ledger) setLogger(self int) {
 // keyOf is this node's transport key.
 func (l *Ledger) keyOf() transport.NodeKey { return transport.NodeKey(l.cfg.Key.Public()) }
 
-// appBlock is the application's view of a block.
-func appBlock(b *chain.Block) app.Block { return app.Block{Height: b.Height, Time: b.Time, Txs: b.Txs} }
+// appBlock is the application's view of a block: no key transactions.
+func appBlock(b *chain.Block) app.Block {
+	return app.Block{Height: b.Height, Time: b.Time, Txs: appTxs(b.Txs)}
+}
 
 // windowSize is the number of epochs the engine runs at once.
 func (l *Ledger) windowSize() int {

@@ -110,12 +110,20 @@ func (l *Ledger) recover(rs Restart) error {
 		l.log.Info("recovered", "certified", l.votes.certified, "applied", l.votes.applied, "member", false)
 		return nil
 	}
+	// The era's keys before the replay: the epochs it runs again must toss
+	// the coins they tossed before.
+	if err := l.startKeys(); err != nil {
+		return err
+	}
 	l.relogPending(start)
 	if err := l.startReplay(consensus, start); err != nil {
 		return err
 	}
 	pending, err := l.requeuePending()
 	if err != nil {
+		return err
+	}
+	if err := l.postKeys(); err != nil {
 		return err
 	}
 	l.log.Info("recovered", "certified", l.votes.certified, "applied", l.votes.applied, "logged", len(rs.Log), "pending", pending)
@@ -211,7 +219,7 @@ func (l *Ledger) recoverBlocks(appHeight uint64) (uint64, error) {
 		if err != nil {
 			return 0, err
 		}
-		l.apply.push(applyItem{block: appBlock(b), epoch: b.Epoch, known: b, again: true})
+		l.apply.push(applyItem{block: appBlock(b), txs: b.Txs, epoch: b.Epoch, known: b, again: true})
 	}
 	l.apply.last = recorded
 	l.votes.applied = recorded

@@ -159,7 +159,7 @@ func (l *Ledger) pullFetched() error {
 // application, and moves the consensus engine past its epoch.
 func (l *Ledger) queueFetched(c certified) error {
 	b := c.Block
-	l.apply.push(applyItem{block: appBlock(b), epoch: b.Epoch, cert: c.Cert, known: b})
+	l.apply.push(applyItem{block: appBlock(b), txs: b.Txs, epoch: b.Epoch, cert: c.Cert, known: b})
 	if l.engine == nil || l.engine.Next() != b.Epoch {
 		return nil
 	}

@@ -2,6 +2,8 @@ package node
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"slices"
 	"time"
 
@@ -179,19 +181,25 @@ func (n *Node) updateSets() {
 func (n *Node) Status() Status { return *n.status.Load() }
 
 func (n *Node) publish() {
-	ls := n.ledger.Status()
+	ls, ks := n.ledger.Status(), n.ledger.Keys()
 	peers := 0
 	for _, p := range n.cfg.Transport.Stats().Peers {
 		if p.Connected {
 			peers++
 		}
 	}
-	n.status.Store(&Status{
+	st := &Status{
 		ChainID: n.cfg.Genesis.ChainID, Node: ls.Self, Key: n.cfg.Key.Public().String(),
 		Height: ls.Applied, Certified: ls.Certified, Epoch: ls.Epoch, Pending: ls.Pending, Peers: peers,
 		Synced: n.Counters.BlocksFetched.Load(), TxRate: n.rate.rate(),
 		Member: ls.Member, Nodes: ls.Nodes, Era: ls.Era,
-	})
+		Coin: ks.Coin, KeysAt: ks.ReadyAt, CoinFrom: ks.CoinFrom, KeyParts: ks.Parts,
+	}
+	if ks.PublicKey != nil {
+		h := sha256.Sum256(ks.PublicKey)
+		st.GroupKey = hex.EncodeToString(h[:])
+	}
+	n.status.Store(st)
 }
 
 // Subscribe returns a channel of the blocks the node applies from now on.

@@ -105,6 +105,17 @@ type Status struct {
 	Member bool `json:"member"`
 	Nodes  int  `json:"nodes"`
 	Era    int  `json:"era"`
+	// Coin is the coin the node's agreements toss now: "local", or
+	// "threshold" once the era's keys, generated through the log, exist
+	// and their epoch has come. KeysAt is the block the keys came with
+	// (0: not yet), CoinFrom the first epoch of the threshold coin,
+	// KeyParts the complete key generation parts, GroupKey the SHA-256 of
+	// the era's threshold public key (hex).
+	Coin     string `json:"coin"`
+	KeysAt   uint64 `json:"keys_at,omitempty"`
+	CoinFrom uint64 `json:"coin_from_epoch,omitempty"`
+	KeyParts int    `json:"key_parts"`
+	GroupKey string `json:"group_key,omitempty"`
 }
 
 // Counters are what the node counts, for metrics: the ledger's and the

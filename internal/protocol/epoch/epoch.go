@@ -543,15 +543,13 @@ func (e *Engine) coins(epoch uint64) func(j protocol.NodeID) coin.Coin {
 // SetThreshold makes the epochs from epoch from on toss the threshold coin
 // with keys. Every honest node must set the same epoch (the caller derives
 // it from the log), and no instance of it may have started: the caller
-// picks it beyond Limit, or beyond the horizon of the last epoch output.
+// picks it at Limit or beyond. A restarted engine takes an epoch below its
+// start (the epochs before are output: their coins no longer matter).
 func (e *Engine) SetThreshold(from uint64, keys *coin.Keys) error {
 	for ep := range e.epochs {
 		if ep >= from {
 			return fmt.Errorf("epoch: threshold coin from epoch %d, but epoch %d has started", from, ep)
 		}
-	}
-	if from < e.next {
-		return fmt.Errorf("epoch: threshold coin from epoch %d, below the next epoch %d", from, e.next)
 	}
 	e.cfg.Threshold, e.cfg.ThresholdFrom = keys, from
 	return nil

@@ -104,6 +104,8 @@ type eraKeys struct {
 	readyAt uint64
 	from    uint64
 	keys    *coin.Keys
+	dealers []int  // the parts the keys are made of
+	public  []byte // the public key, encoded
 	// What this node posts until it is in a block: its part, and its acks
 	// by dealer.
 	part     []byte
@@ -172,6 +174,17 @@ func (l *Ledger) keyBlock(height uint64, txs [][]byte) error {
 		return fmt.Errorf("ledger: deriving the era's keys at block %d: %w", height, err)
 	}
 	k.readyAt, k.from, k.keys = height, height+uint64(l.horizon), &coin.Keys{Public: pk, Share: *share}
+	if l.cfg.Knobs.SkewCoinSwitch {
+		k.from += uint64(l.self)
+	}
+	if k.public, err = pk.MarshalBinary(); err != nil {
+		return fmt.Errorf("ledger: encoding the era's public key: %w", err)
+	}
+	for d := range k.cfg.N {
+		if k.kg.PartComplete(d) {
+			k.dealers = append(k.dealers, d)
+		}
+	}
 	k.part, k.acks = nil, nil
 	l.log.Info("threshold keys ready", "block", height, "coin_from_epoch", k.from, "parts", k.kg.Complete())
 	if err := l.engine.SetThreshold(k.from, k.keys); err != nil {
@@ -321,6 +334,7 @@ type KeyStatus struct {
 	ReadyAt   uint64 // the block the keys came with (0: not yet)
 	CoinFrom  uint64 // the first epoch of the threshold coin
 	PublicKey []byte // the era's threshold public key, once it exists
+	Dealers   []int  // the nodes whose parts the keys are made of
 	Ignored   int    // key transactions ignored
 }
 
@@ -332,8 +346,8 @@ func (l *Ledger) Keys() KeyStatus {
 	}
 	st := KeyStatus{Coin: "local", Parts: k.kg.Complete(), Ignored: k.rejected}
 	if k.keys != nil {
-		st.ReadyAt, st.CoinFrom = k.readyAt, k.from
-		st.PublicKey, _ = k.keys.Public.MarshalBinary()
+		st.ReadyAt, st.CoinFrom, st.Dealers = k.readyAt, k.from, slices.Clone(k.dealers)
+		st.PublicKey = k.public
 		if l.engine != nil && l.engine.Next() >= k.from {
 			st.Coin = "threshold"
 		}

@@ -61,6 +61,9 @@ type Knobs struct {
 	// key generation part to half the nodes are garbage, so that it must
 	// be excluded from the era's keys.
 	BadKeyPart bool
+	// SkewCoinSwitch makes node i switch to the threshold coin i epochs
+	// late: the nodes disagree on which coin an epoch tosses.
+	SkewCoinSwitch bool
 }
 
 // Restart is what the driver read before Open: the application's height

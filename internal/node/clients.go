@@ -193,7 +193,7 @@ func (n *Node) publish() {
 		Height: ls.Applied, Certified: ls.Certified, Epoch: ls.Epoch, Pending: ls.Pending, Peers: peers,
 		Synced: n.Counters.BlocksFetched.Load(), TxRate: n.rate.rate(),
 		Member: ls.Member, Nodes: ls.Nodes, Era: ls.Era,
-		Coin: ks.Coin, KeysAt: ks.ReadyAt, CoinFrom: ks.CoinFrom, KeyParts: ks.Parts,
+		Coin: ks.Coin, KeysAt: ks.ReadyAt, CoinFrom: ks.CoinFrom, KeyParts: ks.Parts, KeyDealers: ks.Dealers,
 	}
 	if ks.PublicKey != nil {
 		h := sha256.Sum256(ks.PublicKey)

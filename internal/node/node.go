@@ -111,11 +111,12 @@ type Status struct {
 	// (0: not yet), CoinFrom the first epoch of the threshold coin,
 	// KeyParts the complete key generation parts, GroupKey the SHA-256 of
 	// the era's threshold public key (hex).
-	Coin     string `json:"coin"`
-	KeysAt   uint64 `json:"keys_at,omitempty"`
-	CoinFrom uint64 `json:"coin_from_epoch,omitempty"`
-	KeyParts int    `json:"key_parts"`
-	GroupKey string `json:"group_key,omitempty"`
+	Coin       string `json:"coin"`
+	KeysAt     uint64 `json:"keys_at,omitempty"`
+	CoinFrom   uint64 `json:"coin_from_epoch,omitempty"`
+	KeyParts   int    `json:"key_parts"`
+	KeyDealers []int  `json:"key_dealers,omitempty"`
+	GroupKey   string `json:"group_key,omitempty"`
 }
 
 // Counters are what the node counts, for metrics: the ledger's and the

@@ -2,11 +2,13 @@ package nodesim
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/mass-consensus/mass/internal/chain"
 	"github.com/mass-consensus/mass/internal/crypto"
 	"github.com/mass-consensus/mass/internal/ledger"
+	"github.com/mass-consensus/mass/internal/node"
 	"github.com/mass-consensus/mass/internal/protocol/epoch"
 	"github.com/mass-consensus/mass/internal/protocol/raba"
 	"github.com/mass-consensus/mass/internal/protocol/rbc"
@@ -20,6 +22,9 @@ import (
 //     epoch, or sends READY for two values of one broadcast (every node
 //     here is honest, crashes and all);
 //   - nothing certified is lost across a restart;
+//   - every member of an era derives the same threshold keys after the
+//     same block and switches to the threshold coin at the same epoch,
+//     across restarts, and a Byzantine dealer's part is left out;
 //   - liveness: once faults stop, every node reaches the same certified
 //     height, equal to its applied height, with every accepted
 //     transaction in exactly one block, within the settle time.
@@ -33,12 +38,21 @@ type watcher struct {
 	readies    map[[3]uint64][32]byte // (sender, epoch, proposer) → root
 	votes1     map[voteKey]uint8      // one-per-round agreement messages → value
 	taken      map[epoch.TxHash]bool
+	keys       map[int]keyView // era → the keys the first member reported
+}
+
+// keyView is what a node reports of an era's threshold keys.
+type keyView struct {
+	node     int
+	at, from uint64
+	group    string
 }
 
 func newWatcher(s *Sim) *watcher {
 	return &watcher{s: s, chain: map[uint64]chain.Hash{}, seenUpTo: make([]uint64, len(s.members)),
 		votes: map[[2]uint64]crypto.Signature{}, proposals: map[[2]uint64][32]byte{},
-		readies: map[[3]uint64][32]byte{}, votes1: map[voteKey]uint8{}, taken: map[epoch.TxHash]bool{}}
+		readies: map[[3]uint64][32]byte{}, votes1: map[voteKey]uint8{}, taken: map[epoch.TxHash]bool{},
+		keys: map[int]keyView{}}
 }
 
 func (w *watcher) violate(format string, args ...any) {
@@ -120,6 +134,7 @@ func (w *watcher) afterStep(i int) {
 	m := w.s.members[i]
 	st := m.node.Status()
 	m.certified = max(m.certified, st.Certified)
+	w.checkKeys(i, st)
 	for h := w.seenUpTo[i] + 1; h <= st.Certified; h++ {
 		b, _, err := m.node.Block(h)
 		if err != nil {
@@ -132,6 +147,27 @@ func (w *watcher) afterStep(i int) {
 		}
 		w.chain[h] = hash
 		w.seenUpTo[i] = h
+	}
+}
+
+// checkKeys compares a member's threshold keys with the other members' of
+// its era.
+func (w *watcher) checkKeys(i int, st node.Status) {
+	if !st.Member || st.KeysAt == 0 {
+		return
+	}
+	v := keyView{node: i, at: st.KeysAt, from: st.CoinFrom, group: st.GroupKey}
+	old, seen := w.keys[st.Era]
+	if !seen {
+		w.keys[st.Era] = v
+		if w.s.cfg.BadDealer && st.Era == 0 && slices.Contains(st.KeyDealers, badDealer) {
+			w.violate("node %d made era 0's keys with the Byzantine dealer's part: dealers %v", i, st.KeyDealers)
+		}
+		return
+	}
+	if old.at != v.at || old.from != v.from || old.group != v.group {
+		w.violate("era %d: node %d has keys from block %d, coin from epoch %d, group %.12s; node %d from block %d, epoch %d, group %.12s",
+			st.Era, i, v.at, v.from, v.group, old.node, old.at, old.from, old.group)
 	}
 }
 
@@ -173,6 +209,9 @@ func (w *watcher) converged() bool {
 		if o := w.s.org; o != nil && o.done && st.Era == 0 {
 			return false // the passed proposal's node set is not in force yet
 		}
+		if st.Member && st.KeysAt == 0 {
+			return false // the era's keys are not made yet
+		}
 		height = st.Height
 	}
 	ref := w.s.members[0].node
@@ -189,7 +228,7 @@ func (w *watcher) converged() bool {
 func (w *watcher) final() {
 	st := w.s.members[0].node.Status()
 	height := st.Certified
-	w.s.stats.Height, w.s.stats.Era = height, st.Era
+	w.s.stats.Height, w.s.stats.Era, w.s.stats.KeyEras = height, st.Era, len(w.keys)
 	count := map[epoch.TxHash]int{}
 	for h := uint64(1); h <= height; h++ {
 		var first *chain.Block
@@ -231,8 +270,8 @@ func (w *watcher) stalled() {
 			continue
 		}
 		st := m.node.Status()
-		parts = append(parts, fmt.Sprintf("node %d applied %d certified %d epoch %d era %d member %v pending %d",
-			i, st.Height, st.Certified, st.Epoch, st.Era, st.Member, st.Pending))
+		parts = append(parts, fmt.Sprintf("node %d applied %d certified %d epoch %d era %d member %v pending %d key parts %d keys at %d",
+			i, st.Height, st.Certified, st.Epoch, st.Era, st.Member, st.Pending, st.KeyParts, st.KeysAt))
 	}
 	missing := 0
 	for h := range w.taken {

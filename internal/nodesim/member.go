@@ -88,6 +88,8 @@ func (s *Sim) start(i int) error {
 		logged = nil
 	}
 	m.ep = &endpoint{sim: s, self: i, cut: -1, recv: make(chan transport.Inbound), liar: s.cfg.Liar && i == liar}
+	knobs := s.cfg.knobs
+	knobs.BadKeyPart = s.cfg.BadDealer && i == badDealer
 	var entropy [32]byte
 	binary.BigEndian.PutUint64(entropy[:], s.cfg.Seed)
 	binary.BigEndian.PutUint64(entropy[8:], uint64(i))
@@ -96,7 +98,7 @@ func (s *Sim) start(i int) error {
 		Genesis: s.gen, Key: m.key, Store: cutStore{KV: m.kv, m: m}, Journal: log,
 		Logged: logged, App: a, Transport: m.ep, Entropy: entropy,
 		Now:    func() time.Time { return time.UnixMilli(s.now + m.skew) },
-		Logger: s.logger(i), SyncAfter: time.Second, StatusEvery: 500 * time.Millisecond, Knobs: s.cfg.knobs,
+		Logger: s.logger(i), SyncAfter: time.Second, StatusEvery: 500 * time.Millisecond, Knobs: knobs,
 	})
 	if err != nil {
 		return fmt.Errorf("node %d: restarting: %w", i, err)

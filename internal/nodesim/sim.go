@@ -18,8 +18,12 @@ import (
 	"github.com/mass-consensus/mass/internal/wal"
 )
 
-// liar is the node that lies about its height in a Liar run.
-const liar = 1
+// liar is the node that lies about its height in a Liar run, and
+// badDealer the one that posts a garbage key part in a BadDealer run.
+const (
+	liar      = 1
+	badDealer = 2
+)
 
 // Timing of the simulated network and nodes, in virtual milliseconds.
 const (
@@ -39,6 +43,10 @@ type Config struct {
 	// and never answer a request for certified blocks (it is otherwise
 	// honest): catching up must not depend on it.
 	Liar bool
+	// BadDealer makes genesis node 2 a Byzantine key dealer: its key
+	// generation part has garbage rows for half the nodes, so the era's
+	// keys must be made without it (it is otherwise honest).
+	BadDealer bool
 	// Org runs the organization application (signed transfers for load);
 	// with Joiner, the joiner enters by a passed proposal instead.
 	Org  bool
@@ -83,6 +91,7 @@ type Stats struct {
 	Accepted                    int
 	Height                      uint64 // the certified height every node reached
 	Era                         int    // the era the nodes ended in (node-set changes)
+	KeyEras                     int    // the eras whose threshold keys were made
 	Events                      int
 	VirtualTime                 int64
 }
@@ -126,7 +135,8 @@ type Sim struct {
 // application that defers its syncs to the node's records, one in five a
 // node that lies about its height.
 func SweepConfig(seed uint64) Config {
-	return Config{Seed: seed, Joiner: seed%3 != 0, Org: seed%3 == 2, DeferSync: seed%2 == 0, Liar: seed%5 == 3}
+	return Config{Seed: seed, Joiner: seed%3 != 0, Org: seed%3 == 2, DeferSync: seed%2 == 0, Liar: seed%5 == 3,
+		BadDealer: seed%4 == 1}
 }
 
 // Run simulates one seed.

@@ -143,3 +143,28 @@ func TestWireCheckersCatchContradictions(t *testing.T) {
 		t.Fatalf("a dropped message not caught: %v", s.watch.violations)
 	}
 }
+
+// TestCheckersCatchACoinSwitchDisagreement: nodes that switch to the
+// threshold coin at different epochs are caught (node i switching i epochs
+// late).
+func TestCheckersCatchACoinSwitchDisagreement(t *testing.T) {
+	v, seed := plantedCaught(t, func(c *Config) { c.knobs.SkewCoinSwitch = true }, 20)
+	t.Logf("seed %d: %s", seed, v)
+}
+
+// TestByzantineDealerIsLeftOut: in runs where node 2 deals a garbage key
+// part, every era still gets its keys (the run converges only then), and
+// the checker sees the genesis era's keys made without node 2.
+func TestByzantineDealerIsLeftOut(t *testing.T) {
+	for seed := uint64(1); seed < 40; seed += 4 {
+		cfg := SweepConfig(seed)
+		if !cfg.BadDealer {
+			t.Fatalf("seed %d: no Byzantine dealer", seed)
+		}
+		r := Run(cfg)
+		report(t, r)
+		if r.Stats.KeyEras == 0 {
+			t.Fatalf("seed %d: no era made its keys", seed)
+		}
+	}
+}

@@ -3,8 +3,8 @@ package dkg
 import (
 	"fmt"
 	"io"
-	"math/bits"
 
+	"github.com/mass-consensus/mass/internal/crypto/tbls"
 	"go.dedis.ch/kyber/v4"
 	"go.dedis.ch/kyber/v4/pairing/bls12381/circl"
 	"go.dedis.ch/kyber/v4/share"
@@ -111,34 +111,9 @@ func (c *commitment) row(x int) []kyber.Point {
 		for i := range col {
 			col[i] = c.c[i][j]
 		}
-		r[j] = evalPoints(col, x)
+		r[j] = tbls.EvalPoints(col, x)
 	}
 	return r
-}
-
-// evalPoints is Σ coeffs[j] x^j for a small x ≥ 0 (Horner, multiplying by x
-// with additions: x is a node number, public and at most MaxNodes).
-func evalPoints(coeffs []kyber.Point, x int) kyber.Point {
-	v := g2().Point().Null()
-	for j := len(coeffs) - 1; j >= 0; j-- {
-		m := mulSmall(v, x)
-		v = m.Add(m, coeffs[j])
-	}
-	return v
-}
-
-// mulSmall is k·p for a small public k ≥ 0, by double-and-add: about 20
-// additions for k near MaxNodes, where a full multiplication costs as much
-// as 250. It is not constant-time, and need not be.
-func mulSmall(p kyber.Point, k int) kyber.Point {
-	acc := g2().Point().Null()
-	for b := bits.Len(uint(k)) - 1; b >= 0; b-- {
-		acc.Add(acc, acc)
-		if k>>b&1 == 1 {
-			acc.Add(acc, p)
-		}
-	}
-	return acc
 }
 
 // checkRow reports whether the scalars r are the row committed to by R:
@@ -155,7 +130,7 @@ func checkRow(r []kyber.Scalar, R []kyber.Point) bool {
 // checkValue reports whether v is the value at x of the row committed to
 // by R.
 func checkValue(v kyber.Scalar, R []kyber.Point, x int) bool {
-	return g2().Point().Mul(v, nil).Equal(evalPoints(R, x))
+	return g2().Point().Mul(v, nil).Equal(tbls.EvalPoints(R, x))
 }
 
 // interpolateAtZero is q(0) for the polynomial q of degree t-1 through the

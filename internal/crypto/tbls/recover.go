@@ -2,7 +2,9 @@ package tbls
 
 import (
 	"fmt"
+	"math/bits"
 
+	"go.dedis.ch/kyber/v4"
 	"go.dedis.ch/kyber/v4/share"
 )
 
@@ -45,4 +47,30 @@ func (pk *PublicKey) Recover(name []byte, shares []SigShare) ([]byte, error) {
 		return nil, fmt.Errorf("%w: signature point: %v", ErrEncoding, err)
 	}
 	return sig, nil
+}
+
+// EvalPoints is Σ coeffs[j]·x^j for a small public x ≥ 0 (Horner's rule,
+// multiplying by x with additions): the value at x of a polynomial given by
+// its commitments, such as a node's public key share at x = index+1.
+func EvalPoints(coeffs []kyber.Point, x int) kyber.Point {
+	v := coeffs[0].Clone().Null()
+	for j := len(coeffs) - 1; j >= 0; j-- {
+		m := mulSmall(v, x)
+		v = m.Add(m, coeffs[j])
+	}
+	return v
+}
+
+// mulSmall is k·p for a small public k ≥ 0, by double-and-add: about 20
+// additions for k near MaxNodes, where a full multiplication costs as much
+// as 250. It is not constant-time, and need not be.
+func mulSmall(p kyber.Point, k int) kyber.Point {
+	acc := p.Clone().Null()
+	for b := bits.Len(uint(k)) - 1; b >= 0; b-- {
+		acc.Add(acc, acc)
+		if k>>b&1 == 1 {
+			acc.Add(acc, p)
+		}
+	}
+	return acc
 }

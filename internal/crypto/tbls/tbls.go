@@ -86,10 +86,9 @@ func newPublicKey(n int, commits []kyber.Point) (*PublicKey, error) {
 	if isNull(commits[0]) {
 		return nil, fmt.Errorf("%w: group key is the identity", ErrParams)
 	}
-	poly := share.NewPubPoly(suite.G2(), nil, commits)
 	pk := &PublicKey{n: n, t: t, commits: commits, shares: make([]kyber.Point, n)}
 	for i := range n {
-		pk.shares[i] = poly.Eval(uint32(i)).V
+		pk.shares[i] = EvalPoints(commits, i+1)
 		if isNull(pk.shares[i]) {
 			return nil, fmt.Errorf("%w: key share %d is the identity", ErrParams, i)
 		}

@@ -168,6 +168,7 @@ func TestProposalsChangeTheNodeSet(t *testing.T) {
 		c.start(i)
 	}
 	g := newGov(c)
+	genesisKeys := c.sameKeys([]int{0, 1, 2, 3}, 0, "")
 
 	// The fifth node: a home outside the genesis set, following the chain.
 	joinDir := filepath.Join(c.dir, "node4")
@@ -204,6 +205,8 @@ func TestProposalsChangeTheNodeSet(t *testing.T) {
 		code, err := c.getJSON(4, "/v1/status", &st)
 		return err == nil && code == http.StatusOK && st.Member && st.Nodes == 5
 	})
+	// The new era's keys, generated through the log by the five nodes.
+	c.sameKeys([]int{0, 1, 2, 3, 4}, 1, genesisKeys)
 	// Its signature in a certificate (signer 4 of the new set).
 	polls := 0
 	c.waitFor("a certificate signed by the fifth node", func() bool {
@@ -271,4 +274,35 @@ func TestProposalsChangeTheNodeSet(t *testing.T) {
 		t.Fatalf("verify across both changes: %v\n%s", err, out2)
 	}
 	t.Logf("%s", out2)
+}
+
+// sameKeys waits until the given nodes, all in era, have that era's
+// threshold keys, made after the same block and with the same group key
+// (different from not), and returns the group key.
+func (c *cluster) sameKeys(nodes []int, era int, not string) string {
+	c.t.Helper()
+	var group string
+	c.waitFor(fmt.Sprintf("the same threshold keys of era %d at nodes %v", era, nodes), func() bool {
+		var first keyStatus
+		for k, i := range nodes {
+			var st keyStatus
+			if code, err := c.getJSON(i, "/v1/status", &st); err != nil || code != http.StatusOK {
+				return false
+			}
+			if st.Era != era || st.KeysAt == 0 || (k > 0 && (st.KeysAt != first.KeysAt || st.GroupKey != first.GroupKey)) {
+				return false
+			}
+			first = st
+		}
+		group = first.GroupKey
+		return group != not
+	})
+	return group
+}
+
+type keyStatus struct {
+	Era      int    `json:"era"`
+	KeysAt   uint64 `json:"keys_at"`
+	GroupKey string `json:"group_key"`
+	Coin     string `json:"coin"`
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/mass-consensus/mass/internal/daemon"
 	"github.com/mass-consensus/mass/internal/genesis"
 	"github.com/mass-consensus/mass/internal/home"
+	"github.com/mass-consensus/mass/internal/ledger"
 )
 
 func runInit(args []string) error {
@@ -89,11 +90,20 @@ func runStart(args []string) error {
 	fs := flag.NewFlagSet("start", flag.ContinueOnError)
 	dir := fs.String("home", "", "the node's home directory (from mass init)")
 	level := fs.String("log-level", "", "debug, info, warn or error (default: the home's config)")
+	byzantine := fs.String("byzantine", "", "for tests only: make this node misbehave on purpose (bad-key-part: its key generation part has garbage rows for half the nodes)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *dir == "" {
 		return errors.New("--home is required")
+	}
+	var opts daemon.Options
+	switch *byzantine {
+	case "":
+	case "bad-key-part":
+		opts.Knobs.BadKeyPart = true
+	default:
+		return fmt.Errorf("--byzantine %q: the only misbehaviour is bad-key-part", *byzantine)
 	}
 	h, err := home.Load(*dir)
 	if err != nil {
@@ -103,9 +113,12 @@ func runStart(args []string) error {
 		*level = h.Config.LogLevel
 	}
 	logger := newLogger(*level, os.Stderr)
-	d, err := daemon.Start(h, logger)
+	d, err := daemon.StartWith(h, logger, opts)
 	if err != nil {
 		return err
+	}
+	if opts.Knobs != (ledger.Knobs{}) {
+		logger.Warn("this node misbehaves on purpose", "byzantine", *byzantine)
 	}
 	fmt.Printf("node API on http://%s\n", d.APIAddr())
 	ctx, stop := untilSignal()

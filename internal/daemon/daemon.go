@@ -19,6 +19,7 @@ import (
 	"github.com/mass-consensus/mass/internal/app/orgapp"
 	"github.com/mass-consensus/mass/internal/genesis"
 	"github.com/mass-consensus/mass/internal/home"
+	"github.com/mass-consensus/mass/internal/ledger"
 	"github.com/mass-consensus/mass/internal/node"
 	"github.com/mass-consensus/mass/internal/store"
 	"github.com/mass-consensus/mass/internal/store/pebble"
@@ -43,9 +44,22 @@ type Daemon struct {
 	err     error         // why the loop stopped, once done is closed
 }
 
+// Options are a daemon's settings beyond its home.
+type Options struct {
+	// Knobs make the node misbehave on purpose, to test Byzantine nodes on
+	// real processes (mass start --byzantine); the zero value in
+	// production.
+	Knobs ledger.Knobs
+}
+
 // Start opens and starts the node of a home directory. It returns once the
 // API is listening.
-func Start(h *home.Home, logger *slog.Logger) (_ *Daemon, err error) {
+func Start(h *home.Home, logger *slog.Logger) (*Daemon, error) {
+	return StartWith(h, logger, Options{})
+}
+
+// StartWith is Start with options.
+func StartWith(h *home.Home, logger *slog.Logger, opts Options) (_ *Daemon, err error) {
 	d := &Daemon{log: logger, genesis: h.Genesis, done: make(chan struct{})}
 	defer func() {
 		if err != nil {
@@ -87,7 +101,7 @@ func Start(h *home.Home, logger *slog.Logger) (_ *Daemon, err error) {
 	d.journal = journal
 	d.node, err = node.New(node.Config{
 		Genesis: h.Genesis, Key: h.Key, Store: d.db, Journal: journal, Logged: logged,
-		App: application, Transport: d.tr, Logger: logger,
+		App: application, Transport: d.tr, Logger: logger, Knobs: opts.Knobs,
 	})
 	if err != nil {
 		return nil, err

@@ -45,6 +45,7 @@ func TestMain(m *testing.M) {
 type proc struct {
 	home string
 	api  string
+	args []string // extra arguments of mass start
 	cmd  *exec.Cmd
 	log  *bytes.Buffer
 }
@@ -112,7 +113,7 @@ func (c *cluster) start(i int) {
 	if p.log == nil {
 		p.log = &bytes.Buffer{}
 	}
-	p.cmd = exec.Command(binary, "start", "--home", p.home, "--log-level", "info")
+	p.cmd = exec.Command(binary, append([]string{"start", "--home", p.home, "--log-level", "info"}, p.args...)...)
 	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
 	if err := p.cmd.Start(); err != nil {
 		c.t.Fatal(err)

@@ -289,7 +289,7 @@ func (l *Ledger) postKeys() error {
 }
 
 func (l *Ledger) postKeyTx(tx []byte) error {
-	st, err := l.engine.HandleInput(epoch.Input{Tx: tx})
+	st, err := l.engine.HandleInput(epoch.Input{Tx: tx, Urgent: true})
 	if errors.Is(err, epoch.ErrDuplicate) {
 		return nil // still pending
 	}

@@ -39,6 +39,7 @@ type watcher struct {
 	votes1     map[voteKey]uint8      // one-per-round agreement messages → value
 	taken      map[epoch.TxHash]bool
 	keys       map[int]keyView // era → the keys the first member reported
+	keyed      map[int]bool    // the genesis nodes that have the genesis era's keys
 }
 
 // keyView is what a node reports of an era's threshold keys.
@@ -52,7 +53,7 @@ func newWatcher(s *Sim) *watcher {
 	return &watcher{s: s, chain: map[uint64]chain.Hash{}, seenUpTo: make([]uint64, len(s.members)),
 		votes: map[[2]uint64]crypto.Signature{}, proposals: map[[2]uint64][32]byte{},
 		readies: map[[3]uint64][32]byte{}, votes1: map[voteKey]uint8{}, taken: map[epoch.TxHash]bool{},
-		keys: map[int]keyView{}}
+		keys: map[int]keyView{}, keyed: map[int]bool{}}
 }
 
 func (w *watcher) violate(format string, args ...any) {
@@ -155,6 +156,12 @@ func (w *watcher) afterStep(i int) {
 func (w *watcher) checkKeys(i int, st node.Status) {
 	if !st.Member || st.KeysAt == 0 {
 		return
+	}
+	if st.Era == 0 && !w.keyed[i] {
+		w.keyed[i] = true
+		if len(w.keyed) == w.s.cfg.N {
+			w.s.stats.KeysMs = w.s.now
+		}
 	}
 	v := keyView{node: i, at: st.KeysAt, from: st.CoinFrom, group: st.GroupKey}
 	old, seen := w.keys[st.Era]

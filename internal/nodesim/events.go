@@ -127,9 +127,9 @@ func (s *Sim) deliverable(from, to int) bool {
 }
 
 // delay draws a message's delay: anything up to 400 ms while faults run,
-// short once they stop.
+// short once they stop (or in a Fair run).
 func (s *Sim) delay() int64 {
-	if s.fair {
+	if s.fair || s.cfg.Fair {
 		return 1 + s.rng.Int64N(20)
 	}
 	if s.rng.IntN(10) == 0 {

@@ -4,6 +4,9 @@ package nodesim
 // the node falls far behind), power cuts inside a flush, pauses and
 // partitions, at random times; and, with a joiner, the node-set changes.
 func (s *Sim) planFaults() {
+	if s.cfg.Fair {
+		return
+	}
 	phase := s.cfg.FaultPhase
 	n := len(s.members)
 	count := 2 + s.rng.IntN(6)

@@ -43,6 +43,9 @@ type Config struct {
 	// and never answer a request for certified blocks (it is otherwise
 	// honest): catching up must not depend on it.
 	Liar bool
+	// Fair runs no faults at all: no crash, pause or partition, no
+	// node-set change (measurements such as the key generation's time).
+	Fair bool
 	// BadDealer makes genesis node 2 a Byzantine key dealer: its key
 	// generation part has garbage rows for half the nodes, so the era's
 	// keys must be made without it (it is otherwise honest).
@@ -92,6 +95,7 @@ type Stats struct {
 	Height                      uint64 // the certified height every node reached
 	Era                         int    // the era the nodes ended in (node-set changes)
 	KeyEras                     int    // the eras whose threshold keys were made
+	KeysMs                      int64  // when every genesis node had the genesis era's keys (virtual ms)
 	Events                      int
 	VirtualTime                 int64
 }

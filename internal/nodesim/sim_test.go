@@ -6,6 +6,8 @@ import (
 	"github.com/mass-consensus/mass/internal/protocol/raba"
 	"log/slog"
 	"os"
+	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -13,6 +15,7 @@ var (
 	seeds   = flag.Int("nodesim.seeds", 1000, "seeds of the whole-node sweep")
 	onlyOne = flag.Int64("nodesim.seed", -1, "run only this seed of the sweep")
 	verbose = flag.Bool("nodesim.log", false, "log what the nodes do (with -nodesim.seed)")
+	keySets = flag.String("nodesim.keysets", "4,7,10,16", "node-set sizes of TestKeyGenerationOnAFairNetwork (e.g. 31)")
 )
 
 func report(t *testing.T, r *Result) {
@@ -166,5 +169,24 @@ func TestByzantineDealerIsLeftOut(t *testing.T) {
 		if r.Stats.KeyEras == 0 {
 			t.Fatalf("seed %d: no era made its keys", seed)
 		}
+	}
+}
+
+// TestKeyGenerationOnAFairNetwork: on a network without faults, with the
+// default load, the genesis era's keys are made at every node well within
+// 30 s of simulated time (the virtual clock does not count the nodes' own
+// computing time: that is measured on real processes, docs/BENCH.md).
+func TestKeyGenerationOnAFairNetwork(t *testing.T) {
+	for _, f := range strings.Split(*keySets, ",") {
+		n, err := strconv.Atoi(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := Run(Config{N: n, Seed: 1, Fair: true, FaultPhase: 4_000})
+		report(t, r)
+		if r.Stats.KeysMs == 0 || r.Stats.KeysMs > 30_000 {
+			t.Fatalf("n=%d: keys at every node after %d ms", n, r.Stats.KeysMs)
+		}
+		t.Logf("n=%d: keys at every node after %d ms of simulated time, height %d", n, r.Stats.KeysMs, r.Stats.Height)
 	}
 }

@@ -72,6 +72,9 @@ const (
 	DefaultMaxPending      = 100_000
 	DefaultMaxProposalSize = 8 << 20
 	DefaultDedupEpochs     = 256
+	// MaxUrgent bounds the urgent transactions pending: a node's key part
+	// and its acks, one per node of the largest set.
+	MaxUrgent = 1 + protocol.MaxNodes
 )
 
 // Faults of the epoch layer.
@@ -168,6 +171,12 @@ func (c *Config) fill() error {
 type Input struct {
 	// Tx, if not nil, is a transaction submitted to this node.
 	Tx []byte
+	// Urgent puts Tx ahead of every other pending transaction, always in
+	// the node's next proposal (the node's own key transactions, which
+	// must not wait behind a full queue). At most
+	// MaxUrgent urgent transactions may be pending; they do not count
+	// against MaxPending.
+	Urgent bool
 	// Now, if Tick is set, is the node's clock reading (Unix milliseconds).
 	Now  int64
 	Tick bool
@@ -235,8 +244,9 @@ func HashAll(txs [][]byte, known []TxHash) []TxHash {
 
 // pendingTx is a pending transaction with its hash, computed once.
 type pendingTx struct {
-	tx []byte
-	h  TxHash
+	tx     []byte
+	h      TxHash
+	urgent bool
 }
 
 type instance struct {
@@ -261,6 +271,8 @@ type Engine struct {
 
 	pending  []pendingTx
 	pendingH map[TxHash]bool // hash → proposed in an epoch in flight
+	// urgent counts the urgent transactions pending: the first ones.
+	urgent int
 	// unproposed counts the pending transactions not proposed in an epoch
 	// in flight.
 	unproposed int
@@ -329,7 +341,7 @@ func (e *Engine) HandleInput(in Input) (Step, error) {
 		}
 	}
 	if in.Tx != nil {
-		if err := e.admit(in.Tx); err != nil {
+		if err := e.admit(in.Tx, in.Urgent); err != nil {
 			return s, err
 		}
 	}
@@ -340,14 +352,16 @@ func (e *Engine) HandleInput(in Input) (Step, error) {
 	return s, nil
 }
 
-func (e *Engine) admit(tx []byte) error {
+func (e *Engine) admit(tx []byte, urgent bool) error {
 	switch {
 	case len(tx) == 0:
 		return ErrTxEmpty
 	case len(tx) > e.cfg.MaxTxSize:
 		return fmt.Errorf("%w: %d bytes, limit %d", ErrTxTooLarge, len(tx), e.cfg.MaxTxSize)
-	case len(e.pending) >= e.cfg.MaxPending:
+	case !urgent && len(e.pending)-e.urgent >= e.cfg.MaxPending:
 		return fmt.Errorf("%w: %d transactions", ErrPendingFull, len(e.pending))
+	case urgent && e.urgent >= MaxUrgent:
+		return fmt.Errorf("%w: %d urgent transactions", ErrPendingFull, e.urgent)
 	}
 	h := HashTx(tx)
 	if _, ok := e.pendingH[h]; ok {
@@ -356,7 +370,12 @@ func (e *Engine) admit(tx []byte) error {
 	if e.recent[h] > 0 {
 		return ErrDuplicate
 	}
-	e.pending = append(e.pending, pendingTx{tx: tx, h: h})
+	if urgent {
+		e.pending = slices.Insert(e.pending, e.urgent, pendingTx{tx: tx, h: h, urgent: true})
+		e.urgent++
+	} else {
+		e.pending = append(e.pending, pendingTx{tx: tx, h: h})
+	}
 	e.pendingH[h] = false
 	e.unproposed++
 	return nil
@@ -673,9 +692,10 @@ func (e *Engine) Restore(ep uint64, value []byte) (Step, error) {
 	return s, nil
 }
 
-// sample draws up to BatchSize/N (at least one) transactions at random from
-// the oldest BatchSize pending ones not already proposed, keeping their
-// order; with few transactions it takes them all.
+// sample takes every urgent transaction not already proposed, and draws up
+// to BatchSize/N (at least one) others at random from the oldest BatchSize
+// pending ones not already proposed, keeping their order; with few
+// transactions it takes them all.
 func (e *Engine) sample() ([][]byte, []TxHash) {
 	var cand []pendingTx
 	size := 4
@@ -692,24 +712,32 @@ func (e *Engine) sample() ([][]byte, []TxHash) {
 		size += 4 + len(p.tx)
 		cand = append(cand, p)
 	}
+	urgent := 0 // the urgent ones come first
+	for urgent < len(cand) && cand[urgent].urgent {
+		urgent++
+	}
 	want := max(1, e.cfg.BatchSize/e.cfg.Params.N)
-	if len(cand) <= want {
+	if len(cand)-urgent <= want {
 		txs, hashes := make([][]byte, len(cand)), make([]TxHash, len(cand))
 		for i, p := range cand {
 			txs[i], hashes[i] = p.tx, p.h
 		}
 		return txs, hashes
 	}
-	// Floyd's algorithm picks want distinct indices; keep them in order.
-	picked := make(map[int]bool, want)
+	// Floyd's algorithm picks want distinct indices among the others; keep
+	// them in order.
+	picked := make(map[int]bool, urgent+want)
+	for i := range urgent {
+		picked[i] = true
+	}
 	for j := len(cand) - want; j < len(cand); j++ {
-		t := int(e.cfg.Rand.Uint64() % uint64(j+1))
+		t := urgent + int(e.cfg.Rand.Uint64()%uint64(j+1-urgent))
 		if picked[t] {
 			t = j
 		}
 		picked[t] = true
 	}
-	txs, hashes := make([][]byte, 0, want), make([]TxHash, 0, want)
+	txs, hashes := make([][]byte, 0, urgent+want), make([]TxHash, 0, urgent+want)
 	for i, p := range cand {
 		if picked[i] {
 			txs, hashes = append(txs, p.tx), append(hashes, p.h)
@@ -844,6 +872,9 @@ func (e *Engine) commit(b Batch, inst *instance) {
 			if _, ok := committed[p.h]; ok {
 				if !e.pendingH[p.h] {
 					e.unproposed--
+				}
+				if p.urgent {
+					e.urgent--
 				}
 				delete(e.pendingH, p.h)
 				continue

@@ -70,3 +70,30 @@ func TestSetThresholdRefusesAStartedEpoch(t *testing.T) {
 		t.Fatal("the switch did not take")
 	}
 }
+
+// TestUrgentTransactionsGoFirst: an urgent transaction is admitted when the
+// queue is full and is in the node's next proposal, ahead of a long queue.
+func TestUrgentTransactionsGoFirst(t *testing.T) {
+	tn := newTestNet(t, 4, 1, Config{Window: 1, BatchSize: 8, MaxPending: 40})
+	e := tn.engines[0]
+	for k := range 40 {
+		if _, err := e.HandleInput(Input{Tx: fmt.Appendf(nil, "tx %d", k)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := e.HandleInput(Input{Tx: []byte("one more")}); err == nil {
+		t.Fatal("a full queue took another transaction")
+	}
+	// The node proposed in epoch 0 already; its next proposal starts with it.
+	urgent := []byte("key part")
+	if _, err := e.HandleInput(Input{Tx: urgent, Urgent: true}); err != nil {
+		t.Fatalf("an urgent transaction refused by a full queue: %v", err)
+	}
+	if e.Stats().Pending != 41 {
+		t.Fatalf("%d pending", e.Stats().Pending)
+	}
+	sample, _ := e.sample()
+	if len(sample) == 0 || string(sample[0]) != "key part" {
+		t.Fatalf("the next proposal starts with %q", sample)
+	}
+}

@@ -58,6 +58,9 @@ type cluster interface {
 	sample() (sample, error)
 	cpuScope() string
 	memory() Memory
+	// keys says how many nodes have the era's threshold keys, and the
+	// block and the number of parts they were made at (node 0's).
+	keys() (keyState, error)
 	// failed is closed if a node stops by itself; failure then says why.
 	failed() <-chan struct{}
 	failure() error
@@ -66,3 +69,10 @@ type cluster interface {
 
 // errClusterFailed is wrapped by the error of a run whose network failed.
 var errClusterFailed = errors.New("bench: a node failed")
+
+// keyState is where the nodes' key generation stands.
+type keyState struct {
+	Ready int    // nodes with the keys
+	Block uint64 // the block the keys came with, at node 0
+	Parts int    // the parts they are made of, at node 0
+}

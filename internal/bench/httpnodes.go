@@ -429,3 +429,23 @@ const (
 
 // scraped are the metrics a sample reads from every node.
 var scraped = []string{metricCommitted, metricBytesSent, metricMessages, metricEpoch}
+
+func (c *httpNodes) keys() (keyState, error) {
+	var ks keyState
+	for i, a := range c.apis {
+		var st struct {
+			KeysAt   uint64 `json:"keys_at"`
+			KeyParts int    `json:"key_parts"`
+		}
+		if err := c.getJSON(a, "/v1/status", &st); err != nil {
+			return ks, err
+		}
+		if st.KeysAt > 0 {
+			ks.Ready++
+		}
+		if i == 0 {
+			ks.Block, ks.Parts = st.KeysAt, st.KeyParts
+		}
+	}
+	return ks, nil
+}

@@ -237,3 +237,17 @@ func (c *memCluster) close() error {
 	}
 	return nil
 }
+
+func (c *memCluster) keys() (keyState, error) {
+	var ks keyState
+	for i, nd := range c.nodes {
+		st := nd.Status()
+		if st.KeysAt > 0 {
+			ks.Ready++
+		}
+		if i == 0 {
+			ks.Block, ks.Parts = st.KeysAt, st.KeyParts
+		}
+	}
+	return ks, nil
+}

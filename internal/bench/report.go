@@ -203,6 +203,12 @@ func Summary(w io.Writer, r Report) {
 		res.CPU.Per1000Txs, res.CPU.Utilization, res.CPU.Scope, res.CPU.LoadGenerator)
 	fmt.Fprintf(w, "  bytes sent     %.0f per tx (%d in the window, all nodes)\n", res.BytesPerTx, res.BytesSent)
 	fmt.Fprintf(w, "  consensus      %s\n", consensusLine(c.Nodes, res.Consensus))
+	if k := res.Keys; k.ReadyAfter > 0 {
+		fmt.Fprintf(w, "  keys           at every node %.1f s after the start, block %d, %d parts; %d bytes of key transactions\n",
+			k.ReadyAfter, k.Block, k.Parts, k.Bytes)
+	} else {
+		fmt.Fprintf(w, "  keys           not at every node by the end of the run\n")
+	}
 	if len(res.Memory.PerNode) > 0 {
 		var mib []string
 		for _, b := range res.Memory.PerNode {

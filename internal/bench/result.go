@@ -46,6 +46,9 @@ type Result struct {
 	// Consensus is the nodes' consensus work during the window.
 	Consensus Consensus `json:"consensus"`
 	Memory    Memory    `json:"memory"`
+	// Keys is the genesis era's key generation, through the log, while the
+	// load ran.
+	Keys Keys `json:"keys"`
 	// MissedEvents are commits the event stream skipped (a gap in the
 	// heights): their transactions' latencies are lost.
 	MissedEvents uint64 `json:"missed_events,omitempty"`
@@ -85,6 +88,20 @@ type CPU struct {
 
 // Consensus is the consensus work of the nodes during the window, from
 // each node's messages handled by its engine and its epoch.
+type Keys struct {
+	// ReadyAfter is the time from the network's start (every node up and
+	// connected) until every node had the keys, seconds; 0 if they did
+	// not within the run.
+	ReadyAfter float64 `json:"ready_after_s"`
+	// Block is the block the keys came with; Parts the parts they are made
+	// of.
+	Block uint64 `json:"block"`
+	Parts int    `json:"parts"`
+	// Bytes are the key transactions' bytes for the network's size: n
+	// parts and n² acks (dkg.PartSize, dkg.AckSize).
+	Bytes int `json:"bytes"`
+}
+
 type Consensus struct {
 	// Epochs is the mean over the nodes of the epochs they went through.
 	Epochs float64 `json:"epochs_per_node"`

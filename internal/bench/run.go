@@ -9,7 +9,9 @@ import (
 	"runtime/pprof"
 	"time"
 
+	"github.com/mass-consensus/mass/internal/crypto/dkg"
 	"github.com/mass-consensus/mass/internal/genesis"
+	"github.com/mass-consensus/mass/internal/ledger"
 )
 
 // chainID is the chain of every benchmark network.
@@ -94,6 +96,19 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (rep Report, err e
 		}
 	}()
 
+	var keys Keys
+	watchKeys := func(now time.Time) {
+		if keys.ReadyAfter > 0 {
+			return
+		}
+		ks, err := cl.keys()
+		if err != nil || ks.Ready < cl.size() {
+			return
+		}
+		keys.ReadyAfter, keys.Block, keys.Parts = now.Sub(start).Seconds(), ks.Block, ks.Parts
+		fmt.Fprintf(progress, "bench: threshold keys at every node after %.1fs (block %d, %d parts)\n", keys.ReadyAfter, ks.Block, ks.Parts)
+	}
+
 	// wait sleeps d, reporting progress, unless the run must end.
 	phase := "warm-up"
 	lastCommitted, lastAt := uint64(0), time.Now()
@@ -117,6 +132,7 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (rep Report, err e
 					return nil
 				}
 			case now := <-tick.C:
+				watchKeys(now)
 				l.tracker.expire(expireAfter)
 				c := l.tracker.committed.Load()
 				rate := float64(c-lastCommitted) / now.Sub(lastAt).Seconds()
@@ -183,6 +199,10 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (rep Report, err e
 	mem := cl.memory()
 
 	res := &rep.Result
+	watchKeys(time.Now())
+	res.Keys = keys
+	n, f := cfg.Nodes, (cfg.Nodes-1)/3
+	res.Keys.Bytes = n*(dkg.PartSize(n, f)+ledger.KeyTxOverhead) + n*n*(dkg.AckSize(n)+ledger.KeyTxOverhead)
 	res.Window = t1.Sub(t0).Seconds()
 	res.OfferedTxs, res.SubmittedTxs, res.Shed = offered1-offered0, submitted1-submitted0, shed1-shed0
 	res.OfferedTPS = float64(res.OfferedTxs) / res.Window

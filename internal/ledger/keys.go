@@ -41,6 +41,9 @@ const KeyTxMagic = "mass/keys/v1\x00"
 // DomainKeyTx is the signature domain of key transactions.
 const DomainKeyTx = "mass/keys/v1"
 
+// KeyTxOverhead is the size of a key transaction beyond its payload.
+const KeyTxOverhead = len(KeyTxMagic) + 1 + 2 + 4 + crypto.SignatureSize
+
 // Kinds of key transaction.
 const (
 	keyPart uint8 = 1

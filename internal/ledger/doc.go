@@ -6,8 +6,10 @@
 // block each epoch's batch becomes, the node's vote on it, the
 // collection of votes into certificates, the catch-up from peers'
 // certified blocks, the messages kept for later epochs or eras, the
-// transactions accepted and not yet committed, and the replay of the
-// epoch log after a restart.
+// transactions accepted and not yet committed, the replay of the
+// epoch log after a restart, and each era's threshold keys, generated
+// through the log from key transactions that never reach the application
+// (keys.go), which switch the era to the threshold coin.
 //
 // # Inputs and the Ready
 //

@@ -154,13 +154,20 @@ func keyContext(e *era) []byte {
 	return append(u64(e.start), e.hash[:]...)
 }
 
-// keyBlock handles the key transactions of block height, once.
+// keyBlock handles the key transactions of block height, once, until the
+// keys exist (later ones change nothing). An error deriving the keys (which
+// at most F faulty nodes cannot cause) stops the node: going on with the
+// local coin while the others toss the common one would mix the two kinds
+// of rounds in one agreement.
 func (l *Ledger) keyBlock(height uint64, txs [][]byte) error {
 	k := l.keys
 	if k == nil || height <= k.height {
 		return nil
 	}
 	k.height = height
+	if k.keys != nil {
+		return nil
+	}
 	for _, tx := range txs {
 		if IsKeyTx(tx) {
 			if err := l.keyTx(tx); err != nil {
@@ -169,7 +176,7 @@ func (l *Ledger) keyBlock(height uint64, txs [][]byte) error {
 			}
 		}
 	}
-	if k.keys != nil || !k.kg.Ready() {
+	if !k.kg.Ready() {
 		return nil
 	}
 	pk, share, err := k.kg.Generate()

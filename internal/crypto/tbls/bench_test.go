@@ -41,3 +41,14 @@ func BenchmarkCombine(b *testing.B) {
 		}
 	}
 }
+
+// Recover of T=6 shares of N=16: interpolation and one check of the result
+// (what the threshold coin does when no share is bad).
+func BenchmarkRecover(b *testing.B) {
+	pk, _, name, shares := benchSetup(b)
+	for b.Loop() {
+		if _, err := pk.Recover(name, shares); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

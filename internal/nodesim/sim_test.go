@@ -40,7 +40,7 @@ func TestSweep(t *testing.T) {
 	if testing.Short() {
 		count = min(count, 50)
 	}
-	var crashes, pauses, partitions, accepted, byTx, byProposal int
+	var crashes, pauses, partitions, accepted, byTx, byProposal, keyEras, badDealer int
 	var height uint64
 	for seed := first; seed < first+count; seed++ {
 		cfg := SweepConfig(seed)
@@ -57,6 +57,10 @@ func TestSweep(t *testing.T) {
 		partitions += r.Stats.Partitions
 		accepted += r.Stats.Accepted
 		height += r.Stats.Height
+		keyEras += r.Stats.KeyEras
+		if r.Config.BadDealer {
+			badDealer++
+		}
 		if r.Stats.Era > 0 && r.Config.Org {
 			byProposal++
 		} else if r.Stats.Era > 0 {
@@ -66,8 +70,8 @@ func TestSweep(t *testing.T) {
 			t.Logf("%+v", r.Stats)
 		}
 	}
-	t.Logf("%d seeds: %d crashes, %d pauses, %d partitions, %d transactions accepted, mean height %.1f; the node set changed by a transaction in %d runs, by a passed proposal in %d",
-		count, crashes, pauses, partitions, accepted, float64(height)/float64(count), byTx, byProposal)
+	t.Logf("%d seeds: %d crashes, %d pauses, %d partitions, %d transactions accepted, mean height %.1f; the node set changed by a transaction in %d runs, by a passed proposal in %d; threshold keys made in %d eras (%d runs with a Byzantine dealer)",
+		count, crashes, pauses, partitions, accepted, float64(height)/float64(count), byTx, byProposal, keyEras, badDealer)
 }
 
 // TestDeterministic: a seed gives the same run twice.

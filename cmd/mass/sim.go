@@ -25,6 +25,7 @@ func runSim(args []string) error {
 	epochs := fs.Int("epochs", 0, "epochs every honest node must output (default 4)")
 	txs := fs.Int("txs", 0, "transactions given to every honest node (default 16)")
 	agreement := fs.String("agreement", "quadratic", "binary agreement: quadratic (raba) or bracha (aba)")
+	coinKind := fs.String("coin", sim.CoinLocal, "coin: local, or threshold (keys from a seeded test dealer; quadratic agreement only)")
 	workers := fs.Int("workers", runtime.GOMAXPROCS(0), "runs in parallel")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -46,7 +47,7 @@ func runSim(args []string) error {
 			f = (n - 1) / 3
 		}
 		for i := 0; i < *seeds; i++ {
-			c := sim.Config{N: n, Faulty: f, Adversary: *adversary, Seed: *seed + uint64(i), Epochs: *epochs, Txs: *txs, Agreement: *agreement}
+			c := sim.Config{N: n, Faulty: f, Adversary: *adversary, Seed: *seed + uint64(i), Epochs: *epochs, Txs: *txs, Agreement: *agreement, Coin: *coinKind}
 			c.Defaults()
 			if err := c.Validate(); err != nil {
 				return err

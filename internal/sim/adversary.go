@@ -111,6 +111,9 @@ type adversary struct {
 	// split is the splitting scheduler and the state of the faulty nodes
 	// that help it; nil if neither is in the run.
 	split *splitter
+	// coins is what it knows of the threshold coins; nil with the local
+	// coin.
+	coins *coinSight
 	// inconsistent are the non-codeword commitments of bad-shard proposers.
 	inconsistent map[uint64]map[protocol.NodeID]*rbc.Coding
 	oversized    []byte

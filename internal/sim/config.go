@@ -20,6 +20,15 @@
 // epoch log, application) under crashes and partitions; this package runs
 // the core under Byzantine nodes.
 //
+// The coin is the local one by default. With Config.Coin "threshold" every
+// node tosses the threshold coin (package coin) in every epoch, from keys
+// the simulator deals itself with the trusted dealer of package tbls, seeded
+// by the run's seed: a stand-in for the distributed key generation, which
+// is tested on its own (package crypto/dkg). The adversary then holds the
+// faulty nodes' secret shares and learns a coin only as a real one could:
+// from F+1 valid shares, the faulty nodes' own and honest ones it saw on the
+// network (coinsight.go).
+//
 // This package may import the protocol packages; nothing imports it but the
 // CLI and tests.
 package sim
@@ -47,6 +56,15 @@ const (
 	AdvSplitCoin  = "splitcoin"  // a scheduler that watches the estimates and coins and keeps the honest nodes' agreement views split; faulty nodes help it
 	AdvMixed      = "mixed"      // each faulty node and the network draw from all of the above
 )
+
+// Coins the simulator knows, by name.
+const (
+	CoinLocal     = "local"     // each node flips its own coin
+	CoinThreshold = "threshold" // the common coin from threshold keys (quadratic agreement only)
+)
+
+// Coins lists every coin name.
+var Coins = []string{CoinLocal, CoinThreshold}
 
 // Adversaries lists every adversary name.
 var Adversaries = []string{AdvNone, AdvRandom, AdvSlow, AdvCrash, AdvEquivocate, AdvBadShards, AdvABA, AdvGarbage, AdvSplit, AdvSplitCoin, AdvMixed}
@@ -77,6 +95,14 @@ type Config struct {
 	// acs.Agreements: "quadratic" (package raba, the default) or "bracha"
 	// (package aba).
 	Agreement string
+	// Coin is one of Coins: "local" (the default) or "threshold".
+	Coin string
+
+	// foresight, for tests only, lets the adversary know every threshold
+	// coin before anybody tosses it (it computes the coin from the dealt
+	// shares), to show that the splitting scheduler exploits a predictable
+	// coin: a run must then take far more rounds than with the real one.
+	foresight bool
 }
 
 // Defaults fills the zero fields of c.
@@ -106,6 +132,9 @@ func (c *Config) Defaults() {
 	if c.Agreement == "" {
 		c.Agreement = acs.Quadratic.String()
 	}
+	if c.Coin == "" {
+		c.Coin = CoinLocal
+	}
 }
 
 // Validate checks the configuration.
@@ -121,6 +150,13 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("sim: %w", err)
 		}
 	}
+	if c.Coin != "" && !slices.Contains(Coins, c.Coin) {
+		return fmt.Errorf("sim: unknown coin %q (one of %s)", c.Coin, strings.Join(Coins, ", "))
+	}
+	if c.Coin == CoinThreshold && c.Agreement != "" && c.Agreement != acs.Quadratic.String() {
+		// Bracha's agreement always tosses a local coin (package epoch).
+		return fmt.Errorf("sim: the threshold coin needs the quadratic agreement, not %q", c.Agreement)
+	}
 	if !slices.Contains(Adversaries, c.Adversary) {
 		return fmt.Errorf("sim: unknown adversary %q (one of %s)", c.Adversary, strings.Join(Adversaries, ", "))
 	}
@@ -129,6 +165,6 @@ func (c *Config) Validate() error {
 
 // Command returns the command line that reproduces this run.
 func (c *Config) Command() string {
-	return fmt.Sprintf("go run ./cmd/mass sim --n %d --faulty %d --adversary %s --seed %d --epochs %d --txs %d --agreement %s",
-		c.N, c.Faulty, c.Adversary, c.Seed, c.Epochs, c.Txs, c.Agreement)
+	return fmt.Sprintf("go run ./cmd/mass sim --n %d --faulty %d --adversary %s --seed %d --epochs %d --txs %d --agreement %s --coin %s",
+		c.N, c.Faulty, c.Adversary, c.Seed, c.Epochs, c.Txs, c.Agreement, c.Coin)
 }

@@ -1,6 +1,8 @@
 package sim
 
 import (
+	"math"
+
 	"github.com/mass-consensus/mass/internal/protocol/aba"
 	"github.com/mass-consensus/mass/internal/protocol/epoch"
 	"github.com/mass-consensus/mass/internal/protocol/raba"
@@ -51,6 +53,24 @@ func (d *Rounds) Mean() float64 {
 		return 0
 	}
 	return float64(d.Sum) / float64(d.Instances)
+}
+
+// Quantile is the least round by which a fraction q of the instances were
+// decided: RoundBuckets means that round or later; 0 if there is none.
+func (d *Rounds) Quantile(q float64) uint32 {
+	if d.Instances == 0 {
+		return 0
+	}
+	// The tolerance keeps q·n from rounding up past an integer.
+	need := uint64(math.Ceil(q*float64(d.Instances) - 1e-9))
+	var seen uint64
+	for i, c := range d.Hist {
+		seen += c
+		if seen >= max(need, 1) {
+			return uint32(i + 1)
+		}
+	}
+	return RoundBuckets
 }
 
 // roundWatch follows, from the honest nodes' messages, each instance until

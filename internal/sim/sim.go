@@ -7,6 +7,7 @@ import (
 
 	"github.com/mass-consensus/mass/internal/protocol"
 	"github.com/mass-consensus/mass/internal/protocol/acs"
+	"github.com/mass-consensus/mass/internal/protocol/coin"
 	"github.com/mass-consensus/mass/internal/protocol/epoch"
 	"github.com/mass-consensus/mass/internal/wire"
 )
@@ -51,6 +52,9 @@ type Result struct {
 	// Rescues counts the catch-ups of nodes that were not behind but stuck
 	// on an epoch certified long before.
 	Rescues int
+	// CoinsRevealed counts the threshold coins (of a round of an agreement
+	// instance) the adversary learned from F+1 valid shares; see coinSight.
+	CoinsRevealed uint64
 	// Handled counts the messages honest nodes handled.
 	Handled     uint64
 	VirtualTime int64
@@ -212,11 +216,18 @@ func (s *sim) setup() {
 		faulty[i] = true
 	}
 	s.net = s.pickNetMode()
+	var keys []coin.Keys
+	if s.cfg.Coin == CoinThreshold {
+		keys = dealKeys(s.cfg, s.p)
+	}
 	for i := 0; i < s.cfg.N; i++ {
 		id := protocol.NodeID(i)
 		cfg := epoch.Config{
 			Params: s.p, Self: id, Rand: rand.NewPCG(s.cfg.Seed, uint64(i)+1),
 			Window: s.cfg.Window, MaxProposalSize: maxProposalSize, Agreement: s.agreement,
+		}
+		if keys != nil {
+			cfg.Era, cfg.Threshold, cfg.ThresholdFrom = era, &keys[i], 0
 		}
 		for j := range cfg.CoinSeed {
 			cfg.CoinSeed[j] = byte(s.rng.Uint32())
@@ -248,6 +259,9 @@ func (s *sim) setup() {
 		}
 	}
 	s.adv = newAdversary(s)
+	if keys != nil {
+		s.adv.coins = newCoinSight(s, keys)
+	}
 	for _, n := range s.nodes {
 		s.push(event{at: s.rng.Int64N(tickEvery), kind: evTick, to: n.id})
 	}
@@ -438,6 +452,9 @@ func (s *sim) handleStep(n *node, st epoch.Step) {
 	}
 	for _, m := range st.Messages {
 		s.rounds.note(s, n, m.Body)
+		if s.adv.coins != nil {
+			s.adv.coins.observe(n, m.Body) // before the scheduler, which acts on what it learns
+		}
 		if s.adv.split != nil {
 			s.adv.split.observe(n, m.Body)
 		}
@@ -514,6 +531,9 @@ func (s *sim) output(n *node, b epoch.Batch) {
 	n.log = append(n.log, b)
 	if s.outputs[b.Epoch]++; s.outputs[b.Epoch] == len(s.honest) {
 		s.rounds.retire(b.Epoch + 1)
+		if s.adv.coins != nil {
+			s.adv.coins.retire(b.Epoch + 1)
+		}
 		if s.adv.split != nil {
 			s.adv.split.retire(b.Epoch + 1)
 		}

@@ -183,6 +183,8 @@ func TestConfigValidate(t *testing.T) {
 		{N: 4, Faulty: 4, Adversary: AdvNone},
 		{N: 4, Faulty: -1, Adversary: AdvNone},
 		{N: 4, Adversary: "nonsense"},
+		{N: 4, Adversary: AdvNone, Coin: "nonsense"},
+		{N: 4, Adversary: AdvNone, Coin: CoinThreshold, Agreement: "bracha"},
 	} {
 		if err := c.Validate(); err == nil {
 			t.Errorf("%+v accepted", c)

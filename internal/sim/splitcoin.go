@@ -55,6 +55,10 @@ import (
 // Once the honest estimates of a round agree nothing is held: unanimity
 // decides at once whatever the schedule, so with h honest nodes each coin
 // round ends the split with probability about 2^(1−h).
+//
+// All of the above is for the local coin. With the threshold coin the
+// quadratic agreement's rounds end after Conf and the plan is another
+// (splitcommon.go); Bracha's agreement always tosses the local coin.
 const holdMax = 300 // ms
 
 // watchAhead bounds the epochs beyond the oldest one still running that the
@@ -82,6 +86,8 @@ type watch struct {
 	step2 map[uint32][]int8 // Bracha: each node's step-2 value
 	recv  []*recvState      // per honest recipient
 	fval  map[fkey]uint8    // Bracha: the value of a faulty origin's step message
+	// common is the plan of each common-coin round (splitcommon.go).
+	common map[uint32]*commonRound
 }
 
 type fkey struct {
@@ -134,6 +140,9 @@ type splitter struct {
 	out     map[[2]protocol.NodeID][][]byte // released messages, per (from, to)
 	outKeys [][2]protocol.NodeID
 	helpers []*node // the faulty nodes with behaviour bSplitCoin
+	// common: the agreements toss the threshold coin, and their rounds end
+	// after Conf (splitcommon.go).
+	common bool
 }
 
 type dirtyInst struct {
@@ -144,7 +153,7 @@ type dirtyInst struct {
 func newSplitter(a *adversary) *splitter {
 	s := a.s
 	sp := &splitter{a: a, watches: make(map[instKey]*watch), held: make([]*nodeHeld, s.cfg.N),
-		out: make(map[[2]protocol.NodeID][][]byte)}
+		out: make(map[[2]protocol.NodeID][][]byte), common: s.cfg.Coin == CoinThreshold}
 	for i := range sp.held {
 		sp.held[i] = &nodeHeld{byInst: make(map[instKey][]*heldMsg)}
 	}
@@ -350,19 +359,33 @@ func (sp *splitter) observeRABA(n *node, k instKey, m *raba.Message) {
 		// The first BVal of a round is the node's estimate: the scheduler
 		// keeps every BVal of a round from a node until it has sent its own.
 		if w.pos[i] < at(m.Round, 1) {
+			was := sp.common && sp.activeCommon(k, w, m.Round)
 			w.pos[i] = at(m.Round, 1)
 			sp.reveal(w, k, m.Round, i, m.Value)
 			sp.mark(i, k)
+			if sp.common {
+				sp.observeCommon(k, w, i, m, was)
+			}
 			sp.help(w, k, m.Round, i)
 		}
 	case raba.KindAux, raba.KindConf, raba.KindFinal:
 		if sp.advance(w, i, at(m.Round, uint8(m.Kind))) {
 			sp.mark(i, k)
+			if sp.common {
+				sp.observeCommon(k, w, i, m, false)
+			}
+		}
+	case raba.KindCoin:
+		if sp.common {
+			sp.observeCommon(k, w, i, m, false)
 		}
 	case raba.KindTerm:
 		if !w.done[i] {
 			w.done[i] = true
 			sp.mark(i, k)
+			if sp.common {
+				sp.observeCommon(k, w, i, m, false)
+			}
 		}
 	}
 }
@@ -385,6 +408,10 @@ func (sp *splitter) reveal(w *watch, k instKey, r uint32, i protocol.NodeID, v u
 // help sends, from every helping faulty node, what honest node i needs in
 // round r of a quadratic agreement.
 func (sp *splitter) help(w *watch, k instKey, r uint32, i protocol.NodeID) {
+	if sp.common {
+		sp.helpCommon(w, k, r, i)
+		return
+	}
 	if len(sp.helpers) == 0 || !sp.helping() {
 		return
 	}
@@ -397,23 +424,12 @@ func (sp *splitter) help(w *watch, k instKey, r uint32, i protocol.NodeID) {
 	if p.adopt {
 		final = 0
 	}
-	msgs := []*raba.Message{
-		{Kind: raba.KindBVal, Round: r, Value: 0},
-		{Kind: raba.KindBVal, Round: r, Value: 1},
-		{Kind: raba.KindAux, Round: r, Value: aux},
-		{Kind: raba.KindConf, Round: r, Value: p.conf},
-		{Kind: raba.KindFinal, Round: r, Value: final},
-	}
-	s := sp.a.s
-	for _, f := range sp.helpers {
-		if s.crashed(f) {
-			continue
-		}
-		for _, m := range msgs {
-			e := &epoch.Message{Epoch: k.ep, ACS: &acs.Message{Proposer: k.prop, RABA: m}}
-			s.post(f, i, e.Marshal())
-		}
-	}
+	sp.fromHelpers(k, i,
+		&raba.Message{Kind: raba.KindBVal, Round: r, Value: 0},
+		&raba.Message{Kind: raba.KindBVal, Round: r, Value: 1},
+		&raba.Message{Kind: raba.KindAux, Round: r, Value: aux},
+		&raba.Message{Kind: raba.KindConf, Round: r, Value: p.conf},
+		&raba.Message{Kind: raba.KindFinal, Round: r, Value: final})
 }
 
 // helper reports whether node id is a faulty node that helps the scheduler.
@@ -554,6 +570,9 @@ func (sp *splitter) passRABA(k instKey, w *watch, i protocol.NodeID, m *raba.Mes
 	r := m.Round
 	if w.pos[i] < at(r, 1) {
 		return false // its estimate of round r first
+	}
+	if sp.common {
+		return sp.passCommon(k, w, i, m)
 	}
 	// The stage the message counts for is over once the node sent its next
 	// message.

@@ -29,10 +29,11 @@ func Sweep(cfgs []Config, workers int) []Result {
 	return results
 }
 
-// Summary aggregates the runs of one network size and agreement.
+// Summary aggregates the runs of one network size, agreement and coin.
 type Summary struct {
 	N, Faulty    int
 	Agreement    string
+	Coin         string
 	Runs, Failed int
 	Epochs       int
 	ABADecisions uint64
@@ -46,24 +47,27 @@ type Summary struct {
 	Rescues      int
 	Rejected     uint64
 	Faults       uint64
+	// CoinsRevealed counts the threshold coins the adversary learned.
+	CoinsRevealed uint64
 }
 
-// Summarize groups results by network size and agreement, in the order
-// they first appear.
+// Summarize groups results by network size, agreement and coin, in the
+// order they first appear.
 func Summarize(results []Result) []Summary {
 	type key struct {
 		n, faulty int
 		agreement string
+		coin      string
 	}
 	var out []Summary
 	index := map[key]int{}
 	for _, r := range results {
-		k := key{r.Config.N, r.Config.Faulty, r.Config.Agreement}
+		k := key{r.Config.N, r.Config.Faulty, r.Config.Agreement, r.Config.Coin}
 		i, ok := index[k]
 		if !ok {
 			i = len(out)
 			index[k] = i
-			out = append(out, Summary{N: r.Config.N, Faulty: r.Config.Faulty, Agreement: r.Config.Agreement})
+			out = append(out, Summary{N: r.Config.N, Faulty: r.Config.Faulty, Agreement: r.Config.Agreement, Coin: r.Config.Coin})
 		}
 		s := &out[i]
 		s.Runs++
@@ -82,6 +86,7 @@ func Summarize(results []Result) []Summary {
 		s.Rescues += r.Rescues
 		s.Rejected += r.Rejected
 		s.Faults += r.Faults
+		s.CoinsRevealed += r.CoinsRevealed
 	}
 	return out
 }
@@ -114,9 +119,9 @@ func Print(w io.Writer, results []Result) {
 			}
 			return float64(v) / float64(s.NodeEpochs)
 		}
-		fmt.Fprintf(w, "n=%d faulty=%d %s: %d runs, %d violations; epochs decided %d; mean ABA rounds %.4f; per node per epoch: %.0f messages sent, %.0f handled, %.0f bytes; catch-ups %d (of stuck nodes %d); rejected messages %d; faults seen %d\n",
-			s.N, s.Faulty, s.Agreement, s.Runs, s.Failed, s.Epochs, s.MeanABARounds(), perNodeEpoch(s.Messages), perNodeEpoch(s.Handled), perNodeEpoch(s.Bytes), s.CatchUps, s.Rescues, s.Rejected, s.Faults)
-		fmt.Fprintf(w, "  decision round per agreement instance (the first honest decision): %d instances, mean %.4f, max %d;", s.Rounds.Instances, s.Rounds.Mean(), s.Rounds.Max)
+		fmt.Fprintf(w, "n=%d faulty=%d %s, %s coin: %d runs, %d violations; epochs decided %d; mean ABA rounds %.4f; per node per epoch: %.0f messages sent, %.0f handled, %.0f bytes; catch-ups %d (of stuck nodes %d); rejected messages %d; faults seen %d\n",
+			s.N, s.Faulty, s.Agreement, s.Coin, s.Runs, s.Failed, s.Epochs, s.MeanABARounds(), perNodeEpoch(s.Messages), perNodeEpoch(s.Handled), perNodeEpoch(s.Bytes), s.CatchUps, s.Rescues, s.Rejected, s.Faults)
+		fmt.Fprintf(w, "  decision round per agreement instance (the first honest decision): %d instances, mean %.4f, p99 %s, max %d;", s.Rounds.Instances, s.Rounds.Mean(), roundName(s.Rounds.Quantile(0.99)), s.Rounds.Max)
 		for i, c := range s.Rounds.Hist {
 			if c == 0 {
 				continue
@@ -128,5 +133,16 @@ func Print(w io.Writer, results []Result) {
 			}
 		}
 		fmt.Fprintln(w)
+		if s.CoinsRevealed > 0 {
+			fmt.Fprintf(w, "  threshold coins the adversary learned from shares: %d\n", s.CoinsRevealed)
+		}
 	}
+}
+
+// roundName writes a decision round, the tail bucket as "16+".
+func roundName(r uint32) string {
+	if r >= RoundBuckets {
+		return fmt.Sprintf("%d+", RoundBuckets)
+	}
+	return fmt.Sprint(r)
 }

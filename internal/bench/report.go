@@ -204,7 +204,7 @@ func Summary(w io.Writer, r Report) {
 	fmt.Fprintf(w, "  bytes sent     %.0f per tx (%d in the window, all nodes)\n", res.BytesPerTx, res.BytesSent)
 	fmt.Fprintf(w, "  consensus      %s\n", consensusLine(c.Nodes, res.Consensus))
 	if k := res.Keys; k.ReadyAfter > 0 {
-		fmt.Fprintf(w, "  keys           at every node %.1f s after the start, block %d, %d parts; %d bytes of key transactions\n",
+		fmt.Fprintf(w, "  keys           at every node %.1f s after the nodes were launched, block %d, %d parts; %d bytes of key transactions\n",
 			k.ReadyAfter, k.Block, k.Parts, k.Bytes)
 	} else {
 		fmt.Fprintf(w, "  keys           not at every node by the end of the run\n")

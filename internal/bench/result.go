@@ -89,9 +89,9 @@ type CPU struct {
 // Consensus is the consensus work of the nodes during the window, from
 // each node's messages handled by its engine and its epoch.
 type Keys struct {
-	// ReadyAfter is the time from the network's start (every node up and
-	// connected) until every node had the keys, seconds; 0 if they did
-	// not within the run.
+	// ReadyAfter is the time from the launch of the nodes until every
+	// node had the keys (checked every 100 ms), seconds; 0 if they did not
+	// within the run.
 	ReadyAfter float64 `json:"ready_after_s"`
 	// Block is the block the keys came with; Parts the parts they are made
 	// of.

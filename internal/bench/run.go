@@ -46,6 +46,7 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (rep Report, err e
 
 	var th *threads
 	var cl cluster
+	launched := time.Now()
 	fmt.Fprintf(progress, "bench: starting %d nodes (%s transport, %s payload)\n", cfg.Nodes, cfg.Transport, cfg.Payload)
 	switch cfg.Transport {
 	case TransportMem:
@@ -97,15 +98,17 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (rep Report, err e
 	}()
 
 	var keys Keys
+	var keysChecked time.Time
 	watchKeys := func(now time.Time) {
-		if keys.ReadyAfter > 0 {
+		if keys.ReadyAfter > 0 || now.Sub(keysChecked) < 100*time.Millisecond {
 			return
 		}
+		keysChecked = now
 		ks, err := cl.keys()
 		if err != nil || ks.Ready < cl.size() {
 			return
 		}
-		keys.ReadyAfter, keys.Block, keys.Parts = now.Sub(start).Seconds(), ks.Block, ks.Parts
+		keys.ReadyAfter, keys.Block, keys.Parts = now.Sub(launched).Seconds(), ks.Block, ks.Parts
 		fmt.Fprintf(progress, "bench: threshold keys at every node after %.1fs (block %d, %d parts)\n", keys.ReadyAfter, ks.Block, ks.Parts)
 	}
 
@@ -124,7 +127,8 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (rep Report, err e
 				return ctx.Err()
 			case <-cl.failed():
 				return cl.failure()
-			case <-poll.C:
+			case now := <-poll.C:
+				watchKeys(now)
 				if err := l.failure(); err != nil {
 					return err
 				}

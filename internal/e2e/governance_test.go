@@ -231,6 +231,19 @@ func TestProposalsChangeTheNodeSet(t *testing.T) {
 		return false
 	})
 
+	// The new era's agreements toss the new threshold coin.
+	polls = 0
+	c.waitFor("the fifth node tossing the new era's threshold coin", func() bool {
+		var st keyStatus
+		if _, err := c.getJSON(4, "/v1/status", &st); err == nil && st.Era == 1 && st.Coin == "threshold" {
+			return true
+		}
+		if polls++; polls%25 == 0 {
+			g.send(0, "alice", &tx.Transfer{To: g.keys["bob"].Public(), Amount: 1})
+		}
+		return false
+	})
+
 	// Proposal 2: remove node 3 of the genesis set.
 	gen, err := genesis.Load(filepath.Join(c.procs[0].home, "genesis.json"))
 	if err != nil {

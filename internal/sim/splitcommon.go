@@ -25,10 +25,10 @@ import (
 // Conf({v}) (it confirms v) or Conf({0,1}) (⊥, the scheduler holding its
 // (N−F)-th single-valued Conf until that one is in).
 //
-//   - Rounds 1 and 2 toss no coin: it is 1, then 0 (package raba). The aim
-//     is ¬c; the late half of the honest nodes confirms it, the early half
-//     gets ⊥.
-//   - From round 3 the coin is unknown until an honest node tosses it, which
+//   - A round with a scheduled coin (round 1: 1; raba.ScheduledCoin) tosses
+//     none. The aim is ¬c; the late half of the honest nodes confirms it,
+//     the early half gets ⊥.
+//   - From round 2 the coin is unknown until an honest node tosses it, which
 //     it does once its own Conf are in. The aim is a guess g, the first
 //     estimate an honest node reveals in the round (so what was handed
 //     before the round was known to be split points the same way). Until
@@ -42,9 +42,9 @@ import (
 //     is c again. Confirming ¬c after the reveal is the attack on rules
 //     where a late node could still adopt a value; here any N−F Conf hold an
 //     honest one sent before the first toss, so with c = g it cannot work.
-//   - With foresight (a test's predictable coin) every round is like rounds
-//     1 and 2: the aim is ¬c from the start, and the split never ends during
-//     the fault phase.
+//   - With foresight (a test's predictable coin) every round is like round
+//     1: the aim is ¬c from the start, and the split never ends during the
+//     fault phase.
 //
 // A round is shaped while the honest estimates are split, or not all known
 // yet (an undecided node has not revealed its own): round 1 of a victim
@@ -83,15 +83,13 @@ func (sp *splitter) commonRound(w *watch, r uint32) *commonRound {
 }
 
 // coinOf returns the coin of round r of an instance if the adversary knows
-// it, and whether it knew it before anybody tossed it: rounds 1 and 2 toss
-// none (their coin is 1, then 0, as package raba schedules them).
+// it, and whether it knew it before anybody tossed it: the rounds package
+// raba schedules a coin for toss none, and the adversary knows their coin.
 func (sp *splitter) coinOf(k instKey, r uint32) (c, known, ahead bool) {
-	switch {
-	case r == 1:
-		return true, true, true
-	case r == 2:
-		return false, true, true
-	case sp.a.coins == nil:
+	if v, ok := raba.ScheduledCoin(r); ok {
+		return v, true, true
+	}
+	if sp.a.coins == nil {
 		return false, false, false
 	}
 	return sp.a.coins.value(k, r)

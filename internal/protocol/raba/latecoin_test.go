@@ -120,7 +120,7 @@ func valued(f func(*Message) bool, v uint8) func(*Message) bool {
 // from the faulty node's own share and the first honest share it sees.
 func (d *lateCoinNet) coinOf(r uint32) (bool, bool) {
 	if d.nodes[lcX].common {
-		if v, ok := scheduledCoin(r); ok {
+		if v, ok := ScheduledCoin(r); ok {
 			return v, true
 		}
 	} else if r == 1 {

@@ -62,6 +62,10 @@ type Agreement struct {
 	// of the published WaterBear code (see the package doc). Only a test
 	// sets it, to plant the bug the exhaustive check must catch.
 	looseFinal bool
+	// eagerDecide makes a common-coin round decide w as soon as the
+	// node's values are {w}, whatever the coin. Only a test sets it, to
+	// plant the bug the exhaustive check must catch.
+	eagerDecide bool
 
 	started   bool
 	firstIn   bool
@@ -406,24 +410,23 @@ func (a *Agreement) absorbCoin(s *Step, cs coin.Step) {
 	}
 }
 
-// scheduledCoin is the coin of the rounds of a common-coin agreement that
-// toss none: 1 in round 1 (as the local-coin rounds end on 1), 0 in round 2,
-// so that unanimous inputs decide by round 2 whatever their value.
-func scheduledCoin(round uint32) (value, ok bool) {
-	switch round {
-	case 1:
-		return true, true
-	case 2:
-		return false, true
-	}
-	return false, false
+// ScheduledCoin is the coin of the rounds of a common-coin agreement that
+// toss none (ok false for a round that tosses): round 1's is 1, as the local-coin rounds end on 1, so that
+// unanimous inputs of 1 (the common case inside the common subset) decide
+// in round 1 without a share. Every later round tosses: a scheduled coin is
+// known to the adversary, which can keep a split through its round, and
+// under the splitting scheduler a scheduled 0 in round 2 as well put the
+// 99th percentile of decision rounds at 11 from n = 10 (10 or less with
+// round 2 tossed), for one round saved when all inputs are 0.
+func ScheduledCoin(round uint32) (value, ok bool) {
+	return true, round == 1
 }
 
 // tossCommon ends the Conf step of a common-coin round: the scheduled coin
-// of rounds 1 and 2, the common coin after.
+// of round 1, the common coin after.
 func (a *Agreement) tossCommon(s *Step) {
 	a.phase = waitCoin
-	if v, ok := scheduledCoin(a.round); ok {
+	if v, ok := ScheduledCoin(a.round); ok {
 		a.endCommonRound(s, v)
 		return
 	}
@@ -438,8 +441,8 @@ func (a *Agreement) endCommonRound(s *Step, c bool) {
 		a.est = c
 	} else {
 		a.est = a.values == 1
-		if a.est == c {
-			a.decide(s, c, a.round)
+		if a.est == c || a.eagerDecide {
+			a.decide(s, a.est, a.round)
 		}
 	}
 	a.nextRound(s)

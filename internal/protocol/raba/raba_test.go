@@ -495,9 +495,9 @@ func TestCommonCoinProperties(t *testing.T) {
 	}
 }
 
-// TestCommonCoinUnanimity: with a common coin, unanimous honest inputs decide
-// 1 in round 1 and 0 by round 2 (the scheduled coins), whatever the faulty
-// nodes do.
+// TestCommonCoinUnanimity: with a common coin, unanimous honest inputs of 1
+// decide in round 1 (the scheduled coin), and of 0 in the first round from 2
+// on whose coin is 0, whatever the faulty nodes do.
 func TestCommonCoinUnanimity(t *testing.T) {
 	for _, n := range []int{4, 7, 10} {
 		for _, b := range []behaviour{silent, flipper, equivocator} {
@@ -513,13 +513,14 @@ func TestCommonCoinUnanimity(t *testing.T) {
 					if err := nw.check(); err != nil {
 						t.Fatalf("n=%d b=%d v=%v seed=%d: %v", n, b, v, seed, err)
 					}
-					want := uint32(2)
-					if v {
-						want = 1
+					first := firstZeroCoin(t, n, seed)
+					want := uint32(1)
+					if !v {
+						want = first
 					}
 					for i, a := range nw.nodes {
-						if nw.kind[i] == honest && a.DecisionRound() > want {
-							t.Fatalf("n=%d b=%d v=%v seed=%d: node %d decided in round %d", n, b, v, seed, i, a.DecisionRound())
+						if nw.kind[i] == honest && a.DecisionRound() != 0 && a.DecisionRound() != want {
+							t.Fatalf("n=%d b=%d v=%v seed=%d: node %d decided in round %d, want %d", n, b, v, seed, i, a.DecisionRound(), want)
 						}
 					}
 				}
@@ -551,6 +552,30 @@ func TestCommonCoinRoundsUnderAttack(t *testing.T) {
 		t.Logf("n=%d: mean %.1f rounds, worst %d", n, float64(sum)/seeds, worst)
 		if mean := float64(sum) / seeds; mean > 5 {
 			t.Errorf("n=%d: mean %.1f rounds with a common coin", n, mean)
+		}
+	}
+}
+
+// firstZeroCoin is the first round from 2 on whose threshold coin is 0, for
+// the keys and coin name of newCommonNetwork.
+func firstZeroCoin(t *testing.T, n int, seed uint64) uint32 {
+	keys := dealKeys(t, n, seed)
+	for r := uint32(2); ; r++ {
+		name := coin.Name(1, seed, 0, r)
+		var shares []tbls.SigShare
+		for _, k := range keys[:keys[0].Public.T()] {
+			sh, err := k.Share.Sign(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			shares = append(shares, sh)
+		}
+		sig, err := keys[0].Public.Combine(name, shares)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !tbls.CoinBit(sig) {
+			return r
 		}
 	}
 }

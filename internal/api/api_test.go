@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -467,7 +468,8 @@ func TestBlocks(t *testing.T) {
 
 func TestStatus(t *testing.T) {
 	f := newFake()
-	f.status = node.Status{ChainID: "mass-test", Node: 2, Key: "k2", Height: 10, Certified: 9, Epoch: 11, Pending: 4, Peers: 3, Synced: 5}
+	f.status = node.Status{ChainID: "mass-test", Node: 2, Key: "k2", Height: 10, Certified: 9, Epoch: 11, Pending: 4, Peers: 3, Synced: 5,
+		Coin: "threshold", KeysAt: 6, CoinFrom: 12, KeyParts: 3, KeyDealers: []int{0, 1, 3}, GroupKey: "ab"}
 	_, ts := startServer(t, f, nil)
 	resp, body := do(t, "GET", ts.URL+"/v1/status", "", nil)
 	if resp.StatusCode != 200 {
@@ -475,7 +477,7 @@ func TestStatus(t *testing.T) {
 	}
 	var got node.Status
 	decodeJSON(t, resp, body, &got)
-	if got != f.status {
+	if !reflect.DeepEqual(got, f.status) {
 		t.Fatalf("got %+v, want %+v", got, f.status)
 	}
 	if !strings.Contains(string(body), `"certified":9`) {

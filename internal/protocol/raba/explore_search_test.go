@@ -71,7 +71,9 @@ type exNode struct {
 	pend       uint32 // Aux, Conf and Final types not valid on arrival
 	need       [exTypes]uint8
 	decided    uint8 // 0 undecided, else the value plus one
+	decidedAt  uint8 // the round of its decision by its own votes, 0 if none
 	round      uint8
+	est        bool
 	terminated bool
 }
 
@@ -81,17 +83,34 @@ type exState struct {
 	inflight [exHonest][exHonest]uint32 // [to][from]: the types in flight
 	repro    uint8                      // bit i: node i reproposed
 	byzSent  uint8                      // how many messages node 3 sent
+	coins    uint8                      // common coin: bits 2(r−1)..: 0 not tossed yet, else its value plus one
+	byzTypes uint32                     // with once: the types node 3 sent
 	id       int32                      // index in the explorer's trace
 }
 
 // exConfig is what one search explores.
 type exConfig struct {
-	inputs    [exHonest]bool
-	rounds    uint32 // the last round whose messages are delivered (1 or exRounds)
+	inputs [exHonest]bool
+	// common gives the nodes the explorer's common coin (exCoin), and so
+	// the common-coin rounds.
+	common bool
+	// splitCoin, with common, plants a bug in the coin: it still claims to
+	// be common, but each node's toss is drawn anew, as a local coin's.
+	splitCoin bool
+	// noEstimates leaves out the check of the estimates (checkEstimates),
+	// to show what the other properties catch alone.
+	noEstimates bool
+	// rounds is the last round whose messages are delivered, 1 up to
+	// exRounds; 0 means exLocalRounds, or exRounds with common.
+	rounds    uint32
 	repropose bool   // offer reproposal as a step
 	menu      uint32 // the message types node 3 may send
 	budget    int    // at most this many messages from node 3 (0: no bound)
-	mutate    func(*Agreement)
+	once      bool   // node 3 sends each type of its menu at most once, to one node
+	// settle checks a state in which every honest node has decided but
+	// does not expand it: the runs after the decisions are left out.
+	settle bool
+	mutate func(*Agreement)
 	// lossless keeps every field of each Agreement in its state and
 	// anyOrder takes every step one message at a time, in every order, node
 	// 3 sending anything at any time: the references for the reductions.
@@ -106,24 +125,50 @@ type exResult struct {
 	states, transitions int
 	depth               int
 	quiescent           int
+	settled             int // states not expanded (settle)
+	kept                int // common coin: states with a split kept through a tossed coin (keptSplit)
 	tosses              int // steps that tossed a coin
 	violation           string
 	path                []exAction
 }
 
-// exCoin is the coin of an explored node: the explorer chooses its values.
+// exCoin is the coin of an explored node: the explorer chooses its values,
+// a branch per value (script holds the values of the step's tosses).
+//
+// A local exCoin tosses anew each time it is asked. A common one is a model
+// of a common coin, not a threshold coin: the first honest node to toss
+// round r's coin draws its value from the script, and that value is fixed
+// (in fixed, kept in the state) for every node of the run; the value comes
+// at once, with no shares. Branching at the first toss, the explorer takes
+// every run with either value, as if the adversary knew the coin from the
+// start.
 type exCoin struct {
 	script uint8
-	tosses int
+	tosses int   // values drawn from the script
+	common bool  // Common
+	split  bool  // common, but each toss drawn anew (a planted bug)
+	fixed  uint8 // common: the coins of the run so far, as in exState.coins
 }
 
 func (c *exCoin) Toss(r uint32) coin.Step {
+	if c.common && !c.split && (r < 1 || r > exRounds) {
+		panic(fmt.Sprintf("explore: common coin of round %d", r))
+	}
+	shift := 2 * (r - 1)
+	if c.common && !c.split {
+		if f := c.fixed >> shift & 3; f != 0 {
+			return coin.Step{Output: []coin.Toss{{Round: r, Value: f == 2}}}
+		}
+	}
 	v := c.script>>c.tosses&1 == 1
 	c.tosses++
+	if c.common && !c.split {
+		c.fixed |= (b2u(v) + 1) << shift
+	}
 	return coin.Step{Output: []coin.Toss{{Round: r, Value: v}}}
 }
 
-func (c *exCoin) Common() bool { return false }
+func (c *exCoin) Common() bool { return c.common }
 
 func (c *exCoin) HandleMessage(from protocol.NodeID, _ uint32, _ []byte) coin.Step {
 	var s coin.Step
@@ -148,8 +193,12 @@ type explorer struct {
 
 func newExplorer(cfg exConfig) *explorer {
 	if cfg.rounds == 0 {
-		cfg.rounds = exRounds
+		cfg.rounds = exLocalRounds
+		if cfg.common {
+			cfg.rounds = exRounds
+		}
 	}
+	cfg.menu &= upTo(cfg.rounds) // node 3 sends nothing the others would not deliver
 	p, _ := protocol.NewParams(exN)
 	x := &explorer{cfg: cfg, params: p, seeds: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()},
 		visited: make(map[[2]uint64]struct{})}
@@ -162,7 +211,7 @@ func newExplorer(cfg exConfig) *explorer {
 // fresh returns a new Agreement of honest node i, with the planted bug if
 // any.
 func (x *explorer) fresh(i int) *Agreement {
-	a, err := New(Config{Params: x.params, Self: protocol.NodeID(i), Coin: &exCoin{}})
+	a, err := New(Config{Params: x.params, Self: protocol.NodeID(i), Coin: &exCoin{common: x.cfg.common}})
 	if err != nil {
 		panic(err)
 	}
@@ -289,8 +338,22 @@ func (x *explorer) visit(out exOutcome, s *exState, act exAction, next *[]*exSta
 		x.res.violation, x.res.path = violation, x.path(out.next.id)
 		return true
 	}
+	if x.cfg.settle && allDecided(out.next) {
+		x.res.settled++
+		return false
+	}
 	*next = append(*next, out.next)
 	return false
+}
+
+// allDecided reports whether every honest node has decided in s.
+func allDecided(s *exState) bool {
+	for _, n := range s.nodes {
+		if n.decided == 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // steps are the steps at node i in s, without pending messages.
@@ -303,7 +366,7 @@ func (x *explorer) steps(s *exState, i int) []exAction {
 		for from, types := range s.inflight[i] {
 			senders |= uint8(types>>t&1) << from
 		}
-		if byz > 0 && n.open>>t&1 == 1 {
+		if byz > 0 && n.open>>t&1 == 1 && s.byzTypes>>t&1 == 0 {
 			senders |= 1 << exByz
 		}
 		need := int(n.need[t])
@@ -353,7 +416,7 @@ func (x *explorer) preSets(s *exState, act exAction, out exOutcome) [][exN]uint3
 		cand[from] = s.inflight[i][from] & n.pend
 	}
 	if x.byzantineLeft(s) > 0 {
-		cand[exByz] = n.open & n.pend
+		cand[exByz] = n.open & n.pend &^ s.byzTypes
 	}
 	now := justifiedTypes(out.agr)
 	var any uint32
@@ -428,10 +491,11 @@ type exOutcome struct {
 func (x *explorer) apply(s *exState, act exAction) exOutcome {
 	ns := *s
 	i := int(act.to)
-	c := &exCoin{script: act.coins}
+	c := &exCoin{script: act.coins, common: x.cfg.common, split: x.cfg.splitCoin, fixed: s.coins}
 	a := x.scratch.decode(s.nodes[i].enc, x.tmpl[i], c, !x.cfg.lossless)
 	step, panicked := perform(a, act)
 	out := exOutcome{next: &ns, agr: a, tosses: c.tosses}
+	ns.coins = c.fixed
 	if panicked != "" {
 		out.violation = "panic: " + panicked
 		return out
@@ -440,6 +504,9 @@ func (x *explorer) apply(s *exState, act exAction) exOutcome {
 		ns.inflight[i][from] &^= act.pre[from] | uint32(act.group>>from&1)<<act.msg
 	}
 	ns.byzSent += uint8(byzantineIn(act))
+	if x.cfg.once {
+		ns.byzTypes |= act.pre[exByz] | uint32(act.group>>exByz&1)<<act.msg
+	}
 	if act.repropose {
 		ns.repro |= 1 << i
 	}
@@ -503,7 +570,7 @@ func (x *explorer) send(s *exState, i int, step Step) {
 func (x *explorer) record(a *Agreement) *exNode {
 	canon := !x.cfg.lossless
 	x.buf = encodeNode(x.buf[:0], a, canon)
-	n := &exNode{enc: string(x.buf), round: uint8(a.round), terminated: a.terminated,
+	n := &exNode{enc: string(x.buf), round: uint8(a.round), est: a.est, decidedAt: uint8(a.decidedAt), terminated: a.terminated,
 		open: byzantineOpen(a, x.cfg.menu, canon), need: arrivalsNeeded(a)}
 	if canon {
 		n.dead = deadTypes(a)
@@ -526,6 +593,9 @@ func (x *explorer) add(s *exState, parent int32, act exAction) bool {
 	x.visited[k] = struct{}{}
 	x.trace(s, parent, act)
 	x.res.states++
+	if x.cfg.common && keptSplit(s) {
+		x.res.kept++
+	}
 	if x.cfg.visit != nil {
 		x.cfg.visit(x, s)
 	}
@@ -554,11 +624,16 @@ func (x *explorer) key(s *exState) [2]uint64 {
 				h.WriteByte(byte(types))
 				h.WriteByte(byte(types >> 8))
 				h.WriteByte(byte(types >> 16))
+				h.WriteByte(byte(types >> 24))
 			}
 		}
 		h.WriteByte(s.repro)
+		h.WriteByte(s.coins)
 		if x.cfg.budget > 0 {
 			h.WriteByte(s.byzSent)
+		}
+		for k := 0; k < 32; k += 8 {
+			h.WriteByte(byte(s.byzTypes >> k))
 		}
 		k[j] = h.Sum64()
 	}
@@ -567,8 +642,14 @@ func (x *explorer) key(s *exState) [2]uint64 {
 
 // check returns the property s violates, if any: agreement, validity, or a
 // deadlock (s quiescent and an honest node undecided in a round whose
-// messages are delivered).
+// messages are delivered); with a common coin also the estimates (see
+// checkEstimates).
 func (x *explorer) check(s *exState) string {
+	if x.cfg.common && !x.cfg.noEstimates {
+		if v := checkEstimates(s); v != "" {
+			return v
+		}
+	}
 	var decided uint8
 	for i, n := range s.nodes {
 		if n.decided == 0 {
@@ -591,6 +672,54 @@ func (x *explorer) check(s *exState) string {
 		}
 	}
 	return ""
+}
+
+// checkEstimates checks what the safety argument of the common-coin rounds
+// rests on (see the package doc): once an honest node decides w by its votes
+// in round r, every honest node leaves round r with the estimate w and
+// keeps it. The runs explored stop at round 3, so a node that would decide
+// against w only in a later round is caught here, when it leaves round r
+// with ¬w.
+func checkEstimates(s *exState) string {
+	first := -1
+	for i, n := range s.nodes {
+		if n.decidedAt != 0 && (first < 0 || n.decidedAt < s.nodes[first].decidedAt) {
+			first = i
+		}
+	}
+	if first < 0 {
+		return ""
+	}
+	d := s.nodes[first]
+	for i, n := range s.nodes {
+		if !n.terminated && n.round > d.decidedAt && n.est != (d.decided == 2) {
+			return fmt.Sprintf("estimate: node %d is in round %d with estimate %d, node %d decided %d in round %d",
+				i, n.round, b2u(n.est), first, d.decided-1, d.decidedAt)
+		}
+	}
+	return ""
+}
+
+// keptSplit reports whether two honest nodes left a round that tossed the
+// common coin with different estimates, and are both in the next round: a
+// split kept through a tossed coin, the coin against the node that kept
+// its value.
+func keptSplit(s *exState) bool {
+	for r := uint32(1); r <= exRounds; r++ {
+		if s.coins>>(2*(r-1))&3 == 0 {
+			continue
+		}
+		var seen [2]bool
+		for _, n := range s.nodes {
+			if !n.terminated && uint32(n.round) == r+1 {
+				seen[b2u(n.est)] = true
+			}
+		}
+		if seen[0] && seen[1] {
+			return true
+		}
+	}
+	return false
 }
 
 func (x *explorer) valid(s *exState, v bool) bool {
@@ -654,7 +783,7 @@ func (x *explorer) describe(path []exAction) string {
 	fmt.Fprintf(&b, "inputs %s; each node sends its BVal(r1)\n", inputString(x.cfg.inputs))
 	for k, act := range path {
 		out := x.apply(s, act)
-		fmt.Fprintf(&b, "%3d. %s%s\n", k+1, actionString(act), effect(s, out.next, int(act.to)))
+		fmt.Fprintf(&b, "%3d. %s%s%s\n", k+1, actionString(act, x.cfg.common && !x.cfg.splitCoin), effect(s, out.next, int(act.to)), coinEffect(s, out.next))
 		if out.violation != "" {
 			fmt.Fprintf(&b, "     %s\n", out.violation)
 		}
@@ -666,7 +795,7 @@ func (x *explorer) describe(path []exAction) string {
 	return b.String()
 }
 
-func actionString(act exAction) string {
+func actionString(act exAction, common bool) string {
 	var got []string
 	for from, types := range act.pre {
 		for t := range eachBit(types) {
@@ -686,9 +815,25 @@ func actionString(act exAction) string {
 		}
 	}
 	for k := range int(act.tosses) {
-		s += fmt.Sprintf(", coin %d", act.coins>>k&1)
+		if common {
+			s += fmt.Sprintf(", first toss of the common coin: %d", act.coins>>k&1)
+		} else {
+			s += fmt.Sprintf(", coin %d", act.coins>>k&1)
+		}
 	}
 	return s
+}
+
+// coinEffect tells the common coins fixed from s to ns.
+func coinEffect(s, ns *exState) string {
+	var out string
+	for r := uint32(1); r <= exRounds; r++ {
+		shift := 2 * (r - 1)
+		if f := ns.coins >> shift & 3; f != 0 && s.coins>>shift&3 == 0 {
+			out += fmt.Sprintf(" (the common coin of round %d is %d for every node)", r, f-1)
+		}
+	}
+	return out
 }
 
 // effect tells what changed at node i from s to ns: messages sent (to the

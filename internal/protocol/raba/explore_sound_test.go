@@ -44,7 +44,7 @@ func collectViews(cfg *exConfig) *exViews {
 		for i, n := range s.nodes {
 			views[i] = viewOf(decodeNode(n.enc, x.tmpl[i], &exCoin{}, !x.cfg.lossless))
 		}
-		key := fmt.Sprintf("%+v repro=%b", views, s.repro)
+		key := fmt.Sprintf("%+v repro=%b coins=%b", views, s.repro, s.coins)
 		vs.all[key] = true
 		if x.quiescent(s) {
 			vs.quiet[key] = true
@@ -57,18 +57,23 @@ func collectViews(cfg *exConfig) *exViews {
 // plain exploration (every message alone, in every order, node 3 sending
 // anything at any time, every field of each Agreement kept) on bounds small
 // enough for it: both must reach the same views of the honest nodes, in all
-// states and in quiescent ones.
+// states and in quiescent ones. With a common coin, the coins of the run are
+// part of the view.
 func TestExploreReductions(t *testing.T) {
 	for _, c := range []struct {
 		name string
 		cfg  exConfig
+		long bool // only with RABA_EXPLORE_LONG=1: the plain search passes 11 million states
 	}{
-		{"round 1, reproposal", exConfig{inputs: in001, rounds: 1, repropose: true}},
-		{"round 1, one message of node 3", exConfig{inputs: in001, rounds: 1, menu: roundTypes(1, 0, exPerRound), budget: 1}},
-		{"rounds 1-2", exConfig{inputs: in001}},
+		{"round 1, reproposal", exConfig{inputs: in001, rounds: 1, repropose: true}, false},
+		{"round 1, one message of node 3", exConfig{inputs: in001, rounds: 1, menu: roundTypes(1, 0, exPerRound), budget: 1}, false},
+		{"rounds 1-2", exConfig{inputs: in001}, false},
+		{"common coin, rounds 1-3", exConfig{inputs: in001, common: true}, false},
+		{"common coin, rounds 1-2, one message of node 3",
+			exConfig{inputs: in001, common: true, rounds: 2, menu: commonMenu(), budget: 1}, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			if testing.Short() && c.name != "rounds 1-2" {
+			if testing.Short() && c.name != "rounds 1-2" || c.long && !exploreLong() {
 				t.Skip("long")
 			}
 			reduced := c.cfg
@@ -90,30 +95,40 @@ func TestExploreReductions(t *testing.T) {
 }
 
 // TestExploreCodec checks the encoding of Agreement values the explorer
-// relies on, on states of the random networks of raba_test.go: lossless,
-// it decodes to the same value; canonical, it is a fixed point. And it
-// fails when Agreement or round gain a field, which the codec (and the
-// liveness it uses) must then learn.
+// relies on, on states of the random networks of raba_test.go, with a local
+// coin and with the threshold coin (whose nodes wait for shares in
+// waitCoin): lossless, it decodes to the same value; canonical, it is a
+// fixed point. And it fails when Agreement or round gain a field, which the
+// codec (and the liveness it uses) must then learn.
 func TestExploreCodec(t *testing.T) {
-	if n := reflect.TypeFor[Agreement]().NumField(); n != 21 {
+	if n := reflect.TypeFor[Agreement]().NumField(); n != 24 {
 		t.Fatalf("Agreement has %d fields: teach explore_state_test.go the new ones", n)
 	}
 	if n := reflect.TypeFor[round]().NumField(); n != 15 {
 		t.Fatalf("round has %d fields: teach explore_state_test.go the new ones", n)
 	}
-	checked := 0
-	for seed := uint64(0); seed < 40; seed++ {
+	checked, waiting := 0, 0
+	for seed := uint64(0); seed < 80; seed++ {
 		nw := newNetwork(t, exN, kindsWith(exN, chaotic, 1), schedule(seed%4), seed, nil)
+		if seed >= 40 {
+			nw = newCommonNetwork(t, exN, kindsWith(exN, chaotic, 1), schedule(seed%4), seed, nil)
+		}
 		nw.start(randomInputs(nw.rng, exN))
 		for step := 0; step < 30 && len(nw.queue) > 0; step++ {
 			nw.run(int(seed%7) + 1)
 			for _, a := range nw.nodes {
 				checkCodec(t, a)
 				checked++
+				if a.common && a.phase == waitCoin {
+					waiting++
+				}
 			}
 		}
 	}
-	t.Logf("%d states round-tripped", checked)
+	t.Logf("%d states round-tripped, %d with a common coin awaited", checked, waiting)
+	if waiting == 0 {
+		t.Error("no state waits for a common coin: the codec of values is not checked")
+	}
 }
 
 func checkCodec(t *testing.T, a *Agreement) {

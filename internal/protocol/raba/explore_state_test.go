@@ -19,14 +19,18 @@ const (
 	exHonest = 3
 	exQuorum = 3 // N−F
 	exByz    = protocol.NodeID(3)
-	// exRounds is the last round whose messages are delivered.
-	exRounds = 2
+	// exRounds is the last round whose messages any search delivers: a
+	// search with a common coin delivers rounds 1 to 3 (round 1's coin is
+	// scheduled, the later ones tossed), one with a local coin rounds 1 and
+	// 2 (exLocalRounds).
+	exRounds      = 3
+	exLocalRounds = 2
 )
 
 // Every message the explorer delivers has one of exTypes types, a bit of a
 // uint32 mask: per round BVal(0), BVal(1), Aux(0), Aux(1), Conf({0}),
 // Conf({1}), Conf({0,1}), Final(0), Final(1), Final(⊥); then Term(0),
-// Term(1).
+// Term(1): 32 types for three rounds.
 const (
 	exPerRound = 10
 	exBVal     = 0
@@ -35,8 +39,23 @@ const (
 	exFinal    = 7
 	exTerm     = exRounds * exPerRound
 	exTypes    = exTerm + 2
-	exAll      = uint32(1)<<exTypes - 1
+	exAll      = uint32(1<<exTypes - 1)
 )
+
+// upTo is the mask of every type of rounds 1..rounds, and Term.
+func upTo(rounds uint32) uint32 {
+	return roundTypes(1, 0, int(rounds)*exPerRound) | 3<<exTerm
+}
+
+// finalTypes is the mask of the Final types of every round: with a common
+// coin nothing reads a Final (there is no Final step).
+func finalTypes() uint32 {
+	var m uint32
+	for r := uint32(1); r <= exRounds; r++ {
+		m |= roundTypes(r, exFinal, 3)
+	}
+	return m
+}
 
 // msgType returns the type of m, false for a message the explorer never
 // delivers (a round beyond exRounds, a coin message).
@@ -111,7 +130,9 @@ func roundTypes(r uint32, first, count int) uint32 {
 // feed auxValid, the Conf slots only confValid and confSingle (read for
 // Final validity), the Final slots only finalValid, bin only validation and
 // firstBin. Once a round is over for the node, only the BVal relays of that
-// round remain (bval, bvalCount, bvalSent).
+// round remain (bval, bvalCount, bvalSent). With a common coin the round is
+// over after Conf (waitCoin, then the next round): there is no waitFinal,
+// and the Final slots are never read; values is read only in waitCoin.
 type liveness uint8
 
 const (
@@ -153,6 +174,9 @@ func deadTypes(a *Agreement) uint32 {
 		return exAll
 	}
 	var dead uint32
+	if a.common {
+		dead = finalTypes()
+	}
 	for r := uint32(1); r <= exRounds; r++ {
 		l := roundLiveness(a, r)
 		if rs := a.rounds[r]; rs != nil {
@@ -319,19 +343,23 @@ func validated(a *Agreement, pre [exN]uint32) bool {
 }
 
 // encodeNode appends the encoding of a's state (not its configuration: p,
-// self, coin, slack, decideQuorum, looseFinal come from a template when
-// decoding). Lossless unless canon; canon writes what is dead (see
-// liveness) as zero, leaves out a round whose record is then empty (a fresh
-// record behaves the same), and leaves out the senders' rounds: they only
-// set the admission limit max(round, reached)+Slack ≥ 5, above every round the
-// explorer delivers, so they never matter here.
+// self, coin, common, slack, decideQuorum, looseFinal, eagerDecide come
+// from a template when decoding). Lossless unless canon; canon writes what
+// is dead (see liveness) as zero, leaves out a round whose record is then
+// empty (a fresh record behaves the same), and leaves out the senders'
+// rounds: they only set the admission limit max(round, reached)+Slack ≥ 5,
+// above every round the explorer delivers, so they never matter here.
 func encodeNode(b []byte, a *Agreement, canon bool) []byte {
 	if canon && a.terminated { // HandleMessage and Repropose return at once
 		return append(b, bits(a.decided, a.decision, a.terminated), 0)
 	}
+	values := a.values
+	if canon && a.phase != waitCoin { // set in waitConf before waitCoin reads it
+		values = 0
+	}
 	b = append(b,
 		bits(a.decided, a.decision, a.terminated, a.started, a.firstIn, a.est, a.sentTerm, a.rounds == nil),
-		small(a.round), byte(a.phase), small(a.decidedAt), slots(a.term),
+		small(a.round), byte(a.phase), values, small(a.decidedAt), slots(a.term),
 		small(a.termCount[0]), small(a.termCount[1]), small(a.dropped))
 	if !canon {
 		for _, r := range a.reached.Seen() {
@@ -408,8 +436,8 @@ func (sc *exScratch) decode(enc string, tmpl *Agreement, c coin.Coin, canon bool
 	for _, rs := range rounds {
 		sc.spares = append(sc.spares, rs)
 	}
-	*a = Agreement{p: tmpl.p, self: tmpl.self, coin: c, slack: tmpl.slack,
-		decideQuorum: tmpl.decideQuorum, looseFinal: tmpl.looseFinal,
+	*a = Agreement{p: tmpl.p, self: tmpl.self, coin: c, common: tmpl.common, slack: tmpl.slack,
+		decideQuorum: tmpl.decideQuorum, looseFinal: tmpl.looseFinal, eagerDecide: tmpl.eagerDecide,
 		term: reuse(term, exN), reached: protocol.NewReached(tmpl.p)}
 	d := decoder{s: enc}
 	f := d.byte()
@@ -418,7 +446,7 @@ func (sc *exScratch) decode(enc string, tmpl *Agreement, c coin.Coin, canon bool
 		return a
 	}
 	a.started, a.firstIn, a.est, a.sentTerm = bit(f, 3), bit(f, 4), bit(f, 5), bit(f, 6)
-	a.round, a.phase, a.decidedAt = uint32(d.byte()), phase(d.byte()), uint32(d.byte())
+	a.round, a.phase, a.values, a.decidedAt = uint32(d.byte()), phase(d.byte()), d.byte(), uint32(d.byte())
 	d.slots(a.term)
 	a.termCount = [2]int{int(d.byte()), int(d.byte())}
 	a.dropped = uint64(d.byte())

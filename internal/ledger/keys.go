@@ -3,6 +3,7 @@ package ledger
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -108,7 +109,7 @@ type eraKeys struct {
 	from    uint64
 	keys    *coin.Keys
 	dealers []int  // the parts the keys are made of
-	public  []byte // the public key, encoded
+	group   string // SHA-256 of the encoded public key, hex
 	// What this node posts until it is in a block: its part, and its acks
 	// by dealer.
 	part     []byte
@@ -187,9 +188,12 @@ func (l *Ledger) keyBlock(height uint64, txs [][]byte) error {
 	if l.cfg.Knobs.SkewCoinSwitch {
 		k.from += uint64(l.self)
 	}
-	if k.public, err = pk.MarshalBinary(); err != nil {
+	public, err := pk.MarshalBinary()
+	if err != nil {
 		return fmt.Errorf("ledger: encoding the era's public key: %w", err)
 	}
+	sum := sha256.Sum256(public)
+	k.group = hex.EncodeToString(sum[:])
 	for d := range k.cfg.N {
 		if k.kg.PartComplete(d) {
 			k.dealers = append(k.dealers, d)
@@ -339,13 +343,13 @@ func appTxs(txs [][]byte) [][]byte {
 
 // KeyStatus is what the ledger tells of the current era's keys.
 type KeyStatus struct {
-	Coin      string // "threshold" once the keys exist at a member, else "local"
-	Parts     int    // complete parts
-	ReadyAt   uint64 // the block the keys came with (0: not yet)
-	CoinFrom  uint64 // the first epoch of the threshold coin
-	PublicKey []byte // the era's threshold public key, once it exists
-	Dealers   []int  // the nodes whose parts the keys are made of
-	Ignored   int    // key transactions ignored
+	Coin     string // "threshold" once the keys exist at a member, else "local"
+	Parts    int    // complete parts
+	ReadyAt  uint64 // the block the keys came with (0: not yet)
+	CoinFrom uint64 // the first epoch of the threshold coin
+	GroupKey string // SHA-256 of the era's threshold public key (hex), once it exists
+	Dealers  []int  // the nodes whose parts the keys are made of
+	Ignored  int    // key transactions ignored
 }
 
 // Keys tells where the current era's key generation is.
@@ -357,7 +361,7 @@ func (l *Ledger) Keys() KeyStatus {
 	st := KeyStatus{Coin: "local", Parts: k.kg.Complete(), Ignored: k.rejected}
 	if k.keys != nil {
 		st.ReadyAt, st.CoinFrom, st.Dealers = k.readyAt, k.from, slices.Clone(k.dealers)
-		st.PublicKey = k.public
+		st.GroupKey = k.group
 		if l.engine != nil && l.engine.Next() >= k.from {
 			st.Coin = "threshold"
 		}

@@ -2,8 +2,6 @@ package node
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"slices"
 	"time"
 
@@ -194,10 +192,7 @@ func (n *Node) publish() {
 		Synced: n.Counters.BlocksFetched.Load(), TxRate: n.rate.rate(),
 		Member: ls.Member, Nodes: ls.Nodes, Era: ls.Era,
 		Coin: ks.Coin, KeysAt: ks.ReadyAt, CoinFrom: ks.CoinFrom, KeyParts: ks.Parts, KeyDealers: ks.Dealers,
-	}
-	if ks.PublicKey != nil {
-		h := sha256.Sum256(ks.PublicKey)
-		st.GroupKey = hex.EncodeToString(h[:])
+		GroupKey: ks.GroupKey,
 	}
 	n.status.Store(st)
 }

@@ -336,6 +336,10 @@ func randomInputs(rng *rand.Rand, n int) []bool {
 	return in
 }
 
+// networkMaker builds a test network: newNetwork (local coins) or
+// newCommonNetwork (the threshold coin).
+type networkMaker func(t *testing.T, n int, kinds []behaviour, sched schedule, seed uint64, mutate func(*Agreement)) *network
+
 // TestProperties runs every combination of size, faulty behaviour and
 // schedule over many seeds and checks agreement, validity and termination.
 func TestProperties(t *testing.T) {
@@ -343,12 +347,16 @@ func TestProperties(t *testing.T) {
 	if testing.Short() {
 		seeds = 15
 	}
+	checkProperties(t, newNetwork, seeds)
+}
+
+func checkProperties(t *testing.T, newNet networkMaker, seeds int) {
 	for _, n := range []int{1, 4, 7, 10} {
 		f := (n - 1) / 3
 		for _, b := range []behaviour{silent, flipper, equivocator, chaotic} {
 			for _, sc := range []schedule{random, split, rushing, starve} {
 				for seed := uint64(0); seed < uint64(seeds); seed++ {
-					nw := newNetwork(t, n, kindsWith(n, b, f), sc, seed, nil)
+					nw := newNet(t, n, kindsWith(n, b, f), sc, seed, nil)
 					nw.start(randomInputs(nw.rng, n))
 					nw.run(5_000_000)
 					if err := nw.check(); err != nil {
@@ -451,24 +459,32 @@ func TestReproposal(t *testing.T) {
 
 func TestRoundsUnderAttack(t *testing.T) {
 	for _, n := range []int{4, 7, 10} {
-		var sum, worst uint32
-		const seeds = 30
-		for seed := uint64(0); seed < seeds; seed++ {
-			nw := newNetwork(t, n, kindsWith(n, equivocator, (n-1)/3), rushing, seed, nil)
-			in := make([]bool, n)
-			for i := range in {
-				in[i] = i%2 == 0
-			}
-			nw.start(in)
-			nw.run(20_000_000)
-			if err := nw.check(); err != nil {
-				t.Fatalf("n=%d seed=%d: %v", n, seed, err)
-			}
-			sum += nw.rounds()
-			worst = max(worst, nw.rounds())
-		}
-		t.Logf("n=%d: mean %.1f rounds, worst %d, under a rushing split with equivocators", n, float64(sum)/seeds, worst)
+		mean, worst := roundsUnderAttack(t, newNetwork, n)
+		t.Logf("n=%d: mean %.1f rounds, worst %d, under a rushing split with equivocators", n, mean, worst)
 	}
+}
+
+// roundsUnderAttack runs 30 seeds of n nodes with split inputs, the rushing
+// schedule and F equivocators, checks each, and returns the mean and the
+// worst decision round.
+func roundsUnderAttack(t *testing.T, newNet networkMaker, n int) (float64, uint32) {
+	var sum, worst uint32
+	const seeds = 30
+	for seed := uint64(0); seed < seeds; seed++ {
+		nw := newNet(t, n, kindsWith(n, equivocator, (n-1)/3), rushing, seed, nil)
+		in := make([]bool, n)
+		for i := range in {
+			in[i] = i%2 == 0
+		}
+		nw.start(in)
+		nw.run(20_000_000)
+		if err := nw.check(); err != nil {
+			t.Fatalf("n=%d seed=%d: %v", n, seed, err)
+		}
+		sum += nw.rounds()
+		worst = max(worst, nw.rounds())
+	}
+	return float64(sum) / seeds, worst
 }
 
 // TestCommonCoinProperties is TestProperties with the threshold coin: the
@@ -478,21 +494,7 @@ func TestCommonCoinProperties(t *testing.T) {
 	if testing.Short() {
 		seeds = 8
 	}
-	for _, n := range []int{1, 4, 7, 10} {
-		f := (n - 1) / 3
-		for _, b := range []behaviour{silent, flipper, equivocator, chaotic} {
-			for _, sc := range []schedule{random, split, rushing, starve} {
-				for seed := uint64(0); seed < uint64(seeds); seed++ {
-					nw := newCommonNetwork(t, n, kindsWith(n, b, f), sc, seed, nil)
-					nw.start(randomInputs(nw.rng, n))
-					nw.run(5_000_000)
-					if err := nw.check(); err != nil {
-						t.Fatalf("n=%d behaviour=%d schedule=%d seed=%d: %v", n, b, sc, seed, err)
-					}
-				}
-			}
-		}
-	}
+	checkProperties(t, newCommonNetwork, seeds)
 }
 
 // TestCommonCoinUnanimity: with a common coin, unanimous honest inputs of 1
@@ -533,24 +535,9 @@ func TestCommonCoinUnanimity(t *testing.T) {
 // keeps a local coin going for rounds growing with n, ends in a few rounds.
 func TestCommonCoinRoundsUnderAttack(t *testing.T) {
 	for _, n := range []int{4, 7, 10} {
-		var sum, worst uint32
-		const seeds = 30
-		for seed := uint64(0); seed < seeds; seed++ {
-			nw := newCommonNetwork(t, n, kindsWith(n, equivocator, (n-1)/3), rushing, seed, nil)
-			in := make([]bool, n)
-			for i := range in {
-				in[i] = i%2 == 0
-			}
-			nw.start(in)
-			nw.run(20_000_000)
-			if err := nw.check(); err != nil {
-				t.Fatalf("n=%d seed=%d: %v", n, seed, err)
-			}
-			sum += nw.rounds()
-			worst = max(worst, nw.rounds())
-		}
-		t.Logf("n=%d: mean %.1f rounds, worst %d", n, float64(sum)/seeds, worst)
-		if mean := float64(sum) / seeds; mean > 5 {
+		mean, worst := roundsUnderAttack(t, newCommonNetwork, n)
+		t.Logf("n=%d: mean %.1f rounds, worst %d", n, mean, worst)
+		if mean > 5 {
 			t.Errorf("n=%d: mean %.1f rounds with a common coin", n, mean)
 		}
 	}

@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/mass-consensus/mass/internal/app/orgapp"
 	"github.com/mass-consensus/mass/internal/daemon"
 	"github.com/mass-consensus/mass/internal/genesis"
 	"github.com/mass-consensus/mass/internal/home"
@@ -32,10 +33,15 @@ func runInit(args []string) error {
 	apiPort := fs.Int("api-port", 8080, "HTTP API port of node 0 (node i uses api-port+i)")
 	application := fs.String("app", "org", "application: org (the organization and its ledger), kv (a key-value test application) or raw (no-op, for benchmarks)")
 	agreement := fs.String("agreement", "quadratic", "binary agreement: quadratic (O(n²) messages per round) or bracha (every step a reliable broadcast)")
+	governance := governanceFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	homes, err := home.Init(*dir, home.InitOptions{Nodes: *nodes, ChainID: *chainID, Host: *host, P2PPort: *p2pPort, APIPort: *apiPort, App: *application, Agreement: *agreement})
+	g, err := loadGovernance(*governance)
+	if err != nil {
+		return err
+	}
+	homes, err := home.Init(*dir, home.InitOptions{Nodes: *nodes, ChainID: *chainID, Host: *host, P2PPort: *p2pPort, APIPort: *apiPort, App: *application, Agreement: *agreement, Governance: g})
 	if err != nil {
 		return err
 	}
@@ -140,15 +146,23 @@ func runDevnet(args []string) error {
 	p2pPort := fs.Int("p2p-port", 26600, "libp2p port of node 0 (first run only)")
 	apiPort := fs.Int("api-port", 8080, "HTTP API port of node 0 (first run only)")
 	level := fs.String("log-level", "warn", "debug, info, warn or error")
+	governance := governanceFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	g, err := loadGovernance(*governance)
+	if err != nil {
+		return err
+	}
 	if _, err := os.Stat(filepath.Join(*dir, "node0", "genesis.json")); errors.Is(err, os.ErrNotExist) {
-		if _, err := home.Init(*dir, home.InitOptions{Nodes: *nodes, ChainID: "mass-devnet", Host: "127.0.0.1", P2PPort: *p2pPort, APIPort: *apiPort}); err != nil {
+		if _, err := home.Init(*dir, home.InitOptions{Nodes: *nodes, ChainID: "mass-devnet", Host: "127.0.0.1", P2PPort: *p2pPort, APIPort: *apiPort, Governance: g}); err != nil {
 			return err
 		}
 		fmt.Printf("created a %d-node network in %s\n", *nodes, *dir)
 	} else {
+		if g != nil {
+			return fmt.Errorf("--governance applies to a new network only: %s holds one (remove it to start afresh)", *dir)
+		}
 		fmt.Printf("resuming the network in %s\n", *dir)
 	}
 	entries, err := filepath.Glob(filepath.Join(*dir, "node*"))
@@ -238,4 +252,17 @@ func runStatus(args []string) error {
 	out, _ := json.MarshalIndent(st, "", "  ")
 	fmt.Println(string(out))
 	return nil
+}
+
+// governanceFlag adds --governance to init and devnet.
+func governanceFlag(fs *flag.FlagSet) *string {
+	return fs.String("governance", "", "the organization's governance at genesis: a profile (fast: every phase lasts seconds, for trying things out; default) or a JSON file {\"domains\": [{\"name\": \"general\", \"params\": {…}}]} (docs/GOVERNANCE.md)")
+}
+
+// loadGovernance reads --governance; nil when it is not given.
+func loadGovernance(spec string) (*orgapp.GenesisGovernance, error) {
+	if spec == "" {
+		return nil, nil
+	}
+	return orgapp.LoadGovernance(spec)
 }

@@ -87,6 +87,9 @@ func LoadKey(path string) (*crypto.PrivateKey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("home: %s: %w", path, err)
 	}
+	if kf.Public != "" && kf.Public != k.Public().String() {
+		return nil, fmt.Errorf("home: %s: \"public\" is %s, but the seed's public key is %s: the file was edited or mixed up", path, kf.Public, k.Public())
+	}
 	return k, nil
 }
 
@@ -197,6 +200,9 @@ type InitOptions struct {
 	// Agreement is the binary agreement (genesis.AgreementQuadratic, the
 	// default, or genesis.AgreementBracha).
 	Agreement string
+	// Governance is the organization's governance section (domains and
+	// their parameters; nil: the defaults). See orgapp.LoadGovernance.
+	Governance *orgapp.GenesisGovernance
 }
 
 // DevAccount is an account Init creates for a network of the organization
@@ -238,7 +244,7 @@ func Init(dir string, o InitOptions) ([]string, error) {
 	g := &genesis.Genesis{ChainID: o.ChainID, Time: o.Now.UnixMilli(), Application: o.App, Agreement: o.Agreement}
 	var accountKeys []*crypto.PrivateKey
 	if g.AppName() == genesis.AppOrg {
-		app := orgapp.Genesis{Organization: "Devnet Co-operative", Policy: "supervisor"}
+		app := orgapp.Genesis{Organization: "Devnet Co-operative", Policy: "supervisor", Governance: o.Governance}
 		for _, a := range DevAccounts {
 			k, err := crypto.GenerateKey(rand.Reader)
 			if err != nil {
@@ -272,6 +278,13 @@ func Init(dir string, o InitOptions) ([]string, error) {
 	}
 	if _, err := g.Validate(); err != nil {
 		return nil, err
+	}
+	if g.AppName() == genesis.AppOrg {
+		if _, err := orgapp.ParseGenesis(g.App); err != nil {
+			return nil, err
+		}
+	} else if o.Governance != nil {
+		return nil, fmt.Errorf("home: a governance section is for the organization application, not %s", g.AppName())
 	}
 	if len(accountKeys) > 0 {
 		if err := os.MkdirAll(filepath.Join(dir, "keys"), 0o700); err != nil {

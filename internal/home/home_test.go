@@ -1,11 +1,15 @@
 package home
 
 import (
+	"bytes"
+	"encoding/hex"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/mass-consensus/mass/internal/app/orgapp"
+	"github.com/mass-consensus/mass/internal/crypto"
 	"github.com/mass-consensus/mass/internal/genesis"
 )
 
@@ -101,4 +105,61 @@ func homes0Genesis(t *testing.T, dir string) *genesis.Genesis {
 		t.Fatal(err)
 	}
 	return h.Genesis
+}
+
+func TestLoadKeyRefusesAMismatchedPublicKey(t *testing.T) {
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a.json"), filepath.Join(dir, "b.json")
+	ka, kb := testKey(t, 1), testKey(t, 2)
+	if err := SaveKey(a, ka); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeJSON(b, keyFile{Seed: hex.EncodeToString(ka.Seed()), Public: kb.Public().String()}, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if k, err := LoadKey(a); err != nil || k.Public() != ka.Public() {
+		t.Fatalf("a good key file: %v", err)
+	}
+	if _, err := LoadKey(b); err == nil || !strings.Contains(err.Error(), "seed's public key") {
+		t.Fatalf("a key file whose public key is another's loaded: %v", err)
+	}
+}
+
+func testKey(t *testing.T, b byte) *crypto.PrivateKey {
+	t.Helper()
+	k, err := crypto.KeyFromSeed(bytes.Repeat([]byte{b}, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func TestInitWritesTheGovernance(t *testing.T) {
+	fast, err := orgapp.LoadGovernance("fast")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	homes, err := Init(dir, InitOptions{Nodes: 1, ChainID: "t", Host: "127.0.0.1", P2PPort: 30000, APIPort: 31000, Governance: fast})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := Load(homes[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := orgapp.ParseGenesis(h.Genesis.App)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.Governance == nil || g.Governance.Domains[0].Params["meeting_min"] != fast.Domains[0].Params["meeting_min"] {
+		t.Fatalf("the genesis governance is %+v", g.Governance)
+	}
+	bad := &orgapp.GenesisGovernance{Domains: []orgapp.GenesisDomain{{Name: "general", Params: map[string]uint64{"active_limit": 0}}}}
+	if _, err := Init(t.TempDir(), InitOptions{Nodes: 1, ChainID: "t", Host: "127.0.0.1", P2PPort: 30000, APIPort: 31000, Governance: bad}); err == nil {
+		t.Fatal("a governance out of bounds was written")
+	}
+	if _, err := Init(t.TempDir(), InitOptions{Nodes: 1, ChainID: "t", Host: "127.0.0.1", P2PPort: 30000, APIPort: 31000, App: "kv", Governance: fast}); err == nil {
+		t.Fatal("a kv network took a governance section")
+	}
 }

@@ -39,6 +39,7 @@ type ledgerFixture struct {
 	gen      *genesis.Genesis
 	bob      *crypto.PrivateKey
 	failedTx [32]byte
+	createTx [32]byte // created proposal 1 in block 3
 }
 
 func newLedger(t *testing.T) *ledgerFixture {
@@ -72,6 +73,8 @@ func newLedger(t *testing.T) *ledgerFixture {
 				Desire:  tx.Desire{Meeting: 3_600_000, Publicity: 3_600_000, Capacity: 10}})
 			_ = create.Sign(chainID, alice)
 			txs = append(txs, create.Marshal())
+			f.createTx = sha256.Sum256(create.Marshal())
+			f.fake.txs[f.createTx] = fakeTx{height: 3, committed: true}
 		}
 		if h == 2 {
 			overdraft := tx.New(alice.Public(), 40, &tx.Transfer{To: bob.Public(), Amount: 1000})
@@ -214,8 +217,11 @@ func TestCommittedFailureShowsItsReason(t *testing.T) {
 	}
 	var h epoch.TxHash
 	f.fake.txs[h] = fakeTx{height: 1, committed: true}
-	if code, body := f.get(t, "/v1/txs/"+hex.EncodeToString(h[:])); code != http.StatusOK || !strings.Contains(body, `"code":0`) {
+	if code, body := f.get(t, "/v1/txs/"+hex.EncodeToString(h[:])); code != http.StatusOK || !strings.Contains(body, `"code":0`) || strings.Contains(body, "proposal") {
 		t.Fatalf("success: %d %s", code, body)
+	}
+	if code, body := f.get(t, "/v1/txs/"+hex.EncodeToString(f.createTx[:])); code != http.StatusOK || !strings.Contains(body, `"proposal":1`) {
+		t.Fatalf("a create: %d %s, want the proposal it made", code, body)
 	}
 }
 

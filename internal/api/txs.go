@@ -37,6 +37,9 @@ type txStatusResponse struct {
 	Code *uint32 `json:"code,omitempty"`
 	// Log says why a committed transaction failed.
 	Log string `json:"log,omitempty"`
+	// Proposal is the ID of the proposal a committed create or challenge
+	// made.
+	Proposal uint64 `json:"proposal,omitempty"`
 }
 
 // submit takes a transaction: the raw body (application/octet-stream,
@@ -235,7 +238,7 @@ func (s *Server) txStatus(w http.ResponseWriter, r *http.Request) {
 				s.internal(w, err)
 				return
 			}
-			out.Code, out.Log = &res.Code, res.Log
+			out.Code, out.Log, out.Proposal = &res.Code, res.Log, res.Proposal
 		}
 		writeJSON(w, http.StatusOK, out)
 	case pending:

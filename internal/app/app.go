@@ -63,6 +63,10 @@ type TxResult struct {
 	Code   uint32
 	Log    string
 	Events []Event
+	// Proposal is the proposal a governance transaction created (a create
+	// or a challenge that succeeded), 0 otherwise; kept with the result so
+	// a client can read it back by the transaction's hash.
+	Proposal uint64
 }
 
 // Result is the outcome of applying a block.

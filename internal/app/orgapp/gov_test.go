@@ -357,3 +357,31 @@ func TestSupplyProperty(t *testing.T) {
 		})
 	}
 }
+
+// TestTxResultNamesTheCreatedProposal: a create or a challenge that
+// succeeded is read back by its hash with the ID it got, also after a
+// restart; a failed one and other transactions carry none.
+func TestTxResultNamesTheCreatedProposal(t *testing.T) {
+	f := govFixture(t, 3, 0, quick())
+	d := tx.Desire{Meeting: 600_000, Publicity: 600_000, Capacity: 2}
+	first := f.sign(f.keys[0], &tx.Create{Domain: "general", Title: "One", Options: []tx.Option{{Title: "A"}}, Desire: d})
+	second := f.sign(f.keys[1], &tx.Create{Domain: "general", Title: "Two", Options: []tx.Option{{Title: "A"}}, Desire: d})
+	nowhere := f.sign(f.keys[1], &tx.Create{Domain: "nowhere", Title: "Three", Options: []tx.Option{{Title: "A"}}, Desire: d})
+	challenge := f.sign(f.keys[2], &tx.Challenge{Target: f.keys[0].Public().ID(), Domain: "general", Reason: "why", Desire: d})
+	join := f.sign(f.keys[2], &tx.Join{Proposal: 1, Desire: d})
+	f.blockAt(1000, first, second, nowhere, challenge, join)
+	f.open()
+	for _, c := range []struct {
+		tx       []byte
+		code     uint32
+		proposal uint64
+	}{{first, CodeOK, 1}, {second, CodeOK, 2}, {challenge, CodeOK, 3}, {join, CodeOK, 0}} {
+		r, err := f.app.TxResult(sha256.Sum256(c.tx))
+		if err != nil || r.Code != c.code || r.Proposal != c.proposal {
+			t.Errorf("result %+v (%v), want code %d proposal %d", r, err, c.code, c.proposal)
+		}
+	}
+	if r, err := f.app.TxResult(sha256.Sum256(nowhere)); err != nil || r.Code == CodeOK || r.Proposal != 0 {
+		t.Errorf("a create into no domain: %+v (%v)", r, err)
+	}
+}

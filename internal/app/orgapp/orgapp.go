@@ -153,10 +153,12 @@ func New(kv store.KV, gen *genesis.Genesis, opts Options) (*App, error) {
 // Keys of the application's store: the tree's under treePrefix; the result
 // of each transaction that failed in a block under resultPrefix ‖ its hash
 // (code:u32 ‖ log), written in the block's batch. A committed transaction
-// without one succeeded.
+// without one succeeded; if it created a proposal (create, challenge), the
+// proposal's ID is under createdPrefix ‖ its hash (u64).
 const (
-	treePrefix   = "t"
-	resultPrefix = "x"
+	treePrefix    = "t"
+	resultPrefix  = "x"
+	createdPrefix = "c"
 	// timeKey holds the last block's time (i64), for CheckTx.
 	timeKey = "m/time"
 )
@@ -294,7 +296,7 @@ func (a *App) ApplyBlock(b app.Block) (app.Result, error) {
 			continue
 		}
 		tov.merge()
-		res.Txs[i] = app.TxResult{Events: events}
+		res.Txs[i] = app.TxResult{Events: events, Proposal: createdProposal(events)}
 	}
 	if err := gov.EndBlock(ov, env); err != nil {
 		return res, fmt.Errorf("orgapp: block %d: governance: %w", b.Height, err)
@@ -318,6 +320,9 @@ func (a *App) ApplyBlock(b app.Block) (app.Result, error) {
 				w.U32(r.Code)
 				w.Raw([]byte(r.Log))
 				batch.Put(append([]byte(resultPrefix), h[:]...), w.Finish())
+			} else if r.Proposal != 0 {
+				h := sha256.Sum256(b.Txs[i])
+				batch.Put(append([]byte(createdPrefix), h[:]...), binary.BigEndian.AppendUint64(nil, r.Proposal))
 			}
 		}
 	}
@@ -396,13 +401,46 @@ func (a *App) TxResult(hash [32]byte) (app.TxResult, error) {
 	raw, err := a.kv.Get(append([]byte(resultPrefix), hash[:]...))
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return app.TxResult{}, nil
+		return a.created(hash)
 	case err != nil:
 		return app.TxResult{}, fmt.Errorf("orgapp: reading a result: %w", err)
 	case len(raw) < 4:
 		return app.TxResult{}, fmt.Errorf("orgapp: a result record of %d bytes", len(raw))
 	}
 	return app.TxResult{Code: binary.BigEndian.Uint32(raw), Log: string(raw[4:])}, nil
+}
+
+// created is the result of a transaction that succeeded: the proposal it
+// created, if any.
+func (a *App) created(hash [32]byte) (app.TxResult, error) {
+	raw, err := a.kv.Get(append([]byte(createdPrefix), hash[:]...))
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return app.TxResult{}, nil
+	case err != nil:
+		return app.TxResult{}, fmt.Errorf("orgapp: reading a result: %w", err)
+	case len(raw) != 8:
+		return app.TxResult{}, fmt.Errorf("orgapp: a created-proposal record of %d bytes", len(raw))
+	}
+	return app.TxResult{Proposal: binary.BigEndian.Uint64(raw)}, nil
+}
+
+// createdProposal is the proposal a transaction's events say it created.
+func createdProposal(events []app.Event) uint64 {
+	for _, e := range events {
+		if e.Type != "create" && e.Type != "challenge" {
+			continue
+		}
+		for _, kv := range e.Attributes {
+			if kv.Key == "proposal" {
+				id, err := strconv.ParseUint(kv.Value, 10, 64)
+				if err == nil {
+					return id
+				}
+			}
+		}
+	}
+	return 0
 }
 
 // Account reads an account at a height.

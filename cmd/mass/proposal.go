@@ -1202,9 +1202,9 @@ func printProposal(w io.Writer, r *proposalResponse, now time.Time) {
 	p := &r.Proposal
 	fmt.Fprintf(w, "proposal %d in %s: %s\n", p.ID, p.Domain, p.Title)
 	if p.Kind == "challenge" {
-		fmt.Fprintf(w, "  challenge of %s\n", p.Target)
+		fmt.Fprintf(w, "  challenge of %s\n", named(p.TargetName, p.Target))
 	}
-	fmt.Fprintf(w, "  author      %s\n", p.Author)
+	fmt.Fprintf(w, "  author      %s\n", named(p.AuthorName, p.Author))
 	fmt.Fprintf(w, "  created     %s\n", fmtTime(p.Created, now))
 	fmt.Fprintf(w, "  state       %s\n", p.State)
 	if p.Deadline != 0 && p.Closed == 0 {
@@ -1242,14 +1242,14 @@ func printProposal(w io.Writer, r *proposalResponse, now time.Time) {
 		if p.Winner != nil && *p.Winner == o.Index {
 			mark = "*"
 		}
-		fmt.Fprintf(w, " %s%2d  %s   (by %s)\n", mark, o.Index, o.Title, o.Author)
+		fmt.Fprintf(w, " %s%2d  %s   (by %s)\n", mark, o.Index, o.Title, named(o.AuthorName, o.Author))
 		for _, a := range o.Actions {
 			fmt.Fprintf(w, "        %s\n", a)
 		}
 	}
 	fmt.Fprintf(w, "participants (%d)\n", p.Participants)
 	for _, x := range p.Roster {
-		fmt.Fprintf(w, "  %3d  %s  meeting %s, publicity %s, capacity %d\n", x.Position, x.Member,
+		fmt.Fprintf(w, "  %3d  %s  meeting %s, publicity %s, capacity %d\n", x.Position, named(x.Name, x.Member),
 			fmtMillis(x.MeetingWindow), fmtMillis(x.PublicityWindow), x.Capacity)
 	}
 	for _, rd := range p.Rounds {
@@ -1276,8 +1276,12 @@ func printProposal(w io.Writer, r *proposalResponse, now time.Time) {
 				fmt.Fprintf(w, "; winner %d", *m.Winner)
 			}
 			fmt.Fprintln(w)
-			for _, id := range m.Members {
-				fmt.Fprintf(w, "    %s\n", id)
+			for i, id := range m.Members {
+				name := ""
+				if i < len(m.Names) {
+					name = m.Names[i]
+				}
+				fmt.Fprintf(w, "    %s\n", named(name, id))
 			}
 		}
 	}
@@ -1293,8 +1297,17 @@ func printProposal(w io.Writer, r *proposalResponse, now time.Time) {
 	}
 	if v := p.Review; v != nil {
 		fmt.Fprintf(w, "review of freeze %d (of at most 4) by %s: lift %d, cancel %d; %s of publicity left when frozen\n",
-			v.Freeze, v.Freezer, v.Lift, v.Cancel, fmtMillis(v.Remaining))
+			v.Freeze, named(v.FreezerName, v.Freezer), v.Lift, v.Cancel, fmtMillis(v.Remaining))
 	}
+}
+
+// named shows a member by name, with the ID: "alice (1f2e…)"; the ID alone
+// when the member has no name.
+func named(name, id string) string {
+	if name == "" {
+		return id
+	}
+	return name + " (" + id + ")"
 }
 
 func printProposalList(w io.Writer, height uint64, l *orgapp.ProposalList) {

@@ -512,13 +512,13 @@ func TestPrintProposal(t *testing.T) {
 	now := time.UnixMilli(1_800_000_000_000)
 	zero, two := uint8(0), uint8(2)
 	r := &proposalResponse{Height: 40, Proofs: []json.RawMessage{[]byte(`{}`), []byte(`{}`)}, Proposal: orgapp.ProposalView{
-		ID: 3, Kind: "proposal", Domain: "general", Author: "aa", Title: "Grow", Body: "Line one.\nLine two.",
+		ID: 3, Kind: "proposal", Domain: "general", Author: "aa", AuthorName: "alice", Title: "Grow", Body: "Line one.\nLine two.",
 		Created: now.UnixMilli() - 600_000, State: "voting", Deadline: now.UnixMilli() + 200_000, Round: 2,
 		MeetingWindow: 600_000, Capacity: 3, Participants: 4,
 		Options: []orgapp.OptionView{{Index: 0, Title: "Keep", Actions: []string{}}, {Index: 1, Title: "Pay", Actions: []string{"pay(bb, 5)"}}},
 		Roster:  []orgapp.ParticipantView{{Position: 0, Member: "aa", MeetingWindow: 600_000, PublicityWindow: 3_600_000, Capacity: 3}},
 		Rounds: []orgapp.RoundView{{Round: 1, Options: []uint8{0, 1}, Ended: true, Winners: []uint8{0, 1},
-			Meetings: []orgapp.MeetingView{{Index: 0, Members: []string{"aa", "cc"}, Ballots: 2, Winner: &zero,
+			Meetings: []orgapp.MeetingView{{Index: 0, Members: []string{"aa", "cc"}, Names: []string{"alice", ""}, Ballots: 2, Winner: &zero,
 				Tally: []orgapp.TallyView{{Option: 0, Approvals: 2}, {Option: 1, Approvals: 1}}}}}},
 	}}
 	var b bytes.Buffer
@@ -526,7 +526,7 @@ func TestPrintProposal(t *testing.T) {
 	out := b.String()
 	for _, want := range []string{"proposal 3 in general: Grow", "round 2 ends", "(in 3m20s)", "(10m ago)", "  Line two.",
 		"pay(bb, 5)", "meeting 10m, publicity 1h, capacity 3", "round 1: split into 1 sub-meetings, options 0 1; ended; winners 0 1",
-		"2 ballots of 2 members; approvals 0:2 1:1; winner 0", "proofs      2"} {
+		"2 ballots of 2 members; approvals 0:2 1:1; winner 0", "proofs      2", "author      alice (aa)", "    alice (aa)\n    cc\n"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the summary lacks %q:\n%s", want, out)
 		}

@@ -11,6 +11,7 @@ import (
 	"github.com/mass-consensus/mass/internal/app/orgapp"
 	"github.com/mass-consensus/mass/internal/app/state"
 	"github.com/mass-consensus/mass/internal/app/tx"
+	"github.com/mass-consensus/mass/internal/crypto"
 	"github.com/mass-consensus/mass/light"
 )
 
@@ -19,7 +20,7 @@ type Governance interface {
 	Proposal(height, id uint64) (*orgapp.ProposalView, error)
 	Proposals(height uint64, domain string, page uint32) (*orgapp.ProposalList, error)
 	Governance(height uint64) (*orgapp.GovernanceView, error)
-	Executors(height uint64) ([]orgapp.ExecutorView, error)
+	Executors(height uint64) (*orgapp.ExecutorsView, error)
 	Comments(height, id uint64, from uint32, limit int) ([]orgapp.CommentView, error)
 }
 
@@ -50,6 +51,15 @@ type governanceResponse struct {
 	Proofs     []light.LeafJSON       `json:"proofs,omitempty"`
 }
 
+// executorsResponse answers GET /v1/executors.
+type executorsResponse struct {
+	Height    uint64                `json:"height"`
+	Executors []orgapp.ExecutorView `json:"executors"`
+	// Proofs, with ?prove=1: the executors' record and the accounts whose
+	// names the list shows.
+	Proofs []light.LeafJSON `json:"proofs,omitempty"`
+}
+
 type commentsResponse struct {
 	Height   uint64               `json:"height"`
 	Comments []orgapp.CommentView `json:"comments"`
@@ -64,6 +74,8 @@ func (s *Server) registerGovernance() {
 	s.mux.HandleFunc("GET /v1/proposals/{id}", s.proposal)
 	s.mux.HandleFunc("GET /v1/proposals/{id}/comments", s.comments)
 	s.mux.HandleFunc("GET /v1/governance", s.governance)
+	s.mux.HandleFunc("GET /v1/executors", s.executors)
+	s.mux.HandleFunc("GET /v1/treasury", s.treasury)
 	s.mux.HandleFunc("POST /v1/proposals", s.submitTyped(tx.TypeCreate, false))
 	s.mux.HandleFunc("POST /v1/proposals/{id}/join", s.submitTyped(tx.TypeJoin, true))
 	s.mux.HandleFunc("POST /v1/proposals/{id}/options", s.submitTyped(tx.TypeOption, true))
@@ -292,7 +304,7 @@ func (s *Server) governance(w http.ResponseWriter, r *http.Request) {
 		s.stateErr(w, err)
 		return
 	}
-	out := governanceResponse{Height: height, Governance: v, Executors: ex}
+	out := governanceResponse{Height: height, Governance: v, Executors: ex.List}
 	if prove {
 		records := []string{v.Record}
 		for _, d := range v.Domains {
@@ -303,6 +315,33 @@ func (s *Server) governance(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// executors answers GET /v1/executors: who holds which role, by which
+// election, until when.
+func (s *Server) executors(w http.ResponseWriter, r *http.Request) {
+	g, height, prove, ok := s.govAt(w, r)
+	if !ok {
+		return
+	}
+	ex, err := g.Executors(height)
+	if err != nil {
+		s.stateErr(w, err)
+		return
+	}
+	out := executorsResponse{Height: height, Executors: ex.List}
+	if prove {
+		if out.Proofs, ok = s.proofsOf(w, height, ex.Records); !ok {
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// treasury answers GET /v1/treasury: the organization's account, as
+// GET /v1/accounts/{id} answers an account.
+func (s *Server) treasury(w http.ResponseWriter, r *http.Request) {
+	s.answerAccount(w, r, crypto.ID(state.TreasuryKey))
 }
 
 // comments answers GET /v1/proposals/{id}/comments?from=N.

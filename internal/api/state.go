@@ -68,6 +68,11 @@ func (s *Server) account(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	s.answerAccount(w, r, id)
+}
+
+// answerAccount answers an account's record at ?height, with ?prove.
+func (s *Server) answerAccount(w http.ResponseWriter, r *http.Request, id crypto.ID) {
 	leaf, prove, ok := s.read(w, r, state.AccountKey(id))
 	if !ok {
 		return

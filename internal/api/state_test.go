@@ -282,6 +282,30 @@ func TestProposalRoutes(t *testing.T) {
 	if code, body := f.get(t, "/v1/governance"); code != http.StatusOK || !strings.Contains(body, `"general"`) {
 		t.Fatalf("governance: %d %s", code, body)
 	}
+	// The executors and the treasury, each proven.
+	for path, want := range map[string]string{"/v1/executors?prove=1": `"executors":[]`, "/v1/treasury?prove=1": `"name":"treasury"`} {
+		code, body := f.get(t, path)
+		var out struct {
+			Proof  *light.LeafJSON  `json:"proof"`
+			Proofs []light.LeafJSON `json:"proofs"`
+		}
+		if err := json.Unmarshal([]byte(body), &out); code != http.StatusOK || err != nil || !strings.Contains(body, want) {
+			t.Fatalf("%s: %d %s (%v)", path, code, body, err)
+		}
+		if out.Proof != nil {
+			out.Proofs = append(out.Proofs, *out.Proof)
+		}
+		if len(out.Proofs) != 1 {
+			t.Fatalf("%s: %d proofs", path, len(out.Proofs))
+		}
+		l, err := out.Proofs[0].Decode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := client.VerifyLeaf(l); err != nil || !l.Found {
+			t.Fatalf("%s: the proof does not verify: %v", path, err)
+		}
+	}
 	for path, want := range map[string]int{
 		"/v1/proposals/99":             http.StatusNotFound,
 		"/v1/proposals/x":              http.StatusBadRequest,

@@ -270,7 +270,7 @@ func (r *runner) executorFlat(role string) map[string]string {
 	if err != nil {
 		r.fatalf("%v", err)
 	}
-	for _, e := range es {
+	for _, e := range es.List {
 		if e.Role == role {
 			return map[string]string{"holder": r.nameOf(e.Member), "until": fmt.Sprint(e.Until), "since": fmt.Sprint(e.Since), "proposal": fmt.Sprint(e.Proposal)}
 		}

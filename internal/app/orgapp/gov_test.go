@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/mass-consensus/mass/internal/app"
@@ -147,9 +148,23 @@ func TestProposalRecordsProve(t *testing.T) {
 	if v.State != "voting" || v.Participants != 5 || len(v.Rounds) != 1 || len(v.Rounds[0].Meetings) != 3 || v.Comments != 1 {
 		t.Fatalf("%s", raw)
 	}
-	// 3 (proposal, text, roster) + 2 options + the round + 3 meetings.
-	if len(v.Records) != 9 {
+	// 3 (proposal, text, roster) + 2 options + the round + 3 meetings, then
+	// the 5 participants' accounts, whose names the view shows.
+	if len(v.Records) != 9+5 {
 		t.Fatalf("%d records: %v", len(v.Records), v.Records)
+	}
+	if v.AuthorName == "" || v.Roster[4].Name == "" || len(v.Rounds[0].Meetings[0].Names) != len(v.Rounds[0].Meetings[0].Members) {
+		t.Fatalf("names missing: %s", raw)
+	}
+	for _, m := range v.Rounds[0].Meetings {
+		for i, name := range m.Names {
+			if name == "" || name != v.Roster[slices.IndexFunc(v.Roster, func(p ParticipantView) bool { return p.Member == m.Members[i] })].Name {
+				t.Fatalf("meeting %d: member %s named %q", m.Index, m.Members[i], name)
+			}
+		}
+	}
+	if !strings.Contains(string(raw), `"options":[0,1]`) {
+		t.Fatalf("a round's options are not a list of numbers: %s", raw)
 	}
 	_, root, _ := f.app.Info()
 	for _, h := range v.Records {
@@ -383,5 +398,24 @@ func TestTxResultNamesTheCreatedProposal(t *testing.T) {
 	}
 	if r, err := f.app.TxResult(sha256.Sum256(nowhere)); err != nil || r.Code == CodeOK || r.Proposal != 0 {
 		t.Errorf("a create into no domain: %+v (%v)", r, err)
+	}
+}
+
+func TestIndexesAreNumbers(t *testing.T) {
+	raw, err := json.Marshal(struct {
+		X Indexes `json:"x"`
+		E Indexes `json:"e"`
+	}{X: Indexes{0, 7, 255}, E: Indexes{}})
+	if err != nil || string(raw) != `{"x":[0,7,255],"e":[]}` {
+		t.Fatalf("%s %v", raw, err)
+	}
+	var back Indexes
+	if err := json.Unmarshal([]byte(`[0,7,255]`), &back); err != nil || !slices.Equal(back, Indexes{0, 7, 255}) {
+		t.Fatalf("%v %v", back, err)
+	}
+	for _, bad := range []string{`[256]`, `"AAE="`, `[-1]`, `[1.5]`} {
+		if err := json.Unmarshal([]byte(bad), &back); err == nil {
+			t.Errorf("%s decoded", bad)
+		}
 	}
 }

@@ -2,8 +2,10 @@ package orgapp
 
 import (
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/mass-consensus/mass/internal/app"
 	"github.com/mass-consensus/mass/internal/app/gov"
@@ -58,19 +60,90 @@ func (a *App) govErr(s *snapshot, err error) error {
 
 func keyHex(k state.Key) string { return hex.EncodeToString(k[:]) }
 
+// Indexes are option indexes, shown as a JSON array of numbers (a []uint8
+// would be a base64 string).
+type Indexes []uint8
+
+// MarshalJSON writes the indexes as numbers.
+func (x Indexes) MarshalJSON() ([]byte, error) {
+	out := []byte{'['}
+	for i, v := range x {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		out = strconv.AppendUint(out, uint64(v), 10)
+	}
+	return append(out, ']'), nil
+}
+
+// UnmarshalJSON reads an array of numbers from 0 to 255.
+func (x *Indexes) UnmarshalJSON(data []byte) error {
+	var vals []uint64
+	if err := json.Unmarshal(data, &vals); err != nil {
+		return fmt.Errorf("option indexes: %w", err)
+	}
+	out := make(Indexes, len(vals))
+	for i, v := range vals {
+		if v > 255 {
+			return fmt.Errorf("option index %d is above 255", v)
+		}
+		out[i] = uint8(v)
+	}
+	*x = out
+	return nil
+}
+
+// names resolves members' names at a snapshot and keeps the keys of the
+// account records it read, so that a view can list them among the
+// records it is built from (a name is proven like the rest).
+type names struct {
+	s    *snapshot
+	seen map[crypto.ID]string
+	keys []state.Key
+}
+
+func newNames(s *snapshot) *names { return &names{s: s, seen: map[crypto.ID]string{}} }
+
+// of returns an account's name ("" for none, or no account).
+func (n *names) of(id crypto.ID) string {
+	if name, ok := n.seen[id]; ok {
+		return name
+	}
+	var name string
+	if val, _, ok := n.s.Get(state.AccountKey(id)); ok {
+		if a, err := state.UnmarshalAccount(val); err == nil {
+			name = a.Name
+			n.keys = append(n.keys, state.AccountKey(id))
+		}
+	}
+	n.seen[id] = name
+	return name
+}
+
+// records returns the keys (hex) of the account records read.
+func (n *names) records() []string {
+	out := make([]string, 0, len(n.keys))
+	for _, k := range n.keys {
+		out = append(out, keyHex(k))
+	}
+	return out
+}
+
 // OptionView is an option of a proposal.
 type OptionView struct {
-	Index   uint8    `json:"index"`
-	Title   string   `json:"title"`
-	Author  string   `json:"author"`
-	Added   int64    `json:"added"`
-	Actions []string `json:"actions"`
+	Index      uint8    `json:"index"`
+	Title      string   `json:"title"`
+	Author     string   `json:"author"`
+	AuthorName string   `json:"author_name,omitempty"`
+	Added      int64    `json:"added"`
+	Actions    []string `json:"actions"`
 }
 
 // ParticipantView is a participant with their desire.
 type ParticipantView struct {
 	Position        int    `json:"position"`
 	Member          string `json:"member"`
+	Name            string `json:"name,omitempty"`
 	MeetingWindow   uint64 `json:"meeting_window"`
 	PublicityWindow uint64 `json:"publicity_window"`
 	Capacity        uint16 `json:"capacity"`
@@ -88,6 +161,7 @@ type TallyView struct {
 type MeetingView struct {
 	Index   uint16      `json:"index"`
 	Members []string    `json:"members"`
+	Names   []string    `json:"names"` // the members' names, in the same order ("" for none)
 	Ballots uint16      `json:"ballots"`
 	Tally   []TallyView `json:"tally"`
 	Winner  *uint8      `json:"winner,omitempty"`
@@ -100,19 +174,20 @@ type RoundView struct {
 	End      int64         `json:"end"`
 	Seed     string        `json:"seed"`
 	Plenary  bool          `json:"plenary"`
-	Options  []uint8       `json:"options"`
+	Options  Indexes       `json:"options"`
 	Ended    bool          `json:"ended"`
-	Winners  []uint8       `json:"winners,omitempty"`
+	Winners  Indexes       `json:"winners,omitempty"`
 	Meetings []MeetingView `json:"meetings"`
 }
 
 // ReviewView is the review of a proposal's last freeze.
 type ReviewView struct {
-	Freeze    uint8  `json:"freeze"`
-	Freezer   string `json:"freezer"`
-	Lift      uint32 `json:"lift"`
-	Cancel    uint32 `json:"cancel"`
-	Remaining uint64 `json:"remaining"` // publicity left when frozen (ms)
+	Freeze      uint8  `json:"freeze"`
+	Freezer     string `json:"freezer"`
+	FreezerName string `json:"freezer_name,omitempty"`
+	Lift        uint32 `json:"lift"`
+	Cancel      uint32 `json:"cancel"`
+	Remaining   uint64 `json:"remaining"` // publicity left when frozen (ms)
 }
 
 // ProposalView is a proposal as the API shows it.
@@ -121,7 +196,9 @@ type ProposalView struct {
 	Kind         string            `json:"kind"` // "proposal" or "challenge"
 	Domain       string            `json:"domain"`
 	Author       string            `json:"author"`
+	AuthorName   string            `json:"author_name,omitempty"`
 	Target       string            `json:"target,omitempty"`
+	TargetName   string            `json:"target_name,omitempty"`
 	Title        string            `json:"title"`
 	Body         string            `json:"body,omitempty"`
 	Created      int64             `json:"created"`
@@ -147,7 +224,8 @@ type ProposalView struct {
 	Review        *ReviewView `json:"review,omitempty"`
 	Closed        int64       `json:"closed,omitempty"`
 	Reason        string      `json:"reason,omitempty"`
-	// Records are the keys (hex) of the records the view is built from.
+	// Records are the keys (hex) of the records the view is built from:
+	// the proposal's, then the accounts whose names it shows.
 	Records []string `json:"records"`
 }
 
@@ -158,38 +236,41 @@ func winnerPtr(w uint8) *uint8 {
 	return &w
 }
 
-// ProposalJSON returns the view of a proposal's records.
-func ProposalJSON(r *gov.ProposalRecords) ProposalView {
+// proposalJSON returns the view of a proposal's records, with the names of
+// the members it shows.
+func proposalJSON(r *gov.ProposalRecords, nm *names) ProposalView {
 	p, t := r.Proposal, r.Text
 	v := ProposalView{
-		ID: p.ID, Kind: "proposal", Domain: t.Domain, Author: t.Author.String(), Title: t.Title, Body: t.Body,
+		ID: p.ID, Kind: "proposal", Domain: t.Domain, Author: t.Author.String(), AuthorName: nm.of(t.Author), Title: t.Title, Body: t.Body,
 		Created: t.Created, State: p.State.String(), Participants: len(r.Roster.Participants), Comments: p.Comments,
 		Activated: p.Activated, Deadline: p.Deadline, MeetingWindow: p.Window, Capacity: p.Capacity, Round: p.Round,
 		Winner: winnerPtr(p.Winner), Supporters: p.Supporters, Members: p.Members, PublicityMin: p.PublicityMin,
 		Publicity: p.Publicity, Freezes: p.Freezes, Closed: p.Closed, Reason: p.Reason,
 	}
 	if t.Kind == gov.KindChallengeTopic {
-		v.Kind, v.Target = "challenge", t.Target.String()
+		v.Kind, v.Target, v.TargetName = "challenge", t.Target.String(), nm.of(t.Target)
 	}
 	for i, o := range r.Options {
-		ov := OptionView{Index: uint8(i), Title: o.Option.Title, Author: o.Author.String(), Added: o.Added, Actions: []string{}}
+		ov := OptionView{Index: uint8(i), Title: o.Option.Title, Author: o.Author.String(), AuthorName: nm.of(o.Author), Added: o.Added, Actions: []string{}}
 		for j := range o.Option.Actions {
 			ov.Actions = append(ov.Actions, o.Option.Actions[j].String())
 		}
 		v.Options = append(v.Options, ov)
 	}
 	for i, x := range r.Roster.Participants {
-		v.Roster = append(v.Roster, ParticipantView{Position: i, Member: x.Member.String(), MeetingWindow: x.Desire.Meeting,
+		v.Roster = append(v.Roster, ParticipantView{Position: i, Member: x.Member.String(), Name: nm.of(x.Member), MeetingWindow: x.Desire.Meeting,
 			PublicityWindow: x.Desire.Publicity, Capacity: x.Desire.Capacity, Joined: x.Joined})
 	}
 	for _, rr := range r.Rounds {
 		rv := RoundView{Round: rr.Round.Number, Start: rr.Round.Start, End: rr.Round.End, Seed: hex.EncodeToString(rr.Round.Seed[:]),
 			Plenary: rr.Round.Plenary, Options: rr.Round.Options, Ended: rr.Round.Ended, Winners: rr.Round.Winners}
 		for m, mt := range rr.Meetings {
-			mv := MeetingView{Index: uint16(m), Ballots: mt.Ballots, Winner: winnerPtr(mt.Winner)}
+			mv := MeetingView{Index: uint16(m), Ballots: mt.Ballots, Winner: winnerPtr(mt.Winner), Members: []string{}, Names: []string{}}
 			for _, pos := range mt.Members {
 				if int(pos) < len(r.Roster.Participants) {
-					mv.Members = append(mv.Members, r.Roster.Participants[pos].Member.String())
+					id := r.Roster.Participants[pos].Member
+					mv.Members = append(mv.Members, id.String())
+					mv.Names = append(mv.Names, nm.of(id))
 				}
 			}
 			for i, n := range mt.Tally {
@@ -200,11 +281,12 @@ func ProposalJSON(r *gov.ProposalRecords) ProposalView {
 		v.Rounds = append(v.Rounds, rv)
 	}
 	if p.Freezes > 0 {
-		v.Review = &ReviewView{Freeze: p.Freezes, Freezer: p.Freezer.String(), Lift: p.Lift, Cancel: p.Cancel, Remaining: p.Remaining}
+		v.Review = &ReviewView{Freeze: p.Freezes, Freezer: p.Freezer.String(), FreezerName: nm.of(p.Freezer), Lift: p.Lift, Cancel: p.Cancel, Remaining: p.Remaining}
 	}
 	for _, k := range r.Keys {
 		v.Records = append(v.Records, keyHex(k))
 	}
+	v.Records = append(v.Records, nm.records()...)
 	return v
 }
 
@@ -220,7 +302,10 @@ func (a *App) Proposal(height, id uint64) (*ProposalView, error) {
 	if err != nil {
 		return nil, a.govErr(s, err)
 	}
-	v := ProposalJSON(r)
+	v := proposalJSON(r, newNames(s))
+	if s.err != nil {
+		return nil, a.readErr(s.err)
+	}
 	return &v, nil
 }
 
@@ -366,13 +451,22 @@ func (a *App) Governance(height uint64) (*GovernanceView, error) {
 type ExecutorView struct {
 	Role     string `json:"role"`
 	Member   string `json:"member"`
+	Name     string `json:"name,omitempty"`
 	Proposal uint64 `json:"proposal"`
 	Since    int64  `json:"since"`
 	Until    int64  `json:"until"`
 }
 
+// ExecutorsView is the executors with the records they are read from.
+type ExecutorsView struct {
+	List []ExecutorView `json:"executors"`
+	// Records are the keys (hex) of the records the view is built from:
+	// the executors' record, then the accounts whose names it shows.
+	Records []string `json:"records"`
+}
+
 // Executors reads the executors at a height (record gov.ExecutorsKey).
-func (a *App) Executors(height uint64) ([]ExecutorView, error) {
+func (a *App) Executors(height uint64) (*ExecutorsView, error) {
 	s, err := a.at(height)
 	if err != nil {
 		return nil, err
@@ -381,10 +475,15 @@ func (a *App) Executors(height uint64) ([]ExecutorView, error) {
 	if err != nil {
 		return nil, a.govErr(s, err)
 	}
-	out := []ExecutorView{}
+	nm := newNames(s)
+	out := &ExecutorsView{List: []ExecutorView{}, Records: []string{keyHex(gov.ExecutorsKey)}}
 	for _, x := range e.List {
-		out = append(out, ExecutorView{Role: x.Role, Member: x.Member.String(), Proposal: x.Proposal, Since: x.Since, Until: x.Until})
+		out.List = append(out.List, ExecutorView{Role: x.Role, Member: x.Member.String(), Name: nm.of(x.Member), Proposal: x.Proposal, Since: x.Since, Until: x.Until})
 	}
+	if s.err != nil {
+		return nil, a.readErr(s.err)
+	}
+	out.Records = append(out.Records, nm.records()...)
 	return out, nil
 }
 
@@ -392,6 +491,7 @@ func (a *App) Executors(height uint64) ([]ExecutorView, error) {
 type CommentView struct {
 	Index  uint32 `json:"index"`
 	Author string `json:"author"`
+	Name   string `json:"name,omitempty"` // the author's
 	Time   int64  `json:"time"`
 	Text   string `json:"text"`
 }
@@ -407,12 +507,16 @@ func (a *App) Comments(height, id uint64, from uint32, limit int) ([]CommentView
 		return nil, a.govErr(s, err)
 	}
 	out := []CommentView{}
+	nm := newNames(s)
 	for n := from; n < p.Comments && len(out) < limit; n++ {
 		c, err := gov.ReadComment(s, id, n)
 		if err != nil {
 			return nil, a.govErr(s, err)
 		}
-		out = append(out, CommentView{Index: n, Author: c.Author.String(), Time: c.Time, Text: c.Text})
+		out = append(out, CommentView{Index: n, Author: c.Author.String(), Name: nm.of(c.Author), Time: c.Time, Text: c.Text})
+	}
+	if s.err != nil {
+		return nil, a.readErr(s.err)
 	}
 	return out, nil
 }
@@ -421,7 +525,7 @@ func (a *App) Comments(height, id uint64, from uint32, limit int) ([]CommentView
 type BallotView struct {
 	Meeting uint16  `json:"meeting"`
 	Time    int64   `json:"time"`
-	Approve []uint8 `json:"approve"`
+	Approve Indexes `json:"approve"`
 }
 
 // Ballot reads a member's ballot in a round of a proposal.

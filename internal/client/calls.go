@@ -104,7 +104,9 @@ func (c *Client) Block(ctx context.Context, height uint64) (*apijson.Block, erro
 }
 
 // LatestBlock returns the last certified block.
-func (c *Client) LatestBlock(ctx context.Context) (*apijson.Block, error) { return c.block(ctx, "latest") }
+func (c *Client) LatestBlock(ctx context.Context) (*apijson.Block, error) {
+	return c.block(ctx, "latest")
+}
 
 func (c *Client) block(ctx context.Context, which string) (*apijson.Block, error) {
 	var out apijson.Block

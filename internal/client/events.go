@@ -46,7 +46,8 @@ func (c *Client) Events(ctx context.Context) (*Events, error) {
 		return nil, errorAnswer(r, resp)
 	}
 	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 0, 64<<10), int(c.maxAnswer))
+	// The larger of the buffer's capacity and the limit bounds a line.
+	sc.Buffer(make([]byte, 0, min(64<<10, c.maxAnswer)), int(c.maxAnswer))
 	return &Events{body: resp.Body, sc: sc, cancel: cancel}, nil
 }
 

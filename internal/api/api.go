@@ -32,8 +32,10 @@
 // heights. Shutdown ends the open streams.
 //
 // The API reaches the node only through Backend, which *node.Node
-// satisfies; it keeps no state of its own beyond its counters. It imports
-// the node, chain, epoch and app packages; nothing imports it but the daemon that serves it.
+// satisfies; it keeps no state of its own beyond its counters. Its answers
+// are the shapes of package apijson, which the clients (internal/client)
+// decode. It imports the node, chain, epoch, app and apijson packages;
+// nothing imports it but the daemon that serves it.
 package api
 
 import (

@@ -87,7 +87,7 @@ func verifiedAccountArg(s string) (light.AccountID, error) {
 	if err != nil {
 		return light.AccountID{}, err
 	}
-	return light.AccountID(id), nil
+	return light.ParseAccountID(id.String())
 }
 
 // readGenesis reads a genesis file, at most light.MaxGenesis bytes of it

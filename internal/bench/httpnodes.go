@@ -28,6 +28,7 @@ import (
 // daemons use it.
 type httpNodes struct {
 	nodes  []*client.Client // sharing one transport
+	stream *client.Client   // node 0's event stream, on a transport of its own
 	chain  string
 	events chan commitEvent
 	sseEnd context.CancelFunc
@@ -47,11 +48,18 @@ func newHTTPNodes(chain string, apis []string) *httpNodes {
 	}
 	c := &httpNodes{chain: chain, failCh: make(chan struct{}), events: make(chan commitEvent, 1024)}
 	for _, a := range apis {
-		nc, err := client.New(a, client.WithHTTP(hc), client.WithTimeout(hc.Timeout))
-		if err != nil {
-			panic(fmt.Sprintf("bench: a node address of our own making: %v", err))
-		}
-		c.nodes = append(c.nodes, nc)
+		c.nodes = append(c.nodes, nodeClient(a, client.WithHTTP(hc), client.WithTimeout(hc.Timeout)))
+	}
+	// The stream holds a connection for the whole run: not one the
+	// submissions to node 0 could use.
+	c.stream = nodeClient(apis[0], client.WithHTTP(&http.Client{}))
+	return c
+}
+
+func nodeClient(addr string, opts ...client.Option) *client.Client {
+	c, err := client.New(addr, opts...)
+	if err != nil {
+		panic(fmt.Sprintf("bench: a node address of our own making: %v", err))
 	}
 	return c
 }
@@ -201,7 +209,7 @@ func (c *httpNodes) waitConnected(ctx context.Context, timeout time.Duration, ta
 func (c *httpNodes) subscribe() error {
 	ctx, cancel := context.WithCancel(context.Background())
 	c.sseEnd = cancel
-	stream, err := c.nodes[0].Events(ctx)
+	stream, err := c.stream.Events(ctx)
 	if err != nil {
 		return fmt.Errorf("bench: event stream: %w", err)
 	}

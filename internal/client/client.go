@@ -62,6 +62,8 @@ type Error struct {
 	Message string
 }
 
+// Error says what the node answered: its message and code, or, for an
+// answer that is not the API's, the request and what came back.
 func (e *Error) Error() string {
 	if e.Code == "" {
 		return fmt.Sprintf("%s %s: HTTP %d: %s", e.Method, e.Path, e.Status, e.Message)

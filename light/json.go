@@ -2,49 +2,47 @@ package light
 
 import (
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"strconv"
 
-	"github.com/mass-consensus/mass/internal/chain"
+	"github.com/mass-consensus/mass/internal/apijson"
 	"github.com/mass-consensus/mass/internal/crypto"
+	"github.com/mass-consensus/mass/internal/genesis"
 	"github.com/mass-consensus/mass/internal/smt"
 )
 
-// LeafJSON is the JSON form of a Leaf, as the API answers with ?prove=1:
-// binary fields are lowercase hex of their canonical encodings.
-type LeafJSON struct {
-	Height      uint64 `json:"height"`
-	Key         string `json:"key"`
-	Found       bool   `json:"found"`
-	Value       string `json:"value,omitempty"`
-	Sum         uint64 `json:"sum"`
-	Proof       string `json:"proof"`
-	Header      string `json:"header"`
-	Certificate string `json:"certificate"`
-}
-
-// JSON returns the JSON form of a leaf.
-func (l *Leaf) JSON() LeafJSON {
-	j := LeafJSON{Height: l.Height, Key: hex.EncodeToString(l.Key[:]), Found: l.Found, Sum: l.Sum}
+// MarshalJSON encodes a leaf as the API does: binary fields in lowercase
+// hex.
+func (l Leaf) MarshalJSON() ([]byte, error) {
+	j := apijson.Leaf{Height: l.Height, Key: hex.EncodeToString(l.Key[:]), Found: l.Found, Sum: l.Sum,
+		Proof: hex.EncodeToString(l.Proof), Header: hex.EncodeToString(l.Header),
+		Certificate: hex.EncodeToString(l.Certificate)}
 	if l.Found {
 		j.Value = hex.EncodeToString(l.Value)
 	}
-	if l.Proof != nil {
-		j.Proof = hex.EncodeToString(l.Proof.Marshal())
-	}
-	if l.Header != nil {
-		j.Header = hex.EncodeToString(l.Header.Marshal())
-	}
-	if l.Certificate != nil {
-		j.Certificate = hex.EncodeToString(l.Certificate.Marshal())
-	}
-	return j
+	return json.Marshal(j)
 }
 
-// Decode decodes the JSON form strictly.
-func (j *LeafJSON) Decode() (*Leaf, error) {
+// UnmarshalJSON decodes a leaf in the API's form, strictly: every binary
+// field must be hex, and an absent record must have no value or sum.
+func (l *Leaf) UnmarshalJSON(b []byte) error {
+	var j apijson.Leaf
+	if err := json.Unmarshal(b, &j); err != nil {
+		return fmt.Errorf("%w: a proof: %w", ErrInvalid, err)
+	}
+	out, err := leafOf(&j)
+	if err != nil {
+		return err
+	}
+	*l = *out
+	return nil
+}
+
+// leafOf decodes the API's form of a leaf.
+func leafOf(j *apijson.Leaf) (*Leaf, error) {
 	l := &Leaf{Height: j.Height, Found: j.Found, Sum: j.Sum}
-	key, err := decodeHex("key", j.Key, 20)
+	key, err := decodeHex("key", j.Key, len(l.Key))
 	if err != nil {
 		return nil, err
 	}
@@ -56,45 +54,29 @@ func (j *LeafJSON) Decode() (*Leaf, error) {
 	} else if j.Value != "" || j.Sum != 0 {
 		return nil, fmt.Errorf("%w: an absent record with a value or sum", ErrInvalid)
 	}
-	raw, err := decodeHex("proof", j.Proof, -1)
-	if err != nil {
+	if l.Proof, err = decodeHex("proof", j.Proof, -1); err != nil {
 		return nil, err
 	}
-	if l.Proof, err = smt.UnmarshalProof(raw); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+	if len(l.Proof) > smt.MaxProofSize {
+		return nil, fmt.Errorf("%w: a proof of %d bytes, limit %d", ErrInvalid, len(l.Proof), smt.MaxProofSize)
 	}
-	if raw, err = decodeHex("header", j.Header, -1); err != nil {
+	if l.Header, err = decodeHex("header", j.Header, -1); err != nil {
 		return nil, err
 	}
-	if l.Header, err = chain.UnmarshalHeader(raw); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
-	}
-	if raw, err = decodeHex("certificate", j.Certificate, -1); err != nil {
+	if l.Certificate, err = decodeHex("certificate", j.Certificate, -1); err != nil {
 		return nil, err
-	}
-	if l.Certificate, err = chain.UnmarshalCertificate(raw); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	return l, nil
 }
 
-// SegmentJSON is the JSON form of a Segment, as GET /v1/headers answers.
-type SegmentJSON struct {
-	Headers []string `json:"headers"`
-	// Certificates by height (decimal).
-	Certificates map[string]string `json:"certificates"`
-	// NodeSets by hash (hex): the public keys (hex) in order.
-	NodeSets map[string][]string `json:"node_sets,omitempty"`
-}
-
-// EncodeSegment returns the JSON form of a segment.
-func EncodeSegment(s *Segment) SegmentJSON {
-	j := SegmentJSON{Headers: make([]string, len(s.Headers)), Certificates: map[string]string{}}
+// MarshalJSON encodes a segment as GET /v1/headers answers.
+func (s Segment) MarshalJSON() ([]byte, error) {
+	j := apijson.Headers{Headers: make([]string, len(s.Headers)), Certificates: map[string]string{}}
 	for i, h := range s.Headers {
-		j.Headers[i] = hex.EncodeToString(h.Marshal())
+		j.Headers[i] = hex.EncodeToString(h)
 	}
 	for h, c := range s.Certificates {
-		j.Certificates[strconv.FormatUint(h, 10)] = hex.EncodeToString(c.Marshal())
+		j.Certificates[strconv.FormatUint(h, 10)] = hex.EncodeToString(c)
 	}
 	if len(s.NodeSets) > 0 {
 		j.NodeSets = map[string][]string{}
@@ -106,62 +88,66 @@ func EncodeSegment(s *Segment) SegmentJSON {
 			j.NodeSets[h.String()] = keys
 		}
 	}
-	return j
+	return json.Marshal(j)
 }
 
-// Decode decodes the JSON form strictly.
-func (j *SegmentJSON) Decode() (*Segment, error) {
-	if len(j.Headers) > MaxSegment {
-		return nil, fmt.Errorf("%w: %d headers, limit %d", ErrInvalid, len(j.Headers), MaxSegment)
+// UnmarshalJSON decodes a segment in the form GET /v1/headers answers,
+// strictly and within MaxSegment headers.
+func (s *Segment) UnmarshalJSON(b []byte) error {
+	var j apijson.Headers
+	if err := json.Unmarshal(b, &j); err != nil {
+		return fmt.Errorf("%w: a segment: %w", ErrInvalid, err)
 	}
-	s := &Segment{Certificates: map[uint64]*chain.Certificate{}, NodeSets: map[chain.Hash]chain.NodeSet{}}
+	out, err := segmentOf(&j, MaxSegment)
+	if err != nil {
+		return err
+	}
+	*s = *out
+	return nil
+}
+
+// segmentOf decodes the API's form of a segment of at most limit headers.
+func segmentOf(j *apijson.Headers, limit int) (*Segment, error) {
+	switch {
+	case len(j.Headers) > limit:
+		return nil, fmt.Errorf("%w: %d headers, limit %d", ErrInvalid, len(j.Headers), limit)
+	case len(j.Certificates) > len(j.Headers) || len(j.NodeSets) > len(j.Headers):
+		return nil, fmt.Errorf("%w: %d certificates and %d node sets for %d headers", ErrInvalid, len(j.Certificates), len(j.NodeSets), len(j.Headers))
+	}
+	s := &Segment{Certificates: map[uint64][]byte{}, NodeSets: map[Hash]NodeSet{}}
 	for i, x := range j.Headers {
 		raw, err := decodeHex(fmt.Sprintf("header %d", i), x, -1)
 		if err != nil {
 			return nil, err
 		}
-		h, err := chain.UnmarshalHeader(raw)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
-		}
-		s.Headers = append(s.Headers, h)
-	}
-	if len(j.Certificates) > len(j.Headers) {
-		return nil, fmt.Errorf("%w: %d certificates for %d headers", ErrInvalid, len(j.Certificates), len(j.Headers))
+		s.Headers = append(s.Headers, raw)
 	}
 	for hs, x := range j.Certificates {
 		height, err := strconv.ParseUint(hs, 10, 64)
 		if err != nil {
 			return nil, fmt.Errorf("%w: certificate height %q", ErrInvalid, hs)
 		}
-		raw, err := decodeHex("certificate", x, -1)
-		if err != nil {
+		if s.Certificates[height], err = decodeHex("certificate", x, -1); err != nil {
 			return nil, err
 		}
-		if s.Certificates[height], err = chain.UnmarshalCertificate(raw); err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
-		}
-	}
-	if len(j.NodeSets) > len(j.Headers) {
-		return nil, fmt.Errorf("%w: %d node sets for %d headers", ErrInvalid, len(j.NodeSets), len(j.Headers))
 	}
 	for hs, keys := range j.NodeSets {
-		raw, err := decodeHex("node set hash", hs, 32)
+		raw, err := decodeHex("node set hash", hs, len(Hash{}))
 		if err != nil {
 			return nil, err
 		}
-		if len(keys) > 1024 {
-			return nil, fmt.Errorf("%w: a node set of %d keys", ErrInvalid, len(keys))
+		if len(keys) > genesis.MaxNodes {
+			return nil, fmt.Errorf("%w: a node set of %d keys, limit %d", ErrInvalid, len(keys), genesis.MaxNodes)
 		}
-		var set chain.NodeSet
+		var set NodeSet
 		for _, k := range keys {
 			pk, err := crypto.ParsePublicKey(k)
 			if err != nil {
 				return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 			}
-			set.Keys = append(set.Keys, pk)
+			set.Keys = append(set.Keys, PublicKey(pk))
 		}
-		s.NodeSets[chain.Hash(raw)] = set
+		s.NodeSets[Hash(raw)] = set
 	}
 	return s, nil
 }

@@ -4,6 +4,12 @@
 // records (accounts, the organization …) against the state root of any
 // height it has verified.
 //
+// It is the module's public package: its API uses only its own types and
+// the standard library's, so that a program outside the module can use it
+// (examples/verify-account does). A Remote fetches what to verify from a
+// node's HTTP API; nothing a node sends is trusted before a Client checks
+// it.
+//
 // # What is verified
 //
 // Headers link by hash (each header's Prev is the hash of the one before),
@@ -20,7 +26,7 @@
 // faulty nodes among its n ≥ 3f+1 — also after it stopped certifying.
 //
 // The client keeps the hash and state root of every height it verified
-// (64 bytes each), so it can check a proof at an earlier height.
+// (72 bytes each), so it can check a proof at an earlier height.
 package light
 
 import (
@@ -35,25 +41,31 @@ import (
 // Errors of the client.
 var (
 	// ErrInvalid is wrapped by every verification failure: what a node sent
-	// does not prove what it claims.
+	// does not prove what it claims, or is not the answer a node sends.
 	ErrInvalid = errors.New("light: verification failed")
 	// ErrUnknownHeight is wrapped when a proof is for a height the client
 	// has not verified yet.
 	ErrUnknownHeight = errors.New("light: height not verified yet")
+	// ErrGenesis is wrapped when the genesis file is malformed or invalid.
+	ErrGenesis = errors.New("light: bad genesis")
 )
 
 // MaxSegment bounds the headers of one segment.
 const MaxSegment = 10_000
 
+// MaxGenesis bounds the size of a genesis file, in bytes.
+const MaxGenesis = genesis.MaxFileSize
+
 // Segment is a run of headers following the client's height, with the
-// certificates and node sets needed to verify them.
+// certificates and node sets needed to verify them; headers and
+// certificates are in their canonical encodings (docs/FORMATS.md).
 type Segment struct {
-	Headers []*chain.Header
+	Headers [][]byte
 	// Certificates by height: at least for the last header and for each
 	// header that changes the node set.
-	Certificates map[uint64]*chain.Certificate
+	Certificates map[uint64][]byte
 	// NodeSets by hash: each set a header's NextNodes changes to.
-	NodeSets map[chain.Hash]chain.NodeSet
+	NodeSets map[Hash]NodeSet
 }
 
 // era is a node set and the first height it certifies.
@@ -70,18 +82,26 @@ type verified struct {
 	time int64
 }
 
-// Client verifies one chain.
+// Client verifies one chain. It is not safe for concurrent use.
 type Client struct {
 	chainID string
 	eras    []era      // in order; the last is in force after the latest height
 	headers []verified // headers[i] is height i+1
 }
 
-// New starts a client at the genesis of a chain.
-func New(g *genesis.Genesis) (*Client, error) {
+// New starts a client at the genesis of a chain, given the genesis file's
+// bytes: the only thing the client trusts.
+func New(genesisJSON []byte) (*Client, error) {
+	if len(genesisJSON) > MaxGenesis {
+		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrGenesis, len(genesisJSON), MaxGenesis)
+	}
+	g, err := genesis.Parse(genesisJSON)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrGenesis, err)
+	}
 	set, err := g.Validate()
 	if err != nil {
-		return nil, fmt.Errorf("light: %w", err)
+		return nil, fmt.Errorf("%w: %w", ErrGenesis, err)
 	}
 	return &Client{chainID: g.ChainID, eras: []era{{from: 1, set: set, hash: set.Hash()}}}, nil
 }
@@ -94,43 +114,96 @@ func (c *Client) Height() uint64 { return uint64(len(c.headers)) }
 
 // NodeSet returns the node set that certifies block height (height may be
 // one past the latest verified height: the set in force next).
-func (c *Client) NodeSet(height uint64) (chain.NodeSet, error) {
+func (c *Client) NodeSet(height uint64) (NodeSet, error) {
+	e, err := c.eraOf(height)
+	if err != nil {
+		return NodeSet{}, err
+	}
+	return nodeSetOf(e.set), nil
+}
+
+func (c *Client) eraOf(height uint64) (*era, error) {
 	if height == 0 || height > c.Height()+1 {
-		return chain.NodeSet{}, fmt.Errorf("%w: %d (verified up to %d)", ErrUnknownHeight, height, c.Height())
+		return nil, fmt.Errorf("%w: %d (verified up to %d)", ErrUnknownHeight, height, c.Height())
 	}
 	for i := len(c.eras) - 1; i >= 0; i-- {
 		if c.eras[i].from <= height {
-			return c.eras[i].set, nil
+			return &c.eras[i], nil
 		}
 	}
 	panic("light: no era covers height 1")
 }
 
 // StateRoot returns the verified state root after block height.
-func (c *Client) StateRoot(height uint64) (chain.Hash, error) {
-	if height == 0 || height > c.Height() {
-		return chain.Hash{}, fmt.Errorf("%w: %d (verified up to %d)", ErrUnknownHeight, height, c.Height())
+func (c *Client) StateRoot(height uint64) (Hash, error) {
+	v, err := c.header(height)
+	if err != nil {
+		return Hash{}, err
 	}
-	return c.headers[height-1].root, nil
+	return Hash(v.root), nil
 }
 
 // HeaderHash returns the verified hash of the header at height.
-func (c *Client) HeaderHash(height uint64) (chain.Hash, error) {
-	if height == 0 || height > c.Height() {
-		return chain.Hash{}, fmt.Errorf("%w: %d (verified up to %d)", ErrUnknownHeight, height, c.Height())
+func (c *Client) HeaderHash(height uint64) (Hash, error) {
+	v, err := c.header(height)
+	if err != nil {
+		return Hash{}, err
 	}
-	return c.headers[height-1].hash, nil
+	return Hash(v.hash), nil
+}
+
+func (c *Client) header(height uint64) (*verified, error) {
+	if height == 0 || height > c.Height() {
+		return nil, fmt.Errorf("%w: %d (verified up to %d)", ErrUnknownHeight, height, c.Height())
+	}
+	return &c.headers[height-1], nil
+}
+
+// decoded is a segment in the chain's types.
+type decoded struct {
+	headers []*chain.Header
+	certs   map[uint64]*chain.Certificate
+	sets    map[chain.Hash]chain.NodeSet
+}
+
+// decode decodes a segment's encodings; what is malformed is invalid.
+func decodeSegment(seg *Segment) (*decoded, error) {
+	switch {
+	case len(seg.Headers) == 0:
+		return nil, fmt.Errorf("%w: an empty segment", ErrInvalid)
+	case len(seg.Headers) > MaxSegment:
+		return nil, fmt.Errorf("%w: %d headers in one segment, limit %d", ErrInvalid, len(seg.Headers), MaxSegment)
+	case len(seg.Certificates) > len(seg.Headers) || len(seg.NodeSets) > len(seg.Headers):
+		return nil, fmt.Errorf("%w: more certificates or node sets than headers", ErrInvalid)
+	}
+	d := &decoded{certs: map[uint64]*chain.Certificate{}, sets: map[chain.Hash]chain.NodeSet{}}
+	for i, raw := range seg.Headers {
+		h, err := chain.UnmarshalHeader(raw)
+		if err != nil {
+			return nil, fmt.Errorf("%w: header %d of the segment: %w", ErrInvalid, i, err)
+		}
+		d.headers = append(d.headers, h)
+	}
+	for height, raw := range seg.Certificates {
+		c, err := chain.UnmarshalCertificate(raw)
+		if err != nil {
+			return nil, fmt.Errorf("%w: certificate of height %d: %w", ErrInvalid, height, err)
+		}
+		d.certs[height] = c
+	}
+	for h, s := range seg.NodeSets {
+		d.sets[chain.Hash(h)] = s.internal()
+	}
+	return d, nil
 }
 
 // Verify checks a segment that follows the latest verified height and, if
 // every check passes, extends the client with it. On error the client is
 // unchanged.
 func (c *Client) Verify(seg *Segment) error {
-	if len(seg.Headers) == 0 {
-		return fmt.Errorf("%w: an empty segment", ErrInvalid)
-	}
-	if len(seg.Headers) > MaxSegment {
-		return fmt.Errorf("%w: %d headers in one segment, limit %d", ErrInvalid, len(seg.Headers), MaxSegment)
+	d, err := decodeSegment(seg)
+	if err != nil {
+		return err
 	}
 	cur := c.eras[len(c.eras)-1]
 	var newEras []era
@@ -138,39 +211,20 @@ func (c *Client) Verify(seg *Segment) error {
 	if n := len(c.headers); n > 0 {
 		prev = &c.headers[n-1]
 	}
-	added := make([]verified, 0, len(seg.Headers))
-	for i, h := range seg.Headers {
+	added := make([]verified, 0, len(d.headers))
+	for i, h := range d.headers {
 		height := c.Height() + uint64(i) + 1
-		switch {
-		case h == nil:
-			return fmt.Errorf("%w: header %d is missing", ErrInvalid, height)
-		case h.ChainID != c.chainID:
-			return fmt.Errorf("%w: header %d is of chain %q, not %q", ErrInvalid, height, h.ChainID, c.chainID)
-		case h.Height != height:
-			return fmt.Errorf("%w: header of height %d where %d is next", ErrInvalid, h.Height, height)
-		case prev == nil && h.Prev != (chain.Hash{}):
-			return fmt.Errorf("%w: the first header links to a previous one", ErrInvalid)
-		case prev != nil && h.Prev != prev.hash:
-			return fmt.Errorf("%w: header %d does not link to header %d", ErrInvalid, height, height-1)
-		case prev != nil && h.Time < prev.time:
-			return fmt.Errorf("%w: header %d goes back in time", ErrInvalid, height)
+		if err := c.follows(h, height, prev); err != nil {
+			return err
 		}
 		changes := h.NextNodes != cur.hash
-		if changes || i == len(seg.Headers)-1 {
-			cert := seg.Certificates[height]
-			if cert == nil {
-				why := "the last header of a segment"
-				if changes {
-					why = "a header that changes the node set"
-				}
-				return fmt.Errorf("%w: no certificate for header %d, %s", ErrInvalid, height, why)
-			}
-			if err := cert.Verify(h, cur.set); err != nil {
-				return fmt.Errorf("%w: %w", ErrInvalid, err)
+		if changes || i == len(d.headers)-1 {
+			if err := certified(h, d.certs[height], cur.set, changes); err != nil {
+				return err
 			}
 		}
 		if changes {
-			next, ok := seg.NodeSets[h.NextNodes]
+			next, ok := d.sets[h.NextNodes]
 			if !ok {
 				return fmt.Errorf("%w: header %d changes the node set to %s, which the segment lacks", ErrInvalid, height, h.NextNodes)
 			}
@@ -185,6 +239,39 @@ func (c *Client) Verify(seg *Segment) error {
 	}
 	c.headers = append(c.headers, added...)
 	c.eras = append(c.eras, newEras...)
+	return nil
+}
+
+// follows checks that a header is the next one of the chain, at height,
+// after prev (nil before height 1).
+func (c *Client) follows(h *chain.Header, height uint64, prev *verified) error {
+	switch {
+	case h.ChainID != c.chainID:
+		return fmt.Errorf("%w: header %d is of chain %q, not %q", ErrInvalid, height, h.ChainID, c.chainID)
+	case h.Height != height:
+		return fmt.Errorf("%w: header of height %d where %d is next", ErrInvalid, h.Height, height)
+	case prev == nil && h.Prev != (chain.Hash{}):
+		return fmt.Errorf("%w: the first header links to a previous one", ErrInvalid)
+	case prev != nil && h.Prev != prev.hash:
+		return fmt.Errorf("%w: header %d does not link to header %d", ErrInvalid, height, height-1)
+	case prev != nil && h.Time < prev.time:
+		return fmt.Errorf("%w: header %d goes back in time", ErrInvalid, height)
+	}
+	return nil
+}
+
+// certified checks the certificate a header needs under the set in force.
+func certified(h *chain.Header, cert *chain.Certificate, set chain.NodeSet, changes bool) error {
+	if cert == nil {
+		why := "the last header of a segment"
+		if changes {
+			why = "a header that changes the node set"
+		}
+		return fmt.Errorf("%w: no certificate for header %d, %s", ErrInvalid, h.Height, why)
+	}
+	if err := cert.Verify(h, set); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
 	return nil
 }
 

@@ -6,8 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
+	"strings"
 	"testing"
 
+	"github.com/mass-consensus/mass/internal/apijson"
 	"github.com/mass-consensus/mass/internal/app"
 	"github.com/mass-consensus/mass/internal/app/orgapp"
 	"github.com/mass-consensus/mass/internal/app/state"
@@ -15,6 +18,7 @@ import (
 	"github.com/mass-consensus/mass/internal/chain"
 	"github.com/mass-consensus/mass/internal/crypto"
 	"github.com/mass-consensus/mass/internal/genesis"
+	"github.com/mass-consensus/mass/internal/smt"
 	"github.com/mass-consensus/mass/internal/store/mem"
 )
 
@@ -123,37 +127,57 @@ func (f *chainFixture) certify(h *chain.Header, era int, signers []int) *chain.C
 
 // segment is what a node would send for heights from..to.
 func (f *chainFixture) segment(from, to uint64) *Segment {
-	s := &Segment{Certificates: map[uint64]*chain.Certificate{}, NodeSets: map[chain.Hash]chain.NodeSet{}}
+	s := &Segment{Certificates: map[uint64][]byte{}, NodeSets: map[Hash]NodeSet{}}
 	for h := from; h <= to; h++ {
-		s.Headers = append(s.Headers, f.headers[h-1])
+		s.Headers = append(s.Headers, f.headers[h-1].Marshal())
 		if f.eraOf(h) != f.eraOf(h+1) || h == to {
-			s.Certificates[h] = f.certs[h-1]
+			s.Certificates[h] = f.certs[h-1].Marshal()
 		}
 		if f.eraOf(h) != f.eraOf(h+1) {
-			s.NodeSets[f.sets[1].Hash()] = f.sets[1]
+			s.NodeSets[Hash(f.sets[1].Hash())] = nodeSetOf(f.sets[1])
 		}
 	}
 	return s
 }
 
-func (f *chainFixture) leaf(t *testing.T, height uint64, id crypto.ID) *Leaf {
+// orgLeaf is the application's proof of a record at a height.
+func (f *chainFixture) orgLeaf(t *testing.T, height uint64, key state.Key) *orgapp.Leaf {
 	t.Helper()
-	l, err := f.app.Prove(height, state.AccountKey(id))
+	l, err := f.app.Prove(height, key)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &Leaf{Height: height, Key: l.Key, Found: l.Found, Value: l.Value, Sum: l.Sum, Proof: l.Proof,
-		Header: f.headers[height-1], Certificate: f.certs[height-1]}
+	return l
+}
+
+// leaf is what a node would answer about a record at a height.
+func (f *chainFixture) leaf(t *testing.T, height uint64, key state.Key) *Leaf {
+	t.Helper()
+	l := f.orgLeaf(t, height, key)
+	return &Leaf{Height: height, Key: Key(l.Key), Found: l.Found, Value: l.Value, Sum: l.Sum, Proof: l.Proof.Marshal(),
+		Header: f.headers[height-1].Marshal(), Certificate: f.certs[height-1].Marshal()}
+}
+
+// genesisJSON is the fixture's genesis file.
+func (f *chainFixture) genesisJSON(t testing.TB) []byte {
+	t.Helper()
+	raw, err := json.Marshal(f.gen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
 }
 
 func newClient(t *testing.T, f *chainFixture) *Client {
 	t.Helper()
-	c, err := New(f.gen)
+	c, err := New(f.genesisJSON(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return c
 }
+
+func accountID(k *crypto.PrivateKey) AccountID { return AccountID(k.Public().ID()) }
 
 func TestFollowsANodeSetChange(t *testing.T) {
 	f := newChain(t, 12, 5)
@@ -169,26 +193,53 @@ func TestFollowsANodeSetChange(t *testing.T) {
 		t.Fatalf("height %d", c.Height())
 	}
 	for h, want := range map[uint64]int{1: 0, 5: 0, 6: 1, 12: 1} {
-		if s, _ := c.NodeSet(h); s.Hash() != f.sets[want].Hash() {
+		if s, _ := c.NodeSet(h); s.Hash() != Hash(f.sets[want].Hash()) {
 			t.Fatalf("height %d: wrong node set", h)
 		}
 	}
+	bob := accountID(f.bob)
 	// Bob's balance at the latest height and at an old one.
 	for _, h := range []uint64{12, 3} {
-		acct, bal, err := c.VerifyAccount(f.leaf(t, h, f.bob.Public().ID()), f.bob.Public().ID())
+		acct, rec, err := c.VerifyAccount(f.leaf(t, h, bob.Key()), bob)
 		want := uint64(10 + h*(h+1)/2)
-		if err != nil || acct == nil || bal != want || acct.Name != "bob" {
-			t.Fatalf("height %d: %+v %d %v, want balance %d", h, acct, bal, err, want)
+		if err != nil || acct == nil || acct.Balance != want || acct.Name != "bob" || acct.Role != "member" || acct.ID != bob {
+			t.Fatalf("height %d: %+v %v, want balance %d", h, acct, err, want)
+		}
+		if rec.Height != h || rec.Supply != 1010 || rec.Nodes != f.sets[f.eraOf(h)].N() || len(rec.Signers) != 3 || rec.StateRoot != Hash(f.headers[h-1].StateRoot) {
+			t.Fatalf("height %d: record %+v", h, rec)
 		}
 	}
 	// An account that does not exist is proven absent.
-	nobody := key(t, "nobody", 0).Public().ID()
-	if acct, _, err := c.VerifyAccount(f.leaf(t, 7, nobody), nobody); err != nil || acct != nil {
+	nobody := accountID(key(t, "nobody", 0))
+	if acct, rec, err := c.VerifyAccount(f.leaf(t, 7, nobody.Key()), nobody); err != nil || acct != nil || rec.Found {
 		t.Fatalf("absent account: %+v %v", acct, err)
 	}
-	// Total supply never changes.
-	if total, err := c.VerifyLeaf(f.leaf(t, 9, f.alice.Public().ID())); err != nil || total != 1010 {
-		t.Fatalf("supply %d %v", total, err)
+	// The organization, and the total supply, which never changes.
+	o, rec, err := c.VerifyOrganization(f.leaf(t, 9, OrganizationKey()))
+	if err != nil || o.Name != "Light" || o.Members != 2 || o.Supervisors != 1 || o.Policy != "supervisor" || rec.Supply != 1010 {
+		t.Fatalf("organization %+v %+v %v", o, rec, err)
+	}
+	// A set handed out is a copy.
+	s, _ := c.NodeSet(1)
+	s.Keys[0] = PublicKey{}
+	if again, _ := c.NodeSet(1); again.Keys[0] == (PublicKey{}) {
+		t.Fatal("changing a node set handed out changed the client's")
+	}
+}
+
+func TestNewRefusesBadGenesis(t *testing.T) {
+	f := newChain(t, 1, 0)
+	good := f.genesisJSON(t)
+	for name, raw := range map[string][]byte{
+		"not JSON":      []byte("{"),
+		"no nodes":      []byte(`{"chain_id": "x", "nodes": []}`),
+		"a bad key":     []byte(`{"chain_id": "x", "nodes": [{"key": "zz"}]}`),
+		"no chain id":   bytes.Replace(good, []byte(`"chain_id":"light-test"`), []byte(`"chain_id":""`), 1),
+		"over the size": append(bytes.Repeat([]byte(" "), MaxGenesis), good...),
+	} {
+		if _, err := New(raw); !errors.Is(err, ErrGenesis) {
+			t.Errorf("%s: %v", name, err)
+		}
 	}
 }
 
@@ -199,7 +250,7 @@ func TestRejectsBadSegments(t *testing.T) {
 	noSet := f.segment(1, 8)
 	noSet.NodeSets = nil
 	wrongSet := f.segment(1, 8)
-	wrongSet.NodeSets[f.sets[1].Hash()] = f.sets[0]
+	wrongSet.NodeSets[Hash(f.sets[1].Hash())] = nodeSetOf(f.sets[0])
 	noLast := f.segment(1, 3)
 	delete(noLast.Certificates, 3)
 	gap := f.segment(1, 8)
@@ -209,23 +260,24 @@ func TestRejectsBadSegments(t *testing.T) {
 	forged := *f.headers[5]
 	forged.StateRoot[0] ^= 1
 	oldSigned := f.segment(1, 6)
-	oldSigned.Headers[5] = &forged
-	oldSigned.Certificates[6] = f.certify(&forged, 0, f.quorum(0))
+	oldSigned.Headers[5] = forged.Marshal()
+	oldSigned.Certificates[6] = f.certify(&forged, 0, f.quorum(0)).Marshal()
 	// Too few signers; a signer twice.
 	few := f.segment(1, 3)
-	few.Certificates[3] = f.certify(f.headers[2], 0, []int{0, 1})
+	few.Certificates[3] = f.certify(f.headers[2], 0, []int{0, 1}).Marshal()
 	dup := f.segment(1, 3)
 	c := f.certify(f.headers[2], 0, []int{0, 1, 2})
 	c.Votes[2] = c.Votes[1]
-	dup.Certificates[3] = c
+	dup.Certificates[3] = c.Marshal()
 	unsorted := f.segment(1, 3)
-	c2 := f.certify(f.headers[2], 0, []int{2, 0, 1})
-	unsorted.Certificates[3] = c2
+	unsorted.Certificates[3] = f.certify(f.headers[2], 0, []int{2, 0, 1}).Marshal()
+	garbled := f.segment(1, 3)
+	garbled.Headers[1] = []byte("not a header")
 	for name, seg := range map[string]*Segment{
 		"no certificate at the change": noCert, "no node set": noSet, "wrong node set": wrongSet,
 		"no certificate at the end": noLast, "a gap": gap, "signed by the old set": oldSigned,
 		"too few signers": few, "duplicate signer": dup, "unsorted signers": unsorted,
-		"empty": {},
+		"a malformed header": garbled, "empty": {},
 	} {
 		cl := newClient(t, f)
 		err := cl.Verify(seg)
@@ -239,16 +291,17 @@ func TestRejectsBadSegments(t *testing.T) {
 }
 
 // TestEveryByteMatters changes each byte of an answer's proof, header and
-// certificate, and of a segment's header and certificate: each change is
-// rejected.
+// certificate, and of a segment's header and certificate, in their JSON
+// form: each change is rejected.
 func TestEveryByteMatters(t *testing.T) {
 	f := newChain(t, 6, 0)
 	c := newClient(t, f)
 	if err := c.Verify(f.segment(1, 6)); err != nil {
 		t.Fatal(err)
 	}
-	good := f.leaf(t, 4, f.bob.Public().ID()).JSON()
-	if _, err := decodeAndVerify(c, good); err != nil {
+	bob := accountID(f.bob)
+	good := apijson.LeafOf(f.orgLeaf(t, 4, bob.Key()), f.headers[3], f.certs[3])
+	if _, err := decodeAndVerify(c, good, bob); err != nil {
 		t.Fatal(err)
 	}
 	fields := map[string]*string{"proof": &good.Proof, "header": &good.Header, "certificate": &good.Certificate, "value": &good.Value, "key": &good.Key}
@@ -259,26 +312,26 @@ func TestEveryByteMatters(t *testing.T) {
 			bad := bytes.Clone(raw)
 			bad[i] ^= 0x01
 			*field = hex.EncodeToString(bad)
-			if _, err := decodeAndVerify(c, good); err == nil {
+			if _, err := decodeAndVerify(c, good, bob); err == nil {
 				t.Fatalf("%s: changing byte %d of %d is not noticed", name, i, len(raw))
 			}
 		}
 		*field = orig
 	}
 	good.Sum++
-	if _, err := decodeAndVerify(c, good); err == nil {
+	if _, err := decodeAndVerify(c, good, bob); err == nil {
 		t.Fatal("a changed balance is not noticed")
 	}
 	good.Sum--
 	// Segments: each byte of the last header and of its certificate.
-	seg := EncodeSegment(f.segment(1, 6))
+	seg := (&apijson.Segment{Headers: f.headers, Certificates: map[uint64]*chain.Certificate{6: f.certs[5]}}).JSON()
 	check := func(what string, set func(string), orig string, mask byte) {
 		raw, _ := hex.DecodeString(orig)
 		for i := range raw {
 			bad := bytes.Clone(raw)
 			bad[i] ^= mask
 			set(hex.EncodeToString(bad))
-			s, err := seg.Decode()
+			s, err := segmentOf(&seg, MaxSegment)
 			if err == nil {
 				err = newClient(t, f).Verify(s)
 			}
@@ -290,20 +343,77 @@ func TestEveryByteMatters(t *testing.T) {
 	}
 	check("header", func(v string) { seg.Headers[5] = v }, seg.Headers[5], 0x80)
 	check("certificate", func(v string) { seg.Certificates["6"] = v }, seg.Certificates["6"], 0x80)
-	if s, err := seg.Decode(); err != nil || newClient(t, f).Verify(s) != nil {
+	if s, err := segmentOf(&seg, MaxSegment); err != nil || newClient(t, f).Verify(s) != nil {
 		t.Fatal("the restored segment does not verify")
 	}
 }
 
-func decodeAndVerify(c *Client, j LeafJSON) (uint64, error) {
-	l, err := j.Decode()
+func decodeAndVerify(c *Client, j apijson.Leaf, id AccountID) (*Record, error) {
+	l, err := leafOf(&j)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	if _, _, err := c.VerifyAccount(l, crypto.ID(l.Key)); err != nil {
-		return 0, err
+	_, rec, err := c.VerifyAccount(l, id)
+	return rec, err
+}
+
+// TestJSONForms: a leaf and a segment go through their JSON forms (the
+// API's) unchanged, and malformed forms are refused as invalid.
+func TestJSONForms(t *testing.T) {
+	f := newChain(t, 6, 3)
+	bob := accountID(f.bob)
+	l := f.leaf(t, 4, bob.Key())
+	raw, err := json.Marshal(l)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return l.Sum, nil
+	// The API's form, as the server writes it.
+	api, _ := json.Marshal(apijson.LeafOf(f.orgLeaf(t, 4, bob.Key()), f.headers[3], f.certs[3]))
+	if !bytes.Equal(raw, api) {
+		t.Fatalf("a leaf's JSON differs from the API's:\n%s\n%s", raw, api)
+	}
+	var back Leaf
+	if err := json.Unmarshal(raw, &back); err != nil || !reflect.DeepEqual(&back, l) {
+		t.Fatalf("leaf round trip: %v\n%+v\n%+v", err, back, l)
+	}
+	seg := f.segment(1, 6)
+	raw, err = json.Marshal(seg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var segBack Segment
+	if err := json.Unmarshal(raw, &segBack); err != nil || !reflect.DeepEqual(&segBack, seg) {
+		t.Fatalf("segment round trip: %v", err)
+	}
+	if err := newClient(t, f).Verify(&segBack); err != nil {
+		t.Fatal(err)
+	}
+	for name, bad := range map[string]string{
+		"key not hex":          `{"height":1,"key":"zz","found":false,"proof":"","header":"","certificate":""}`,
+		"short key":            `{"height":1,"key":"00","found":false,"proof":"","header":"","certificate":""}`,
+		"absent with a value":  `{"height":1,"key":"` + strings.Repeat("00", 20) + `","found":false,"value":"01","proof":"","header":"","certificate":""}`,
+		"absent with a sum":    `{"height":1,"key":"` + strings.Repeat("00", 20) + `","found":false,"sum":3,"proof":"","header":"","certificate":""}`,
+		"proof not hex":        `{"height":1,"key":"` + strings.Repeat("00", 20) + `","found":false,"proof":"x","header":"","certificate":""}`,
+		"a proof over the max": `{"height":1,"key":"` + strings.Repeat("00", 20) + `","found":false,"proof":"` + strings.Repeat("00", smt.MaxProofSize+1) + `","header":"","certificate":""}`,
+		"not an object":        `[1]`,
+	} {
+		if err := json.Unmarshal([]byte(bad), new(Leaf)); !errors.Is(err, ErrInvalid) {
+			t.Errorf("leaf, %s: %v", name, err)
+		}
+	}
+	many := `{"headers":[` + strings.TrimSuffix(strings.Repeat(`"00",`, MaxSegment+1), ",") + `],"certificates":{}}`
+	for name, bad := range map[string]string{
+		"header not hex":         `{"headers":["zz"],"certificates":{}}`,
+		"certificate height":     `{"headers":["00"],"certificates":{"x":"00"}}`,
+		"more certificates":      `{"headers":["00"],"certificates":{"1":"00","2":"00"}}`,
+		"node set hash":          `{"headers":["00"],"certificates":{},"node_sets":{"00":[]}}`,
+		"node set key":           `{"headers":["00"],"certificates":{},"node_sets":{"` + strings.Repeat("00", 32) + `":["zz"]}}`,
+		"over the segment limit": many,
+	} {
+		if err := json.Unmarshal([]byte(bad), new(Segment)); !errors.Is(err, ErrInvalid) {
+			t.Errorf("segment, %s: %v", name, err)
+		}
+	}
 }
 
 func TestProofOfAnUnverifiedHeight(t *testing.T) {
@@ -312,15 +422,42 @@ func TestProofOfAnUnverifiedHeight(t *testing.T) {
 	if err := c.Verify(f.segment(1, 3)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.VerifyLeaf(f.leaf(t, 5, f.bob.Public().ID())); !errors.Is(err, ErrUnknownHeight) {
+	bob := accountID(f.bob)
+	if _, err := c.VerifyLeaf(f.leaf(t, 5, bob.Key())); !errors.Is(err, ErrUnknownHeight) {
 		t.Fatalf("height beyond the verified chain: %v", err)
 	}
 	// A proof against another height's root.
-	l := f.leaf(t, 2, f.bob.Public().ID())
-	other := f.leaf(t, 3, f.bob.Public().ID())
+	l := f.leaf(t, 2, bob.Key())
+	other := f.leaf(t, 3, bob.Key())
 	l.Proof = other.Proof
 	l.Value, l.Sum = other.Value, other.Sum
 	if _, err := c.VerifyLeaf(l); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("a proof of height 3 passed for height 2: %v", err)
+	}
+	// An answer about another account, or another record.
+	alice := accountID(f.alice)
+	if _, _, err := c.VerifyAccount(f.leaf(t, 2, alice.Key()), bob); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("alice's record passed for bob: %v", err)
+	}
+	if _, _, err := c.VerifyOrganization(f.leaf(t, 2, alice.Key())); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("alice's record passed for the organization: %v", err)
+	}
+}
+
+func TestParseAccountID(t *testing.T) {
+	k := key(t, "alice", 0).Public()
+	want := AccountID(k.ID())
+	for _, s := range []string{k.ID().String(), k.String(), strings.ToUpper(k.ID().String())} {
+		if got, err := ParseAccountID(s); err != nil || got != want {
+			t.Errorf("%s: %s %v", s, got, err)
+		}
+	}
+	if PublicKey(k).AccountID() != want || want.Key() != Key(state.AccountKey(k.ID())) {
+		t.Error("a key's account differs from the state's")
+	}
+	for _, s := range []string{"", "zz", k.ID().String()[2:], k.String() + "00"} {
+		if _, err := ParseAccountID(s); err == nil {
+			t.Errorf("%q parsed", s)
+		}
 	}
 }

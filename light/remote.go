@@ -2,84 +2,86 @@ package light
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"net/url"
-	"strconv"
-	"strings"
-	"time"
 
+	"github.com/mass-consensus/mass/internal/apijson"
+	"github.com/mass-consensus/mass/internal/client"
 	"github.com/mass-consensus/mass/internal/crypto"
 )
 
-// PageSize is the number of headers Sync asks for at once.
-const PageSize = 1000
-
-// maxAnswer bounds an answer read from a node.
-const maxAnswer = 64 << 20
+// PageSize is the number of headers Sync asks a node for at once: the
+// most the API gives in one answer.
+const PageSize = apijson.MaxHeaders
 
 // Remote asks a node's HTTP API for headers and proofs. It trusts nothing
-// it reads: every answer goes through a Client.
+// it reads: every answer goes through a Client. Errors of the node or of
+// the network are returned as they are; an answer that is not what the
+// API sends is ErrInvalid.
 type Remote struct {
-	// Base is the API's address, such as http://127.0.0.1:8080.
+	// Base is the API's address: http://127.0.0.1:8080, or 127.0.0.1:8080.
 	Base string
-	// HTTP is the client to use; nil means one with a 30 s timeout.
+	// HTTP is the client to send with; nil means one with a 30 s timeout.
 	HTTP *http.Client
 }
 
-// AccountAnswer is the answer of GET /v1/accounts/{id}.
-type AccountAnswer struct {
-	Height  uint64          `json:"height"`
-	Found   bool            `json:"found"`
-	Account json.RawMessage `json:"account,omitempty"`
-	Proof   *LeafJSON       `json:"proof,omitempty"`
+func (r *Remote) client() (*client.Client, error) {
+	c, err := client.New(r.Base, client.WithHTTP(r.HTTP))
+	if err != nil {
+		return nil, fmt.Errorf("light: %w", err)
+	}
+	return c, nil
 }
 
-// Segment returns the headers from..to with what verifying them needs.
+// remoteErr marks an answer the node should not have sent as invalid.
+func remoteErr(err error) error {
+	if errors.Is(err, client.ErrMalformed) || errors.Is(err, client.ErrTooLarge) {
+		return fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	return fmt.Errorf("light: %w", err)
+}
+
+// Segment returns the headers from..to (at most PageSize) with what
+// verifying them needs.
 func (r *Remote) Segment(ctx context.Context, from, to uint64) (*Segment, error) {
-	var j SegmentJSON
-	if err := r.get(ctx, fmt.Sprintf("/v1/headers?from=%d&to=%d", from, to), &j); err != nil {
+	c, err := r.client()
+	if err != nil {
 		return nil, err
 	}
-	return j.Decode()
+	j, err := c.Headers(ctx, from, to)
+	if err != nil {
+		return nil, remoteErr(err)
+	}
+	return segmentOf(j, PageSize)
 }
 
 // Account returns a node's answer about an account with its proof, at a
-// height (0: the latest certified).
-func (r *Remote) Account(ctx context.Context, id crypto.ID, height uint64) (*Leaf, error) {
-	path := "/v1/accounts/" + id.String() + "?prove=1"
-	if height > 0 {
-		path += "&height=" + strconv.FormatUint(height, 10)
-	}
-	var a AccountAnswer
-	if err := r.get(ctx, path, &a); err != nil {
+// height (0: the latest the node has certified).
+func (r *Remote) Account(ctx context.Context, id AccountID, height uint64) (*Leaf, error) {
+	c, err := r.client()
+	if err != nil {
 		return nil, err
 	}
-	if a.Proof == nil {
-		return nil, fmt.Errorf("%w: the answer has no proof", ErrInvalid)
+	a, err := c.Account(ctx, crypto.ID(id), client.At{Height: height, Prove: true})
+	if err != nil {
+		return nil, remoteErr(err)
 	}
-	return a.Proof.Decode()
+	return leafOf(a.Proof)
 }
 
-// Organization returns a node's answer about the organization record.
+// Organization returns a node's answer about the organization record,
+// with its proof, at a height (0: the latest the node has certified).
 func (r *Remote) Organization(ctx context.Context, height uint64) (*Leaf, error) {
-	path := "/v1/organization?prove=1"
-	if height > 0 {
-		path += "&height=" + strconv.FormatUint(height, 10)
-	}
-	var a struct {
-		Proof *LeafJSON `json:"proof"`
-	}
-	if err := r.get(ctx, path, &a); err != nil {
+	c, err := r.client()
+	if err != nil {
 		return nil, err
 	}
-	if a.Proof == nil {
-		return nil, fmt.Errorf("%w: the answer has no proof", ErrInvalid)
+	o, err := c.Organization(ctx, client.At{Height: height, Prove: true})
+	if err != nil {
+		return nil, remoteErr(err)
 	}
-	return a.Proof.Decode()
+	return leafOf(o.Proof)
 }
 
 // Sync verifies the chain from the client's height up to height, asking
@@ -99,42 +101,31 @@ func (c *Client) Sync(ctx context.Context, r *Remote, height uint64) error {
 	return nil
 }
 
-func (r *Remote) get(ctx context.Context, path string, into any) error {
-	hc := r.HTTP
-	if hc == nil {
-		hc = &http.Client{Timeout: 30 * time.Second}
-	}
-	u, err := url.JoinPath(strings.TrimRight(r.Base, "/"))
+// ProveAccount asks a node for an account at a height (0: the latest the
+// node has certified), verifies the chain up to that height if the client
+// has not yet, then the proof. The account is nil if the proof shows it
+// absent.
+func (c *Client) ProveAccount(ctx context.Context, r *Remote, id AccountID, height uint64) (*Account, *Record, error) {
+	l, err := r.Account(ctx, id, height)
 	if err != nil {
-		return fmt.Errorf("light: node address %q: %w", r.Base, err)
+		return nil, nil, err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u+path, nil)
+	if err := c.Sync(ctx, r, l.Height); err != nil {
+		return nil, nil, fmt.Errorf("verifying the chain to height %d: %w", l.Height, err)
+	}
+	return c.VerifyAccount(l, id)
+}
+
+// ProveOrganization asks a node for the organization record at a height
+// (0: the latest the node has certified), verifies the chain up to that
+// height if the client has not yet, then the proof.
+func (c *Client) ProveOrganization(ctx context.Context, r *Remote, height uint64) (*Organization, *Record, error) {
+	l, err := r.Organization(ctx, height)
 	if err != nil {
-		return fmt.Errorf("light: %w", err)
+		return nil, nil, err
 	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return fmt.Errorf("light: asking %s: %w", r.Base, err)
+	if err := c.Sync(ctx, r, l.Height); err != nil {
+		return nil, nil, fmt.Errorf("verifying the chain to height %d: %w", l.Height, err)
 	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer+1))
-	if err != nil {
-		return fmt.Errorf("light: reading %s: %w", path, err)
-	}
-	if len(body) > maxAnswer {
-		return fmt.Errorf("light: the answer to %s is over %d bytes", path, maxAnswer)
-	}
-	if resp.StatusCode != http.StatusOK {
-		var e struct {
-			Error struct{ Code, Message string } `json:"error"`
-		}
-		if json.Unmarshal(body, &e) == nil && e.Error.Message != "" {
-			return fmt.Errorf("light: %s: %s (%s)", path, e.Error.Message, e.Error.Code)
-		}
-		return fmt.Errorf("light: %s: HTTP %d", path, resp.StatusCode)
-	}
-	if err := json.Unmarshal(body, into); err != nil {
-		return errors.Join(fmt.Errorf("%w: the answer to %s is not the expected JSON", ErrInvalid, path), err)
-	}
-	return nil
+	return c.VerifyOrganization(l)
 }

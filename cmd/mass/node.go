@@ -2,19 +2,16 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/mass-consensus/mass/internal/app/orgapp"
 	"github.com/mass-consensus/mass/internal/daemon"
@@ -224,34 +221,15 @@ func runDevnet(args []string) error {
 
 func runStatus(args []string) error {
 	fs := flag.NewFlagSet("status", flag.ContinueOnError)
-	addr := fs.String("api", "127.0.0.1:8080", "the node's API address")
+	api := addAPIFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	base := *addr
-	if !strings.Contains(base, "://") {
-		base = "http://" + base
-	}
-	client := &http.Client{Timeout: 5 * time.Second}
-	resp, err := client.Get(base + "/v1/status")
+	st, err := api.client().Status(context.Background())
 	if err != nil {
 		return err
 	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s: %s", resp.Status, body)
-	}
-	var st map[string]any
-	if err := json.Unmarshal(body, &st); err != nil {
-		return fmt.Errorf("status: %w", err)
-	}
-	out, _ := json.MarshalIndent(st, "", "  ")
-	fmt.Println(string(out))
-	return nil
+	return printJSON(os.Stdout, st)
 }
 
 // governanceFlag adds --governance to init and devnet.

@@ -2,14 +2,13 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"math"
-	"net/http"
-	"net/url"
 	"os"
 	"slices"
 	"sort"
@@ -18,10 +17,12 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/mass-consensus/mass/internal/apijson"
 	"github.com/mass-consensus/mass/internal/app/gov"
 	"github.com/mass-consensus/mass/internal/app/orgapp"
 	"github.com/mass-consensus/mass/internal/app/state"
 	"github.com/mass-consensus/mass/internal/app/tx"
+	"github.com/mass-consensus/mass/internal/client"
 	"github.com/mass-consensus/mass/internal/crypto"
 	"github.com/mass-consensus/mass/internal/wire"
 )
@@ -403,16 +404,9 @@ func proposalChallenge(args []string) error {
 	return sendTx(f.client(), f, k, &tx.Challenge{Target: id, Domain: *domain, Reason: text, Desire: desire})
 }
 
-// proposalResponse is the answer of GET /v1/proposals/{id}.
-type proposalResponse struct {
-	Height   uint64              `json:"height"`
-	Proposal orgapp.ProposalView `json:"proposal"`
-	Proofs   []json.RawMessage   `json:"proofs"`
-}
-
 func proposalShow(args []string) error {
 	fs := proposalFlags("show")
-	api := fs.String("api", "127.0.0.1:8080", "the node's API address")
+	api := addAPIFlag(fs)
 	height := fs.Uint64("height", 0, "height to read at (default: the latest certified)")
 	prove := fs.Bool("prove", false, "ask for the proofs of the records the view is built from")
 	asJSON := fs.Bool("json", false, "print the node's JSON answer")
@@ -427,31 +421,20 @@ func proposalShow(args []string) error {
 	if err != nil || id == 0 {
 		return fmt.Errorf("%q is not a proposal ID (1, 2, …)", pos[0])
 	}
-	q := url.Values{}
-	if *height > 0 {
-		q.Set("height", strconv.FormatUint(*height, 10))
-	}
-	if *prove {
-		q.Set("prove", "1")
-	}
-	raw, err := getJSON(newAPIClient(*api), proposalPath(id), q)
+	r, err := api.client().Proposal(context.Background(), id, client.At{Height: *height, Prove: *prove})
 	if err != nil {
 		return err
 	}
 	if *asJSON {
-		return printJSON(os.Stdout, raw)
+		return printJSON(os.Stdout, r)
 	}
-	var r proposalResponse
-	if err := json.Unmarshal(raw, &r); err != nil {
-		return fmt.Errorf("reading the node's answer: %w", err)
-	}
-	printProposal(os.Stdout, &r, time.Now())
+	printProposal(os.Stdout, r, time.Now())
 	return nil
 }
 
 func proposalList(args []string) error {
 	fs := proposalFlags("list")
-	api := fs.String("api", "127.0.0.1:8080", "the node's API address")
+	api := addAPIFlag(fs)
 	domain := fs.String("domain", "general", "the domain")
 	page := fs.Uint64("page", 0, "the page, from 0 (256 proposals a page, in creation order)")
 	asJSON := fs.Bool("json", false, "print the node's JSON answer")
@@ -464,46 +447,32 @@ func proposalList(args []string) error {
 	if *page > math.MaxUint32 {
 		return fmt.Errorf("--page %d: too large", *page)
 	}
-	raw, err := getJSON(newAPIClient(*api), "/v1/proposals", url.Values{"domain": {*domain}, "page": {strconv.FormatUint(*page, 10)}})
+	r, err := api.client().Proposals(context.Background(), *domain, uint32(*page), client.At{})
 	if err != nil {
 		return err
 	}
 	if *asJSON {
-		return printJSON(os.Stdout, raw)
+		return printJSON(os.Stdout, r)
 	}
-	var r struct {
-		Height uint64              `json:"height"`
-		List   orgapp.ProposalList `json:"list"`
-	}
-	if err := json.Unmarshal(raw, &r); err != nil {
-		return fmt.Errorf("reading the node's answer: %w", err)
-	}
-	printProposalList(os.Stdout, r.Height, &r.List)
+	printProposalList(os.Stdout, r.Height, r.List)
 	return nil
 }
 
 func proposalDomains(args []string) error {
 	fs := proposalFlags("domains")
-	api := fs.String("api", "127.0.0.1:8080", "the node's API address")
+	api := addAPIFlag(fs)
 	asJSON := fs.Bool("json", false, "print the node's JSON answer")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	raw, err := getJSON(newAPIClient(*api), "/v1/governance", nil)
+	r, err := api.client().Governance(context.Background(), client.At{})
 	if err != nil {
 		return err
 	}
 	if *asJSON {
-		return printJSON(os.Stdout, raw)
+		return printJSON(os.Stdout, r)
 	}
-	var r struct {
-		Height     uint64                `json:"height"`
-		Governance orgapp.GovernanceView `json:"governance"`
-	}
-	if err := json.Unmarshal(raw, &r); err != nil {
-		return fmt.Errorf("reading the node's answer: %w", err)
-	}
-	printGovernance(os.Stdout, r.Height, &r.Governance, time.Now())
+	printGovernance(os.Stdout, r.Height, r.Governance, time.Now())
 	return nil
 }
 
@@ -1075,30 +1044,13 @@ func (r *fieldReader) addrs(name string) []string {
 
 // ---- reading from the node ----
 
-func proposalPath(id uint64) string { return "/v1/proposals/" + strconv.FormatUint(id, 10) }
-
-// getJSON returns the node's JSON answer to a GET.
-func getJSON(c *apiClient, path string, q url.Values) (json.RawMessage, error) {
-	if len(q) > 0 {
-		path += "?" + q.Encode()
-	}
-	var raw json.RawMessage
-	if err := c.do(http.MethodGet, path, nil, &raw); err != nil {
-		return nil, err
-	}
-	return raw, nil
-}
-
-func readProposal(c *apiClient, id uint64) (*orgapp.ProposalView, error) {
-	raw, err := getJSON(c, proposalPath(id), nil)
+// readProposal reads a proposal's view at the latest certified height.
+func readProposal(c *client.Client, id uint64) (*orgapp.ProposalView, error) {
+	r, err := c.Proposal(context.Background(), id, client.At{})
 	if err != nil {
 		return nil, fmt.Errorf("reading proposal %d: %w", id, err)
 	}
-	var r proposalResponse
-	if err := json.Unmarshal(raw, &r); err != nil {
-		return nil, fmt.Errorf("reading proposal %d: %w", id, err)
-	}
-	return &r.Proposal, nil
+	return r.Proposal, nil
 }
 
 // ballotPlace returns the round a member votes in (the proposal's current
@@ -1127,13 +1079,13 @@ func ballotPlace(p *orgapp.ProposalView, member crypto.ID, round uint8) (uint8, 
 
 // ---- printing ----
 
-func printJSON(w io.Writer, raw json.RawMessage) error {
-	var b bytes.Buffer
-	if err := json.Indent(&b, raw, "", "  "); err != nil {
+// printJSON prints a node's answer as indented JSON.
+func printJSON(w io.Writer, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
 		return err
 	}
-	b.WriteByte('\n')
-	_, err := w.Write(b.Bytes())
+	_, err = w.Write(append(b, '\n'))
 	return err
 }
 
@@ -1198,8 +1150,8 @@ func deadlineName(p *orgapp.ProposalView) string {
 	return "deadline"
 }
 
-func printProposal(w io.Writer, r *proposalResponse, now time.Time) {
-	p := &r.Proposal
+func printProposal(w io.Writer, r *apijson.Proposal, now time.Time) {
+	p := r.Proposal
 	fmt.Fprintf(w, "proposal %d in %s: %s\n", p.ID, p.Domain, p.Title)
 	if p.Kind == "challenge" {
 		fmt.Fprintf(w, "  challenge of %s\n", named(p.TargetName, p.Target))

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mass-consensus/mass/internal/apijson"
 	"github.com/mass-consensus/mass/internal/app/orgapp"
 	"github.com/mass-consensus/mass/internal/app/state"
 	"github.com/mass-consensus/mass/internal/app/tx"
@@ -272,7 +274,8 @@ func newFakeNode(t *testing.T) (*fakeNode, *httptest.Server) {
 			reply(w, 400, map[string]any{"error": map[string]string{"code": "bad_request", "message": err.Error()}})
 			return
 		}
-		reply(w, 202, map[string]string{"hash": "ab12"})
+		h := sha256.Sum256(raw)
+		reply(w, 202, map[string]string{"hash": hex.EncodeToString(h[:])})
 	})
 	mux.HandleFunc("GET /v1/txs/{hash}", func(w http.ResponseWriter, r *http.Request) {
 		reply(w, 200, map[string]any{"hash": r.PathValue("hash"), "status": "committed", "height": 13, "code": 0})
@@ -348,7 +351,8 @@ func TestCreateSubmits(t *testing.T) {
 	if !reflect.DeepEqual(got.Body, want) {
 		t.Fatalf("submitted %+v\nwant %+v", got.Body, want)
 	}
-	if c := strings.Join(f.calls, ", "); !strings.Contains(c, "GET /v1/txs/ab12") {
+	hash := sha256.Sum256(f.txs[0])
+	if c := strings.Join(f.calls, ", "); !strings.Contains(c, "GET /v1/txs/"+hex.EncodeToString(hash[:])) {
 		t.Errorf("--wait did not ask for the result: %s", c)
 	}
 }
@@ -511,7 +515,7 @@ func TestRefusedBeforeTheNode(t *testing.T) {
 func TestPrintProposal(t *testing.T) {
 	now := time.UnixMilli(1_800_000_000_000)
 	zero, two := uint8(0), uint8(2)
-	r := &proposalResponse{Height: 40, Proofs: []json.RawMessage{[]byte(`{}`), []byte(`{}`)}, Proposal: orgapp.ProposalView{
+	r := &apijson.Proposal{Height: 40, Proofs: []apijson.Leaf{{}, {}}, Proposal: &orgapp.ProposalView{
 		ID: 3, Kind: "proposal", Domain: "general", Author: "aa", AuthorName: "alice", Title: "Grow", Body: "Line one.\nLine two.",
 		Created: now.UnixMilli() - 600_000, State: "voting", Deadline: now.UnixMilli() + 200_000, Round: 2,
 		MeetingWindow: 600_000, Capacity: 3, Participants: 4,

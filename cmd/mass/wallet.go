@@ -1,78 +1,70 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	cryptorand "crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"strings"
 	"time"
 
+	"github.com/mass-consensus/mass/internal/apijson"
 	"github.com/mass-consensus/mass/internal/app/tx"
+	"github.com/mass-consensus/mass/internal/client"
 	"github.com/mass-consensus/mass/internal/crypto"
 	"github.com/mass-consensus/mass/internal/home"
 )
 
-// apiClient talks to a node's HTTP API.
-type apiClient struct {
-	base string
-	http *http.Client
+// defaultAPI is the --api of every command that talks to a node.
+const defaultAPI = "127.0.0.1:8080"
+
+// apiTimeout bounds one request to a node.
+const apiTimeout = 15 * time.Second
+
+// apiFlag is the --api flag: a node's API address (host:port or a URL),
+// checked when the flag is parsed, and the client of that API.
+type apiFlag struct{ c *client.Client }
+
+func addAPIFlag(fs *flag.FlagSet) *apiFlag {
+	a := &apiFlag{}
+	fs.Var(a, "api", "the node's API address (host:port or http(s)://host:port)")
+	return a
 }
 
-func newAPIClient(addr string) *apiClient {
-	base := addr
-	if !strings.Contains(base, "://") {
-		base = "http://" + base
+func (a *apiFlag) String() string {
+	if a == nil || a.c == nil {
+		return defaultAPI
 	}
-	return &apiClient{base: strings.TrimRight(base, "/"), http: &http.Client{Timeout: 15 * time.Second}}
+	return a.c.Base()
 }
 
-// do sends a request and decodes a JSON answer; an error answer becomes
-// an error with the node's message.
-func (c *apiClient) do(method, path string, body []byte, into any) error {
-	req, err := http.NewRequest(method, c.base+path, bytes.NewReader(body))
+// Set checks an address and makes its client.
+func (a *apiFlag) Set(s string) error {
+	c, err := client.New(s, client.WithTimeout(apiTimeout))
 	if err != nil {
 		return err
 	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/octet-stream")
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode >= 300 {
-		var e struct {
-			Error struct{ Code, Message string } `json:"error"`
+	a.c = c
+	return nil
+}
+
+// client is the client of the node at --api (the default if not given).
+func (a *apiFlag) client() *client.Client {
+	if a.c == nil {
+		if err := a.Set(defaultAPI); err != nil {
+			panic(fmt.Sprintf("the default --api %q is refused: %v", defaultAPI, err))
 		}
-		if json.Unmarshal(raw, &e) == nil && e.Error.Message != "" {
-			return fmt.Errorf("%s (%s)", e.Error.Message, e.Error.Code)
-		}
-		return fmt.Errorf("%s: %s", resp.Status, raw)
 	}
-	if into == nil {
-		return nil
-	}
-	return json.Unmarshal(raw, into)
+	return a.c
 }
 
-func (c *apiClient) chainID() (string, error) {
-	var st struct {
-		ChainID string `json:"chain_id"`
-	}
-	if err := c.do(http.MethodGet, "/v1/status", nil, &st); err != nil {
+// chainID asks the node for its chain ID, which signatures cover.
+func chainID(c *client.Client) (string, error) {
+	st, err := c.Status(context.Background())
+	if err != nil {
 		return "", fmt.Errorf("asking the node for its chain id: %w", err)
 	}
 	return st.ChainID, nil
@@ -80,15 +72,13 @@ func (c *apiClient) chainID() (string, error) {
 
 // nextNonce is the account's lowest unused nonce in the latest certified
 // state (0 for an account that does not exist yet).
-func (c *apiClient) nextNonce(id crypto.ID) (uint64, error) {
-	var a struct {
-		Found   bool `json:"found"`
-		Account struct {
-			Nonce uint64 `json:"nonce"`
-		} `json:"account"`
-	}
-	if err := c.do(http.MethodGet, "/v1/accounts/"+id.String(), nil, &a); err != nil {
+func nextNonce(c *client.Client, id crypto.ID) (uint64, error) {
+	a, err := c.Account(context.Background(), id, client.At{})
+	if err != nil {
 		return 0, fmt.Errorf("reading the account's nonce: %w", err)
+	}
+	if !a.Found {
+		return 0, nil
 	}
 	return a.Account.Nonce, nil
 }
@@ -209,11 +199,11 @@ func runTx(args []string) error {
 			if err != nil {
 				return err
 			}
-			chainID, err := c.chainID()
+			chain, err := chainID(c)
 			if err != nil {
 				return err
 			}
-			if err := t.Sign(chainID, k); err != nil {
+			if err := t.Sign(chain, k); err != nil {
 				return err
 			}
 		}
@@ -261,7 +251,7 @@ func runTx(args []string) error {
 // txFlags are the flags of every command that signs and submits a
 // transaction.
 type txFlags struct {
-	api   *string
+	api   *apiFlag
 	key   *string
 	nonce *int64
 	out   *string
@@ -270,7 +260,7 @@ type txFlags struct {
 
 func addTxFlags(fs *flag.FlagSet) *txFlags {
 	return &txFlags{
-		api:   fs.String("api", "127.0.0.1:8080", "the node's API address"),
+		api:   addAPIFlag(fs),
 		key:   fs.String("key", "", "the signer's key file"),
 		nonce: fs.Int64("nonce", -1, "the transaction's nonce (default: the account's next)"),
 		out:   fs.String("out", "", "write the transaction (hex) to this file instead of sending it"),
@@ -278,7 +268,7 @@ func addTxFlags(fs *flag.FlagSet) *txFlags {
 	}
 }
 
-func (f *txFlags) client() *apiClient { return newAPIClient(*f.api) }
+func (f *txFlags) client() *client.Client { return f.api.client() }
 
 // signer loads the --key file.
 func (f *txFlags) signer() (*crypto.PrivateKey, error) {
@@ -291,20 +281,20 @@ func (f *txFlags) signer() (*crypto.PrivateKey, error) {
 // sendTx signs body with k, then with each cosigner, for the node's chain
 // and with the account's next nonce unless --nonce gives one, and delivers
 // it.
-func sendTx(c *apiClient, f *txFlags, k *crypto.PrivateKey, body tx.Body, cosigners ...*crypto.PrivateKey) error {
-	chainID, err := c.chainID()
+func sendTx(c *client.Client, f *txFlags, k *crypto.PrivateKey, body tx.Body, cosigners ...*crypto.PrivateKey) error {
+	chain, err := chainID(c)
 	if err != nil {
 		return err
 	}
 	nonce := uint64(*f.nonce)
 	if *f.nonce < 0 {
-		if nonce, err = c.nextNonce(k.Public().ID()); err != nil {
+		if nonce, err = nextNonce(c, k.Public().ID()); err != nil {
 			return err
 		}
 	}
 	t := tx.New(k.Public(), nonce, body)
 	for _, s := range append([]*crypto.PrivateKey{k}, cosigners...) {
-		if err := t.Sign(chainID, s); err != nil {
+		if err := t.Sign(chain, s); err != nil {
 			return err
 		}
 	}
@@ -313,7 +303,7 @@ func sendTx(c *apiClient, f *txFlags, k *crypto.PrivateKey, body tx.Body, cosign
 
 // deliver writes the transaction to --out, or prints it when it still lacks
 // signatures, or else submits it and, with --wait, waits for its result.
-func deliver(c *apiClient, f *txFlags, t *tx.Tx) error {
+func deliver(c *client.Client, f *txFlags, t *tx.Tx) error {
 	raw := t.Marshal()
 	if *f.out != "" || len(t.Sigs) < len(t.Signers()) {
 		if *f.out == "" {
@@ -326,10 +316,8 @@ func deliver(c *apiClient, f *txFlags, t *tx.Tx) error {
 	if _, err := tx.Unmarshal(raw); err != nil {
 		return err
 	}
-	var sub struct {
-		Hash string `json:"hash"`
-	}
-	if err := c.do(http.MethodPost, "/v1/txs", raw, &sub); err != nil {
+	sub, err := c.Submit(context.Background(), raw)
+	if err != nil {
 		return fmt.Errorf("the node refused it: %w", err)
 	}
 	fmt.Printf("submitted %s %s (nonce %d)\n", t.Body.Type(), sub.Hash, t.Nonce)
@@ -339,27 +327,32 @@ func deliver(c *apiClient, f *txFlags, t *tx.Tx) error {
 	return waitCommit(c, sub.Hash)
 }
 
-func waitCommit(c *apiClient, hash string) error {
+// waitCommit asks for the transaction's status until it is committed, for
+// at most a minute.
+func waitCommit(c *client.Client, hash string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	for {
-		var st struct {
-			Status string  `json:"status"`
-			Height uint64  `json:"height"`
-			Code   *uint32 `json:"code"`
-			Log    string  `json:"log"`
-		}
-		err := c.do(http.MethodGet, "/v1/txs/"+hash, nil, &st)
-		if err == nil && st.Status == "committed" {
+		st, err := c.Tx(ctx, hash)
+		if err == nil && st.Status == apijson.TxCommitted {
 			if st.Code != nil && *st.Code != 0 {
 				return fmt.Errorf("committed at height %d but failed (code %d): %s", st.Height, *st.Code, st.Log)
 			}
 			fmt.Printf("committed at height %d\n", st.Height)
 			return nil
 		}
+		if errors.Is(err, client.ErrMalformed) || errors.Is(err, client.ErrArgument) {
+			return err
+		}
+		var last string
+		if err != nil {
+			last = err.Error()
+		} else {
+			last = st.Status
+		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("not committed after 60 s (last answer: %v %s)", err, st.Status)
+			return fmt.Errorf("not committed after 60 s (last answer: %s)", last)
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
@@ -367,7 +360,7 @@ func waitCommit(c *apiClient, hash string) error {
 
 func runAccount(args []string) error {
 	fs := flag.NewFlagSet("account", flag.ContinueOnError)
-	api := fs.String("api", "127.0.0.1:8080", "the node's API address")
+	api := addAPIFlag(fs)
 	height := fs.Uint64("height", 0, "height to read at (default: the latest certified)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -379,15 +372,9 @@ func runAccount(args []string) error {
 	if err != nil {
 		return err
 	}
-	path := "/v1/accounts/" + id.String()
-	if *height > 0 {
-		path += fmt.Sprintf("?height=%d", *height)
-	}
-	var v any
-	if err := newAPIClient(*api).do(http.MethodGet, path, nil, &v); err != nil {
+	a, err := api.client().Account(context.Background(), id, client.At{Height: *height})
+	if err != nil {
 		return err
 	}
-	outJSON, _ := json.MarshalIndent(v, "", "  ")
-	fmt.Println(string(outJSON))
-	return nil
+	return printJSON(os.Stdout, a)
 }

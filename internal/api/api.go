@@ -32,8 +32,10 @@
 // heights. Shutdown ends the open streams.
 //
 // The API reaches the node only through Backend, which *node.Node
-// satisfies; it keeps no state of its own beyond its counters. It imports
-// the node, chain, epoch and app packages; nothing imports it but the daemon that serves it.
+// satisfies; it keeps no state of its own beyond its counters. Its answers
+// are the shapes of package apijson, which the clients (internal/client)
+// decode. It imports the node, chain, epoch, app and apijson packages;
+// nothing imports it but the daemon that serves it.
 package api
 
 import (
@@ -44,6 +46,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mass-consensus/mass/internal/apijson"
 	"github.com/mass-consensus/mass/internal/chain"
 	"github.com/mass-consensus/mass/internal/node"
 	"github.com/mass-consensus/mass/internal/protocol/epoch"
@@ -92,21 +95,22 @@ const (
 	retryAfter = "1"
 )
 
-// Error codes: the "code" of an error response. All but codeInternal count
-// as rejections in mass_api_rejected_total{reason}.
+// Error codes: the "code" of an error response (declared in apijson, which
+// the clients share). All but codeInternal count as rejections in
+// mass_api_rejected_total{reason}.
 const (
-	codeBadRequest       = "bad_request"
-	codeTooLarge         = "too_large"
-	codeUnsupportedMedia = "unsupported_media_type"
-	codeRejected         = "rejected"
-	codeDuplicate        = "duplicate"
-	codeBusy             = "busy"
-	codeUnavailable      = "unavailable"
-	codeStopped          = "stopped"
-	codeNotFound         = "not_found"
-	codePruned           = "pruned"
-	codeMethodNotAllowed = "method_not_allowed"
-	codeInternal         = "internal"
+	codeBadRequest       = apijson.CodeBadRequest
+	codeTooLarge         = apijson.CodeTooLarge
+	codeUnsupportedMedia = apijson.CodeUnsupportedMedia
+	codeRejected         = apijson.CodeRejected
+	codeDuplicate        = apijson.CodeDuplicate
+	codeBusy             = apijson.CodeBusy
+	codeUnavailable      = apijson.CodeUnavailable
+	codeStopped          = apijson.CodeStopped
+	codeNotFound         = apijson.CodeNotFound
+	codePruned           = apijson.CodePruned
+	codeMethodNotAllowed = apijson.CodeMethodNotAllowed
+	codeInternal         = apijson.CodeInternal
 )
 
 // rejectReasons are the reasons counted, listed so each is exposed from the
@@ -222,16 +226,6 @@ func (s *Server) unmatched(w http.ResponseWriter, r *http.Request) {
 	s.fail(w, http.StatusNotFound, codeNotFound, "no route for "+r.Method+" "+r.URL.Path, nil)
 }
 
-// errorBody is the shape of every error response.
-type errorBody struct {
-	Error errorDetail `json:"error"`
-}
-
-type errorDetail struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
-}
-
 // fail writes a JSON error and counts the rejection; cause, for a 5xx, is
 // logged and not shown to the client.
 func (s *Server) fail(w http.ResponseWriter, status int, code, message string, cause error) {
@@ -243,7 +237,7 @@ func (s *Server) fail(w http.ResponseWriter, status int, code, message string, c
 	if rec, ok := w.(*recorder); ok && cause != nil {
 		rec.err = cause
 	}
-	writeJSON(w, status, errorBody{Error: errorDetail{Code: code, Message: message}})
+	writeJSON(w, status, apijson.ErrorBody{Error: apijson.ErrorDetail{Code: code, Message: message}})
 }
 
 // internal answers 500 for an error of the backend.
@@ -264,7 +258,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 func (s *Server) status(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, s.b.Status())
+	writeJSON(w, http.StatusOK, statusJSON(s.b.Status()))
 }
 
 // recorder remembers the status a handler wrote, and the cause of a 5xx.

@@ -18,6 +18,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/mass-consensus/mass/internal/apijson"
 	"github.com/mass-consensus/mass/internal/app"
 	"github.com/mass-consensus/mass/internal/chain"
 	"github.com/mass-consensus/mass/internal/crypto"
@@ -213,7 +214,7 @@ func wantError(t *testing.T, resp *http.Response, body []byte, status int, code 
 	if resp.StatusCode != status {
 		t.Fatalf("status %d, want %d; body %s", resp.StatusCode, status, body)
 	}
-	var e errorBody
+	var e apijson.ErrorBody
 	decodeJSON(t, resp, body, &e)
 	if e.Error.Code != code {
 		t.Fatalf("error code %q, want %q; body %s", e.Error.Code, code, body)
@@ -256,7 +257,7 @@ func TestSubmit(t *testing.T) {
 			if resp.StatusCode != http.StatusAccepted {
 				t.Fatalf("status %d, want 202; body %s", resp.StatusCode, body)
 			}
-			var got submitResponse
+			var got apijson.Submitted
 			decodeJSON(t, resp, body, &got)
 			want := tx
 			if c.name == "body of the limit" {
@@ -353,9 +354,9 @@ func TestTxStatus(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("committed: status %d; body %s", resp.StatusCode, body)
 	}
-	var got txStatusResponse
+	var got apijson.TxStatus
 	decodeJSON(t, resp, body, &got)
-	if want := (txStatusResponse{Hash: hexHash(committed), Status: "committed", Height: 12}); got != want {
+	if want := (apijson.TxStatus{Hash: hexHash(committed), Status: "committed", Height: 12}); got != want {
 		t.Fatalf("committed: got %+v, want %+v", got, want)
 	}
 
@@ -364,9 +365,9 @@ func TestTxStatus(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("pending: status %d; body %s", resp.StatusCode, body)
 	}
-	got = txStatusResponse{}
+	got = apijson.TxStatus{}
 	decodeJSON(t, resp, body, &got)
-	if want := (txStatusResponse{Hash: hexHash(pending), Status: "pending"}); got != want {
+	if want := (apijson.TxStatus{Hash: hexHash(pending), Status: "pending"}); got != want {
 		t.Fatalf("pending: got %+v, want %+v", got, want)
 	}
 	if strings.Contains(string(body), "height") {
@@ -416,15 +417,15 @@ func TestBlocks(t *testing.T) {
 		if resp.StatusCode != 200 {
 			t.Fatalf("%s: status %d; body %s", path, resp.StatusCode, body)
 		}
-		var got blockResponse
+		var got apijson.Block
 		decodeJSON(t, resp, body, &got)
 		b, _ := testBlock(height)
 		zeros := strings.Repeat("0", 64)
-		want := blockResponse{
+		want := apijson.Block{
 			Height: height, Hash: b.Hash().String(), Prev: "010203" + zeros[6:], Epoch: height - 1,
 			TimeMs: 1_700_000_000_123, BatchHash: chain.BatchHash(b.Txs).String(), StateRoot: "ab" + zeros[2:],
 			ChainID: "mass-test", Txs: []string{"YT0x", "AAEC/w=="},
-			Certificate: certificateResponse{Height: height, BlockHash: b.Hash().String(), Votes: []voteResponse{
+			Certificate: apijson.Certificate{Height: height, BlockHash: b.Hash().String(), Votes: []apijson.Vote{
 				{Signer: 0, Signature: "11" + strings.Repeat("0", 126)},
 				{Signer: 2, Signature: "2233" + strings.Repeat("0", 124)},
 			}},

@@ -6,21 +6,9 @@ import (
 	"encoding/json"
 	"net/http"
 	"time"
+
+	"github.com/mass-consensus/mass/internal/apijson"
 )
-
-// commitEvent is the data of one "commit" event.
-type commitEvent struct {
-	Height  uint64        `json:"height"`
-	Hash    string        `json:"hash"`
-	TimeMs  int64         `json:"time_ms"`
-	Txs     []string      `json:"txs"`     // hex hashes, in block order
-	Results []resultEvent `json:"results"` // one per transaction; empty if the node applied the block before a restart
-}
-
-type resultEvent struct {
-	Code uint32 `json:"code"` // 0 is success
-	Log  string `json:"log"`
-}
 
 // events streams the blocks the node applies from now on, as server-sent
 // events:
@@ -74,15 +62,15 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 			if !ok {
 				return
 			}
-			ev := commitEvent{
+			ev := apijson.CommitEvent{
 				Height: c.Height, Hash: c.Hash.String(), TimeMs: c.Time,
-				Txs: make([]string, len(c.TxHashes)), Results: make([]resultEvent, len(c.Results)),
+				Txs: make([]string, len(c.TxHashes)), Results: make([]apijson.TxResult, len(c.Results)),
 			}
 			for i, th := range c.TxHashes {
 				ev.Txs[i] = hex.EncodeToString(th[:])
 			}
 			for i, res := range c.Results {
-				ev.Results[i] = resultEvent{Code: res.Code, Log: res.Log}
+				ev.Results[i] = apijson.TxResult{Code: res.Code, Log: res.Log}
 			}
 			data, err := json.Marshal(ev)
 			if err != nil {

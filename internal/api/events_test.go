@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mass-consensus/mass/internal/apijson"
 	"github.com/mass-consensus/mass/internal/app"
 	"github.com/mass-consensus/mass/internal/chain"
 	"github.com/mass-consensus/mass/internal/node"
@@ -117,7 +118,7 @@ func TestEventsDeliverCommitsInOrder(t *testing.T) {
 		if ev.name != "commit" {
 			t.Fatalf("event %d: name %q, want commit", i, ev.name)
 		}
-		var got commitEvent
+		var got apijson.CommitEvent
 		dec := json.NewDecoder(strings.NewReader(ev.data))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&got); err != nil {
@@ -135,7 +136,7 @@ func TestEventsDeliverCommitsInOrder(t *testing.T) {
 			}
 		}
 		for j, res := range c.Results {
-			if got.Results[j] != (resultEvent{Code: res.Code, Log: res.Log}) {
+			if got.Results[j] != (apijson.TxResult{Code: res.Code, Log: res.Log}) {
 				t.Fatalf("event %d: result %d is %+v", i, j, got.Results[j])
 			}
 		}

@@ -7,12 +7,12 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/mass-consensus/mass/internal/apijson"
 	"github.com/mass-consensus/mass/internal/app"
 	"github.com/mass-consensus/mass/internal/app/orgapp"
 	"github.com/mass-consensus/mass/internal/app/state"
 	"github.com/mass-consensus/mass/internal/app/tx"
 	"github.com/mass-consensus/mass/internal/crypto"
-	"github.com/mass-consensus/mass/light"
 )
 
 // Governance is what the governance routes read; *orgapp.App satisfies it.
@@ -28,42 +28,6 @@ var _ Governance = (*orgapp.App)(nil)
 
 // MaxComments bounds the comments of one answer.
 const MaxComments = 100
-
-// proposalResponse answers GET /v1/proposals/{id}.
-type proposalResponse struct {
-	Height   uint64               `json:"height"`
-	Proposal *orgapp.ProposalView `json:"proposal"`
-	// Proofs, with ?prove=1: one per record the view is built from, all at
-	// Height, with the header and certificate.
-	Proofs []light.LeafJSON `json:"proofs,omitempty"`
-}
-
-type proposalListResponse struct {
-	Height uint64               `json:"height"`
-	List   *orgapp.ProposalList `json:"list"`
-	Proofs []light.LeafJSON     `json:"proofs,omitempty"`
-}
-
-type governanceResponse struct {
-	Height     uint64                 `json:"height"`
-	Governance *orgapp.GovernanceView `json:"governance"`
-	Executors  []orgapp.ExecutorView  `json:"executors"`
-	Proofs     []light.LeafJSON       `json:"proofs,omitempty"`
-}
-
-// executorsResponse answers GET /v1/executors.
-type executorsResponse struct {
-	Height    uint64                `json:"height"`
-	Executors []orgapp.ExecutorView `json:"executors"`
-	// Proofs, with ?prove=1: the executors' record and the accounts whose
-	// names the list shows.
-	Proofs []light.LeafJSON `json:"proofs,omitempty"`
-}
-
-type commentsResponse struct {
-	Height   uint64               `json:"height"`
-	Comments []orgapp.CommentView `json:"comments"`
-}
 
 // registerGovernance adds the governance routes. The actions are signed
 // transactions: POST /v1/txs takes them all; the routes below take only
@@ -201,13 +165,13 @@ func (s *Server) stateErr(w http.ResponseWriter, err error) {
 
 // proofsOf proves each record (keys in hex, as the views list them) at a
 // height; on failure it has answered.
-func (s *Server) proofsOf(w http.ResponseWriter, height uint64, records []string) ([]light.LeafJSON, bool) {
+func (s *Server) proofsOf(w http.ResponseWriter, height uint64, records []string) ([]apijson.Leaf, bool) {
 	b, c, err := s.b.Block(height)
 	if err != nil {
 		s.internal(w, fmt.Errorf("reading certified block %d: %w", height, err))
 		return nil, false
 	}
-	out := make([]light.LeafJSON, 0, len(records))
+	out := make([]apijson.Leaf, 0, len(records))
 	for _, rec := range records {
 		raw, err := hex.DecodeString(rec)
 		if err != nil || len(raw) != 20 {
@@ -223,9 +187,7 @@ func (s *Server) proofsOf(w http.ResponseWriter, height uint64, records []string
 			s.internal(w, fmt.Errorf("the state root at height %d differs from the certified one", height))
 			return nil, false
 		}
-		l := light.Leaf{Height: height, Key: leaf.Key, Found: leaf.Found, Value: leaf.Value, Sum: leaf.Sum,
-			Proof: leaf.Proof, Header: &b.Header, Certificate: c}
-		out = append(out, l.JSON())
+		out = append(out, apijson.LeafOf(leaf, &b.Header, c))
 	}
 	return out, true
 }
@@ -246,7 +208,7 @@ func (s *Server) proposal(w http.ResponseWriter, r *http.Request) {
 		s.stateErr(w, err)
 		return
 	}
-	out := proposalResponse{Height: height, Proposal: v}
+	out := apijson.Proposal{Height: height, Proposal: v}
 	if prove {
 		if out.Proofs, ok = s.proofsOf(w, height, v.Records); !ok {
 			return
@@ -278,7 +240,7 @@ func (s *Server) proposals(w http.ResponseWriter, r *http.Request) {
 		s.stateErr(w, err)
 		return
 	}
-	out := proposalListResponse{Height: height, List: l}
+	out := apijson.ProposalList{Height: height, List: l}
 	if prove {
 		if out.Proofs, ok = s.proofsOf(w, height, l.Records); !ok {
 			return
@@ -304,7 +266,7 @@ func (s *Server) governance(w http.ResponseWriter, r *http.Request) {
 		s.stateErr(w, err)
 		return
 	}
-	out := governanceResponse{Height: height, Governance: v, Executors: ex.List}
+	out := apijson.Governance{Height: height, Governance: v, Executors: ex.List}
 	if prove {
 		records := []string{v.Record}
 		for _, d := range v.Domains {
@@ -329,7 +291,7 @@ func (s *Server) executors(w http.ResponseWriter, r *http.Request) {
 		s.stateErr(w, err)
 		return
 	}
-	out := executorsResponse{Height: height, Executors: ex.List}
+	out := apijson.Executors{Height: height, Executors: ex.List}
 	if prove {
 		if out.Proofs, ok = s.proofsOf(w, height, ex.Records); !ok {
 			return
@@ -367,5 +329,5 @@ func (s *Server) comments(w http.ResponseWriter, r *http.Request) {
 		s.stateErr(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, commentsResponse{Height: height, Comments: cs})
+	writeJSON(w, http.StatusOK, apijson.Comments{Height: height, Comments: cs})
 }

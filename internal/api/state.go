@@ -6,12 +6,12 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/mass-consensus/mass/internal/apijson"
 	"github.com/mass-consensus/mass/internal/app"
 	"github.com/mass-consensus/mass/internal/app/orgapp"
 	"github.com/mass-consensus/mass/internal/app/state"
 	"github.com/mass-consensus/mass/internal/chain"
 	"github.com/mass-consensus/mass/internal/crypto"
-	"github.com/mass-consensus/mass/light"
 )
 
 // State is the application state the API reads; *orgapp.App satisfies it.
@@ -27,26 +27,11 @@ type State interface {
 var _ State = (*orgapp.App)(nil)
 
 // MaxHeaders bounds the headers of one GET /v1/headers.
-const MaxHeaders = light.PageSize
+const MaxHeaders = apijson.MaxHeaders
 
 // SetState gives the API the application state to answer account and
 // organization queries from; call it before serving.
 func (s *Server) SetState(st State) { s.state = st }
-
-// accountResponse answers GET /v1/accounts/{id}.
-type accountResponse struct {
-	Height  uint64              `json:"height"`
-	Found   bool                `json:"found"`
-	Account *orgapp.AccountView `json:"account,omitempty"`
-	Proof   *light.LeafJSON     `json:"proof,omitempty"`
-}
-
-// organizationResponse answers GET /v1/organization.
-type organizationResponse struct {
-	Height       uint64                   `json:"height"`
-	Organization *orgapp.OrganizationView `json:"organization"`
-	Proof        *light.LeafJSON          `json:"proof,omitempty"`
-}
 
 // account answers GET /v1/accounts/{id}: id is an account ID (40 hex
 // digits) or a public key (64).
@@ -77,7 +62,7 @@ func (s *Server) answerAccount(w http.ResponseWriter, r *http.Request, id crypto
 	if !ok {
 		return
 	}
-	out := accountResponse{Height: leaf.Height, Found: leaf.Found}
+	out := apijson.Account{Height: leaf.Height, Found: leaf.Found, Proof: prove}
 	if leaf.Found {
 		acct, err := state.UnmarshalAccount(leaf.Value)
 		if err != nil {
@@ -86,10 +71,6 @@ func (s *Server) answerAccount(w http.ResponseWriter, r *http.Request, id crypto
 		}
 		v := orgapp.AccountJSON(id, acct, leaf.Sum)
 		out.Account = &v
-	}
-	if prove != nil {
-		j := prove.JSON()
-		out.Proof = &j
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -110,11 +91,7 @@ func (s *Server) organization(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := orgapp.OrganizationJSON(o)
-	out := organizationResponse{Height: leaf.Height, Organization: &v}
-	if prove != nil {
-		j := prove.JSON()
-		out.Proof = &j
-	}
+	out := apijson.Organization{Height: leaf.Height, Organization: &v, Proof: prove}
 	writeJSON(w, http.StatusOK, out)
 }
 
@@ -122,7 +99,7 @@ func (s *Server) organization(w http.ResponseWriter, r *http.Request) {
 // the last one both applied and certified, so that an answer can always be
 // proven. With ?prove=1 the answer carries the proof, the header and the
 // certificate. On failure it has answered the client.
-func (s *Server) read(w http.ResponseWriter, r *http.Request, key state.Key) (*orgapp.Leaf, *light.Leaf, bool) {
+func (s *Server) read(w http.ResponseWriter, r *http.Request, key state.Key) (*orgapp.Leaf, *apijson.Leaf, bool) {
 	height, prove, ok := s.heightOf(w, r)
 	if !ok {
 		return nil, nil, false
@@ -144,10 +121,8 @@ func (s *Server) read(w http.ResponseWriter, r *http.Request, key state.Key) (*o
 		s.internal(w, fmt.Errorf("the state root at height %d differs from the certified one", height))
 		return nil, nil, false
 	}
-	return leaf, &light.Leaf{
-		Height: height, Key: key, Found: leaf.Found, Value: leaf.Value, Sum: leaf.Sum,
-		Proof: leaf.Proof, Header: &b.Header, Certificate: c,
-	}, true
+	proof := apijson.LeafOf(leaf, &b.Header, c)
+	return leaf, &proof, true
 }
 
 // headers answers GET /v1/headers?from=A&to=B: the certified headers A..B
@@ -172,7 +147,7 @@ func (s *Server) headers(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, http.StatusNotFound, codeNotFound, fmt.Sprintf("height %d is not certified here yet (the latest is %d)", to, certified), nil)
 		return
 	}
-	seg := &light.Segment{Certificates: map[uint64]*chain.Certificate{}, NodeSets: map[chain.Hash]chain.NodeSet{}}
+	seg := &apijson.Segment{Certificates: map[uint64]*chain.Certificate{}, NodeSets: map[chain.Hash]chain.NodeSet{}}
 	// The set in force at from: named by the header before it, or the
 	// genesis set.
 	inForce := s.b.GenesisNodeSet().Hash()
@@ -205,5 +180,5 @@ func (s *Server) headers(w http.ResponseWriter, r *http.Request) {
 			inForce = hdr.NextNodes
 		}
 	}
-	writeJSON(w, http.StatusOK, light.EncodeSegment(seg))
+	writeJSON(w, http.StatusOK, seg.JSON())
 }

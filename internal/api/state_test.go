@@ -112,6 +112,16 @@ func newLedger(t *testing.T) *ledgerFixture {
 	return f
 }
 
+// genesisJSON is the fixture's genesis file.
+func (f *ledgerFixture) genesisJSON(t *testing.T) []byte {
+	t.Helper()
+	raw, err := json.Marshal(f.gen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
+}
+
 func (f *ledgerFixture) get(t *testing.T, path string) (int, string) {
 	t.Helper()
 	resp, err := http.Get(f.srv.URL + path)
@@ -135,23 +145,24 @@ func (f *ledgerFixture) get(t *testing.T, path string) (int, string) {
 // height through the API and checks it with the light client.
 func TestProvenAccountsVerify(t *testing.T) {
 	f := newLedger(t)
-	client, err := light.New(f.gen)
+	client, err := light.New(f.genesisJSON(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	remote := &light.Remote{Base: f.srv.URL}
+	bob := light.AccountID(f.bob.Public().ID())
 	ctx := context.Background()
 	if err := client.Sync(ctx, remote, 3); err != nil {
 		t.Fatal(err)
 	}
 	for h := uint64(1); h <= 3; h++ {
-		leaf, err := remote.Account(ctx, f.bob.Public().ID(), h)
+		leaf, err := remote.Account(ctx, bob, h)
 		if err != nil {
 			t.Fatal(err)
 		}
-		acct, bal, err := client.VerifyAccount(leaf, f.bob.Public().ID())
-		if err != nil || acct == nil || bal != 7*h {
-			t.Fatalf("height %d: %+v %d %v", h, acct, bal, err)
+		acct, _, err := client.VerifyAccount(leaf, bob)
+		if err != nil || acct == nil || acct.Balance != 7*h {
+			t.Fatalf("height %d: %+v %v", h, acct, err)
 		}
 	}
 	// The latest, by public key, without a proof.
@@ -160,7 +171,7 @@ func TestProvenAccountsVerify(t *testing.T) {
 		t.Fatalf("%d %s", code, body)
 	}
 	// An account nobody has: absent, and proven so.
-	nobody := seededKey(t, "nobody").Public().ID()
+	nobody := light.AccountID(seededKey(t, "nobody").Public().ID())
 	leaf, err := remote.Account(ctx, nobody, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -172,7 +183,7 @@ func TestProvenAccountsVerify(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o, err := client.VerifyOrganization(org); err != nil || o.Members != 2 {
+	if o, _, err := client.VerifyOrganization(org); err != nil || o.Members != 2 {
 		t.Fatalf("organization: %+v %v", o, err)
 	}
 }
@@ -230,7 +241,7 @@ func TestCommittedFailureShowsItsReason(t *testing.T) {
 // routes.
 func TestProposalRoutes(t *testing.T) {
 	f := newLedger(t)
-	client, err := light.New(f.gen)
+	client, err := light.New(f.genesisJSON(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -249,7 +260,7 @@ func TestProposalRoutes(t *testing.T) {
 			} `json:"options"`
 			Records []string `json:"records"`
 		} `json:"proposal"`
-		Proofs []light.LeafJSON `json:"proofs"`
+		Proofs []light.Leaf `json:"proofs"`
 	}
 	code, body := f.get(t, "/v1/proposals/1?prove=1")
 	if code != http.StatusOK {
@@ -264,15 +275,11 @@ func TestProposalRoutes(t *testing.T) {
 	if len(p.Proofs) != len(p.Proposal.Records) || len(p.Proofs) == 0 {
 		t.Fatalf("%d proofs for %d records", len(p.Proofs), len(p.Proposal.Records))
 	}
-	for i, j := range p.Proofs {
-		l, err := j.Decode()
-		if err != nil {
-			t.Fatal(err)
+	for i, l := range p.Proofs {
+		if l.Key.String() != p.Proposal.Records[i] || !l.Found {
+			t.Fatalf("proof %d is of %s, found %v", i, l.Key, l.Found)
 		}
-		if hex.EncodeToString(l.Key[:]) != p.Proposal.Records[i] || !l.Found {
-			t.Fatalf("proof %d is of %x, found %v", i, l.Key, l.Found)
-		}
-		if _, err := client.VerifyLeaf(l); err != nil {
+		if _, err := client.VerifyLeaf(&l); err != nil {
 			t.Fatalf("record %d: %v", i, err)
 		}
 	}
@@ -286,8 +293,8 @@ func TestProposalRoutes(t *testing.T) {
 	for path, want := range map[string]string{"/v1/executors?prove=1": `"executors":[]`, "/v1/treasury?prove=1": `"name":"treasury"`} {
 		code, body := f.get(t, path)
 		var out struct {
-			Proof  *light.LeafJSON  `json:"proof"`
-			Proofs []light.LeafJSON `json:"proofs"`
+			Proof  *light.Leaf  `json:"proof"`
+			Proofs []light.Leaf `json:"proofs"`
 		}
 		if err := json.Unmarshal([]byte(body), &out); code != http.StatusOK || err != nil || !strings.Contains(body, want) {
 			t.Fatalf("%s: %d %s (%v)", path, code, body, err)
@@ -298,11 +305,7 @@ func TestProposalRoutes(t *testing.T) {
 		if len(out.Proofs) != 1 {
 			t.Fatalf("%s: %d proofs", path, len(out.Proofs))
 		}
-		l, err := out.Proofs[0].Decode()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := client.VerifyLeaf(l); err != nil || !l.Found {
+		if _, err := client.VerifyLeaf(&out.Proofs[0]); err != nil || !out.Proofs[0].Found {
 			t.Fatalf("%s: the proof does not verify: %v", path, err)
 		}
 	}

@@ -11,36 +11,12 @@ import (
 	"mime"
 	"net/http"
 
+	"github.com/mass-consensus/mass/internal/apijson"
 	"github.com/mass-consensus/mass/internal/app"
 	"github.com/mass-consensus/mass/internal/node"
 	"github.com/mass-consensus/mass/internal/protocol/epoch"
 	"github.com/mass-consensus/mass/internal/wire"
 )
-
-// submitRequest is the JSON body of POST /v1/txs.
-type submitRequest struct {
-	Tx *string `json:"tx"` // standard base64, padded
-}
-
-// submitResponse answers an accepted transaction (202).
-type submitResponse struct {
-	Hash string `json:"hash"` // hex SHA-256 of the transaction
-}
-
-// txStatusResponse answers GET /v1/txs/{hash}.
-type txStatusResponse struct {
-	Hash   string `json:"hash"`
-	Status string `json:"status"`           // "committed" or "pending"
-	Height uint64 `json:"height,omitempty"` // of the block that holds it, when committed
-	// Code is the application's result when committed: 0 for success
-	// (absent for the key-value test application).
-	Code *uint32 `json:"code,omitempty"`
-	// Log says why a committed transaction failed.
-	Log string `json:"log,omitempty"`
-	// Proposal is the ID of the proposal a committed create or challenge
-	// made.
-	Proposal uint64 `json:"proposal,omitempty"`
-}
 
 // submit takes a transaction: the raw body (application/octet-stream,
 // text/plain, no Content-Type, or application/x-www-form-urlencoded, which is
@@ -69,7 +45,7 @@ func (s *Server) submitRaw(w http.ResponseWriter, r *http.Request, tx []byte) {
 		return
 	}
 	h := epoch.HashTx(tx)
-	writeJSON(w, http.StatusAccepted, submitResponse{Hash: hex.EncodeToString(h[:])})
+	writeJSON(w, http.StatusAccepted, apijson.Submitted{Hash: hex.EncodeToString(h[:])})
 }
 
 // readTx reads the transaction of a submission, or answers the error.
@@ -93,7 +69,7 @@ func (s *Server) readTx(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 	case "application/json":
 		dec := json.NewDecoder(r.Body)
 		dec.DisallowUnknownFields()
-		var req submitRequest
+		var req apijson.SubmitRequest
 		if err := dec.Decode(&req); err != nil {
 			s.bodyError(w, err)
 			return nil, false
@@ -168,20 +144,9 @@ func classify(err error) (int, string, string) {
 
 // Limits of POST /v1/txs/batch.
 const (
-	MaxBatchBody = 16 << 20
-	MaxBatchTxs  = 10_000
+	MaxBatchBody = apijson.MaxBatchBody
+	MaxBatchTxs  = apijson.MaxBatchTxs
 )
-
-type batchRejection struct {
-	Index   int    `json:"index"`
-	Code    string `json:"code"`
-	Message string `json:"message"`
-}
-
-type batchResponse struct {
-	Accepted int              `json:"accepted"`
-	Rejected []batchRejection `json:"rejected"`
-}
 
 // submitBatch takes many transactions at once: the body is count:u32 then,
 // for each, len:u32 and the bytes (big-endian). It answers 200 with the
@@ -205,14 +170,14 @@ func (s *Server) submitBatch(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), submitTimeout)
 	defer cancel()
-	out := batchResponse{Rejected: []batchRejection{}}
+	out := apijson.BatchResult{Rejected: []apijson.BatchRejection{}}
 	for i, err := range s.b.SubmitBatch(ctx, txs) {
 		if err == nil {
 			out.Accepted++
 			continue
 		}
 		_, code, msg := classify(err)
-		out.Rejected = append(out.Rejected, batchRejection{Index: i, Code: code, Message: msg})
+		out.Rejected = append(out.Rejected, apijson.BatchRejection{Index: i, Code: code, Message: msg})
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -231,7 +196,7 @@ func (s *Server) txStatus(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		s.internal(w, err)
 	case committed:
-		out := txStatusResponse{Hash: hex.EncodeToString(h[:]), Status: "committed", Height: height}
+		out := apijson.TxStatus{Hash: hex.EncodeToString(h[:]), Status: apijson.TxCommitted, Height: height}
 		if s.state != nil {
 			res, err := s.state.TxResult(h)
 			if err != nil {
@@ -242,7 +207,7 @@ func (s *Server) txStatus(w http.ResponseWriter, r *http.Request) {
 		}
 		writeJSON(w, http.StatusOK, out)
 	case pending:
-		writeJSON(w, http.StatusOK, txStatusResponse{Hash: hex.EncodeToString(h[:]), Status: "pending"})
+		writeJSON(w, http.StatusOK, apijson.TxStatus{Hash: hex.EncodeToString(h[:]), Status: apijson.TxPending})
 	default:
 		s.fail(w, http.StatusNotFound, codeNotFound, "no committed or pending transaction "+hex.EncodeToString(h[:]), nil)
 	}

@@ -9,16 +9,19 @@ import (
 	"errors"
 	"io"
 	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/mass-consensus/mass/internal/app/tx"
 	"github.com/mass-consensus/mass/internal/genesis"
-	"github.com/mass-consensus/mass/internal/wire"
 )
 
 func TestPercentile(t *testing.T) {
@@ -421,40 +424,94 @@ func TestParseMetrics(t *testing.T) {
 	}
 }
 
-func TestReadEvents(t *testing.T) {
-	h1, h2 := strings.Repeat("ab", 32), strings.Repeat("01", 32)
-	stream := ": ping\n\nevent: commit\ndata: {\"height\":7,\"hash\":\"x\",\"time_ms\":1,\"txs\":[\"" + h1 + "\",\"" + h2 + "\"],\"results\":[{\"code\":0,\"log\":\"\"},{\"code\":4,\"log\":\"funds\"}]}\n\n" +
-		"event: commit\ndata: {\"height\":8,\"txs\":[],\"results\":[]}\n\n"
-	var got []commitEvent
-	if err := readEvents(strings.NewReader(stream), func(ev commitEvent) { got = append(got, ev) }); err != nil {
+// fakeAPI serves an httpNodes: each POST /v1/txs/batch gets the next of
+// batchAnswers (status and body), GET /v1/events the stream.
+func fakeAPI(t *testing.T, stream string, batchAnswers ...string) *httpNodes {
+	t.Helper()
+	var mu sync.Mutex
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/txs/batch", func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		status, body, _ := strings.Cut(batchAnswers[0], " ")
+		batchAnswers = batchAnswers[1:]
+		code, _ := strconv.Atoi(status)
+		w.WriteHeader(code)
+		io.WriteString(w, body)
+	})
+	mux.HandleFunc("GET /v1/events", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		io.WriteString(w, stream)
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return newHTTPNodes("bench-test", []string{srv.Listener.Addr().String()})
+}
+
+func TestHTTPSubmit(t *testing.T) {
+	txs := [][]byte{[]byte("a"), []byte("b"), []byte("c")}
+	c := fakeAPI(t, "",
+		`200 {"accepted":0,"rejected":[{"index":0,"code":"busy","message":"full"},{"index":1,"code":"duplicate","message":"d"},{"index":2,"code":"rejected","message":"bad nonce"}]}`,
+		`503 {"error":{"code":"busy","message":"the pending queue is full"}}`,
+		`400 {"error":{"code":"bad_request","message":"malformed batch"}}`,
+		`200 {"accepted":3,"rejected":[{"index":3,"code":"busy","message":"x"}]}`,
+	)
+	ctx := context.Background()
+	rej, err := c.submit(ctx, 0, txs)
+	if err != nil || len(rej) != 2 || !rej[0].Busy || rej[1].Busy || rej[1].Index != 2 || !strings.Contains(rej[1].Message, "bad nonce") {
+		t.Fatalf("rejections %+v, %v", rej, err)
+	}
+	// A node with no room: every transaction may be sent again.
+	rej, err = c.submit(ctx, 0, txs)
+	if err != nil || len(rej) != 3 || !rej[0].Busy || !rej[2].Busy {
+		t.Fatalf("busy: %+v, %v", rej, err)
+	}
+	if _, err := c.submit(ctx, 0, txs); err == nil || !strings.Contains(err.Error(), "malformed batch") {
+		t.Fatalf("a refused batch: %v", err)
+	}
+	if _, err := c.submit(ctx, 0, txs); err == nil {
+		t.Fatal("an answer rejecting an index out of the batch was taken")
+	}
+}
+
+func TestHTTPEvents(t *testing.T) {
+	h1, h2, blk := strings.Repeat("ab", 32), strings.Repeat("01", 32), strings.Repeat("cd", 32)
+	stream := ": ping\n\nevent: commit\ndata: {\"height\":7,\"hash\":\"" + blk + "\",\"time_ms\":1,\"txs\":[\"" + h1 + "\",\"" + h2 + "\"],\"results\":[{\"code\":0,\"log\":\"\"},{\"code\":4,\"log\":\"funds\"}]}\n\n" +
+		"event: commit\ndata: {\"height\":8,\"hash\":\"" + blk + "\",\"txs\":[],\"results\":[]}\n\n"
+	c := fakeAPI(t, stream)
+	if err := c.subscribe(); err != nil {
 		t.Fatal(err)
+	}
+	defer c.stop()
+	var got []commitEvent
+	for ev := range c.commits() {
+		got = append(got, ev)
 	}
 	if len(got) != 2 || got[0].Height != 7 || len(got[0].Txs) != 2 || got[0].Failed != 1 || got[0].Txs[0][0] != 0xab || got[0].Txs[1][31] != 0x01 || got[1].Height != 8 {
 		t.Fatalf("events %+v", got)
 	}
-	if err := readEvents(strings.NewReader("data: {\"height\":1,\"txs\":[\"zz\"]}\n"), func(commitEvent) {}); err == nil {
-		t.Error("a malformed hash parsed")
+	select {
+	case <-c.failed():
+		t.Fatalf("the end of the stream failed the run: %v", c.failure())
+	default:
 	}
-}
-
-func TestBatchEncoding(t *testing.T) {
-	txs := [][]byte{[]byte("a"), bytes.Repeat([]byte{7}, 300), []byte("ccc")}
-	// Decode as the API does.
-	r := wire.NewReader(encodeBatch(txs))
-	n := r.Count(10_000, "count")
-	var got [][]byte
-	for range n {
-		got = append(got, r.Bytes(1<<20, "tx"))
+	// A malformed event fails the run.
+	bad := fakeAPI(t, "event: commit\ndata: {\"height\":1,\"hash\":\""+blk+"\",\"txs\":[\"zz\"]}\n\n")
+	if err := bad.subscribe(); err != nil {
+		t.Fatal(err)
 	}
-	if err := r.Done(); err != nil || len(got) != 3 || !bytes.Equal(got[1], txs[1]) || string(got[2]) != "ccc" {
-		t.Fatalf("decoded %q, %v", got, err)
+	defer bad.stop()
+	for range bad.commits() {
+		t.Error("a malformed event was delivered")
 	}
-	rej, err := parseBatchAnswer([]byte(`{"accepted":0,"rejected":[{"index":0,"code":"busy","message":"full"},{"index":1,"code":"duplicate","message":"d"},{"index":2,"code":"rejected","message":"bad nonce"}]}`), 3)
-	if err != nil || len(rej) != 2 || !rej[0].Busy || rej[1].Busy || rej[1].Index != 2 || !strings.Contains(rej[1].Message, "bad nonce") {
-		t.Fatalf("rejections %+v, %v", rej, err)
-	}
-	if _, err := parseBatchAnswer([]byte(`{"accepted":0,"rejected":[{"index":3,"code":"busy"}]}`), 3); err == nil {
-		t.Error("an index out of the batch parsed")
+	// The stream's reader fails the run before it closes the channel.
+	select {
+	case <-bad.failed():
+		if !strings.Contains(bad.failure().Error(), "transaction hash 0") {
+			t.Fatalf("failure: %v", bad.failure())
+		}
+	default:
+		t.Fatal("a malformed event did not fail the run")
 	}
 }
 

@@ -1,12 +1,8 @@
 package bench
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -19,18 +15,21 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/mass-consensus/mass/internal/apijson"
+	"github.com/mass-consensus/mass/internal/client"
 	"github.com/mass-consensus/mass/internal/genesis"
 	"github.com/mass-consensus/mass/internal/home"
 	"github.com/mass-consensus/mass/internal/localport"
 )
 
-// httpNodes reaches running nodes through their HTTP APIs: submissions
-// (POST /v1/txs/batch), node 0's commits (GET /v1/events) and the
-// counters (GET /metrics). Both clusters of real daemons use it.
+// httpNodes reaches running nodes through their HTTP APIs, with the API
+// client: submissions (POST /v1/txs/batch), node 0's commits (GET
+// /v1/events) and the counters (GET /metrics). Both clusters of real
+// daemons use it.
 type httpNodes struct {
-	apis   []string
+	nodes  []*client.Client // sharing one transport
+	stream *client.Client   // node 0's event stream, on a transport of its own
 	chain  string
-	client *http.Client // submissions and scrapes
 	events chan commitEvent
 	sseEnd context.CancelFunc
 
@@ -40,14 +39,29 @@ type httpNodes struct {
 	failErr  error
 }
 
+// newHTTPNodes reaches the nodes at apis (host:port, as writeHomes makes
+// them: an address the client refuses is a bug).
 func newHTTPNodes(chain string, apis []string) *httpNodes {
-	return &httpNodes{
-		apis: apis, chain: chain, failCh: make(chan struct{}), events: make(chan commitEvent, 1024),
-		client: &http.Client{
-			Timeout:   60 * time.Second,
-			Transport: &http.Transport{MaxIdleConnsPerHost: 64, MaxConnsPerHost: 64, IdleConnTimeout: time.Minute},
-		},
+	hc := &http.Client{
+		Timeout:   60 * time.Second,
+		Transport: &http.Transport{MaxIdleConnsPerHost: 64, MaxConnsPerHost: 64, IdleConnTimeout: time.Minute},
 	}
+	c := &httpNodes{chain: chain, failCh: make(chan struct{}), events: make(chan commitEvent, 1024)}
+	for _, a := range apis {
+		c.nodes = append(c.nodes, nodeClient(a, client.WithHTTP(hc), client.WithTimeout(hc.Timeout)))
+	}
+	// The stream holds a connection for the whole run: not one the
+	// submissions to node 0 could use.
+	c.stream = nodeClient(apis[0], client.WithHTTP(&http.Client{}))
+	return c
+}
+
+func nodeClient(addr string, opts ...client.Option) *client.Client {
+	c, err := client.New(addr, opts...)
+	if err != nil {
+		panic(fmt.Sprintf("bench: a node address of our own making: %v", err))
+	}
+	return c
 }
 
 func (c *httpNodes) fail(err error) {
@@ -71,11 +85,11 @@ func (c *httpNodes) stop() {
 // counters reads into s node 0's committed transactions, the sum of the
 // nodes' bytes sent and each node's consensus progress.
 func (c *httpNodes) counters(s *sample) error {
-	vals := make([]map[string]float64, len(c.apis))
-	errs := make([]error, len(c.apis))
+	vals := make([]map[string]float64, len(c.nodes))
+	errs := make([]error, len(c.nodes))
 	var wg sync.WaitGroup
-	for i, a := range c.apis {
-		wg.Go(func() { vals[i], errs[i] = c.scrape(a, scraped...) })
+	for i, n := range c.nodes {
+		wg.Go(func() { vals[i], errs[i] = scrape(n, scraped...) })
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
@@ -169,19 +183,16 @@ func (c *httpNodes) waitConnected(ctx context.Context, timeout time.Duration, ta
 	deadline := time.Now().Add(timeout)
 	for {
 		ready := 0
-		for _, a := range c.apis {
-			var st struct {
-				Peers int `json:"peers"`
-			}
-			if err := c.getJSON(a, "/v1/status", &st); err == nil && st.Peers >= len(c.apis)-1 {
+		for _, n := range c.nodes {
+			if st, err := n.Status(ctx); err == nil && st.Peers >= len(c.nodes)-1 {
 				ready++
 			}
 		}
-		if ready == len(c.apis) {
+		if ready == len(c.nodes) {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("bench: only %d of %d nodes were up and connected after %s; node 0's log ends:\n%s", ready, len(c.apis), timeout, tail())
+			return fmt.Errorf("bench: only %d of %d nodes were up and connected after %s; node 0's log ends:\n%s", ready, len(c.nodes), timeout, tail())
 		}
 		select {
 		case <-c.failCh:
@@ -193,43 +204,19 @@ func (c *httpNodes) waitConnected(ctx context.Context, timeout time.Duration, ta
 	}
 }
 
-func (c *httpNodes) getJSON(addr, path string, v any) error {
-	resp, err := c.client.Get("http://" + addr + path)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("bench: GET %s: %s", path, resp.Status)
-	}
-	return json.Unmarshal(body, v)
-}
-
 // subscribe opens node 0's event stream; it returns once the stream is
 // open, so no later commit is missed.
 func (c *httpNodes) subscribe() error {
 	ctx, cancel := context.WithCancel(context.Background())
 	c.sseEnd = cancel
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+c.apis[0]+"/v1/events", nil)
-	if err != nil {
-		return err
-	}
-	resp, err := (&http.Client{}).Do(req) // no timeout: the stream lasts the run
+	stream, err := c.stream.Events(ctx)
 	if err != nil {
 		return fmt.Errorf("bench: event stream: %w", err)
 	}
-	if resp.StatusCode != http.StatusOK {
-		resp.Body.Close()
-		return fmt.Errorf("bench: event stream: %s", resp.Status)
-	}
 	go func() {
 		defer close(c.events)
-		defer resp.Body.Close()
-		err := readEvents(resp.Body, func(ev commitEvent) {
+		defer stream.Close()
+		err := readEvents(stream, func(ev commitEvent) {
 			select {
 			case c.events <- ev:
 			case <-ctx.Done():
@@ -242,151 +229,94 @@ func (c *httpNodes) subscribe() error {
 	return nil
 }
 
-// sseCommit is the data of a commit event of /v1/events.
-type sseCommit struct {
-	Height  uint64   `json:"height"`
-	Txs     []string `json:"txs"`
-	Results []struct {
-		Code uint32 `json:"code"`
-	} `json:"results"`
-}
-
-// readEvents parses a server-sent event stream of commits, calling fn for
+// readEvents reads commits from a stream until it ends, calling fn for
 // each.
-func readEvents(r io.Reader, fn func(commitEvent)) error {
-	br := bufio.NewReaderSize(r, 1<<20)
+func readEvents(stream *client.Events, fn func(commitEvent)) error {
 	for {
-		line, err := br.ReadBytes('\n')
+		ce, err := stream.Next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
 		if err != nil {
-			if errors.Is(err, io.EOF) {
-				return nil
-			}
 			return err
 		}
-		data, ok := bytes.CutPrefix(line, []byte("data: "))
-		if !ok {
-			continue // event names, comments, blank lines
-		}
-		var sc sseCommit
-		if err := json.Unmarshal(data, &sc); err != nil {
-			return fmt.Errorf("malformed commit event: %w", err)
-		}
-		ev := commitEvent{Height: sc.Height, Txs: make([]txHash, 0, len(sc.Txs))}
-		for _, s := range sc.Txs {
-			var h txHash
-			if hex.DecodedLen(len(s)) != len(h) {
-				return fmt.Errorf("malformed transaction hash %q", s)
-			}
-			if _, err := hex.Decode(h[:], []byte(s)); err != nil {
-				return fmt.Errorf("malformed transaction hash %q", s)
-			}
-			ev.Txs = append(ev.Txs, h)
-		}
-		for _, res := range sc.Results {
-			if res.Code != 0 {
-				ev.Failed++
-			}
+		ev, err := commitOf(ce)
+		if err != nil {
+			return err
 		}
 		fn(ev)
 	}
 }
 
-func (c *httpNodes) size() int       { return len(c.apis) }
+// commitOf is a commit as the load tracks it: the transactions' hashes
+// and how many failed.
+func commitOf(ce *apijson.CommitEvent) (commitEvent, error) {
+	ev := commitEvent{Height: ce.Height, Txs: make([]txHash, len(ce.Txs))}
+	for i, s := range ce.Txs {
+		if hex.DecodedLen(len(s)) != len(txHash{}) {
+			return ev, fmt.Errorf("bench: malformed transaction hash %q", s)
+		}
+		if _, err := hex.Decode(ev.Txs[i][:], []byte(s)); err != nil {
+			return ev, fmt.Errorf("bench: malformed transaction hash %q", s)
+		}
+	}
+	for _, res := range ce.Results {
+		if res.Code != 0 {
+			ev.Failed++
+		}
+	}
+	return ev, nil
+}
+
+func (c *httpNodes) size() int       { return len(c.nodes) }
 func (c *httpNodes) chainID() string { return c.chain }
 
-// encodeBatch is the body of POST /v1/txs/batch: count:u32 ‖ (len:u32 ‖
-// tx) × count, big-endian.
-func encodeBatch(txs [][]byte) []byte {
-	n := 4
-	for _, t := range txs {
-		n += 4 + len(t)
-	}
-	b := make([]byte, 0, n)
-	b = binary.BigEndian.AppendUint32(b, uint32(len(txs)))
-	for _, t := range txs {
-		b = binary.BigEndian.AppendUint32(b, uint32(len(t)))
-		b = append(b, t...)
-	}
-	return b
-}
-
-// batchAnswer is the answer of POST /v1/txs/batch.
-type batchAnswer struct {
-	Accepted int `json:"accepted"`
-	Rejected []struct {
-		Index   int    `json:"index"`
-		Code    string `json:"code"`
-		Message string `json:"message"`
-	} `json:"rejected"`
-}
-
-// parseBatchAnswer turns an answer into rejections: a duplicate counts as
-// accepted (a retried submission the node took the first time), busy and
+// rejectionsOf turns a batch's answer into rejections: a duplicate counts
+// as accepted (a retried submission the node took the first time), busy and
 // unavailable may be retried.
-func parseBatchAnswer(body []byte, count int) ([]rejection, error) {
-	var a batchAnswer
-	if err := json.Unmarshal(body, &a); err != nil {
-		return nil, fmt.Errorf("bench: malformed batch answer: %w", err)
-	}
+func rejectionsOf(a *apijson.BatchResult) []rejection {
 	var out []rejection
 	for _, r := range a.Rejected {
-		if r.Index < 0 || r.Index >= count {
-			return nil, fmt.Errorf("bench: batch answer rejects index %d of %d", r.Index, count)
-		}
 		switch r.Code {
-		case "duplicate":
-		case "busy", "unavailable":
+		case apijson.CodeDuplicate:
+		case apijson.CodeBusy, apijson.CodeUnavailable:
 			out = append(out, rejection{Index: r.Index, Busy: true, Message: r.Message})
 		default:
 			out = append(out, rejection{Index: r.Index, Message: r.Code + ": " + r.Message})
 		}
 	}
-	return out, nil
+	return out
+}
+
+// allBusy says whether a refused batch may be submitted again as a whole:
+// the node had no room for any of it.
+func allBusy(err error) bool {
+	e, ok := errors.AsType[*client.Error](err)
+	return ok && (e.Status == http.StatusServiceUnavailable || e.Status == http.StatusTooManyRequests)
 }
 
 func (c *httpNodes) submit(ctx context.Context, i int, txs [][]byte) ([]rejection, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+c.apis[i]+"/v1/txs/batch", bytes.NewReader(encodeBatch(txs)))
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Content-Type", "application/octet-stream")
-	resp, err := c.client.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
-	if err != nil {
-		return nil, err
-	}
-	switch resp.StatusCode {
-	case http.StatusOK:
-		return parseBatchAnswer(body, len(txs))
-	case http.StatusServiceUnavailable, http.StatusTooManyRequests:
+	res, err := c.nodes[i].SubmitBatch(ctx, txs)
+	switch {
+	case err == nil:
+		return rejectionsOf(res), nil
+	case allBusy(err):
 		out := make([]rejection, len(txs))
 		for k := range out {
-			out[k] = rejection{Index: k, Busy: true, Message: resp.Status}
+			out[k] = rejection{Index: k, Busy: true, Message: err.Error()}
 		}
 		return out, nil
 	}
-	return nil, fmt.Errorf("bench: POST /v1/txs/batch to node %d: %s: %s", i, resp.Status, truncate(string(body), 200))
+	return nil, fmt.Errorf("bench: submitting to node %d: %w", i, err)
 }
 
 func (c *httpNodes) commits() <-chan commitEvent { return c.events }
 
 // scrape reads counters from a node's /metrics.
-func (c *httpNodes) scrape(addr string, names ...string) (map[string]float64, error) {
-	resp, err := c.client.Get("http://" + addr + "/metrics")
+func scrape(n *client.Client, names ...string) (map[string]float64, error) {
+	body, err := n.Metrics(context.Background())
 	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("bench: GET /metrics: %s", resp.Status)
+		return nil, fmt.Errorf("bench: %w", err)
 	}
 	return parseMetrics(body, names...)
 }
@@ -432,13 +362,10 @@ var scraped = []string{metricCommitted, metricBytesSent, metricMessages, metricE
 
 func (c *httpNodes) keys() (keyState, error) {
 	var ks keyState
-	for i, a := range c.apis {
-		var st struct {
-			KeysAt   uint64 `json:"keys_at"`
-			KeyParts int    `json:"key_parts"`
-		}
-		if err := c.getJSON(a, "/v1/status", &st); err != nil {
-			return ks, err
+	for i, n := range c.nodes {
+		st, err := n.Status(context.Background())
+		if err != nil {
+			return ks, fmt.Errorf("bench: %w", err)
 		}
 		if st.KeysAt > 0 {
 			ks.Ready++

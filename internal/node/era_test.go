@@ -2,6 +2,7 @@ package node
 
 import (
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -9,7 +10,6 @@ import (
 
 	"github.com/mass-consensus/mass/internal/app"
 	"github.com/mass-consensus/mass/internal/app/kvapp"
-	"github.com/mass-consensus/mass/internal/chain"
 	"github.com/mass-consensus/mass/internal/crypto"
 	"github.com/mass-consensus/mass/internal/store"
 	"github.com/mass-consensus/mass/light"
@@ -171,11 +171,15 @@ func TestNodeSetChanges(t *testing.T) {
 
 	// A light client, from the genesis alone, follows both changes.
 	nd := c.members[1].node
-	client, err := light.New(c.gen)
+	genesisJSON, err := json.Marshal(c.gen)
 	if err != nil {
 		t.Fatal(err)
 	}
-	seg := &light.Segment{Certificates: map[uint64]*chain.Certificate{}, NodeSets: map[chain.Hash]chain.NodeSet{}}
+	client, err := light.New(genesisJSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seg := &light.Segment{Certificates: map[uint64][]byte{}, NodeSets: map[light.Hash]light.NodeSet{}}
 	inForce := nd.GenesisNodeSet().Hash()
 	changes := 0
 	for h := uint64(1); h <= top; h++ {
@@ -184,16 +188,20 @@ func TestNodeSetChanges(t *testing.T) {
 			t.Fatal(err)
 		}
 		hdr := b.Header
-		seg.Headers = append(seg.Headers, &hdr)
+		seg.Headers = append(seg.Headers, hdr.Marshal())
 		if hdr.NextNodes != inForce || h == top {
-			seg.Certificates[h] = cert
+			seg.Certificates[h] = cert.Marshal()
 		}
 		if hdr.NextNodes != inForce {
 			set, ok := nd.NodeSet(hdr.NextNodes)
 			if !ok {
 				t.Fatalf("the node does not know set %s", hdr.NextNodes)
 			}
-			seg.NodeSets[hdr.NextNodes] = set
+			var keys []light.PublicKey
+			for _, k := range set.Keys {
+				keys = append(keys, light.PublicKey(k))
+			}
+			seg.NodeSets[light.Hash(hdr.NextNodes)] = light.NodeSet{Keys: keys}
 			inForce = hdr.NextNodes
 			changes++
 		}
@@ -204,7 +212,7 @@ func TestNodeSetChanges(t *testing.T) {
 	if err := client.Verify(seg); err != nil {
 		t.Fatal(err)
 	}
-	if set, _ := client.NodeSet(top); set.N() != 4 || set.Keys[0] != keys[1].Public() {
+	if set, _ := client.NodeSet(top); set.N() != 4 || set.Keys[0] != light.PublicKey(keys[1].Public()) {
 		t.Fatalf("the light client ends with %+v", set)
 	}
 	// Dropping the certificate of a change breaks the chain for it.
@@ -213,7 +221,7 @@ func TestNodeSetChanges(t *testing.T) {
 			continue
 		}
 		delete(seg.Certificates, h)
-		fresh, _ := light.New(c.gen)
+		fresh, _ := light.New(genesisJSON)
 		if err := fresh.Verify(seg); err == nil {
 			t.Fatalf("verified without the certificate of the change at %d", h)
 		}

@@ -46,6 +46,10 @@ func TestStatusAndAccount(t *testing.T) {
 	if err != nil || !strings.Contains(out, `"nonce": 7`) || !strings.Contains(out, `"id": "`+id+`"`) {
 		t.Fatalf("account: %v\n%s", err, out)
 	}
+	out, err = stdout(t, func() error { return runAccount([]string{"--api", srv.URL, "treasury"}) })
+	if err != nil || !strings.Contains(out, `"name": "treasury"`) {
+		t.Fatalf("account treasury: %v\n%s", err, out)
+	}
 }
 
 // TestAPIAddressRefused: a malformed --api is refused when the flags are

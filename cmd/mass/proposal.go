@@ -45,7 +45,10 @@ const proposalUsage = `usage:
 Every command takes --api ADDR (default 127.0.0.1:8080). The commands that sign
 also take, as 'mass tx' does, --nonce N (default: the account's next), --out FILE
 (write the transaction as hex instead of sending it) and --wait (wait for the
-commit and show its result). --domain defaults to general.
+commit and show its result). create and challenge wait by default, and print
+the new proposal's ID once committed (--wait=false returns at once; then
+'mass tx status HASH' or GET /v1/txs/HASH shows the ID). --domain defaults to
+general.
 
 DUR is a duration in Go syntax ("90s", "10m", "24h", "1h30m"), optionally led
 by whole days ("7d", "1d12h"); it is sent in milliseconds (1 ms … 366 d). The
@@ -155,6 +158,7 @@ func proposalCreate(args []string) error {
 	fs.Var(optionTitleFlag{&opts}, "option", "add an option without actions (repeatable)")
 	fs.Var(optionsFileFlag{&opts}, "options", "add the options of a JSON file (repeatable; see 'mass proposal help')")
 	d := addDesireFlags(fs)
+	*f.wait = true // the ID is known once committed
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -376,6 +380,7 @@ func proposalChallenge(args []string) error {
 	reason := fs.String("reason", "", "why (1 byte to 16 KiB)")
 	reasonFile := fs.String("reason-file", "", "read the reason from this file")
 	d := addDesireFlags(fs)
+	*f.wait = true // the ID is known once committed
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}

@@ -244,6 +244,7 @@ func TestParseApprove(t *testing.T) {
 type fakeNode struct {
 	t         *testing.T
 	nonce     uint64
+	created   uint64 // the proposal a committed transaction made, in its result
 	proposals map[string]orgapp.ProposalView
 
 	mu    sync.Mutex
@@ -265,6 +266,9 @@ func newFakeNode(t *testing.T) (*fakeNode, *httptest.Server) {
 	mux.HandleFunc("GET /v1/accounts/{id}", func(w http.ResponseWriter, r *http.Request) {
 		reply(w, 200, map[string]any{"height": 12, "found": true, "account": map[string]any{"id": r.PathValue("id"), "nonce": f.nonce}})
 	})
+	mux.HandleFunc("GET /v1/treasury", func(w http.ResponseWriter, r *http.Request) {
+		reply(w, 200, map[string]any{"height": 12, "found": true, "account": map[string]any{"id": "ab", "name": "treasury", "balance": 90}})
+	})
 	mux.HandleFunc("POST /v1/txs", func(w http.ResponseWriter, r *http.Request) {
 		raw, _ := io.ReadAll(r.Body)
 		f.mu.Lock()
@@ -278,7 +282,7 @@ func newFakeNode(t *testing.T) (*fakeNode, *httptest.Server) {
 		reply(w, 202, map[string]string{"hash": hex.EncodeToString(h[:])})
 	})
 	mux.HandleFunc("GET /v1/txs/{hash}", func(w http.ResponseWriter, r *http.Request) {
-		reply(w, 200, map[string]any{"hash": r.PathValue("hash"), "status": "committed", "height": 13, "code": 0})
+		reply(w, 200, map[string]any{"hash": r.PathValue("hash"), "status": "committed", "height": 13, "code": 0, "proposal": f.created})
 	})
 	mux.HandleFunc("GET /v1/proposals/{id}", func(w http.ResponseWriter, r *http.Request) {
 		p, ok := f.proposals[r.PathValue("id")]
@@ -331,11 +335,17 @@ func TestCreateSubmits(t *testing.T) {
 		{"title": "Elect Bob", "actions": [{"kind": "appoint", "role": "clerk", "member": %q, "term": "30d"}]}
 	]`, bob, bob.ID(), bob, bob.ID()))
 	body := writeFile(t, "body.txt", "First line.\r\nSecond line.\n")
-	err := runProposal([]string{"create", "--api", srv.URL, "--key", keyFile(t, k), "--domain", "tech", "--title", "Grow",
-		"--body-file", body, "--option", "Keep things as they are", "--options", options,
-		"--meeting", "10m", "--publicity", "1d", "--capacity", "5", "--wait"})
+	f.created = 4
+	out, err := stdout(t, func() error {
+		return runProposal([]string{"create", "--api", srv.URL, "--key", keyFile(t, k), "--domain", "tech", "--title", "Grow",
+			"--body-file", body, "--option", "Keep things as they are", "--options", options,
+			"--meeting", "10m", "--publicity", "1d", "--capacity", "5"})
+	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !strings.Contains(out, "committed at height 13\nproposal 4\n") {
+		t.Errorf("create did not print the new proposal's ID:\n%s", out)
 	}
 	got := f.submitted(k)
 	want := &tx.Create{Domain: "tech", Title: "Grow", Body: "First line.\nSecond line.", Options: []tx.Option{
@@ -353,7 +363,11 @@ func TestCreateSubmits(t *testing.T) {
 	}
 	hash := sha256.Sum256(f.txs[0])
 	if c := strings.Join(f.calls, ", "); !strings.Contains(c, "GET /v1/txs/"+hex.EncodeToString(hash[:])) {
-		t.Errorf("--wait did not ask for the result: %s", c)
+		t.Errorf("create did not wait for the result: %s", c)
+	}
+	out, err = stdout(t, func() error { return runTx([]string{"status", "--api", srv.URL, hex.EncodeToString(hash[:])}) })
+	if err != nil || !strings.Contains(out, `"proposal": 4`) {
+		t.Errorf("mass tx status: %v\n%s", err, out)
 	}
 }
 

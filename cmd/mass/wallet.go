@@ -151,6 +151,8 @@ const txUsage = `usage:
   mass tx leave    --key FILE
   mass tx cosign   --key FILE --in FILE     add the next signature (the recipient's)
   mass tx send     --in FILE                submit a fully signed transaction
+  mass tx status   [--wait] HASH            a transaction's status and result (with the
+                                            proposal a create or challenge made)
 common flags: --api ADDR (default 127.0.0.1:8080), --nonce N (default: the account's
 next), --out FILE (write the transaction as hex instead of sending it), --wait
 (wait for the commit and show the result).
@@ -178,6 +180,8 @@ func runTx(args []string) error {
 	}
 	c := f.client()
 	switch args[0] {
+	case "status":
+		return txStatus(c, fs.Args(), *f.wait)
 	case "cosign", "send":
 		if *in == "" {
 			return errors.New("--in is required")
@@ -327,6 +331,21 @@ func deliver(c *client.Client, f *txFlags, t *tx.Tx) error {
 	return waitCommit(c, sub.Hash)
 }
 
+// txStatus prints a transaction's status, or waits for its commit.
+func txStatus(c *client.Client, args []string, wait bool) error {
+	if len(args) != 1 {
+		return errors.New("usage: mass tx status [--api ADDR] [--wait] HASH")
+	}
+	if wait {
+		return waitCommit(c, args[0])
+	}
+	st, err := c.Tx(context.Background(), args[0])
+	if err != nil {
+		return err
+	}
+	return printJSON(os.Stdout, st)
+}
+
 // waitCommit asks for the transaction's status until it is committed, for
 // at most a minute.
 func waitCommit(c *client.Client, hash string) error {
@@ -339,6 +358,9 @@ func waitCommit(c *client.Client, hash string) error {
 				return fmt.Errorf("committed at height %d but failed (code %d): %s", st.Height, *st.Code, st.Log)
 			}
 			fmt.Printf("committed at height %d\n", st.Height)
+			if st.Proposal != 0 {
+				fmt.Printf("proposal %d\n", st.Proposal)
+			}
 			return nil
 		}
 		if errors.Is(err, client.ErrMalformed) || errors.Is(err, client.ErrArgument) {
@@ -366,7 +388,14 @@ func runAccount(args []string) error {
 		return err
 	}
 	if fs.NArg() != 1 {
-		return errors.New("usage: mass account [--api ADDR] [--height H] ACCOUNT (ID, public key or key file)")
+		return errors.New("usage: mass account [--api ADDR] [--height H] ACCOUNT (ID, public key, key file, or treasury: the organization's)")
+	}
+	if fs.Arg(0) == "treasury" {
+		a, err := api.client().Treasury(context.Background(), client.At{Height: *height})
+		if err != nil {
+			return err
+		}
+		return printJSON(os.Stdout, a)
 	}
 	id, err := accountArg(fs.Arg(0))
 	if err != nil {

@@ -44,8 +44,17 @@ func (c *Client) Status(ctx context.Context) (*apijson.Status, error) {
 
 // Account returns an account.
 func (c *Client) Account(ctx context.Context, id crypto.ID, at At) (*apijson.Account, error) {
+	return c.account(ctx, "/v1/accounts/"+id.String(), at)
+}
+
+// Treasury returns the organization's account (its record is an account's).
+func (c *Client) Treasury(ctx context.Context, at At) (*apijson.Account, error) {
+	return c.account(ctx, "/v1/treasury", at)
+}
+
+func (c *Client) account(ctx context.Context, path string, at At) (*apijson.Account, error) {
 	var out apijson.Account
-	r := request{method: http.MethodGet, path: "/v1/accounts/" + id.String(), query: at.query()}
+	r := request{method: http.MethodGet, path: path, query: at.query()}
 	if err := c.call(ctx, r, &out); err != nil {
 		return nil, err
 	}
@@ -228,6 +237,19 @@ func (c *Client) Governance(ctx context.Context, at At) (*apijson.Governance, er
 	var out apijson.Governance
 	if err := c.call(ctx, request{method: http.MethodGet, path: "/v1/governance", query: at.query()}, &out); err != nil {
 		return nil, err
+	}
+	return &out, nil
+}
+
+// Executors returns who holds which role, by which election, until when.
+func (c *Client) Executors(ctx context.Context, at At) (*apijson.Executors, error) {
+	var out apijson.Executors
+	r := request{method: http.MethodGet, path: "/v1/executors", query: at.query()}
+	if err := c.call(ctx, r, &out); err != nil {
+		return nil, err
+	}
+	if at.Prove && len(out.Proofs) == 0 {
+		return nil, fmt.Errorf("%w: the answer to %s has no proof", ErrMalformed, r.path)
 	}
 	return &out, nil
 }

@@ -102,6 +102,8 @@ func TestReads(t *testing.T) {
 	n.answer("GET /v1/governance", 200, `{"height":4,"governance":{"next_proposal":1,"domains":[]},"executors":[]}`)
 	n.answer("GET /v1/proposals/3/comments", 200, `{"height":4,"comments":[{"index":0,"text":"hi"}]}`)
 	n.answer("GET /metrics", 200, "mass_height 9\n")
+	n.answer("GET /v1/treasury", 200, `{"height":4,"found":true,"account":{"id":"x","name":"treasury","balance":90,"role":"guest","nonce":0}}`)
+	n.answer("GET /v1/executors", 200, `{"height":4,"executors":[{"role":"clerk","member":"m","name":"ann","proposal":2,"since":1,"until":9}]}`)
 	st, err := c.Status(ctx)
 	if err != nil || st.ChainID != "c" || st.Certified != 8 {
 		t.Fatalf("status %+v %v", st, err)
@@ -128,10 +130,19 @@ func TestReads(t *testing.T) {
 	if m, err := c.Metrics(ctx); err != nil || string(m) != "mass_height 9\n" {
 		t.Fatalf("metrics %q %v", m, err)
 	}
+	if tr, err := c.Treasury(ctx, At{}); err != nil || tr.Account.Balance != 90 {
+		t.Fatalf("treasury %+v %v", tr, err)
+	}
+	if ex, err := c.Executors(ctx, At{}); err != nil || ex.Executors[0].Name != "ann" {
+		t.Fatalf("executors %+v %v", ex, err)
+	}
+	if _, err := c.Executors(ctx, At{Prove: true}); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("executors without the proofs asked for: %v", err)
+	}
 	want := []string{
 		"GET /v1/status", "GET /v1/accounts/" + id.String() + "?height=4&prove=1", "GET /v1/organization",
 		"GET /v1/proposals/3?height=4", "GET /v1/proposals?domain=general&page=2&prove=1", "GET /v1/governance",
-		"GET /v1/proposals/3/comments?from=5", "GET /metrics",
+		"GET /v1/proposals/3/comments?from=5", "GET /metrics", "GET /v1/treasury", "GET /v1/executors", "GET /v1/executors?prove=1",
 	}
 	if got := n.called(); strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("requests:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

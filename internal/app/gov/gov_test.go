@@ -207,14 +207,14 @@ func TestParams(t *testing.T) {
 func records() []interface{ Marshal() []byte } {
 	id := memberID(3)
 	return []interface{ Marshal() []byte }{
-		&Registry{NextID: 7, Supply: 99, Domains: []string{"general", "tech"}},
-		&Domain{Name: "general", Params: DefaultParams(), Total: 3, Queue: []Queued{{2, 100, 4}}, Active: []Active{{1, 500}}},
+		&Registry{NextID: 7, Supply: 99, NextDomain: 3, Domains: []string{"general", "tech"}},
+		&Domain{Name: "general", Serial: 2, Params: DefaultParams(), Total: 3, Queue: []Queued{{2, 100, 4}}, Active: []Active{{1, 500}}},
 		&Page{IDs: []uint64{1, 2, 3}},
 		&Text{Kind: KindChallengeTopic, Author: id, Created: 5, Domain: "general", Title: "T", Body: "B\nC", Target: memberID(4)},
-		&Proposal{ID: 1, State: StatePublicity, Options: 3, Participants: 5, Comments: 2, Activated: 10, Deadline: 20, Window: 30,
+		&Proposal{ID: 1, Domain: "tech", State: StatePublicity, Options: 3, Participants: 5, Comments: 2, Activated: 10, Deadline: 20, Window: 30,
 			Capacity: 4, Round: 2, Winner: 1, Supporters: 3, Members: 9, PublicityMin: 40, Publicity: 50, Freezes: 1, Freezer: id,
 			Lift: 1, Cancel: 2, Remaining: 60, Closed: 0, Reason: "r"},
-		&OptionRecord{Author: id, Added: 3, Option: tx.Option{Title: "Pay", Actions: []tx.Action{{Kind: tx.ActPay, ID: id, Amount: 5}}}},
+		&OptionRecord{Author: id, Added: 3, Option: tx.Option{Title: "Pay", Actions: []tx.Action{&tx.Pay{To: id, Amount: 5}, &tx.RenameDomain{Name: "a", NewName: "b"}}}},
 		&Roster{Participants: []Participant{{Member: id, Desire: desire(), Joined: 4}}},
 		&Round{Number: 1, Start: 1, End: 2, Plenary: false, Options: []uint8{0, 2}, Meetings: 2, Assign: []uint16{1, 0, 1}, Ended: true, Winners: []uint8{2}},
 		&Meeting{Members: []uint16{0, 2}, Ballots: 2, Tally: []uint16{1, 2}, Winner: 2},
@@ -288,7 +288,19 @@ func TestRecordsRoundTrip(t *testing.T) {
 		"winners before end":    (&Round{Number: 1, Options: []uint8{0}, Meetings: 1, Assign: []uint16{0}, Winners: []uint8{0}}).Marshal(),
 		"tally above ballots":   (&Meeting{Members: []uint16{0}, Ballots: 0, Tally: []uint16{1}}).Marshal(),
 		"bad params":            (&Domain{Name: "general"}).Marshal(),
-		"state 0":               (&Proposal{Winner: NoWinner}).Marshal(),
+		"state 0":               (&Proposal{Domain: "general", Winner: NoWinner}).Marshal(),
+		"state 12":              (&Proposal{Domain: "general", State: StateDropped + 1, Winner: NoWinner}).Marshal(),
+		"proposal no domain":    (&Proposal{State: StateQueued, Winner: NoWinner}).Marshal(),
+		"gather not below expiry": func() []byte {
+			d := &Domain{Name: "general", Params: DefaultParams()}
+			d.Params[GatherMin] = d.Params[QueueExpiry]
+			return d.Marshal()
+		}(),
+		"aggregate 2": func() []byte {
+			d := &Domain{Name: "general", Params: DefaultParams()}
+			d.Params[Aggregate] = 2
+			return d.Marshal()
+		}(),
 	}
 	for name, raw := range bad {
 		if _, err := decodeAny(raw); err == nil {
@@ -316,7 +328,7 @@ func FuzzRecords(f *testing.F) {
 // with CodeLimit (in a block, orgapp drops a failed transaction's writes).
 // The full proposal then splits into the most sub-meetings there can be.
 func TestLimits(t *testing.T) {
-	s := newStore(t, MaxParticipants+2, map[string]uint64{"max_queued": 2})
+	s := newStore(t, MaxParticipants+2, map[string]uint64{"max_queued": 2, "gather_min": 0})
 	env := Env{Height: 2, Time: 1000}
 	opts := make([]tx.Option, tx.MaxOptions)
 	for i := range opts {
@@ -377,25 +389,27 @@ func TestSmallOrderNodeAndLastNode(t *testing.T) {
 	var k crypto.PublicKey
 	k[0] = 1 // the identity point: small order
 	s.Put(state.NodesKey, (&state.Nodes{Nodes: []state.Node{{Key: k}}}).Marshal(), 0)
-	err := execAction(newBuffer(s), Env{}, 1, &tx.Action{Kind: tx.ActAddNode, Key: k})
+	err := execAction(newBuffer(s), Env{}, 1, &tx.AddNode{Key: k})
 	if !strings.Contains(fmt.Sprint(err), "small order") {
 		t.Fatalf("a small-order node: %v", err)
 	}
-	err = execAction(newBuffer(s), Env{}, 1, &tx.Action{Kind: tx.ActRemoveNode, Key: k})
+	err = execAction(newBuffer(s), Env{}, 1, &tx.RemoveNode{Key: k})
 	if !strings.Contains(fmt.Sprint(err), "last node") {
 		t.Fatalf("the last node: %v", err)
 	}
 }
 
-// TestTermination runs random proposals through random ballots: each ends
+// TestTermination runs random proposals through random ballots, with
+// members joining late (during the meeting and the rounds): each ends
 // (published or without votes) within MaxRounds rounds, every round but a
-// plenary or the last eliminates an option, and each sub-meeting's winner
-// has the most approvals there (ties: the lowest index).
+// plenary or the last eliminates an option, each sub-meeting's winner has
+// the most approvals there (ties: the lowest index), a late joiner is in
+// no sub-meeting of the round it joined in and in the next round's draw.
 func TestTermination(t *testing.T) {
 	for seed := uint64(0); seed < 150; seed++ {
 		rng := rand.New(rand.NewPCG(seed, 3))
 		n := 2 + rng.IntN(60)
-		s := newStore(t, n, nil)
+		s := newStore(t, n, map[string]uint64{"gather_min": 0, "aggregate": seed % 2})
 		now := int64(1000)
 		env := func() Env {
 			return Env{Height: uint64(now), Time: now, Seed: sha256.Sum256([]byte(fmt.Sprint(seed, now)))}
@@ -408,10 +422,14 @@ func TestTermination(t *testing.T) {
 		d := desire()
 		d.Capacity = uint16(2 + rng.IntN(6))
 		mustApply(t, s, env(), memberID(0), &tx.Create{Domain: "general", Title: "P", Options: opts, Desire: d})
-		for i := 1; i < n; i++ {
-			d.Capacity = uint16(2 + rng.IntN(6))
-			mustApply(t, s, env(), memberID(i), &tx.Join{Proposal: 1, Desire: d})
+		joined := 1 // members 0 … joined−1 are participants
+		join := func(upTo int) {
+			for ; joined < upTo; joined++ {
+				d := tx.Desire{Meeting: Minute * uint64(1+rng.IntN(90)), Publicity: Hour, Capacity: uint16(2 + rng.IntN(6))}
+				mustApply(t, s, env(), memberID(joined), &tx.Join{Proposal: 1, Desire: d})
+			}
 		}
+		join(1 + rng.IntN(n))
 		abstain := rng.IntN(4) == 0
 		for step := 0; ; step++ {
 			if err := EndBlock(s, env()); err != nil {
@@ -427,7 +445,10 @@ func TestTermination(t *testing.T) {
 			}
 			if p.State == StateVoting {
 				round, _ := getRound(s, 1, p.Round)
-				for pos := 0; pos < n; pos++ {
+				if len(round.Assign) != joined {
+					t.Fatalf("seed %d: round %d draws %d of %d participants", seed, p.Round, len(round.Assign), joined)
+				}
+				for pos := 0; pos < joined; pos++ {
 					if abstain && rng.IntN(3) == 0 {
 						continue
 					}
@@ -443,8 +464,32 @@ func TestTermination(t *testing.T) {
 					mustApply(t, s, env(), memberID(pos), &tx.Vote{Proposal: 1, Round: p.Round, Meeting: round.Assign[pos], Approve: approve})
 				}
 			}
+			// Some join before the deadline, in the middle of the phase.
+			if joined < n && rng.IntN(2) == 0 {
+				now = (now + p.Deadline) / 2
+				before := joined
+				join(min(n, joined+1+rng.IntN(4)))
+				q, _ := getProposal(s, 1)
+				if q.Deadline < now {
+					t.Fatalf("seed %d: a join moved the deadline to %d, before the block's time %d", seed, q.Deadline, now)
+				}
+				if p.State == StateVoting {
+					// In the round it joined in, a late joiner is in no
+					// sub-meeting (unless the joins ended the round now).
+					want, text := uint32(CodeNotPermitted), "it votes from round"
+					if q.Deadline == now {
+						want, text = CodePhase, "ended at"
+					}
+					_, err := Apply(s.clone(), env(), memberID(before), &tx.Vote{Proposal: 1, Round: p.Round, Approve: []uint8{0}})
+					var ge *Error
+					if !errors.As(err, &ge) || ge.Code != want || !strings.Contains(ge.Msg, text) {
+						t.Fatalf("seed %d: a late joiner's vote in the round it joined in: %v", seed, err)
+					}
+				}
+				p = q
+			}
 			now = p.Deadline
-			if step > 2*MaxRounds {
+			if step > 4*MaxRounds {
 				t.Fatalf("seed %d: no end after %d steps", seed, step)
 			}
 		}

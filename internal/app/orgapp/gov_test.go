@@ -73,7 +73,7 @@ func (f *fixture) blockAt(ms int64, txs ...[]byte) app.Result {
 }
 
 func quick() map[string]uint64 {
-	return map[string]uint64{"active_limit": 8, "publicity_unit": 60_000, "publicity_floor": 60_000, "review_window": 300_000}
+	return map[string]uint64{"active_limit": 8, "publicity_unit": 60_000, "publicity_floor": 60_000, "review_window": 300_000, "gather_min": 0}
 }
 
 // TestSplitFollowsTheSeed runs the same proposal on three applications: two
@@ -258,11 +258,12 @@ func TestSupplyProperty(t *testing.T) {
 							if rng.IntN(2) == 0 {
 								to = member().Public().ID()
 							}
-							kind := tx.ActMint
+							amount := 1 + uint64(rng.IntN(300))
 							if rng.IntN(2) == 0 {
-								kind, to = tx.ActPay, member().Public().ID()
+								o.Actions = append(o.Actions, &tx.Pay{To: member().Public().ID(), Amount: amount})
+							} else {
+								o.Actions = append(o.Actions, &tx.Mint{To: to, Amount: amount})
 							}
-							o.Actions = append(o.Actions, tx.Action{Kind: kind, ID: to, Amount: 1 + uint64(rng.IntN(300))})
 						}
 						opts = append(opts, o)
 					}
@@ -325,8 +326,8 @@ func TestSupplyProperty(t *testing.T) {
 							t.Fatal(err)
 						}
 						for _, a := range o.Option.Actions {
-							if a.Kind == tx.ActMint {
-								want += a.Amount
+							if m, ok := a.(*tx.Mint); ok {
+								want += m.Amount
 							}
 						}
 					}

@@ -220,7 +220,7 @@ func join(s Store, env Env, sender crypto.ID, b *tx.Join) ([]app.Event, error) {
 	case StateQueued:
 	case StateMeeting, StateVoting:
 		if env.Time >= p.Deadline {
-			return nil, fail(CodePhase, "the %s of proposal %d ended at %d", phaseName(p), p.ID, p.Deadline)
+			return nil, fail(CodePhase, "%s of proposal %d ended at %d", phaseName(p), p.ID, p.Deadline)
 		}
 	default:
 		return nil, fail(CodePhase, "proposal %d is %s: members join until publicity (while it is queued, meeting or voting)", p.ID, p.State)
@@ -264,12 +264,13 @@ func join(s Store, env Env, sender crypto.ID, b *tx.Join) ([]app.Event, error) {
 		"deadline", fmt.Sprint(p.Deadline)), nil
 }
 
-// phaseName names what ends at a proposal's deadline.
+// phaseName names what ends at a meeting's or a voting proposal's
+// deadline: "the meeting", "round 2".
 func phaseName(p *Proposal) string {
 	if p.State == StateVoting {
 		return fmt.Sprintf("round %d", p.Round)
 	}
-	return p.State.String()
+	return "the meeting"
 }
 
 // rejoin recomputes, after a join, what the roster's wishes set and is

@@ -358,3 +358,37 @@ func TestSupplyProperty(t *testing.T) {
 		})
 	}
 }
+
+// TestNextDeadlineNamesTheGatheringEnd: a queued proposal in a domain with
+// room is due when its gathering time ends, so an idle network makes the
+// block that activates it; in a full domain it is not (its activation
+// waits for room, which another deadline brings).
+func TestNextDeadlineNamesTheGatheringEnd(t *testing.T) {
+	f := govFixture(t, 3, 0, map[string]uint64{"gather_min": 600_000})
+	d := tx.Desire{Meeting: 120_000, Publicity: 120_000, Capacity: 2}
+	create := func(k *crypto.PrivateKey) []byte {
+		return f.sign(k, &tx.Create{Domain: "general", Title: "P", Options: []tx.Option{{Title: "A"}}, Desire: d})
+	}
+	next := func() int64 {
+		t.Helper()
+		at, ok, err := f.app.NextDeadline()
+		if err != nil || !ok {
+			t.Fatalf("NextDeadline: %d %v %v", at, ok, err)
+		}
+		return at
+	}
+	f.blockAt(1000, create(f.keys[0]))
+	if at := next(); at != 1000+600_000 {
+		t.Fatalf("a gathering proposal in an idle domain is due at %d, not at the end of its gathering", at)
+	}
+	f.blockAt(1000+600_000)
+	if p, _ := f.app.Proposal(f.height, 1); p.State != "meeting" {
+		t.Fatalf("proposal 1 is %s", p.State)
+	}
+	// The domain is full (active_limit 1): the second's gathering end is
+	// not a deadline; the meeting's end is.
+	f.blockAt(1000+600_000+1000, create(f.keys[1]))
+	if at := next(); at != 1000+600_000+120_000 {
+		t.Fatalf("next deadline %d, want the meeting's end %d", at, 1000+600_000+120_000)
+	}
+}

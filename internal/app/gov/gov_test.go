@@ -160,6 +160,52 @@ func TestLowerMedian(t *testing.T) {
 	}
 }
 
+// TestMean: the mean rounds down and does not overflow, whatever the
+// values.
+func TestMean(t *testing.T) {
+	const top = math.MaxUint64
+	for _, c := range []struct {
+		in   []uint64
+		want uint64
+	}{{nil, 0}, {[]uint64{7}, 7}, {[]uint64{1, 2}, 1}, {[]uint64{10, 10, 71}, 30}, {[]uint64{top, top}, top},
+		{[]uint64{top, 1}, 1 << 63}, {[]uint64{top, top, top, 0}, top - top/4 - 1}} {
+		if got := Mean(c.in); got != c.want {
+			t.Errorf("Mean(%v) = %d, want %d", c.in, got, c.want)
+		}
+	}
+}
+
+// TestWish: the aggregate the domain chooses, clamped to its bounds now
+// (which a set_param may have moved since the wishes were given).
+func TestWish(t *testing.T) {
+	p := DefaultParams()
+	r := &Roster{}
+	for _, m := range []uint64{10, 10, 70} {
+		r.Participants = append(r.Participants, Participant{Desire: tx.Desire{Meeting: m * Minute, Publicity: Hour, Capacity: uint16(m / 5)}})
+	}
+	if got := meetingWish(&p, r); got != 30*Minute {
+		t.Errorf("mean meeting %d", got)
+	}
+	if got := capacityWish(&p, r); got != 6 {
+		t.Errorf("mean capacity %d", got)
+	}
+	p[Aggregate] = AggregateMedian
+	if got := meetingWish(&p, r); got != 10*Minute {
+		t.Errorf("median meeting %d", got)
+	}
+	p[MeetingMin], p[CapacityMin] = 15*Minute, 3
+	if got := meetingWish(&p, r); got != 15*Minute {
+		t.Errorf("the median meeting under meeting_min: %d", got)
+	}
+	if got := capacityWish(&p, r); got != 3 {
+		t.Errorf("the median capacity under capacity_min: %d", got)
+	}
+	p[Aggregate], p[MeetingMax], p[CapacityMax] = AggregateMean, 20*Minute, 4
+	if got, c := meetingWish(&p, r), capacityWish(&p, r); got != 20*Minute || c != 4 {
+		t.Errorf("the mean over the maxima: %d, %d", got, c)
+	}
+}
+
 func TestMinPublicity(t *testing.T) {
 	p := DefaultParams()
 	p[PublicityUnit], p[PublicityFloor], p[PublicityCeiling] = Hour, 30*Minute, 5*Hour
@@ -186,7 +232,26 @@ func TestParams(t *testing.T) {
 		if j, ok := ParamIndex(d.Name); !ok || j != i {
 			t.Fatalf("%s", d.Name)
 		}
+		// The text form writes each value as its parameter is.
+		if u := tx.ParamUnitOf(d.Name); u != d.Unit {
+			t.Errorf("%s: the text form's unit %d, the parameter's %d", d.Name, u, d.Unit)
+		}
+		if err := checkParam(i, d.Default); err != nil {
+			t.Errorf("%s: its default: %v", d.Name, err)
+		}
 	}
+	if p[Aggregate] != AggregateMean || p[GatherMin] != Hour {
+		t.Fatalf("defaults: aggregate %d, gather_min %d", p[Aggregate], p[GatherMin])
+	}
+	p[GatherMin] = p[QueueExpiry] - 1
+	if err := p.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	p[GatherMin] = p[QueueExpiry]
+	if err := p.Validate(); err == nil || !strings.Contains(err.Error(), "gather_min = 30d is not below queue_expiry = 30d") {
+		t.Fatalf("gather_min = queue_expiry: %v", err)
+	}
+	p = DefaultParams()
 	p[CapacityMin] = 9
 	p[CapacityMax] = 8
 	if p.Validate() == nil {
@@ -530,4 +595,42 @@ func checkRounds(t *testing.T, s Store, seed uint64, p *Proposal) {
 	if p.Round > MaxRounds {
 		t.Fatalf("seed %d: %d rounds", seed, p.Round)
 	}
+}
+
+// TestJoinNeverSetsADeadlineBeforeTheBlock: a join whose wishes shorten
+// the current phase below the time already spent ends it at the join's
+// block, never before: in the proposal, its domain's index and (voting)
+// the round's record.
+func TestJoinNeverSetsADeadlineBeforeTheBlock(t *testing.T) {
+	s := newStore(t, 4, map[string]uint64{"gather_min": 0, "meeting_min": Second})
+	long := tx.Desire{Meeting: Hour, Publicity: Hour, Capacity: 8}
+	short := tx.Desire{Meeting: Second, Publicity: Hour, Capacity: 8}
+	mustApply(t, s, Env{Time: 0}, memberID(0), &tx.Create{Domain: "general", Title: "P", Options: []tx.Option{{Title: "A"}}, Desire: long})
+	if err := EndBlock(s, Env{Time: 0}); err != nil {
+		t.Fatal(err)
+	}
+	check := func(phase State, want int64) {
+		t.Helper()
+		p, _ := getProposal(s, 1)
+		d, _ := getDomain(s, "general")
+		if p.State != phase || p.Deadline != want || len(d.Active) != 1 || d.Active[0].Deadline != want {
+			t.Fatalf("%s, deadline %d, indexed %+v; want %s until %d", p.State, p.Deadline, d.Active, phase, want)
+		}
+		if phase == StateVoting {
+			if r, _ := getRound(s, 1, p.Round); r.End != want {
+				t.Fatalf("round %d ends at %d, want %d", p.Round, r.End, want)
+			}
+		}
+	}
+	// The meeting: 1h; at 50m a join makes the mean 30m0.5s: it ends now.
+	mustApply(t, s, Env{Time: 50 * Minute}, memberID(1), &tx.Join{Proposal: 1, Desire: short})
+	check(StateMeeting, 50*Minute)
+	if err := EndBlock(s, Env{Time: 50 * Minute}); err != nil {
+		t.Fatal(err)
+	}
+	// Rounds of 30m0.5s from 50m; at 75m a join makes them 20m0.67s
+	// (rounded down): round 1 ends now, not at 70m0.67s.
+	check(StateVoting, 50*Minute+30*Minute+500)
+	mustApply(t, s, Env{Time: 75 * Minute}, memberID(2), &tx.Join{Proposal: 1, Desire: short})
+	check(StateVoting, 75*Minute)
 }

@@ -381,7 +381,7 @@ func TestNextDeadlineNamesTheGatheringEnd(t *testing.T) {
 	if at := next(); at != 1000+600_000 {
 		t.Fatalf("a gathering proposal in an idle domain is due at %d, not at the end of its gathering", at)
 	}
-	f.blockAt(1000+600_000)
+	f.blockAt(1000 + 600_000)
 	if p, _ := f.app.Proposal(f.height, 1); p.State != "meeting" {
 		t.Fatalf("proposal 1 is %s", p.State)
 	}

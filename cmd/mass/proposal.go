@@ -50,27 +50,46 @@ windows and the capacity (2 … 1024) must also lie within the domain's bounds
 ('mass proposal domains' shows them).
 
 create: the options are numbered in the order they are given. --option TITLE
-adds an option without actions; --options FILE adds those of a JSON list:
-  [{"title": "Pay Alice", "actions": [{"kind": "pay", "to": ACCOUNT, "amount": 5}]},
-   {"title": "Do nothing"}]
-option: --actions FILE is a JSON list of actions, as in "actions" above.
+adds an option without actions; --options FILE adds those of a file, in the
+text form: each option's title on a line of its own, its actions (at most 8)
+on the lines below it, indented; empty lines and lines led by # are skipped:
+  Pay Alice
+      pay ACCOUNT 5
+  Engineering, not tech
+      rename_domain tech engineering
+      set_param engineering aggregate median
+  Do nothing
+A file that starts with "[" is JSON instead: [{"title": "Pay Alice",
+"actions": ["pay ACCOUNT 5"]}, {"title": "Do nothing"}], where an action is
+its text form or an object of its arguments by name, e.g.
+{"kind": "pay", "to": ACCOUNT, "amount": 5} (the names: add_member id name,
+remove_member id, confirm_join id, add_node key addrs (a list), remove_node key,
+set_param domain param value, add_domain name, remove_domain name,
+rename_domain name new_name, mint to amount, pay to amount, set_version
+version height, appoint role member term, dismiss role).
+option: --actions FILE lists the option's actions, one a line (or JSON).
 
-Actions (at most 8 an option; ACCOUNT is a 40-hex account ID or a 64-hex public
-key, KEY a 64-hex public key, IDENT 1-32 bytes of a-z 0-9 _ - led by a letter):
-  {"kind": "add_member",    "id": ACCOUNT, "name": "Alice"}
-  {"kind": "remove_member", "id": ACCOUNT}
-  {"kind": "confirm_join",  "id": ACCOUNT}
-  {"kind": "add_node",      "key": KEY, "addrs": ["/ip4/10.0.0.5/tcp/26600"]}  (0-8 addresses)
-  {"kind": "remove_node",   "key": KEY}
-  {"kind": "set_param",     "domain": IDENT, "param": "review_window", "value": "72h"}
-  {"kind": "add_domain",    "name": IDENT}
-  {"kind": "mint",          "to": ACCOUNT or "treasury", "amount": 100}
-  {"kind": "pay",           "to": ACCOUNT, "amount": 5}         (from the treasury)
-  {"kind": "set_version",   "version": 2, "height": 50000}      (in force from that height)
-  {"kind": "appoint",       "role": IDENT, "member": ACCOUNT, "term": "720h"}
-  {"kind": "dismiss",       "role": IDENT}
-"value" and "term" are a number of milliseconds or a DUR string; "value" is
-a plain number for active_limit, max_queued, capacity_min and capacity_max.
+Actions, in their text form (arguments with spaces go in double quotes):
+  add_member    ACCOUNT NAME
+  remove_member ACCOUNT
+  confirm_join  ACCOUNT           (accepts a pending application)
+  add_node      KEY [ADDR …]      (at most 8 addresses)
+  remove_node   KEY
+  set_param     DOMAIN PARAM VALUE
+  add_domain    DOMAIN
+  remove_domain DOMAIN            (none of its proposals active; its queued ones are dropped)
+  rename_domain DOMAIN NEW        (its proposals go with it)
+  mint          ACCOUNT AMOUNT    (ACCOUNT may be "treasury")
+  pay           ACCOUNT AMOUNT    (from the treasury)
+  set_version   VERSION HEIGHT    (in force from that height)
+  appoint       ROLE ACCOUNT TERM
+  dismiss       ROLE
+ACCOUNT is a 40-hex account ID or a 64-hex public key, KEY a 64-hex public key,
+DOMAIN, NEW, PARAM and ROLE identifiers (1-32 bytes of a-z 0-9 _ - led by a
+letter), TERM a duration (90s, 10m, 1h30m, 7d, or milliseconds). VALUE is a
+duration for the parameters in milliseconds, mean or median for aggregate, a
+number for active_limit, max_queued, capacity_min and capacity_max. The
+domain general is neither removed nor renamed.
 
 vote: --approve lists the option indexes approved. Without --round and --meeting
 it reads the proposal and uses its current round and the sub-meeting the key's
@@ -526,7 +545,7 @@ type desireFlags struct {
 
 func addDesireFlags(fs *flag.FlagSet) desireFlags {
 	return desireFlags{
-		meeting:   fs.String("meeting", "", "desired meeting window, e.g. 10m, 24h, 7d (each round lasts the median)"),
+		meeting:   fs.String("meeting", "", "desired meeting window, e.g. 10m, 24h, 7d (the meeting and each round last the participants' mean, or median)"),
 		publicity: fs.String("publicity", "", "desired publicity window, e.g. 1h, 3d"),
 		capacity:  fs.Uint64("capacity", 0, "desired sub-meeting capacity (2 … 1024)"),
 	}
@@ -1246,9 +1265,6 @@ func printProposalList(w io.Writer, height uint64, l *orgapp.ProposalList) {
 	}
 }
 
-// countParams are the domain parameters that are not durations.
-var countParams = []string{"active_limit", "max_queued", "capacity_min", "capacity_max"}
-
 func printGovernance(w io.Writer, height uint64, g *orgapp.GovernanceView, now time.Time) {
 	fmt.Fprintf(w, "next proposal %d, supply %d (height %d)\n", g.NextProposal, g.Supply, height)
 	for _, d := range g.Domains {
@@ -1268,8 +1284,8 @@ func printGovernance(w io.Writer, height uint64, g *orgapp.GovernanceView, now t
 		sort.Strings(extra)
 		for _, n := range append(names, extra...) {
 			v := d.Params[n]
-			s := strconv.FormatUint(v, 10)
-			if !slices.Contains(countParams, n) {
+			s := tx.FormatParamValue(n, v)
+			if tx.ParamUnitOf(n) == tx.UnitDuration {
 				s = fmtMillis(v)
 			}
 			fmt.Fprintf(w, "  %-18s %s\n", n, s)

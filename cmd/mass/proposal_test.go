@@ -649,3 +649,17 @@ func TestTxStillWorks(t *testing.T) {
 		}
 	}
 }
+
+// TestPrintGovernance shows each parameter as its text form writes it:
+// counts, durations, and the aggregate by name.
+func TestPrintGovernance(t *testing.T) {
+	g := &orgapp.GovernanceView{NextProposal: 3, Domains: []orgapp.DomainView{{Name: "general",
+		Params: map[string]uint64{"active_limit": 2, "gather_min": 3_600_000, "aggregate": 1, "review_window": 259_200_000}}}}
+	var b bytes.Buffer
+	printGovernance(&b, 7, g, time.UnixMilli(0))
+	for _, want := range []string{"active_limit       2\n", "gather_min         1h\n", "aggregate          median\n", "review_window      3d\n"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("the summary lacks %q:\n%s", want, b.String())
+		}
+	}
+}

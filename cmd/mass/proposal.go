@@ -15,12 +15,10 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/mass-consensus/mass/internal/apijson"
 	"github.com/mass-consensus/mass/internal/app/gov"
 	"github.com/mass-consensus/mass/internal/app/orgapp"
-	"github.com/mass-consensus/mass/internal/app/state"
 	"github.com/mass-consensus/mass/internal/app/tx"
 	"github.com/mass-consensus/mass/internal/client"
 	"github.com/mass-consensus/mass/internal/crypto"
@@ -56,27 +54,46 @@ windows and the capacity (2 … 1024) must also lie within the domain's bounds
 ('mass proposal domains' shows them).
 
 create: the options are numbered in the order they are given. --option TITLE
-adds an option without actions; --options FILE adds those of a JSON list:
-  [{"title": "Pay Alice", "actions": [{"kind": "pay", "to": ACCOUNT, "amount": 5}]},
-   {"title": "Do nothing"}]
-option: --actions FILE is a JSON list of actions, as in "actions" above.
+adds an option without actions; --options FILE adds those of a file, in the
+text form: each option's title on a line of its own, its actions (at most 8)
+on the lines below it, indented; empty lines and lines led by # are skipped:
+  Pay Alice
+      pay ACCOUNT 5
+  Engineering, not tech
+      rename_domain tech engineering
+      set_param engineering aggregate median
+  Do nothing
+A file that starts with "[" is JSON instead: [{"title": "Pay Alice",
+"actions": ["pay ACCOUNT 5"]}, {"title": "Do nothing"}], where an action is
+its text form or an object of its arguments by name, e.g.
+{"kind": "pay", "to": ACCOUNT, "amount": 5} (the names: add_member id name,
+remove_member id, confirm_join id, add_node key addrs (a list), remove_node key,
+set_param domain param value, add_domain name, remove_domain name,
+rename_domain name new_name, mint to amount, pay to amount, set_version
+version height, appoint role member term, dismiss role).
+option: --actions FILE lists the option's actions, one a line (or JSON).
 
-Actions (at most 8 an option; ACCOUNT is a 40-hex account ID or a 64-hex public
-key, KEY a 64-hex public key, IDENT 1-32 bytes of a-z 0-9 _ - led by a letter):
-  {"kind": "add_member",    "id": ACCOUNT, "name": "Alice"}
-  {"kind": "remove_member", "id": ACCOUNT}
-  {"kind": "confirm_join",  "id": ACCOUNT}
-  {"kind": "add_node",      "key": KEY, "addrs": ["/ip4/10.0.0.5/tcp/26600"]}  (0-8 addresses)
-  {"kind": "remove_node",   "key": KEY}
-  {"kind": "set_param",     "domain": IDENT, "param": "review_window", "value": "72h"}
-  {"kind": "add_domain",    "name": IDENT}
-  {"kind": "mint",          "to": ACCOUNT or "treasury", "amount": 100}
-  {"kind": "pay",           "to": ACCOUNT, "amount": 5}         (from the treasury)
-  {"kind": "set_version",   "version": 2, "height": 50000}      (in force from that height)
-  {"kind": "appoint",       "role": IDENT, "member": ACCOUNT, "term": "720h"}
-  {"kind": "dismiss",       "role": IDENT}
-"value" and "term" are a number of milliseconds or a DUR string; "value" is
-a plain number for active_limit, max_queued, capacity_min and capacity_max.
+Actions, in their text form (arguments with spaces go in double quotes):
+  add_member    ACCOUNT NAME
+  remove_member ACCOUNT
+  confirm_join  ACCOUNT           (accepts a pending application)
+  add_node      KEY [ADDR …]      (at most 8 addresses)
+  remove_node   KEY
+  set_param     DOMAIN PARAM VALUE
+  add_domain    DOMAIN
+  remove_domain DOMAIN            (none of its proposals active; its queued ones are dropped)
+  rename_domain DOMAIN NEW        (its proposals go with it)
+  mint          ACCOUNT AMOUNT    (ACCOUNT may be "treasury")
+  pay           ACCOUNT AMOUNT    (from the treasury)
+  set_version   VERSION HEIGHT    (in force from that height)
+  appoint       ROLE ACCOUNT TERM
+  dismiss       ROLE
+ACCOUNT is a 40-hex account ID or a 64-hex public key, KEY a 64-hex public key,
+DOMAIN, NEW, PARAM and ROLE identifiers (1-32 bytes of a-z 0-9 _ - led by a
+letter), TERM a duration (90s, 10m, 1h30m, 7d, or milliseconds). VALUE is a
+duration for the parameters in milliseconds, mean or median for aggregate, a
+number for active_limit, max_queued, capacity_min and capacity_max. The
+domain general is neither removed nor renamed.
 
 vote: --approve lists the option indexes approved. Without --round and --meeting
 it reads the proposal and uses its current round and the sub-meeting the key's
@@ -232,7 +249,7 @@ func proposalOption(args []string) error {
 		if err != nil {
 			return err
 		}
-		if o.Actions, err = parseActionsJSON(data); err != nil {
+		if o.Actions, err = parseActionsFile(data); err != nil {
 			return fmt.Errorf("%s: %w", *actionsFile, err)
 		}
 		if err := checkOption(o); err != nil {
@@ -502,7 +519,7 @@ type desireFlags struct {
 
 func addDesireFlags(fs *flag.FlagSet) desireFlags {
 	return desireFlags{
-		meeting:   fs.String("meeting", "", "desired meeting window, e.g. 10m, 24h, 7d (each round lasts the median)"),
+		meeting:   fs.String("meeting", "", "desired meeting window, e.g. 10m, 24h, 7d (the meeting and each round last the participants' mean, or median)"),
 		publicity: fs.String("publicity", "", "desired publicity window, e.g. 1h, 3d"),
 		capacity:  fs.Uint64("capacity", 0, "desired sub-meeting capacity (2 … 1024)"),
 	}
@@ -662,7 +679,7 @@ func (f optionsFileFlag) Set(file string) error {
 	if err != nil {
 		return err
 	}
-	opts, err := parseOptionsJSON(data)
+	opts, err := parseOptionsFile(data)
 	if err != nil {
 		return fmt.Errorf("%s: %w", file, err)
 	}
@@ -670,7 +687,95 @@ func (f optionsFileFlag) Set(file string) error {
 	return nil
 }
 
-// ---- the options and actions JSON ----
+// ---- the options and actions files ----
+
+// parseOptionsFile reads the options of --options: a JSON list (when the
+// file starts with "[") or the text form (see proposalUsage).
+func parseOptionsFile(data []byte) ([]tx.Option, error) {
+	if isJSON(data) {
+		return parseOptionsJSON(data)
+	}
+	return parseOptionsText(data)
+}
+
+// parseActionsFile reads the actions of --actions: a JSON list (when the
+// file starts with "[") or one action a line in the text form.
+func parseActionsFile(data []byte) ([]tx.Action, error) {
+	if isJSON(data) {
+		return parseActionsJSON(data)
+	}
+	var out []tx.Action
+	for n, line := range textLines(data) {
+		if line == "" {
+			continue
+		}
+		a, err := parseActionText(strings.TrimSpace(line))
+		if err != nil {
+			return nil, fmt.Errorf("line %d: %w", n+1, err)
+		}
+		out = append(out, a)
+	}
+	if len(out) > tx.MaxActions {
+		return nil, fmt.Errorf("%d actions: at most %d", len(out), tx.MaxActions)
+	}
+	return out, nil
+}
+
+func isJSON(data []byte) bool { return bytes.HasPrefix(bytes.TrimSpace(data), []byte("[")) }
+
+// textLines splits a text file into lines, a comment line (its first
+// non-space character "#") read as empty.
+func textLines(data []byte) []string {
+	lines := strings.Split(strings.ReplaceAll(string(data), "\r\n", "\n"), "\n")
+	for i, l := range lines {
+		if t := strings.TrimSpace(l); t == "" || strings.HasPrefix(t, "#") {
+			lines[i] = ""
+		}
+	}
+	return lines
+}
+
+// parseOptionsText reads options in the text form: each option is a line
+// that starts with no space, its title; its actions follow, one a line,
+// each indented by spaces or tabs. Empty lines and lines whose first
+// non-space character is "#" are skipped.
+func parseOptionsText(data []byte) ([]tx.Option, error) {
+	var out []tx.Option
+	for n, line := range textLines(data) {
+		if line == "" {
+			continue
+		}
+		if line[0] != ' ' && line[0] != '\t' {
+			title := strings.TrimRight(line, " \t")
+			if err := checkText(fmt.Sprintf("line %d: option title", n+1), title, tx.MaxTitle, false); err != nil {
+				return nil, err
+			}
+			out = append(out, tx.Option{Title: title})
+			continue
+		}
+		if len(out) == 0 {
+			return nil, fmt.Errorf("line %d: an action before any option's title (a title starts the line; its actions are indented)", n+1)
+		}
+		o := &out[len(out)-1]
+		a, err := parseActionText(strings.TrimSpace(line))
+		if err != nil {
+			return nil, fmt.Errorf("line %d: option %q: %w", n+1, o.Title, err)
+		}
+		if len(o.Actions) == tx.MaxActions {
+			return nil, fmt.Errorf("line %d: option %q has more than %d actions", n+1, o.Title, tx.MaxActions)
+		}
+		o.Actions = append(o.Actions, a)
+	}
+	if len(out) == 0 {
+		return nil, errors.New("no options (a title a line, its actions indented below it)")
+	}
+	for i, o := range out {
+		if err := checkOption(o); err != nil {
+			return nil, fmt.Errorf("option %d (%q): %w", i, o.Title, err)
+		}
+	}
+	return out, nil
+}
 
 // parseOptionsJSON reads a JSON list of options:
 // [{"title": "...", "actions": [action, ...]}, ...].
@@ -708,7 +813,8 @@ func parseOptionsJSON(data []byte) ([]tx.Option, error) {
 	return out, nil
 }
 
-// parseActionsJSON reads a JSON list of actions (see proposalUsage).
+// parseActionsJSON reads a JSON list of actions, each the text form as a
+// string ("pay <account> 5") or an object (see proposalUsage).
 func parseActionsJSON(data []byte) ([]tx.Action, error) {
 	list, err := jsonList(data, "actions")
 	if err != nil {
@@ -728,8 +834,9 @@ func parseActionsJSON(data []byte) ([]tx.Action, error) {
 	return out, nil
 }
 
-// actionFields are the JSON fields of each action kind, after "kind"; all
-// are required but add_node's "addrs".
+// actionFields are the JSON fields of each action kind, after "kind", in
+// the order of the text form's arguments; all are required but
+// add_node's "addrs".
 var actionFields = map[tx.ActionKind][]string{
 	tx.ActAddMember:    {"id", "name"},
 	tx.ActRemoveMember: {"id"},
@@ -743,11 +850,13 @@ var actionFields = map[tx.ActionKind][]string{
 	tx.ActSetVersion:   {"version", "height"},
 	tx.ActAppoint:      {"role", "member", "term"},
 	tx.ActDismiss:      {"role"},
+	tx.ActRemoveDomain: {"name"},
+	tx.ActRenameDomain: {"name", "new_name"},
 }
 
 // actionKind returns the kind named s (as tx.ActionKind.String names it).
 func actionKind(s string) (tx.ActionKind, bool) {
-	for k := range actionFields {
+	for _, k := range tx.ActionKinds() {
 		if k.String() == s {
 			return k, true
 		}
@@ -757,115 +866,90 @@ func actionKind(s string) (tx.ActionKind, bool) {
 
 func actionKindNames() string {
 	var names []string
-	for k := tx.ActionKind(1); k <= tx.ActDismiss; k++ {
+	for _, k := range tx.ActionKinds() {
 		names = append(names, k.String())
 	}
 	return strings.Join(names, ", ")
 }
 
+// parseAction reads one JSON action: the text form as a string, or an
+// object whose fields are the text form's arguments by name, which it
+// turns into the text form.
 func parseAction(raw json.RawMessage) (tx.Action, error) {
-	var a tx.Action
+	var line string
+	if json.Unmarshal(raw, &line) == nil {
+		return parseActionText(line)
+	}
 	var head struct {
 		Kind *string `json:"kind"`
 	}
 	if err := json.Unmarshal(raw, &head); err != nil || head.Kind == nil {
-		return a, fmt.Errorf(`not an object with a "kind" (%s)`, actionKindNames())
+		return nil, fmt.Errorf(`neither the text form of an action nor an object with a "kind" (%s)`, actionKindNames())
 	}
 	kind, ok := actionKind(*head.Kind)
 	if !ok {
-		return a, fmt.Errorf("unknown action kind %q (%s)", *head.Kind, actionKindNames())
+		return nil, fmt.Errorf("unknown action kind %q (%s)", *head.Kind, actionKindNames())
 	}
 	names := actionFields[kind]
 	fields, err := jsonObject(raw, append([]string{"kind"}, names...)...)
 	if err != nil {
-		return a, fmt.Errorf("%s: %w (it takes %s)", kind, err, strings.Join(names, ", "))
+		return nil, fmt.Errorf("%s: %w (it takes %s)", kind, err, strings.Join(names, ", "))
 	}
+	words := []string{kind.String()}
 	for _, n := range names {
-		if raw, ok := fields[n]; (!ok || isNull(raw)) && !(kind == tx.ActAddNode && n == "addrs") {
-			return a, fmt.Errorf("%s: %q is missing (it takes %s)", kind, n, strings.Join(names, ", "))
-		}
-	}
-	r := &fieldReader{fields: fields}
-	a.Kind = kind
-	switch kind {
-	case tx.ActAddMember:
-		a.ID = r.account("id")
-		a.Name = r.str("name")
-		if r.err == nil {
-			if err := tx.CheckName(a.Name); err != nil {
-				r.err = malformed("name", err)
+		raw, ok := fields[n]
+		if !ok || isNull(raw) {
+			if kind == tx.ActAddNode && n == "addrs" {
+				continue
 			}
+			return nil, fmt.Errorf("%s: %q is missing (it takes %s)", kind, n, strings.Join(names, ", "))
 		}
-	case tx.ActRemoveMember, tx.ActConfirmJoin:
-		a.ID = r.account("id")
-	case tx.ActAddNode:
-		a.Key = r.key("key")
-		a.Addrs = r.addrs("addrs")
-	case tx.ActRemoveNode:
-		a.Key = r.key("key")
-	case tx.ActSetParam:
-		a.Name = r.ident("domain")
-		a.Param = r.str("param")
-		a.Amount = r.millis("value")
-		if r.err == nil {
-			r.err = checkParam(a.Param, a.Amount)
+		w, err := jsonWords(raw, n == "addrs")
+		if err != nil {
+			return nil, fmt.Errorf("%s: %q: %w", kind, n, err)
 		}
-	case tx.ActAddDomain:
-		a.Name = r.ident("name")
-	case tx.ActDismiss:
-		a.Name = r.ident("role")
-	case tx.ActMint, tx.ActPay:
-		if s, ok := r.peekString("to"); ok && s == "treasury" {
-			if kind == tx.ActPay {
-				r.fail("to", "pay is from the treasury, not to it")
-			}
-			a.ID = crypto.ID(state.TreasuryKey)
-		} else {
-			a.ID = r.account("to")
-		}
-		a.Amount = r.u64("amount")
-		if r.err == nil && a.Amount == 0 {
-			r.fail("amount", "must be above 0")
-		}
-	case tx.ActSetVersion:
-		a.Amount = r.u64("version")
-		a.Height = r.u64("height")
-		switch {
-		case r.err != nil:
-		case a.Amount == 0 || a.Amount > math.MaxUint32:
-			r.fail("version", fmt.Sprintf("%d is not in 1 … %d", a.Amount, uint32(math.MaxUint32)))
-		case a.Height == 0:
-			r.fail("height", "must be above 0")
-		}
-	case tx.ActAppoint:
-		a.Name = r.ident("role")
-		a.ID = r.account("member")
-		a.Amount = r.millis("term")
-		if r.err == nil && (a.Amount == 0 || a.Amount > tx.MaxWindow) {
-			r.fail("term", "not in 1ms … 366d")
-		}
+		words = append(words, w...)
 	}
-	if r.err != nil {
-		return a, fmt.Errorf("%s: %w", kind, r.err)
-	}
-	return a, nil
+	return parseActionText(strings.Join(words, " "))
 }
 
-// checkParam checks a set_param's parameter and value against their
-// bounds (the ordered pairs are checked when it runs).
-func checkParam(name string, v uint64) error {
-	i, ok := gov.ParamIndex(name)
-	if !ok {
-		var names []string
-		for _, d := range gov.ParamDefs {
-			names = append(names, d.Name)
+// jsonWords turns a JSON field into arguments of the text form: a string
+// (quoted) or a whole number, or for a list field a list of strings.
+func jsonWords(raw json.RawMessage, list bool) ([]string, error) {
+	if list {
+		var xs []string
+		if err := json.Unmarshal(raw, &xs); err != nil {
+			return nil, fmt.Errorf("%s is not a list of strings", bytes.TrimSpace(raw))
 		}
-		return fmt.Errorf("param: unknown parameter %q (%s)", name, strings.Join(names, ", "))
+		words := make([]string, len(xs))
+		for i, x := range xs {
+			words[i] = strconv.Quote(x)
+		}
+		return words, nil
 	}
-	if d := gov.ParamDefs[i]; v < d.Min || v > d.Max {
-		return fmt.Errorf("value: %s = %d is out of its bounds %d … %d", name, v, d.Min, d.Max)
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return []string{strconv.Quote(s)}, nil
 	}
-	return nil
+	var n uint64
+	if json.Unmarshal(raw, &n) == nil {
+		return []string{strconv.FormatUint(n, 10)}, nil
+	}
+	return nil, fmt.Errorf("%s is neither a string nor a whole number", bytes.TrimSpace(raw))
+}
+
+// parseActionText reads the text form of an action and checks it as the
+// node will when the proposal is made (gov.CheckAction: a parameter's
+// name and bounds, the domain general).
+func parseActionText(s string) (tx.Action, error) {
+	a, err := tx.ParseAction(s)
+	if err != nil {
+		return nil, err
+	}
+	if err := gov.CheckAction(a); err != nil {
+		return nil, fmt.Errorf("%s: %w", a.Kind(), err)
+	}
+	return a, nil
 }
 
 // checkOption encodes an option and decodes it as a node would, so that
@@ -911,140 +995,9 @@ func jsonField(fields map[string]json.RawMessage, name string, into any) error {
 		return fmt.Errorf("%q is missing", name)
 	}
 	if err := json.Unmarshal(raw, into); err != nil {
-		return fmt.Errorf("%q: %s is not %s", name, raw, jsonKind(into))
+		return fmt.Errorf("%q: %s is not a string", name, raw)
 	}
 	return nil
-}
-
-func jsonKind(v any) string {
-	switch v.(type) {
-	case *string:
-		return "a string"
-	case *uint64:
-		return "a whole number"
-	case *[]string:
-		return "a list of strings"
-	}
-	return "valid"
-}
-
-// fieldReader reads an action's fields, keeping the first error.
-type fieldReader struct {
-	fields map[string]json.RawMessage
-	err    error
-}
-
-func (r *fieldReader) fail(name, msg string) {
-	if r.err == nil {
-		r.err = fmt.Errorf("%s: %s", name, msg)
-	}
-}
-
-func (r *fieldReader) get(name string, into any) bool {
-	if r.err != nil {
-		return false
-	}
-	if raw, ok := r.fields[name]; !ok || isNull(raw) {
-		return false
-	}
-	if err := jsonField(r.fields, name, into); err != nil {
-		r.err = err
-		return false
-	}
-	return true
-}
-
-func (r *fieldReader) peekString(name string) (string, bool) {
-	var s string
-	err := json.Unmarshal(r.fields[name], &s)
-	return s, err == nil
-}
-
-func (r *fieldReader) str(name string) string {
-	var s string
-	r.get(name, &s)
-	return s
-}
-
-func (r *fieldReader) ident(name string) string {
-	s := r.str(name)
-	if r.err == nil {
-		if err := checkIdent(name, s); err != nil {
-			r.err = err
-		}
-	}
-	return s
-}
-
-func (r *fieldReader) u64(name string) uint64 {
-	var v uint64
-	r.get(name, &v)
-	return v
-}
-
-// millis reads a number of milliseconds or a duration string.
-func (r *fieldReader) millis(name string) uint64 {
-	if s, ok := r.peekString(name); ok {
-		ms, err := parseMillis(s)
-		if err != nil {
-			r.fail(name, err.Error())
-		}
-		return ms
-	}
-	var v uint64
-	if r.err == nil && json.Unmarshal(r.fields[name], &v) != nil {
-		r.fail(name, fmt.Sprintf("%s is neither a whole number of milliseconds nor a duration string", r.fields[name]))
-	}
-	return v
-}
-
-// account reads a 40-hex account ID or a 64-hex public key (its account).
-func (r *fieldReader) account(name string) crypto.ID {
-	s := r.str(name)
-	if r.err != nil {
-		return crypto.ID{}
-	}
-	if id, err := crypto.ParseID(s); err == nil {
-		return id
-	}
-	if k, err := crypto.ParsePublicKey(s); err == nil {
-		return k.ID()
-	}
-	r.fail(name, fmt.Sprintf("%q is neither an account ID (40 hex digits) nor a public key (64 hex digits)", s))
-	return crypto.ID{}
-}
-
-func (r *fieldReader) key(name string) crypto.PublicKey {
-	s := r.str(name)
-	if r.err != nil {
-		return crypto.PublicKey{}
-	}
-	k, err := crypto.ParsePublicKey(s)
-	if err != nil {
-		r.fail(name, fmt.Sprintf("%q is not a public key (64 hex digits)", s))
-		return k
-	}
-	if err := k.CheckStrong(); err != nil {
-		r.fail(name, err.Error())
-	}
-	return k
-}
-
-func (r *fieldReader) addrs(name string) []string {
-	var list []string
-	r.get(name, &list)
-	if r.err != nil {
-		return nil
-	}
-	if len(list) > tx.MaxAddrs {
-		r.fail(name, fmt.Sprintf("%d addresses: at most %d", len(list), tx.MaxAddrs))
-	}
-	for _, s := range list {
-		if s == "" || len(s) > tx.MaxAddr || !utf8.ValidString(s) {
-			r.fail(name, fmt.Sprintf("%q: an address has 1 to %d bytes of UTF-8", s, tx.MaxAddr))
-		}
-	}
-	return list
 }
 
 // ---- reading from the node ----
@@ -1282,9 +1235,6 @@ func printProposalList(w io.Writer, height uint64, l *orgapp.ProposalList) {
 	}
 }
 
-// countParams are the domain parameters that are not durations.
-var countParams = []string{"active_limit", "max_queued", "capacity_min", "capacity_max"}
-
 func printGovernance(w io.Writer, height uint64, g *orgapp.GovernanceView, now time.Time) {
 	fmt.Fprintf(w, "next proposal %d, supply %d (height %d)\n", g.NextProposal, g.Supply, height)
 	for _, d := range g.Domains {
@@ -1304,8 +1254,8 @@ func printGovernance(w io.Writer, height uint64, g *orgapp.GovernanceView, now t
 		sort.Strings(extra)
 		for _, n := range append(names, extra...) {
 			v := d.Params[n]
-			s := strconv.FormatUint(v, 10)
-			if !slices.Contains(countParams, n) {
+			s := tx.FormatParamValue(n, v)
+			if tx.ParamUnitOf(n) == tx.UnitDuration {
 				s = fmtMillis(v)
 			}
 			fmt.Fprintf(w, "  %-18s %s\n", n, s)

@@ -19,7 +19,6 @@ import (
 
 	"github.com/mass-consensus/mass/internal/apijson"
 	"github.com/mass-consensus/mass/internal/app/orgapp"
-	"github.com/mass-consensus/mass/internal/app/state"
 	"github.com/mass-consensus/mass/internal/app/tx"
 	"github.com/mass-consensus/mass/internal/crypto"
 	"github.com/mass-consensus/mass/internal/home"
@@ -56,13 +55,16 @@ func keyFile(t *testing.T, k *crypto.PrivateKey) string {
 
 // TestActionKinds checks that every action kind has its JSON fields.
 func TestActionKinds(t *testing.T) {
-	for k := tx.ActionKind(1); !strings.HasPrefix(k.String(), "action("); k++ {
+	for _, k := range tx.ActionKinds() {
 		if _, ok := actionFields[k]; !ok {
 			t.Errorf("action kind %s has no JSON fields", k)
 		}
 		if got, ok := actionKind(k.String()); !ok || got != k {
 			t.Errorf("actionKind(%q) = %v, %v", k.String(), got, ok)
 		}
+	}
+	if len(actionFields) != len(tx.ActionKinds()) {
+		t.Errorf("JSON fields for %d kinds, there are %d", len(actionFields), len(tx.ActionKinds()))
 	}
 }
 
@@ -73,29 +75,36 @@ func TestParseActions(t *testing.T) {
 		json string
 		want tx.Action
 	}{
-		{fmt.Sprintf(`{"kind": "add_member", "id": %q, "name": "Alice"}`, id), tx.Action{Kind: tx.ActAddMember, ID: id, Name: "Alice"}},
-		{fmt.Sprintf(`{"kind": "add_member", "id": %q, "name": "Alice"}`, member), tx.Action{Kind: tx.ActAddMember, ID: id, Name: "Alice"}},
-		{fmt.Sprintf(`{"kind": "remove_member", "id": %q}`, id), tx.Action{Kind: tx.ActRemoveMember, ID: id}},
-		{fmt.Sprintf(`{"kind": "confirm_join", "id": %q}`, strings.ToUpper(id.String())), tx.Action{Kind: tx.ActConfirmJoin, ID: id}},
+		{fmt.Sprintf(`{"kind": "add_member", "id": %q, "name": "Alice"}`, id), &tx.AddMember{ID: id, Name: "Alice"}},
+		{fmt.Sprintf(`{"kind": "add_member", "id": %q, "name": "Alice Smith"}`, member), &tx.AddMember{ID: id, Name: "Alice Smith"}},
+		{fmt.Sprintf(`{"kind": "remove_member", "id": %q}`, id), &tx.RemoveMember{ID: id}},
+		{fmt.Sprintf(`{"kind": "confirm_join", "id": %q}`, strings.ToUpper(id.String())), &tx.ConfirmJoin{ID: id}},
 		{fmt.Sprintf(`{"kind": "add_node", "key": %q, "addrs": ["/ip4/10.0.0.5/tcp/26600", "/ip4/10.0.0.5/udp/26600/quic-v1"]}`, node),
-			tx.Action{Kind: tx.ActAddNode, Key: node, Addrs: []string{"/ip4/10.0.0.5/tcp/26600", "/ip4/10.0.0.5/udp/26600/quic-v1"}}},
-		{fmt.Sprintf(`{"kind": "add_node", "key": %q}`, node), tx.Action{Kind: tx.ActAddNode, Key: node}},
-		{fmt.Sprintf(`{"kind": "remove_node", "key": %q}`, node), tx.Action{Kind: tx.ActRemoveNode, Key: node}},
+			&tx.AddNode{Key: node, Addrs: []string{"/ip4/10.0.0.5/tcp/26600", "/ip4/10.0.0.5/udp/26600/quic-v1"}}},
+		{fmt.Sprintf(`{"kind": "add_node", "key": %q}`, node), &tx.AddNode{Key: node}},
+		{fmt.Sprintf(`{"kind": "remove_node", "key": %q}`, node), &tx.RemoveNode{Key: node}},
 		{`{"kind": "set_param", "domain": "general", "param": "active_limit", "value": 2}`,
-			tx.Action{Kind: tx.ActSetParam, Name: "general", Param: "active_limit", Amount: 2}},
+			&tx.SetParam{Domain: "general", Param: "active_limit", Value: 2}},
 		{`{"kind": "set_param", "domain": "tech", "param": "review_window", "value": "72h"}`,
-			tx.Action{Kind: tx.ActSetParam, Name: "tech", Param: "review_window", Amount: 72 * 3600 * 1000}},
-		{`{"kind": "add_domain", "name": "tech"}`, tx.Action{Kind: tx.ActAddDomain, Name: "tech"}},
-		{fmt.Sprintf(`{"kind": "mint", "to": %q, "amount": 100}`, id), tx.Action{Kind: tx.ActMint, ID: id, Amount: 100}},
-		{`{"kind": "mint", "to": "treasury", "amount": 18446744073709551615}`,
-			tx.Action{Kind: tx.ActMint, ID: crypto.ID(state.TreasuryKey), Amount: 1<<64 - 1}},
-		{fmt.Sprintf(`{"kind": "pay", "to": %q, "amount": 5}`, member), tx.Action{Kind: tx.ActPay, ID: id, Amount: 5}},
-		{`{"kind": "set_version", "version": 2, "height": 50000}`, tx.Action{Kind: tx.ActSetVersion, Amount: 2, Height: 50000}},
+			&tx.SetParam{Domain: "tech", Param: "review_window", Value: 72 * 3600 * 1000}},
+		{`{"kind": "set_param", "domain": "tech", "param": "aggregate", "value": "median"}`,
+			&tx.SetParam{Domain: "tech", Param: "aggregate", Value: 1}},
+		{`{"kind": "add_domain", "name": "tech"}`, &tx.AddDomain{Name: "tech"}},
+		{`{"kind": "remove_domain", "name": "tech"}`, &tx.RemoveDomain{Name: "tech"}},
+		{`{"kind": "rename_domain", "name": "tech", "new_name": "engineering"}`, &tx.RenameDomain{Name: "tech", NewName: "engineering"}},
+		{fmt.Sprintf(`{"kind": "mint", "to": %q, "amount": 100}`, id), &tx.Mint{To: id, Amount: 100}},
+		{`{"kind": "mint", "to": "treasury", "amount": 18446744073709551615}`, &tx.Mint{To: tx.TreasuryID, Amount: 1<<64 - 1}},
+		{fmt.Sprintf(`{"kind": "pay", "to": %q, "amount": 5}`, member), &tx.Pay{To: id, Amount: 5}},
+		{`{"kind": "set_version", "version": 2, "height": 50000}`, &tx.SetVersion{Version: 2, Height: 50000}},
 		{fmt.Sprintf(`{"kind": "appoint", "role": "treasurer", "member": %q, "term": "30d"}`, id),
-			tx.Action{Kind: tx.ActAppoint, Name: "treasurer", ID: id, Amount: 30 * 24 * 3600 * 1000}},
+			&tx.Appoint{Role: "treasurer", Member: id, Term: 30 * 24 * 3600 * 1000}},
 		{fmt.Sprintf(`{"kind": "appoint", "role": "treasurer", "member": %q, "term": 1000}`, id),
-			tx.Action{Kind: tx.ActAppoint, Name: "treasurer", ID: id, Amount: 1000}},
-		{`{"kind": "dismiss", "role": "treasurer"}`, tx.Action{Kind: tx.ActDismiss, Name: "treasurer"}},
+			&tx.Appoint{Role: "treasurer", Member: id, Term: 1000}},
+		{`{"kind": "dismiss", "role": "treasurer"}`, &tx.Dismiss{Role: "treasurer"}},
+		// The text form, as a JSON string.
+		{fmt.Sprintf(`"pay %s 5"`, id), &tx.Pay{To: id, Amount: 5}},
+		{`"set_param general aggregate mean"`, &tx.SetParam{Domain: "general", Param: "aggregate", Value: 0}},
+		{`"add_member ` + id.String() + ` \"Ada Lovelace\""`, &tx.AddMember{ID: id, Name: "Ada Lovelace"}},
 	}
 	seen := map[tx.ActionKind]bool{}
 	for _, c := range cases {
@@ -107,7 +116,7 @@ func TestParseActions(t *testing.T) {
 		if len(got) != 1 || !reflect.DeepEqual(got[0], c.want) {
 			t.Errorf("%s:\n got %+v\nwant %+v", c.json, got, c.want)
 		}
-		seen[c.want.Kind] = true
+		seen[c.want.Kind()] = true
 		if err := checkOption(tx.Option{Title: "x", Actions: got}); err != nil {
 			t.Errorf("%s: the tx package refuses it: %v", c.json, err)
 		}
@@ -124,31 +133,37 @@ func TestParseActionsRefused(t *testing.T) {
 	cases := []struct{ json, want string }{
 		{`{"kind": "launch"}`, `unknown action kind "launch"`},
 		{`{"to": "x"}`, `"kind"`},
-		{`"mint"`, `"kind"`},
-		{`{"kind": "mint", "to": "abc", "amount": 1}`, `neither an account ID`},
-		{`{"kind": "mint", "to": "zz` + id.String()[2:] + `", "amount": 1}`, `neither an account ID`},
+		{`5`, `neither the text form of an action nor an object with a "kind"`},
+		{`"mint"`, `mint: ACCOUNT is missing (mint ACCOUNT AMOUNT)`},
+		{`"launch now"`, `unknown action "launch"`},
+		{`{"kind": "mint", "to": "abc", "amount": 1}`, `ACCOUNT "abc" is not an account`},
+		{`{"kind": "mint", "to": "zz` + id.String()[2:] + `", "amount": 1}`, `is not an account`},
 		{fmt.Sprintf(`{"kind": "mint", "to": %q}`, id), `"amount" is missing`},
-		{fmt.Sprintf(`{"kind": "mint", "to": %q, "amount": 0}`, id), `amount: must be above 0`},
-		{fmt.Sprintf(`{"kind": "mint", "to": %q, "amount": -1}`, id), `not a whole number`},
-		{fmt.Sprintf(`{"kind": "mint", "to": %q, "amount": "5"}`, id), `not a whole number`},
+		{fmt.Sprintf(`{"kind": "mint", "to": %q, "amount": 0}`, id), `mint: an amount of 0`},
+		{fmt.Sprintf(`{"kind": "mint", "to": %q, "amount": -1}`, id), `"amount": -1 is neither a string nor a whole number`},
+		{fmt.Sprintf(`{"kind": "mint", "to": %q, "amount": "five"}`, id), `AMOUNT "five" is not a whole number`},
 		{fmt.Sprintf(`{"kind": "mint", "to": %q, "amount": 5, "memo": "x"}`, id), `unknown field "memo"`},
-		{`{"kind": "pay", "to": "treasury", "amount": 5}`, `not to it`},
+		{`{"kind": "pay", "to": "treasury", "amount": 5}`, `pay: a payment from the treasury to itself`},
 		{fmt.Sprintf(`{"kind": "add_member", "id": %q, "name": " Alice"}`, id), `starts with a space`},
 		{fmt.Sprintf(`{"kind": "add_member", "id": %q}`, id), `"name" is missing`},
 		{`{"kind": "remove_member", "id": null}`, `"id" is missing`},
-		{fmt.Sprintf(`{"kind": "add_node", "key": %q}`, id), `not a public key`},
+		{fmt.Sprintf(`{"kind": "add_node", "key": %q}`, id), `is not a public key`},
 		{`{"kind": "add_node", "key": "` + strings.Repeat("00", 32) + `"}`, `small order`},
 		{fmt.Sprintf(`{"kind": "add_node", "key": %q, "addrs": [""]}`, node), `an address has`},
-		{fmt.Sprintf(`{"kind": "add_node", "key": %q, "addrs": "a"}`, node), `not a list of strings`},
-		{`{"kind": "set_param", "domain": "general", "param": "speed", "value": 1}`, `unknown parameter "speed"`},
+		{fmt.Sprintf(`{"kind": "add_node", "key": %q, "addrs": "a"}`, node), `"addrs": "a" is not a list of strings`},
+		{`{"kind": "set_param", "domain": "general", "param": "speed", "value": 1}`, `there is no parameter "speed" (active_limit, max_queued`},
 		{`{"kind": "set_param", "domain": "general", "param": "active_limit", "value": 17}`, `out of its bounds`},
+		{`{"kind": "set_param", "domain": "general", "param": "aggregate", "value": "mode"}`, `"mode" is not an aggregate (mean or median)`},
 		{`{"kind": "set_param", "domain": "General", "param": "active_limit", "value": 1}`, `identifier`},
 		{`{"kind": "set_param", "domain": "general", "param": "review_window", "value": "3 days"}`, `not a duration`},
 		{`{"kind": "add_domain", "name": "1st"}`, `identifier`},
-		{`{"kind": "set_version", "version": 4294967296, "height": 5}`, `version: 4294967296 is not in`},
-		{`{"kind": "set_version", "version": 2, "height": 0}`, `height: must be above 0`},
-		{fmt.Sprintf(`{"kind": "appoint", "role": "treasurer", "member": %q, "term": "367d"}`, id), `term: not in`},
-		{fmt.Sprintf(`{"kind": "appoint", "role": "treasurer", "member": %q, "term": 0}`, id), `term: not in`},
+		{`{"kind": "remove_domain", "name": "general"}`, `the domain general cannot be removed`},
+		{`{"kind": "rename_domain", "name": "tech", "new_name": "general"}`, `the domain general keeps its name`},
+		{`{"kind": "rename_domain", "name": "tech"}`, `"new_name" is missing`},
+		{`{"kind": "set_version", "version": 4294967296, "height": 5}`, `VERSION 4294967296 is over`},
+		{`{"kind": "set_version", "version": 2, "height": 0}`, `both must be above 0`},
+		{fmt.Sprintf(`{"kind": "appoint", "role": "treasurer", "member": %q, "term": "367d"}`, id), `a term of`},
+		{fmt.Sprintf(`{"kind": "appoint", "role": "treasurer", "member": %q, "term": 0}`, id), `a term of 0 ms`},
 		{`{"kind": "dismiss"}`, `"role" is missing`},
 		{nine + `{"kind": "add_domain", "name": "a"}`, `10 actions: at most 8`},
 	}
@@ -162,8 +177,9 @@ func TestParseActionsRefused(t *testing.T) {
 
 func TestParseOptions(t *testing.T) {
 	id := testKey(t, 2).Public().ID()
-	got, err := parseOptionsJSON(fmt.Appendf(nil, `[
-		{"title": "Pay Bob", "actions": [{"kind": "pay", "to": %q, "amount": 5}, {"kind": "dismiss", "role": "clerk"}]},
+	got, err := parseOptionsFile(fmt.Appendf(nil, `
+	[
+		{"title": "Pay Bob", "actions": [{"kind": "pay", "to": %q, "amount": 5}, "dismiss clerk"]},
 		{"title": "Nothing"},
 		{"title": "Nothing either", "actions": []}
 	]`, id))
@@ -171,7 +187,7 @@ func TestParseOptions(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []tx.Option{
-		{Title: "Pay Bob", Actions: []tx.Action{{Kind: tx.ActPay, ID: id, Amount: 5}, {Kind: tx.ActDismiss, Name: "clerk"}}},
+		{Title: "Pay Bob", Actions: []tx.Action{&tx.Pay{To: id, Amount: 5}, &tx.Dismiss{Role: "clerk"}}},
 		{Title: "Nothing"},
 		{Title: "Nothing either"},
 	}
@@ -179,7 +195,7 @@ func TestParseOptions(t *testing.T) {
 		t.Fatalf("got %+v\nwant %+v", got, want)
 	}
 	for _, c := range []struct{ json, want string }{
-		{`{"title": "x"}`, "not a JSON list"},
+		{`[{"title": "x"}`, "not a JSON list"},
 		{`[]`, "an empty list"},
 		{`[{"actions": []}]`, `option 0: "title" is missing`},
 		{`[{"title": ""}]`, "option 0: title"},
@@ -188,9 +204,72 @@ func TestParseOptions(t *testing.T) {
 		{`[{"title": "x"}, {"title": "y", "actions": [{"kind": "nope"}]}]`, `option 1 ("y"): action 0: unknown action kind`},
 		{`[{"title": "x"}] [1]`, "not a JSON list"},
 	} {
-		if _, err := parseOptionsJSON([]byte(c.json)); err == nil || !strings.Contains(err.Error(), c.want) {
+		if _, err := parseOptionsFile([]byte(c.json)); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: error %v, want one with %q", c.json, err, c.want)
 		}
+	}
+}
+
+// TestParseOptionsText reads options in the text form: a title a line,
+// its actions indented below it.
+func TestParseOptionsText(t *testing.T) {
+	bob := testKey(t, 2).Public()
+	got, err := parseOptionsFile(fmt.Appendf(nil, `# The budget of 2026.
+Pay Bob
+    pay %s 5
+	mint treasury 100
+
+# comments and empty lines are skipped
+Engineering, not tech
+  rename_domain tech engineering
+  set_param engineering aggregate median
+Nothing
+`, bob))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []tx.Option{
+		{Title: "Pay Bob", Actions: []tx.Action{&tx.Pay{To: bob.ID(), Amount: 5}, &tx.Mint{To: tx.TreasuryID, Amount: 100}}},
+		{Title: "Engineering, not tech", Actions: []tx.Action{&tx.RenameDomain{Name: "tech", NewName: "engineering"},
+			&tx.SetParam{Domain: "engineering", Param: "aggregate", Value: 1}}},
+		{Title: "Nothing"},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %+v\nwant %+v", got, want)
+	}
+	for _, c := range []struct{ text, want string }{
+		{"", "no options"},
+		{"# only a comment\n", "no options"},
+		{"  pay treasury 5\n", "line 1: an action before any option's title"},
+		{"Pay\n  pay bob 5\n", `line 2: option "Pay": pay: ACCOUNT "bob" is not an account`},
+		{"Pay\n  launch\n", `line 2: option "Pay": unknown action "launch"`},
+		{"Tune\n  set_param general gather_min 1y\n", `"1y" is not a duration`},
+		{"Drop general\n  remove_domain general\n", "the domain general cannot be removed"},
+		{"Many\n" + strings.Repeat("  add_domain a\n", 9), `line 10: option "Many" has more than 8 actions`},
+		{"Bad\u0007title\n", "line 1: option title"},
+	} {
+		if _, err := parseOptionsFile([]byte(c.text)); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: error %v, want one with %q", c.text, err, c.want)
+		}
+	}
+}
+
+// TestParseActionsText reads --actions in the text form: one action a
+// line.
+func TestParseActionsText(t *testing.T) {
+	got, err := parseActionsFile([]byte("add_domain tech\n\n# then\n  set_param tech gather_min 10m\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []tx.Action{&tx.AddDomain{Name: "tech"}, &tx.SetParam{Domain: "tech", Param: "gather_min", Value: 600_000}}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %+v, want %+v", got, want)
+	}
+	if _, err := parseActionsFile([]byte("add_domain tech\nadd_domain\n")); err == nil || !strings.Contains(err.Error(), "line 2: add_domain: DOMAIN is missing") {
+		t.Fatalf("a bad line: %v", err)
+	}
+	if _, err := parseActionsFile([]byte(strings.Repeat("add_domain a\n", 9))); err == nil || !strings.Contains(err.Error(), "9 actions: at most 8") {
+		t.Fatalf("nine actions: %v", err)
 	}
 }
 
@@ -326,19 +405,20 @@ func (f *fakeNode) submitted(signer *crypto.PrivateKey) *tx.Tx {
 func TestCreateSubmits(t *testing.T) {
 	f, srv := newFakeNode(t)
 	k, bob := testKey(t, 3), testKey(t, 4).Public()
-	options := writeFile(t, "options.json", fmt.Sprintf(`[
-		{"title": "Add Bob's node", "actions": [
-			{"kind": "add_node", "key": %q, "addrs": ["/ip4/10.0.0.9/tcp/26600"]},
-			{"kind": "add_member", "id": %q, "name": "Bob"},
-			{"kind": "mint", "to": "treasury", "amount": 50},
-			{"kind": "pay", "to": %q, "amount": 5}]},
+	options := writeFile(t, "options.txt", fmt.Sprintf(`Add Bob's node
+  add_node %s /ip4/10.0.0.9/tcp/26600
+  add_member %s Bob
+  mint treasury 50
+  pay %s 5
+`, bob, bob.ID(), bob))
+	more := writeFile(t, "options.json", fmt.Sprintf(`[
 		{"title": "Elect Bob", "actions": [{"kind": "appoint", "role": "clerk", "member": %q, "term": "30d"}]}
-	]`, bob, bob.ID(), bob, bob.ID()))
+	]`, bob.ID()))
 	body := writeFile(t, "body.txt", "First line.\r\nSecond line.\n")
 	f.created = 4
 	out, err := stdout(t, func() error {
 		return runProposal([]string{"create", "--api", srv.URL, "--key", keyFile(t, k), "--domain", "tech", "--title", "Grow",
-			"--body-file", body, "--option", "Keep things as they are", "--options", options,
+			"--body-file", body, "--option", "Keep things as they are", "--options", options, "--options", more,
 			"--meeting", "10m", "--publicity", "1d", "--capacity", "5"})
 	})
 	if err != nil {
@@ -351,12 +431,12 @@ func TestCreateSubmits(t *testing.T) {
 	want := &tx.Create{Domain: "tech", Title: "Grow", Body: "First line.\nSecond line.", Options: []tx.Option{
 		{Title: "Keep things as they are"},
 		{Title: "Add Bob's node", Actions: []tx.Action{
-			{Kind: tx.ActAddNode, Key: bob, Addrs: []string{"/ip4/10.0.0.9/tcp/26600"}},
-			{Kind: tx.ActAddMember, ID: bob.ID(), Name: "Bob"},
-			{Kind: tx.ActMint, ID: crypto.ID(state.TreasuryKey), Amount: 50},
-			{Kind: tx.ActPay, ID: bob.ID(), Amount: 5},
+			&tx.AddNode{Key: bob, Addrs: []string{"/ip4/10.0.0.9/tcp/26600"}},
+			&tx.AddMember{ID: bob.ID(), Name: "Bob"},
+			&tx.Mint{To: tx.TreasuryID, Amount: 50},
+			&tx.Pay{To: bob.ID(), Amount: 5},
 		}},
-		{Title: "Elect Bob", Actions: []tx.Action{{Kind: tx.ActAppoint, Name: "clerk", ID: bob.ID(), Amount: 30 * 86_400_000}}},
+		{Title: "Elect Bob", Actions: []tx.Action{&tx.Appoint{Role: "clerk", Member: bob.ID(), Term: 30 * 86_400_000}}},
 	}, Desire: tx.Desire{Meeting: 600_000, Publicity: 86_400_000, Capacity: 5}}
 	if !reflect.DeepEqual(got.Body, want) {
 		t.Fatalf("submitted %+v\nwant %+v", got.Body, want)
@@ -376,6 +456,7 @@ func TestSubcommandsSubmit(t *testing.T) {
 	me := k.Public().ID().String()
 	other := testKey(t, 7).Public().ID().String()
 	actions := writeFile(t, "actions.json", `[{"kind": "add_domain", "name": "tech"}]`)
+	actionsText := writeFile(t, "actions.txt", "add_domain tech\nset_param tech aggregate median\n")
 	voting := orgapp.ProposalView{ID: 3, State: "voting", Round: 2, Rounds: []orgapp.RoundView{
 		{Round: 1, Meetings: []orgapp.MeetingView{{Index: 0, Members: []string{me}}}},
 		{Round: 2, Meetings: []orgapp.MeetingView{{Index: 0, Members: []string{other}}, {Index: 1, Members: []string{other, me}}}},
@@ -388,7 +469,10 @@ func TestSubcommandsSubmit(t *testing.T) {
 		{[]string{"join", "--proposal", "3", "--meeting", "1h", "--publicity", "2h", "--capacity", "12"},
 			&tx.Join{Proposal: 3, Desire: tx.Desire{Meeting: 3_600_000, Publicity: 7_200_000, Capacity: 12}}},
 		{[]string{"option", "--proposal", "3", "--title", "Tech", "--actions", actions},
-			&tx.AddOption{Proposal: 3, Option: tx.Option{Title: "Tech", Actions: []tx.Action{{Kind: tx.ActAddDomain, Name: "tech"}}}}},
+			&tx.AddOption{Proposal: 3, Option: tx.Option{Title: "Tech", Actions: []tx.Action{&tx.AddDomain{Name: "tech"}}}}},
+		{[]string{"option", "--proposal", "3", "--title", "Tech", "--actions", actionsText},
+			&tx.AddOption{Proposal: 3, Option: tx.Option{Title: "Tech", Actions: []tx.Action{&tx.AddDomain{Name: "tech"},
+				&tx.SetParam{Domain: "tech", Param: "aggregate", Value: 1}}}}},
 		{[]string{"option", "--proposal", "3", "--title", "Nothing"}, &tx.AddOption{Proposal: 3, Option: tx.Option{Title: "Nothing"}}},
 		{[]string{"comment", "--proposal", "3", "--text", "I agree."}, &tx.Comment{Proposal: 3, Text: "I agree."}},
 		{[]string{"vote", "--proposal", "3", "--approve", "2,0"}, &tx.Vote{Proposal: 3, Round: 2, Meeting: 1, Approve: []uint8{0, 2}}},
@@ -461,7 +545,7 @@ func TestRefusedBeforeTheNode(t *testing.T) {
 		{append([]string{"create", "--title", "T", "--option", "A"}, desire...), "--key is required"},
 		{append([]string{"create", "--key", key, "--option", "A"}, desire...), "--title is required"},
 		{append([]string{"create", "--key", key, "--title", "T"}, desire...), "at least one option"},
-		{append([]string{"create", "--key", key, "--title", "T", "--options", badOptions}, desire...), "neither an account ID"},
+		{append([]string{"create", "--key", key, "--title", "T", "--options", badOptions}, desire...), `ACCOUNT "nothex" is not an account`},
 		{append([]string{"create", "--key", key, "--title", "T", "--option", "A", "--domain", "Tech"}, desire...), "--domain"},
 		{append([]string{"create", "--key", key, "--title", "T", "--option", "A", "--body", "x", "--body-file", badOptions}, desire...), "not both"},
 		{[]string{"create", "--key", key, "--title", "T", "--option", "A", "--meeting", "10m", "--publicity", "1h"}, "--capacity is required"},
@@ -533,7 +617,7 @@ func TestPrintProposal(t *testing.T) {
 		ID: 3, Kind: "proposal", Domain: "general", Author: "aa", AuthorName: "alice", Title: "Grow", Body: "Line one.\nLine two.",
 		Created: now.UnixMilli() - 600_000, State: "voting", Deadline: now.UnixMilli() + 200_000, Round: 2,
 		MeetingWindow: 600_000, Capacity: 3, Participants: 4,
-		Options: []orgapp.OptionView{{Index: 0, Title: "Keep", Actions: []string{}}, {Index: 1, Title: "Pay", Actions: []string{"pay(bb, 5)"}}},
+		Options: []orgapp.OptionView{{Index: 0, Title: "Keep", Actions: []string{}}, {Index: 1, Title: "Pay", Actions: []string{"pay bb 5"}}},
 		Roster:  []orgapp.ParticipantView{{Position: 0, Member: "aa", MeetingWindow: 600_000, PublicityWindow: 3_600_000, Capacity: 3}},
 		Rounds: []orgapp.RoundView{{Round: 1, Options: []uint8{0, 1}, Ended: true, Winners: []uint8{0, 1},
 			Meetings: []orgapp.MeetingView{{Index: 0, Members: []string{"aa", "cc"}, Names: []string{"alice", ""}, Ballots: 2, Winner: &zero,
@@ -543,7 +627,7 @@ func TestPrintProposal(t *testing.T) {
 	printProposal(&b, r, now)
 	out := b.String()
 	for _, want := range []string{"proposal 3 in general: Grow", "round 2 ends", "(in 3m20s)", "(10m ago)", "  Line two.",
-		"pay(bb, 5)", "meeting 10m, publicity 1h, capacity 3", "round 1: split into 1 sub-meetings, options 0 1; ended; winners 0 1",
+		"pay bb 5", "meeting 10m, publicity 1h, capacity 3", "round 1: split into 1 sub-meetings, options 0 1; ended; winners 0 1",
 		"2 ballots of 2 members; approvals 0:2 1:1; winner 0", "proofs      2", "author      alice (aa)", "    alice (aa)\n    cc\n"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the summary lacks %q:\n%s", want, out)
@@ -580,6 +664,20 @@ func TestTxStillWorks(t *testing.T) {
 		}
 		if got := f.submitted(alice); !reflect.DeepEqual(got.Body, c.want) {
 			t.Fatalf("submitted %+v, want %+v", got.Body, c.want)
+		}
+	}
+}
+
+// TestPrintGovernance shows each parameter as its text form writes it:
+// counts, durations, and the aggregate by name.
+func TestPrintGovernance(t *testing.T) {
+	g := &orgapp.GovernanceView{NextProposal: 3, Domains: []orgapp.DomainView{{Name: "general",
+		Params: map[string]uint64{"active_limit": 2, "gather_min": 3_600_000, "aggregate": 1, "review_window": 259_200_000}}}}
+	var b bytes.Buffer
+	printGovernance(&b, 7, g, time.UnixMilli(0))
+	for _, want := range []string{"active_limit       2\n", "gather_min         1h\n", "aggregate          median\n", "review_window      3d\n"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("the summary lacks %q:\n%s", want, b.String())
 		}
 	}
 }

@@ -37,6 +37,7 @@ func (c *cluster) quickGovernance() {
 		}
 		a.Governance = &orgapp.GenesisGovernance{Domains: []orgapp.GenesisDomain{{Name: "general", Params: map[string]uint64{
 			"meeting_min": 1000, "publicity_min": 1000, "publicity_unit": 500, "publicity_floor": 500, "publicity_ceiling": 2000,
+			"gather_min": 0,
 		}}}}
 		if g.App, err = json.Marshal(a); err != nil {
 			c.t.Fatal(err)
@@ -193,7 +194,7 @@ func TestProposalsChangeTheNodeSet(t *testing.T) {
 	// Proposal 1: add the fifth node.
 	desire := tx.Desire{Meeting: 1500, Publicity: 1000, Capacity: 10}
 	g.send(0, "founder", &tx.Create{Domain: "general", Title: "Add a fifth node", Desire: desire, Options: []tx.Option{
-		{Title: "Add it", Actions: []tx.Action{{Kind: tx.ActAddNode, Key: newKey, Addrs: addrs}}},
+		{Title: "Add it", Actions: []tx.Action{&tx.AddNode{Key: newKey, Addrs: addrs}}},
 		{Title: "Do not"},
 	}})
 	g.pass(1)
@@ -251,7 +252,7 @@ func TestProposalsChangeTheNodeSet(t *testing.T) {
 	}
 	set, _ := gen.Validate()
 	g.send(0, "founder", &tx.Create{Domain: "general", Title: "Remove node 3", Desire: desire, Options: []tx.Option{
-		{Title: "Remove it", Actions: []tx.Action{{Kind: tx.ActRemoveNode, Key: set.Keys[3]}}},
+		{Title: "Remove it", Actions: []tx.Action{&tx.RemoveNode{Key: set.Keys[3]}}},
 		{Title: "Keep it"},
 	}})
 	g.pass(2)

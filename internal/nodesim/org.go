@@ -54,6 +54,7 @@ func (s *Sim) orgGenesis() {
 	g := orgapp.Genesis{Organization: "Sim Co-op", Policy: "supervisor", Governance: &orgapp.GenesisGovernance{
 		Domains: []orgapp.GenesisDomain{{Name: "general", Params: map[string]uint64{
 			"meeting_min": 1000, "publicity_min": 1000, "publicity_unit": 500, "publicity_floor": 500, "publicity_ceiling": 2000,
+			"gather_min": 0,
 		}}}}}
 	for i, a := range orgAccounts {
 		k, err := crypto.KeyFromSeed(bytes.Repeat([]byte{byte(100 + i)}, crypto.SeedSize))
@@ -126,7 +127,7 @@ func (s *Sim) govStep() {
 		joiner := s.members[len(s.members)-1].key.Public()
 		desire := tx.Desire{Meeting: 1500, Publicity: 1000, Capacity: 10}
 		o.created = s.send("founder", &tx.Create{Domain: "general", Title: "Add a node", Desire: desire, Options: []tx.Option{
-			{Title: "Add it", Actions: []tx.Action{{Kind: tx.ActAddNode, Key: joiner}}},
+			{Title: "Add it", Actions: []tx.Action{&tx.AddNode{Key: joiner}}},
 			{Title: "Do not"},
 		}})
 		return

@@ -2,8 +2,11 @@ package gov
 
 import (
 	"bytes"
+	"fmt"
+	"math"
 	"math/bits"
 	"slices"
+	"strings"
 
 	"github.com/mass-consensus/mass/internal/app/state"
 	"github.com/mass-consensus/mass/internal/app/tx"
@@ -16,34 +19,41 @@ const MaxNodesValue = 64 << 10
 
 // execAction runs one action of a winning option on a buffer. A rule it
 // breaks is an *Error (the option fails, nothing of it is kept).
-func execAction(s Store, env Env, proposal uint64, a *tx.Action) error {
-	switch a.Kind {
-	case tx.ActAddMember:
-		return addMember(s, a.ID, a.Name)
-	case tx.ActRemoveMember:
-		return removeMember(s, a.ID)
-	case tx.ActConfirmJoin:
-		return confirmJoin(s, a.ID)
-	case tx.ActAddNode:
-		return addNode(s, a.Key, a.Addrs)
-	case tx.ActRemoveNode:
-		return removeNode(s, a.Key)
-	case tx.ActSetParam:
-		return setParam(s, a.Name, a.Param, a.Amount)
-	case tx.ActAddDomain:
-		return addDomain(s, a.Name)
-	case tx.ActMint:
-		return mint(s, a.ID, a.Amount)
-	case tx.ActPay:
-		return pay(s, a.ID, a.Amount)
-	case tx.ActSetVersion:
-		return setVersion(s, env, uint32(a.Amount), a.Height)
-	case tx.ActAppoint:
-		return appoint(s, env, proposal, a.Name, a.ID, a.Amount)
-	case tx.ActDismiss:
-		return dismiss(s, a.Name)
+func execAction(s Store, env Env, proposal uint64, a tx.Action) error {
+	if err := CheckAction(a); err != nil {
+		return fail(CodeInvalid, "%v", err)
 	}
-	return fail(CodeInvalid, "unknown action %s", a.Kind)
+	switch a := a.(type) {
+	case *tx.AddMember:
+		return addMember(s, a.ID, a.Name)
+	case *tx.RemoveMember:
+		return removeMember(s, a.ID)
+	case *tx.ConfirmJoin:
+		return confirmJoin(s, a.ID)
+	case *tx.AddNode:
+		return addNode(s, a.Key, a.Addrs)
+	case *tx.RemoveNode:
+		return removeNode(s, a.Key)
+	case *tx.SetParam:
+		return setParam(s, a.Domain, a.Param, a.Value)
+	case *tx.AddDomain:
+		return addDomain(s, a.Name)
+	case *tx.RemoveDomain:
+		return removeDomain(s, env, proposal, a.Name)
+	case *tx.RenameDomain:
+		return renameDomain(s, a.Name, a.NewName)
+	case *tx.Mint:
+		return mint(s, a.To, a.Amount)
+	case *tx.Pay:
+		return pay(s, a.To, a.Amount)
+	case *tx.SetVersion:
+		return setVersion(s, env, a.Version, a.Height)
+	case *tx.Appoint:
+		return appoint(s, env, proposal, a.Role, a.Member, a.Term)
+	case *tx.Dismiss:
+		return dismiss(s, a.Role)
+	}
+	return fail(CodeInvalid, "unknown action %s", a.Kind())
 }
 
 func notTreasury(id crypto.ID) error {
@@ -211,9 +221,93 @@ func addDomain(s Store, name string) error {
 	if len(reg.Domains) >= MaxDomains {
 		return fail(CodeInvalid, "there are %d domains, the limit", MaxDomains)
 	}
+	if reg.NextDomain == math.MaxUint32 {
+		return fail(CodeInvalid, "domain serial numbers are exhausted")
+	}
+	d := &Domain{Name: name, Serial: reg.NextDomain, Params: DefaultParams()}
+	reg.NextDomain++
 	reg.Domains = append(reg.Domains, name)
 	putRegistry(s, reg)
-	putDomain(s, &Domain{Name: name, Params: DefaultParams()})
+	putDomain(s, d)
+	return nil
+}
+
+// removeDomain removes a domain that has no active proposal (so never
+// general, nor the domain of the proposal that executes it): its queued
+// proposals close as dropped; its record leaves the tree and its name the
+// registry (it may be used again, by a new domain with a new serial); its
+// list pages and its proposals' records stay.
+func removeDomain(s Store, env Env, proposal uint64, name string) error {
+	d, err := getDomain(s, name)
+	if err != nil {
+		return err
+	}
+	if len(d.Active) > 0 {
+		ids := make([]string, len(d.Active))
+		for i, a := range d.Active {
+			ids[i] = fmt.Sprint(a.ID)
+		}
+		return fail(CodeInvalid, "domain %s has active proposals (%s): a domain is removed when none is", name, strings.Join(ids, ", "))
+	}
+	for _, q := range d.Queue {
+		p, err := getProposal(s, q.ID)
+		if err != nil {
+			return err
+		}
+		reason := fmt.Sprintf("its domain %s was removed by proposal %d", name, proposal)
+		if err := closeProposal(s, env, p, StateDropped, reason); err != nil {
+			return err
+		}
+	}
+	reg, err := getRegistry(s)
+	if err != nil {
+		return err
+	}
+	reg.Domains = slices.DeleteFunc(reg.Domains, func(n string) bool { return n == name })
+	putRegistry(s, reg)
+	s.Delete(DomainKey(name))
+	return nil
+}
+
+// renameDomain gives a domain a new name: its record moves to the new
+// name's key (its serial, so its list, stays), it keeps its place in the
+// registry, and its queued and active proposals' records name it anew.
+func renameDomain(s Store, name, newName string) error {
+	d, err := getDomain(s, name)
+	if err != nil {
+		return err
+	}
+	reg, err := getRegistry(s)
+	if err != nil {
+		return err
+	}
+	if slices.Contains(reg.Domains, newName) {
+		return fail(CodeInvalid, "domain %s exists already", newName)
+	}
+	i := slices.Index(reg.Domains, name)
+	if i < 0 {
+		return corrupt("domain %s is not in the registry", name)
+	}
+	reg.Domains[i] = newName
+	putRegistry(s, reg)
+	ids := make([]uint64, 0, len(d.Queue)+len(d.Active))
+	for _, q := range d.Queue {
+		ids = append(ids, q.ID)
+	}
+	for _, a := range d.Active {
+		ids = append(ids, a.ID)
+	}
+	for _, id := range ids {
+		p, err := getProposal(s, id)
+		if err != nil {
+			return err
+		}
+		p.Domain = newName
+		putProposal(s, p)
+	}
+	s.Delete(DomainKey(name))
+	d.Name = newName
+	putDomain(s, d)
 	return nil
 }
 

@@ -1,7 +1,9 @@
 package gov
 
 import (
+	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/mass-consensus/mass/internal/app"
 	"github.com/mass-consensus/mass/internal/app/state"
@@ -54,19 +56,50 @@ func event(typ string, kv ...string) []app.Event {
 }
 
 // checkOption checks what an option's actions can be checked for before
-// they run: the parameters they set exist and are within their bounds.
-// The rest (a domain, a member, the treasury) is checked when they run.
+// they run: the parameters they set exist and are within their bounds;
+// the domain general is neither removed nor renamed, and no domain takes
+// its name. The rest (a domain, a member, the treasury) is checked when
+// they run.
 func checkOption(o *tx.Option) error {
 	for i, a := range o.Actions {
-		if a.Kind != tx.ActSetParam {
-			continue
+		if err := CheckAction(a); err != nil {
+			return fail(CodeInvalid, "option %q, action %d (%s): %v", o.Title, i, a.Kind(), err)
 		}
+	}
+	return nil
+}
+
+// CheckAction checks what can be checked of an action without the state,
+// when it is proposed and again when it runs: a parameter's name and
+// bounds; the domain general is neither removed nor renamed, nor does
+// another take its name; the treasury is not paid nor made a member.
+func CheckAction(a tx.Action) error {
+	switch a := a.(type) {
+	case *tx.SetParam:
 		idx, ok := ParamIndex(a.Param)
 		if !ok {
-			return fail(CodeInvalid, "option %q, action %d: there is no parameter %q", o.Title, i, a.Param)
+			names := make([]string, len(ParamDefs))
+			for i, d := range ParamDefs {
+				names[i] = d.Name
+			}
+			return fmt.Errorf("there is no parameter %q (%s)", a.Param, strings.Join(names, ", "))
 		}
-		if err := checkParam(idx, a.Amount); err != nil {
-			return fail(CodeInvalid, "option %q, action %d: %v", o.Title, i, err)
+		return checkParam(idx, a.Value)
+	case *tx.Pay:
+		if a.To == tx.TreasuryID {
+			return errors.New("a payment from the treasury to itself")
+		}
+	case *tx.AddMember:
+		if a.ID == tx.TreasuryID {
+			return errors.New("the treasury is not a member's account")
+		}
+	case *tx.RemoveDomain:
+		if a.Name == GeneralDomain {
+			return errors.New("the domain general cannot be removed")
+		}
+	case *tx.RenameDomain:
+		if a.Name == GeneralDomain || a.NewName == GeneralDomain {
+			return errors.New("the domain general keeps its name, and no other takes it")
 		}
 	}
 	return nil
@@ -100,11 +133,11 @@ func newProposal(s Store, env Env, d *Domain, text *Text, options []tx.Option, d
 	}
 	roster := Roster{Participants: []Participant{{Member: text.Author, Desire: desire, Joined: env.Time}}}
 	s.Put(RosterKey(id), roster.Marshal(), 0)
-	putProposal(s, &Proposal{ID: id, State: StateQueued, Options: uint8(len(options)), Participants: 1, Winner: NoWinner})
+	putProposal(s, &Proposal{ID: id, Domain: d.Name, State: StateQueued, Options: uint8(len(options)), Participants: 1, Winner: NoWinner})
 	d.Queue = append(d.Queue, Queued{ID: id, Created: env.Time, Participants: 1})
 	// The list: page ⌊total / PageSize⌋ gets the ID.
 	n := uint32(d.Total / PageSize)
-	page, found, err := read(s, PageKey(d.Name, n), UnmarshalPage, "a page")
+	page, found, err := read(s, PageKey(d.Serial, n), UnmarshalPage, "a page")
 	if err != nil {
 		return 0, err
 	}
@@ -112,7 +145,7 @@ func newProposal(s Store, env Env, d *Domain, text *Text, options []tx.Option, d
 		page = &Page{}
 	}
 	page.IDs = append(page.IDs, id)
-	s.Put(PageKey(d.Name, n), page.Marshal(), 0)
+	s.Put(PageKey(d.Serial, n), page.Marshal(), 0)
 	d.Total++
 	putDomain(s, d)
 	return id, nil
@@ -164,7 +197,7 @@ func challenge(s Store, env Env, sender crypto.ID, b *tx.Challenge) ([]app.Event
 	text := &Text{Kind: KindChallengeTopic, Author: sender, Created: env.Time, Domain: b.Domain,
 		Title: "Challenge to " + name, Body: b.Reason, Target: b.Target}
 	options := []tx.Option{
-		{Title: "Remove " + name, Actions: []tx.Action{{Kind: tx.ActRemoveMember, ID: b.Target}}},
+		{Title: "Remove " + name, Actions: []tx.Action{&tx.RemoveMember{ID: b.Target}}},
 		{Title: "Keep " + name},
 	}
 	id, err := newProposal(s, env, d, text, options, b.Desire)
@@ -175,16 +208,22 @@ func challenge(s Store, env Env, sender crypto.ID, b *tx.Challenge) ([]app.Event
 	return event("challenge", "proposal", fmt.Sprint(id), "target", b.Target.String(), "by", sender.String()), nil
 }
 
+// join adds a participant to a proposal that is queued, meeting or
+// voting (before publicity: 参与者可以在公示以前参与议题), then recomputes
+// what the roster's wishes set and is not fixed yet (rejoin).
 func join(s Store, env Env, sender crypto.ID, b *tx.Join) ([]app.Event, error) {
 	p, err := getProposal(s, b.Proposal)
 	if err != nil {
 		return nil, err
 	}
-	if p.State != StateQueued && p.State != StateMeeting {
-		return nil, fail(CodePhase, "proposal %d is %s: members join while it is queued or meeting", p.ID, p.State)
-	}
-	if p.State == StateMeeting && env.Time >= p.Deadline {
-		return nil, fail(CodePhase, "the meeting of proposal %d ended at %d", p.ID, p.Deadline)
+	switch p.State {
+	case StateQueued:
+	case StateMeeting, StateVoting:
+		if env.Time >= p.Deadline {
+			return nil, fail(CodePhase, "%s of proposal %d ended at %d", phaseName(p), p.ID, p.Deadline)
+		}
+	default:
+		return nil, fail(CodePhase, "proposal %d is %s: members join until publicity (while it is queued, meeting or voting)", p.ID, p.State)
 	}
 	if _, _, err := activeMember(s, sender); err != nil {
 		return nil, err
@@ -196,7 +235,7 @@ func join(s Store, env Env, sender crypto.ID, b *tx.Join) ([]app.Event, error) {
 	if text.Kind == KindChallengeTopic && text.Target == sender {
 		return nil, fail(CodeNotPermitted, "the target of a challenge cannot join it")
 	}
-	d, err := getDomain(s, text.Domain)
+	d, err := getDomain(s, p.Domain)
 	if err != nil {
 		return nil, err
 	}
@@ -216,16 +255,68 @@ func join(s Store, env Env, sender crypto.ID, b *tx.Join) ([]app.Event, error) {
 	roster.Participants = append(roster.Participants, Participant{Member: sender, Desire: b.Desire, Joined: env.Time})
 	s.Put(RosterKey(p.ID), roster.Marshal(), 0)
 	p.Participants++
+	if err := rejoin(s, env, d, p, roster); err != nil {
+		return nil, err
+	}
 	putProposal(s, p)
-	if p.State == StateQueued {
+	putDomain(s, d)
+	return event("join", "proposal", fmt.Sprint(p.ID), "member", sender.String(), "participants", fmt.Sprint(p.Participants),
+		"deadline", fmt.Sprint(p.Deadline)), nil
+}
+
+// phaseName names what ends at a meeting's or a voting proposal's
+// deadline: "the meeting", "round 2".
+func phaseName(p *Proposal) string {
+	if p.State == StateVoting {
+		return fmt.Sprintf("round %d", p.Round)
+	}
+	return "the meeting"
+}
+
+// rejoin recomputes, after a join, what the roster's wishes set and is
+// not fixed yet, in p and in its domain d (the caller writes both):
+//
+//   - queued: the participants the queue ranks it by;
+//   - meeting: the meeting's length, so its deadline: activation plus the
+//     aggregate window;
+//   - voting: the rounds' length and the capacity, for the rounds to come
+//     (the current round's sub-meetings are drawn already and stay as
+//     they are; the joiner is in the next round's draw), and the current
+//     round's end: its start plus the new length.
+//
+// A deadline moved this way is never before the block's time: a join
+// cannot end a phase earlier than the block it is in (nor move a deadline
+// that has passed: a join after the deadline is refused).
+func rejoin(s Store, env Env, d *Domain, p *Proposal, roster *Roster) error {
+	switch p.State {
+	case StateQueued:
 		for i := range d.Queue {
 			if d.Queue[i].ID == p.ID {
 				d.Queue[i].Participants = p.Participants
 			}
 		}
-		putDomain(s, d)
+		return nil
+	case StateMeeting:
+		p.Window = meetingWish(&d.Params, roster)
+		p.Deadline = max(addTime(p.Activated, p.Window), env.Time)
+	case StateVoting:
+		p.Window = meetingWish(&d.Params, roster)
+		p.Capacity = capacityWish(&d.Params, roster)
+		round, err := getRound(s, p.ID, p.Round)
+		if err != nil {
+			return err
+		}
+		round.End = max(addTime(round.Start, p.Window), env.Time)
+		s.Put(RoundKey(p.ID, p.Round), round.Marshal(), 0)
+		p.Deadline = round.End
 	}
-	return event("join", "proposal", fmt.Sprint(p.ID), "member", sender.String(), "participants", fmt.Sprint(p.Participants)), nil
+	for i := range d.Active {
+		if d.Active[i].ID == p.ID {
+			d.Active[i].Deadline = p.Deadline
+			return nil
+		}
+	}
+	return corrupt("proposal %d is not active in domain %s", p.ID, d.Name)
 }
 
 // participant reads a proposal's roster and the sender's position in it.
@@ -337,7 +428,7 @@ func vote(s Store, env Env, sender crypto.ID, b *tx.Vote) ([]app.Event, error) {
 		return nil, err
 	}
 	if pos >= len(round.Assign) {
-		return nil, corrupt("proposal %d round %d assigns %d positions, not %d", p.ID, p.Round, len(round.Assign), pos+1)
+		return nil, fail(CodeNotPermitted, "%s joined proposal %d during round %d: it votes from round %d on", sender, p.ID, p.Round, p.Round+1)
 	}
 	if m := round.Assign[pos]; m != b.Meeting {
 		return nil, fail(CodeNotPermitted, "%s is in sub-meeting %d of round %d, not %d", sender, m, p.Round, b.Meeting)
@@ -385,11 +476,7 @@ func freeze(s Store, env Env, sender crypto.ID, b *tx.Freeze) ([]app.Event, erro
 	if p.Freezes >= MaxFreezes {
 		return nil, fail(CodeLimit, "proposal %d was frozen %d times, the limit", p.ID, MaxFreezes)
 	}
-	text, err := getText(s, p.ID)
-	if err != nil {
-		return nil, err
-	}
-	d, err := getDomain(s, text.Domain)
+	d, err := getDomain(s, p.Domain)
 	if err != nil {
 		return nil, err
 	}
@@ -400,7 +487,7 @@ func freeze(s Store, env Env, sender crypto.ID, b *tx.Freeze) ([]app.Event, erro
 	p.Lift, p.Cancel = 0, 0
 	p.Deadline = addTime(env.Time, d.Params[ReviewWindow])
 	putProposal(s, p)
-	if err := setActiveDeadline(s, text.Domain, p.ID, p.Deadline); err != nil {
+	if err := setActiveDeadline(s, p.Domain, p.ID, p.Deadline); err != nil {
 		return nil, err
 	}
 	acct.Flags |= state.FlagFrozen

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/mass-consensus/mass/internal/app/state"
+	"github.com/mass-consensus/mass/internal/app/tx"
 	"github.com/mass-consensus/mass/internal/crypto"
 )
 
@@ -26,8 +27,9 @@ import (
 //  3. in each domain, in the registry's order, the queued proposals that
 //     waited queue_expiry expire;
 //  4. while a domain has fewer than active_limit active proposals, its
-//     queued proposal with the most participants (ties: the earlier
-//     created, then the lower ID) is activated.
+//     queued proposal with the most participants among those that waited
+//     gather_min (ties: the earlier created, then the lower ID) is
+//     activated.
 //
 // Each phase that begins starts at the block's time, so a proposal takes
 // at most one step per block. EndBlock writes nothing when nothing is due.
@@ -41,7 +43,6 @@ func EndBlock(s Store, env Env) error {
 		return err
 	}
 	type due struct {
-		domain   string
 		id       uint64
 		deadline int64
 	}
@@ -53,7 +54,7 @@ func EndBlock(s Store, env Env) error {
 		}
 		for _, a := range d.Active {
 			if a.Deadline <= env.Time {
-				dues = append(dues, due{name, a.ID, a.Deadline})
+				dues = append(dues, due{a.ID, a.Deadline})
 			}
 		}
 	}
@@ -64,11 +65,11 @@ func EndBlock(s Store, env Env) error {
 		dues = dues[:MaxSteps]
 	}
 	for _, x := range dues {
-		if err := step(s, env, x.domain, x.id); err != nil {
+		if err := step(s, env, x.id); err != nil {
 			return fmt.Errorf("proposal %d: %w", x.id, err)
 		}
 	}
-	if reg, err = getRegistry(s); err != nil { // an action may have added a domain
+	if reg, err = getRegistry(s); err != nil { // an action may have added, renamed or removed a domain
 		return err
 	}
 	for _, name := range reg.Domains {
@@ -103,18 +104,28 @@ func queue(s Store, env Env, name string) error {
 		changed = true
 	}
 	d.Queue = kept
-	for len(d.Active) < int(d.Params[ActiveLimit]) && len(d.Queue) > 0 {
-		best := 0
+	for len(d.Active) < int(d.Params[ActiveLimit]) {
+		best := -1
 		for i, q := range d.Queue {
+			if addTime(q.Created, d.Params[GatherMin]) > env.Time {
+				continue // still gathering participants
+			}
+			if best < 0 {
+				best = i
+				continue
+			}
 			b := d.Queue[best]
 			if q.Participants > b.Participants || q.Participants == b.Participants &&
 				(q.Created < b.Created || q.Created == b.Created && q.ID < b.ID) {
 				best = i
 			}
 		}
+		if best < 0 {
+			break
+		}
 		id := d.Queue[best].ID
 		d.Queue = slices.Delete(d.Queue, best, best+1)
-		deadline, err := activate(s, env, id)
+		deadline, err := activate(s, env, d, id)
 		if err != nil {
 			return err
 		}
@@ -127,10 +138,10 @@ func queue(s Store, env Env, name string) error {
 	return nil
 }
 
-// activate begins a queued proposal's meeting, which lasts the median
-// desired meeting window of its participants; a challenge suspends its
-// target. It returns the meeting's deadline.
-func activate(s Store, env Env, id uint64) (int64, error) {
+// activate begins a queued proposal's meeting, which lasts the aggregate
+// desired meeting window of its participants (until more join); a
+// challenge suspends its target. It returns the meeting's deadline.
+func activate(s Store, env Env, d *Domain, id uint64) (int64, error) {
 	p, err := getProposal(s, id)
 	if err != nil {
 		return 0, err
@@ -141,7 +152,7 @@ func activate(s Store, env Env, id uint64) (int64, error) {
 	}
 	p.State = StateMeeting
 	p.Activated = env.Time
-	p.Window = medianOf(roster, func(d Participant) uint64 { return d.Desire.Meeting })
+	p.Window = meetingWish(&d.Params, roster)
 	p.Deadline = addTime(env.Time, p.Window)
 	putProposal(s, p)
 	text, err := getText(s, id)
@@ -156,12 +167,40 @@ func activate(s Store, env Env, id uint64) (int64, error) {
 	return p.Deadline, nil
 }
 
-func medianOf(r *Roster, f func(Participant) uint64) uint64 {
+// AggregateOf is the aggregate of values as a domain's aggregate
+// parameter says: the mean rounded down, or the lower median.
+func AggregateOf(params *Params, vals []uint64) uint64 {
+	if params[Aggregate] == AggregateMedian {
+		return LowerMedian(vals)
+	}
+	return Mean(vals)
+}
+
+// wish is the aggregate of one of the roster's wishes, clamped to
+// lo … hi (the domain's bounds now, which a set_param may have moved
+// since the participants joined).
+func wish(params *Params, r *Roster, f func(tx.Desire) uint64, lo, hi uint64) uint64 {
 	vals := make([]uint64, len(r.Participants))
 	for i, p := range r.Participants {
-		vals[i] = f(p)
+		vals[i] = f(p.Desire)
 	}
-	return LowerMedian(vals)
+	return min(max(AggregateOf(params, vals), lo), hi)
+}
+
+// meetingWish is the roster's meeting window: each round's length too.
+func meetingWish(params *Params, r *Roster) uint64 {
+	return wish(params, r, func(d tx.Desire) uint64 { return d.Meeting }, params[MeetingMin], params[MeetingMax])
+}
+
+// capacityWish is the roster's sub-meeting capacity, at least 2.
+func capacityWish(params *Params, r *Roster) uint16 {
+	c := wish(params, r, func(d tx.Desire) uint64 { return uint64(d.Capacity) }, max(params[CapacityMin], tx.MinCapacity), params[CapacityMax])
+	return uint16(c)
+}
+
+// publicityWish is the roster's publicity window.
+func publicityWish(params *Params, r *Roster) uint64 {
+	return wish(params, r, func(d tx.Desire) uint64 { return d.Publicity }, params[PublicityMin], params[PublicityMax])
 }
 
 // setFlag sets or clears a flag of a member's account; a guest (removed
@@ -184,7 +223,7 @@ func setFlag(s Store, id crypto.ID, flag uint8, on bool) error {
 }
 
 // step takes an active proposal past its deadline.
-func step(s Store, env Env, domain string, id uint64) error {
+func step(s Store, env Env, id uint64) error {
 	p, err := getProposal(s, id)
 	if err != nil {
 		return err
@@ -194,39 +233,44 @@ func step(s Store, env Env, domain string, id uint64) error {
 	}
 	switch p.State {
 	case StateMeeting:
-		return startVoting(s, env, domain, p)
+		return startVoting(s, env, p)
 	case StateVoting:
-		return endRound(s, env, domain, p)
+		return endRound(s, env, p)
 	case StatePublicity:
-		return execute(s, env, domain, p)
+		return execute(s, env, p)
 	case StateReview:
-		return endReview(s, env, domain, p)
+		return endReview(s, env, p)
 	}
 	return corrupt("proposal %d is active but %s", id, p.State)
 }
 
-// startVoting ends the meeting: the roster is final; the median desired
-// meeting window becomes each round's length and the median desired
-// capacity (at least 2) the sub-meetings' bound; round 1 votes on every
-// option.
-func startVoting(s Store, env Env, domain string, p *Proposal) error {
+// startVoting ends the meeting: the aggregate desired meeting window
+// becomes each round's length and the aggregate desired capacity (at
+// least 2) the sub-meetings' bound (both move as members join, for the
+// rounds to come); round 1 votes on every option.
+func startVoting(s Store, env Env, p *Proposal) error {
+	d, err := getDomain(s, p.Domain)
+	if err != nil {
+		return err
+	}
 	roster, err := getRoster(s, p.ID)
 	if err != nil {
 		return err
 	}
-	p.Window = medianOf(roster, func(d Participant) uint64 { return d.Desire.Meeting })
-	p.Capacity = uint16(max(2, medianOf(roster, func(d Participant) uint64 { return uint64(d.Desire.Capacity) })))
+	p.Window = meetingWish(&d.Params, roster)
+	p.Capacity = capacityWish(&d.Params, roster)
 	opts := make([]uint8, p.Options)
 	for i := range opts {
 		opts[i] = uint8(i)
 	}
 	n := len(roster.Participants)
-	return newRound(s, env, domain, p, n, opts, n <= int(p.Capacity))
+	return newRound(s, env, p, n, opts, n <= int(p.Capacity))
 }
 
-// newRound begins the next round on opts: one plenary meeting of all n
-// participants, or a split into sub-meetings by the round's seed.
-func newRound(s Store, env Env, domain string, p *Proposal, n int, opts []uint8, plenary bool) error {
+// newRound begins the next round on opts: one plenary meeting of the n
+// participants of the roster, or a split into sub-meetings by the round's
+// seed.
+func newRound(s Store, env Env, p *Proposal, n int, opts []uint8, plenary bool) error {
 	if p.Round >= MaxRounds {
 		return corrupt("proposal %d would have a round %d", p.ID, p.Round+1)
 	}
@@ -254,7 +298,7 @@ func newRound(s Store, env Env, domain string, p *Proposal, n int, opts []uint8,
 	p.State = StateVoting
 	p.Deadline = round.End
 	putProposal(s, p)
-	return setActiveDeadline(s, domain, p.ID, p.Deadline)
+	return setActiveDeadline(s, p.Domain, p.ID, p.Deadline)
 }
 
 // endRound tallies a round. Each sub-meeting with ballots has a winner,
@@ -264,7 +308,10 @@ func newRound(s Store, env Env, domain string, p *Proposal, n int, opts []uint8,
 // round eliminated an option, else in one plenary meeting, which has one
 // winner. So every round but the last has fewer options than the one
 // before or is followed by the last: at most MaxRounds rounds.
-func endRound(s Store, env Env, domain string, p *Proposal) error {
+//
+// The next round draws every participant of the roster then, those who
+// joined during this round included.
+func endRound(s Store, env Env, p *Proposal) error {
 	round, err := getRound(s, p.ID, p.Round)
 	if err != nil {
 		return err
@@ -306,26 +353,30 @@ func endRound(s Store, env Env, domain string, p *Proposal) error {
 	s.Put(RoundKey(p.ID, p.Round), round.Marshal(), 0)
 	switch {
 	case len(winners) == 0:
-		return closeActive(s, env, domain, p, StateNoVotes, fmt.Sprintf("round %d ended without a ballot", p.Round))
+		return closeActive(s, env, p, StateNoVotes, fmt.Sprintf("round %d ended without a ballot", p.Round))
 	case len(winners) == 1:
-		return publish(s, env, domain, p, winners[0], totals[round.Index(winners[0])])
+		return publish(s, env, p, winners[0], totals[round.Index(winners[0])])
 	case round.Plenary:
 		return corrupt("proposal %d: a plenary round with %d winners", p.ID, len(winners))
 	}
-	return newRound(s, env, domain, p, len(round.Assign), winners, len(winners) == len(round.Options))
+	roster, err := getRoster(s, p.ID)
+	if err != nil {
+		return err
+	}
+	return newRound(s, env, p, len(roster.Participants), winners, len(winners) == len(round.Options))
 }
 
 // publish begins the publicity of the final winner. Its minimum length is
 // clamp(publicity_unit × members / supporters, publicity_floor,
 // publicity_ceiling), members counting every member and supervisor now and
 // supporters the winner's approvals in the final round; its length is the
-// larger of that minimum and the median desired publicity window.
-func publish(s Store, env Env, domain string, p *Proposal, winner uint8, supporters uint32) error {
+// larger of that minimum and the aggregate desired publicity window.
+func publish(s Store, env Env, p *Proposal, winner uint8, supporters uint32) error {
 	org, err := organization(s)
 	if err != nil {
 		return err
 	}
-	d, err := getDomain(s, domain)
+	d, err := getDomain(s, p.Domain)
 	if err != nil {
 		return err
 	}
@@ -337,11 +388,11 @@ func publish(s Store, env Env, domain string, p *Proposal, winner uint8, support
 	p.Supporters = supporters
 	p.Members = org.Members
 	p.PublicityMin = MinPublicity(&d.Params, org.Members, supporters)
-	p.Publicity = max(p.PublicityMin, medianOf(roster, func(d Participant) uint64 { return d.Desire.Publicity }))
+	p.Publicity = max(p.PublicityMin, publicityWish(&d.Params, roster))
 	p.State = StatePublicity
 	p.Deadline = addTime(env.Time, p.Publicity)
 	putProposal(s, p)
-	return setActiveDeadline(s, domain, p.ID, p.Deadline)
+	return setActiveDeadline(s, p.Domain, p.ID, p.Deadline)
 }
 
 // MinPublicity is clamp(unit × members / supporters, floor, ceiling), the
@@ -358,31 +409,34 @@ func MinPublicity(params *Params, members uint64, supporters uint32) uint64 {
 
 // execute runs the winner's actions in order, all or none: the first that
 // fails undoes the others and closes the proposal as failed, with why.
-func execute(s Store, env Env, domain string, p *Proposal) error {
+func execute(s Store, env Env, p *Proposal) error {
 	opt, err := getOption(s, p.ID, p.Winner)
 	if err != nil {
 		return err
 	}
 	buf := newBuffer(s)
-	for i := range opt.Option.Actions {
-		a := &opt.Option.Actions[i]
+	for i, a := range opt.Option.Actions {
 		if err := execAction(buf, env, p.ID, a); err != nil {
 			var ge *Error
 			if !errors.As(err, &ge) {
 				return err
 			}
-			return closeActive(s, env, domain, p, StateFailed, fmt.Sprintf("action %d (%s) failed: %s", i, a.Kind, ge.Msg))
+			return closeActive(s, env, p, StateFailed, fmt.Sprintf("action %d (%s) failed: %s", i, a.Kind(), ge.Msg))
 		}
 	}
 	buf.flush()
-	return closeActive(s, env, domain, p, StateExecuted,
+	// An action may have renamed the proposal's own domain.
+	if p, err = getProposal(s, p.ID); err != nil {
+		return err
+	}
+	return closeActive(s, env, p, StateExecuted,
 		fmt.Sprintf("option %d (%s) executed: %d actions", p.Winner, opt.Option.Title, len(opt.Option.Actions)))
 }
 
 // endReview ends a freeze's review: the freezer is unfrozen; the freeze is
 // lifted if more voted to lift than to cancel (publicity resumes with the
 // time it had left), else the proposal is cancelled.
-func endReview(s Store, env Env, domain string, p *Proposal) error {
+func endReview(s Store, env Env, p *Proposal) error {
 	if err := setFlag(s, p.Freezer, state.FlagFrozen, false); err != nil {
 		return err
 	}
@@ -390,24 +444,24 @@ func endReview(s Store, env Env, domain string, p *Proposal) error {
 		p.State = StatePublicity
 		p.Deadline = addTime(env.Time, p.Remaining)
 		putProposal(s, p)
-		return setActiveDeadline(s, domain, p.ID, p.Deadline)
+		return setActiveDeadline(s, p.Domain, p.ID, p.Deadline)
 	}
-	return closeActive(s, env, domain, p, StateCancelled,
+	return closeActive(s, env, p, StateCancelled,
 		fmt.Sprintf("the review of freeze %d cancelled it: %d to lift, %d to cancel", p.Freezes, p.Lift, p.Cancel))
 }
 
 // closeActive closes an active proposal and takes it out of its domain.
-func closeActive(s Store, env Env, domain string, p *Proposal, st State, reason string) error {
+func closeActive(s Store, env Env, p *Proposal, st State, reason string) error {
 	if err := closeProposal(s, env, p, st, reason); err != nil {
 		return err
 	}
-	d, err := getDomain(s, domain)
+	d, err := getDomain(s, p.Domain)
 	if err != nil {
 		return err
 	}
 	i := slices.IndexFunc(d.Active, func(a Active) bool { return a.ID == p.ID })
 	if i < 0 {
-		return corrupt("proposal %d is not active in domain %s", p.ID, domain)
+		return corrupt("proposal %d is not active in domain %s", p.ID, p.Domain)
 	}
 	d.Active = slices.Delete(d.Active, i, i+1)
 	putDomain(s, d)

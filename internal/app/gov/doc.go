@@ -1,6 +1,8 @@
 // Package gov is the governance of the Mass organization (seed 001,
-// 议题管理规范): domains with waiting queues, proposals that members join
-// with their desired windows and capacity, meetings split into sub-meetings
+// 议题管理规范): domains with waiting queues (added, renamed and removed by
+// proposals), proposals that members join until publicity with their
+// desired windows and capacity, deadlines and capacities drawn from the
+// mean (or the median) of those wishes, meetings split into sub-meetings
 // by a seed no single node controls, rounds of approval voting until one
 // option remains, publicity whose minimum length is inversely proportional
 // to the winner's support, freezes reviewed by the members, challenges of

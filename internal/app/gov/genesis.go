@@ -26,7 +26,8 @@ type Record struct {
 
 // GenesisRecords returns governance's genesis records: the registry (next
 // proposal 1, the supply), the domains ("general" first, with the specs'
-// parameters if it is listed, then the others in order) and no executors.
+// parameters if it is listed, then the others in order; their serial
+// numbers from 0 in that order) and no executors.
 func GenesisRecords(specs []DomainSpec, supply uint64) ([]Record, error) {
 	byName := map[string]*DomainSpec{}
 	names := []string{GeneralDomain}
@@ -46,10 +47,10 @@ func GenesisRecords(specs []DomainSpec, supply uint64) ([]Record, error) {
 	if len(names) > MaxDomains {
 		return nil, fmt.Errorf("%d domains, limit %d", len(names), MaxDomains)
 	}
-	reg := &Registry{NextID: 1, Supply: supply, Domains: names}
+	reg := &Registry{NextID: 1, Supply: supply, NextDomain: uint32(len(names)), Domains: names}
 	out := []Record{{RegistryKey, reg.Marshal()}, {ExecutorsKey, (&Executors{}).Marshal()}}
-	for _, name := range names {
-		d := &Domain{Name: name, Params: DefaultParams()}
+	for i, name := range names {
+		d := &Domain{Name: name, Serial: uint32(i), Params: DefaultParams()}
 		if sp := byName[name]; sp != nil {
 			keys := make([]string, 0, len(sp.Params))
 			for k := range sp.Params {

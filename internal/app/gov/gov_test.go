@@ -160,6 +160,52 @@ func TestLowerMedian(t *testing.T) {
 	}
 }
 
+// TestMean: the mean rounds down and does not overflow, whatever the
+// values.
+func TestMean(t *testing.T) {
+	const top = math.MaxUint64
+	for _, c := range []struct {
+		in   []uint64
+		want uint64
+	}{{nil, 0}, {[]uint64{7}, 7}, {[]uint64{1, 2}, 1}, {[]uint64{10, 10, 71}, 30}, {[]uint64{top, top}, top},
+		{[]uint64{top, 1}, 1 << 63}, {[]uint64{top, top, top, 0}, top - top/4 - 1}} {
+		if got := Mean(c.in); got != c.want {
+			t.Errorf("Mean(%v) = %d, want %d", c.in, got, c.want)
+		}
+	}
+}
+
+// TestWish: the aggregate the domain chooses, clamped to its bounds now
+// (which a set_param may have moved since the wishes were given).
+func TestWish(t *testing.T) {
+	p := DefaultParams()
+	r := &Roster{}
+	for _, m := range []uint64{10, 10, 70} {
+		r.Participants = append(r.Participants, Participant{Desire: tx.Desire{Meeting: m * Minute, Publicity: Hour, Capacity: uint16(m / 5)}})
+	}
+	if got := meetingWish(&p, r); got != 30*Minute {
+		t.Errorf("mean meeting %d", got)
+	}
+	if got := capacityWish(&p, r); got != 6 {
+		t.Errorf("mean capacity %d", got)
+	}
+	p[Aggregate] = AggregateMedian
+	if got := meetingWish(&p, r); got != 10*Minute {
+		t.Errorf("median meeting %d", got)
+	}
+	p[MeetingMin], p[CapacityMin] = 15*Minute, 3
+	if got := meetingWish(&p, r); got != 15*Minute {
+		t.Errorf("the median meeting under meeting_min: %d", got)
+	}
+	if got := capacityWish(&p, r); got != 3 {
+		t.Errorf("the median capacity under capacity_min: %d", got)
+	}
+	p[Aggregate], p[MeetingMax], p[CapacityMax] = AggregateMean, 20*Minute, 4
+	if got, c := meetingWish(&p, r), capacityWish(&p, r); got != 20*Minute || c != 4 {
+		t.Errorf("the mean over the maxima: %d, %d", got, c)
+	}
+}
+
 func TestMinPublicity(t *testing.T) {
 	p := DefaultParams()
 	p[PublicityUnit], p[PublicityFloor], p[PublicityCeiling] = Hour, 30*Minute, 5*Hour
@@ -186,7 +232,26 @@ func TestParams(t *testing.T) {
 		if j, ok := ParamIndex(d.Name); !ok || j != i {
 			t.Fatalf("%s", d.Name)
 		}
+		// The text form writes each value as its parameter is.
+		if u := tx.ParamUnitOf(d.Name); u != d.Unit {
+			t.Errorf("%s: the text form's unit %d, the parameter's %d", d.Name, u, d.Unit)
+		}
+		if err := checkParam(i, d.Default); err != nil {
+			t.Errorf("%s: its default: %v", d.Name, err)
+		}
 	}
+	if p[Aggregate] != AggregateMean || p[GatherMin] != Hour {
+		t.Fatalf("defaults: aggregate %d, gather_min %d", p[Aggregate], p[GatherMin])
+	}
+	p[GatherMin] = p[QueueExpiry] - 1
+	if err := p.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	p[GatherMin] = p[QueueExpiry]
+	if err := p.Validate(); err == nil || !strings.Contains(err.Error(), "gather_min = 30d is not below queue_expiry = 30d") {
+		t.Fatalf("gather_min = queue_expiry: %v", err)
+	}
+	p = DefaultParams()
 	p[CapacityMin] = 9
 	p[CapacityMax] = 8
 	if p.Validate() == nil {
@@ -207,14 +272,14 @@ func TestParams(t *testing.T) {
 func records() []interface{ Marshal() []byte } {
 	id := memberID(3)
 	return []interface{ Marshal() []byte }{
-		&Registry{NextID: 7, Supply: 99, Domains: []string{"general", "tech"}},
-		&Domain{Name: "general", Params: DefaultParams(), Total: 3, Queue: []Queued{{2, 100, 4}}, Active: []Active{{1, 500}}},
+		&Registry{NextID: 7, Supply: 99, NextDomain: 3, Domains: []string{"general", "tech"}},
+		&Domain{Name: "general", Serial: 2, Params: DefaultParams(), Total: 3, Queue: []Queued{{2, 100, 4}}, Active: []Active{{1, 500}}},
 		&Page{IDs: []uint64{1, 2, 3}},
 		&Text{Kind: KindChallengeTopic, Author: id, Created: 5, Domain: "general", Title: "T", Body: "B\nC", Target: memberID(4)},
-		&Proposal{ID: 1, State: StatePublicity, Options: 3, Participants: 5, Comments: 2, Activated: 10, Deadline: 20, Window: 30,
+		&Proposal{ID: 1, Domain: "tech", State: StatePublicity, Options: 3, Participants: 5, Comments: 2, Activated: 10, Deadline: 20, Window: 30,
 			Capacity: 4, Round: 2, Winner: 1, Supporters: 3, Members: 9, PublicityMin: 40, Publicity: 50, Freezes: 1, Freezer: id,
 			Lift: 1, Cancel: 2, Remaining: 60, Closed: 0, Reason: "r"},
-		&OptionRecord{Author: id, Added: 3, Option: tx.Option{Title: "Pay", Actions: []tx.Action{{Kind: tx.ActPay, ID: id, Amount: 5}}}},
+		&OptionRecord{Author: id, Added: 3, Option: tx.Option{Title: "Pay", Actions: []tx.Action{&tx.Pay{To: id, Amount: 5}, &tx.RenameDomain{Name: "a", NewName: "b"}}}},
 		&Roster{Participants: []Participant{{Member: id, Desire: desire(), Joined: 4}}},
 		&Round{Number: 1, Start: 1, End: 2, Plenary: false, Options: []uint8{0, 2}, Meetings: 2, Assign: []uint16{1, 0, 1}, Ended: true, Winners: []uint8{2}},
 		&Meeting{Members: []uint16{0, 2}, Ballots: 2, Tally: []uint16{1, 2}, Winner: 2},
@@ -288,7 +353,19 @@ func TestRecordsRoundTrip(t *testing.T) {
 		"winners before end":    (&Round{Number: 1, Options: []uint8{0}, Meetings: 1, Assign: []uint16{0}, Winners: []uint8{0}}).Marshal(),
 		"tally above ballots":   (&Meeting{Members: []uint16{0}, Ballots: 0, Tally: []uint16{1}}).Marshal(),
 		"bad params":            (&Domain{Name: "general"}).Marshal(),
-		"state 0":               (&Proposal{Winner: NoWinner}).Marshal(),
+		"state 0":               (&Proposal{Domain: "general", Winner: NoWinner}).Marshal(),
+		"state 12":              (&Proposal{Domain: "general", State: StateDropped + 1, Winner: NoWinner}).Marshal(),
+		"proposal no domain":    (&Proposal{State: StateQueued, Winner: NoWinner}).Marshal(),
+		"gather not below expiry": func() []byte {
+			d := &Domain{Name: "general", Params: DefaultParams()}
+			d.Params[GatherMin] = d.Params[QueueExpiry]
+			return d.Marshal()
+		}(),
+		"aggregate 2": func() []byte {
+			d := &Domain{Name: "general", Params: DefaultParams()}
+			d.Params[Aggregate] = 2
+			return d.Marshal()
+		}(),
 	}
 	for name, raw := range bad {
 		if _, err := decodeAny(raw); err == nil {
@@ -316,7 +393,7 @@ func FuzzRecords(f *testing.F) {
 // with CodeLimit (in a block, orgapp drops a failed transaction's writes).
 // The full proposal then splits into the most sub-meetings there can be.
 func TestLimits(t *testing.T) {
-	s := newStore(t, MaxParticipants+2, map[string]uint64{"max_queued": 2})
+	s := newStore(t, MaxParticipants+2, map[string]uint64{"max_queued": 2, "gather_min": 0})
 	env := Env{Height: 2, Time: 1000}
 	opts := make([]tx.Option, tx.MaxOptions)
 	for i := range opts {
@@ -377,25 +454,27 @@ func TestSmallOrderNodeAndLastNode(t *testing.T) {
 	var k crypto.PublicKey
 	k[0] = 1 // the identity point: small order
 	s.Put(state.NodesKey, (&state.Nodes{Nodes: []state.Node{{Key: k}}}).Marshal(), 0)
-	err := execAction(newBuffer(s), Env{}, 1, &tx.Action{Kind: tx.ActAddNode, Key: k})
+	err := execAction(newBuffer(s), Env{}, 1, &tx.AddNode{Key: k})
 	if !strings.Contains(fmt.Sprint(err), "small order") {
 		t.Fatalf("a small-order node: %v", err)
 	}
-	err = execAction(newBuffer(s), Env{}, 1, &tx.Action{Kind: tx.ActRemoveNode, Key: k})
+	err = execAction(newBuffer(s), Env{}, 1, &tx.RemoveNode{Key: k})
 	if !strings.Contains(fmt.Sprint(err), "last node") {
 		t.Fatalf("the last node: %v", err)
 	}
 }
 
-// TestTermination runs random proposals through random ballots: each ends
+// TestTermination runs random proposals through random ballots, with
+// members joining late (during the meeting and the rounds): each ends
 // (published or without votes) within MaxRounds rounds, every round but a
-// plenary or the last eliminates an option, and each sub-meeting's winner
-// has the most approvals there (ties: the lowest index).
+// plenary or the last eliminates an option, each sub-meeting's winner has
+// the most approvals there (ties: the lowest index), a late joiner is in
+// no sub-meeting of the round it joined in and in the next round's draw.
 func TestTermination(t *testing.T) {
 	for seed := uint64(0); seed < 150; seed++ {
 		rng := rand.New(rand.NewPCG(seed, 3))
 		n := 2 + rng.IntN(60)
-		s := newStore(t, n, nil)
+		s := newStore(t, n, map[string]uint64{"gather_min": 0, "aggregate": seed % 2})
 		now := int64(1000)
 		env := func() Env {
 			return Env{Height: uint64(now), Time: now, Seed: sha256.Sum256([]byte(fmt.Sprint(seed, now)))}
@@ -408,10 +487,14 @@ func TestTermination(t *testing.T) {
 		d := desire()
 		d.Capacity = uint16(2 + rng.IntN(6))
 		mustApply(t, s, env(), memberID(0), &tx.Create{Domain: "general", Title: "P", Options: opts, Desire: d})
-		for i := 1; i < n; i++ {
-			d.Capacity = uint16(2 + rng.IntN(6))
-			mustApply(t, s, env(), memberID(i), &tx.Join{Proposal: 1, Desire: d})
+		joined := 1 // members 0 … joined−1 are participants
+		join := func(upTo int) {
+			for ; joined < upTo; joined++ {
+				d := tx.Desire{Meeting: Minute * uint64(1+rng.IntN(90)), Publicity: Hour, Capacity: uint16(2 + rng.IntN(6))}
+				mustApply(t, s, env(), memberID(joined), &tx.Join{Proposal: 1, Desire: d})
+			}
 		}
+		join(1 + rng.IntN(n))
 		abstain := rng.IntN(4) == 0
 		for step := 0; ; step++ {
 			if err := EndBlock(s, env()); err != nil {
@@ -427,7 +510,10 @@ func TestTermination(t *testing.T) {
 			}
 			if p.State == StateVoting {
 				round, _ := getRound(s, 1, p.Round)
-				for pos := 0; pos < n; pos++ {
+				if len(round.Assign) != joined {
+					t.Fatalf("seed %d: round %d draws %d of %d participants", seed, p.Round, len(round.Assign), joined)
+				}
+				for pos := 0; pos < joined; pos++ {
 					if abstain && rng.IntN(3) == 0 {
 						continue
 					}
@@ -443,8 +529,32 @@ func TestTermination(t *testing.T) {
 					mustApply(t, s, env(), memberID(pos), &tx.Vote{Proposal: 1, Round: p.Round, Meeting: round.Assign[pos], Approve: approve})
 				}
 			}
+			// Some join before the deadline, in the middle of the phase.
+			if joined < n && rng.IntN(2) == 0 {
+				now = (now + p.Deadline) / 2
+				before := joined
+				join(min(n, joined+1+rng.IntN(4)))
+				q, _ := getProposal(s, 1)
+				if q.Deadline < now {
+					t.Fatalf("seed %d: a join moved the deadline to %d, before the block's time %d", seed, q.Deadline, now)
+				}
+				if p.State == StateVoting {
+					// In the round it joined in, a late joiner is in no
+					// sub-meeting (unless the joins ended the round now).
+					want, text := uint32(CodeNotPermitted), "it votes from round"
+					if q.Deadline == now {
+						want, text = CodePhase, "ended at"
+					}
+					_, err := Apply(s.clone(), env(), memberID(before), &tx.Vote{Proposal: 1, Round: p.Round, Approve: []uint8{0}})
+					var ge *Error
+					if !errors.As(err, &ge) || ge.Code != want || !strings.Contains(ge.Msg, text) {
+						t.Fatalf("seed %d: a late joiner's vote in the round it joined in: %v", seed, err)
+					}
+				}
+				p = q
+			}
 			now = p.Deadline
-			if step > 2*MaxRounds {
+			if step > 4*MaxRounds {
 				t.Fatalf("seed %d: no end after %d steps", seed, step)
 			}
 		}
@@ -485,4 +595,42 @@ func checkRounds(t *testing.T, s Store, seed uint64, p *Proposal) {
 	if p.Round > MaxRounds {
 		t.Fatalf("seed %d: %d rounds", seed, p.Round)
 	}
+}
+
+// TestJoinNeverSetsADeadlineBeforeTheBlock: a join whose wishes shorten
+// the current phase below the time already spent ends it at the join's
+// block, never before: in the proposal, its domain's index and (voting)
+// the round's record.
+func TestJoinNeverSetsADeadlineBeforeTheBlock(t *testing.T) {
+	s := newStore(t, 4, map[string]uint64{"gather_min": 0, "meeting_min": Second})
+	long := tx.Desire{Meeting: Hour, Publicity: Hour, Capacity: 8}
+	short := tx.Desire{Meeting: Second, Publicity: Hour, Capacity: 8}
+	mustApply(t, s, Env{Time: 0}, memberID(0), &tx.Create{Domain: "general", Title: "P", Options: []tx.Option{{Title: "A"}}, Desire: long})
+	if err := EndBlock(s, Env{Time: 0}); err != nil {
+		t.Fatal(err)
+	}
+	check := func(phase State, want int64) {
+		t.Helper()
+		p, _ := getProposal(s, 1)
+		d, _ := getDomain(s, "general")
+		if p.State != phase || p.Deadline != want || len(d.Active) != 1 || d.Active[0].Deadline != want {
+			t.Fatalf("%s, deadline %d, indexed %+v; want %s until %d", p.State, p.Deadline, d.Active, phase, want)
+		}
+		if phase == StateVoting {
+			if r, _ := getRound(s, 1, p.Round); r.End != want {
+				t.Fatalf("round %d ends at %d, want %d", p.Round, r.End, want)
+			}
+		}
+	}
+	// The meeting: 1h; at 50m a join makes the mean 30m0.5s: it ends now.
+	mustApply(t, s, Env{Time: 50 * Minute}, memberID(1), &tx.Join{Proposal: 1, Desire: short})
+	check(StateMeeting, 50*Minute)
+	if err := EndBlock(s, Env{Time: 50 * Minute}); err != nil {
+		t.Fatal(err)
+	}
+	// Rounds of 30m0.5s from 50m; at 75m a join makes them 20m0.67s
+	// (rounded down): round 1 ends now, not at 70m0.67s.
+	check(StateVoting, 50*Minute+30*Minute+500)
+	mustApply(t, s, Env{Time: 75 * Minute}, memberID(2), &tx.Join{Proposal: 1, Desire: short})
+	check(StateVoting, 75*Minute)
 }

@@ -33,10 +33,10 @@ func DomainKey(name string) state.Key {
 	return key("domain", func(w *wire.Writer) { w.Raw([]byte(name)) })
 }
 
-// PageKey is the key of page n of a domain's list of proposals: tag
-// "page", fields n:u32 ‖ name.
-func PageKey(domain string, n uint32) state.Key {
-	return key("page", func(w *wire.Writer) { w.U32(n); w.Raw([]byte(domain)) })
+// PageKey is the key of page n of a domain's list of proposals, filed
+// under the domain's serial number: tag "page", fields n:u32 ‖ serial:u32.
+func PageKey(serial, n uint32) state.Key {
+	return key("page", func(w *wire.Writer) { w.U32(n); w.U32(serial) })
 }
 
 // ProposalKey is the key of a proposal's record: tag "proposal", id:u64.

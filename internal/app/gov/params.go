@@ -29,32 +29,54 @@ const (
 	PublicityFloor          // the minimum publicity's floor (ms)
 	PublicityCeiling        // the minimum publicity's ceiling (ms)
 	ReviewWindow            // ms a freeze's review lasts
+	Aggregate               // how the wishes make a deadline or a capacity: AggregateMean or AggregateMedian
+	GatherMin               // ms a proposal waits in the queue, at least, before it can be activated
 	NumParams
 )
 
-// ParamDef is a parameter's name, default and bounds.
+// The values of the parameter aggregate.
+const (
+	// AggregateMean is the mean of the wishes, rounded down: the seed's
+	// rule (通过这些期望时间的平均值得出截止时间), the default.
+	AggregateMean = tx.AggregateMean
+	// AggregateMedian is the lower median of the wishes, which one
+	// extreme wish cannot move far.
+	AggregateMedian = tx.AggregateMedian
+)
+
+// ParamDef is a parameter's name, default, bounds and how its value is
+// written in an action's text form (tx.ParamUnitOf must agree).
 type ParamDef struct {
 	Name     string
 	Default  uint64
 	Min, Max uint64
+	Unit     tx.ParamUnit
 }
 
 // ParamDefs are the parameters of every domain; docs/GOVERNANCE.md lists
 // them with their meaning.
 var ParamDefs = [NumParams]ParamDef{
-	ActiveLimit:      {"active_limit", 1, 1, MaxActive},
-	MaxQueued:        {"max_queued", 32, 1, MaxQueue},
-	QueueExpiry:      {"queue_expiry", 30 * Day, Second, tx.MaxWindow},
-	MeetingMin:       {"meeting_min", Minute, Second, tx.MaxWindow},
-	MeetingMax:       {"meeting_max", 30 * Day, Second, tx.MaxWindow},
-	PublicityMin:     {"publicity_min", Minute, Second, tx.MaxWindow},
-	PublicityMax:     {"publicity_max", 30 * Day, Second, tx.MaxWindow},
-	CapacityMin:      {"capacity_min", tx.MinCapacity, tx.MinCapacity, tx.MaxCapacity},
-	CapacityMax:      {"capacity_max", tx.MaxCapacity, tx.MinCapacity, tx.MaxCapacity},
-	PublicityUnit:    {"publicity_unit", Hour, 0, tx.MaxWindow},
-	PublicityFloor:   {"publicity_floor", Hour, 0, tx.MaxWindow},
-	PublicityCeiling: {"publicity_ceiling", 30 * Day, 0, tx.MaxWindow},
-	ReviewWindow:     {"review_window", 3 * Day, Second, tx.MaxWindow},
+	ActiveLimit:      {"active_limit", 1, 1, MaxActive, tx.UnitCount},
+	MaxQueued:        {"max_queued", 32, 1, MaxQueue, tx.UnitCount},
+	QueueExpiry:      {"queue_expiry", 30 * Day, Second, tx.MaxWindow, tx.UnitDuration},
+	MeetingMin:       {"meeting_min", Minute, Second, tx.MaxWindow, tx.UnitDuration},
+	MeetingMax:       {"meeting_max", 30 * Day, Second, tx.MaxWindow, tx.UnitDuration},
+	PublicityMin:     {"publicity_min", Minute, Second, tx.MaxWindow, tx.UnitDuration},
+	PublicityMax:     {"publicity_max", 30 * Day, Second, tx.MaxWindow, tx.UnitDuration},
+	CapacityMin:      {"capacity_min", tx.MinCapacity, tx.MinCapacity, tx.MaxCapacity, tx.UnitCount},
+	CapacityMax:      {"capacity_max", tx.MaxCapacity, tx.MinCapacity, tx.MaxCapacity, tx.UnitCount},
+	PublicityUnit:    {"publicity_unit", Hour, 0, tx.MaxWindow, tx.UnitDuration},
+	PublicityFloor:   {"publicity_floor", Hour, 0, tx.MaxWindow, tx.UnitDuration},
+	PublicityCeiling: {"publicity_ceiling", 30 * Day, 0, tx.MaxWindow, tx.UnitDuration},
+	ReviewWindow:     {"review_window", 3 * Day, Second, tx.MaxWindow, tx.UnitDuration},
+	Aggregate:        {"aggregate", AggregateMean, AggregateMean, AggregateMedian, tx.UnitAggregate},
+	// An hour: long enough for members who look at the organization a few
+	// times a day to see a new proposal and join it before a free domain
+	// activates it, short beside a proposal's whole course (a meeting,
+	// rounds, and a publicity of at least publicity_floor, an hour by
+	// default). 0 activates a proposal in its own block when there is
+	// room, for a small organization whose members are all present.
+	GatherMin: {"gather_min", Hour, 0, tx.MaxWindow, tx.UnitDuration},
 }
 
 // Params are a domain's parameters, by index.
@@ -83,14 +105,17 @@ func ParamIndex(name string) (int, bool) {
 func checkParam(i int, v uint64) error {
 	d := ParamDefs[i]
 	if v < d.Min || v > d.Max {
-		return fmt.Errorf("parameter %s = %d is out of its bounds %d … %d", d.Name, v, d.Min, d.Max)
+		return fmt.Errorf("parameter %s = %s is out of its bounds %s … %s", d.Name,
+			tx.FormatParamValue(d.Name, v), tx.FormatParamValue(d.Name, d.Min), tx.FormatParamValue(d.Name, d.Max))
 	}
 	return nil
 }
 
 // Validate checks every parameter's bounds and the pairs that must be
 // ordered: meeting_min ≤ meeting_max, publicity_min ≤ publicity_max,
-// capacity_min ≤ capacity_max, publicity_floor ≤ publicity_ceiling.
+// capacity_min ≤ capacity_max, publicity_floor ≤ publicity_ceiling, and
+// gather_min < queue_expiry (else every proposal would expire before it
+// could be activated).
 func (p *Params) Validate() error {
 	for i, v := range p {
 		if err := checkParam(i, v); err != nil {
@@ -99,8 +124,12 @@ func (p *Params) Validate() error {
 	}
 	for _, pair := range [][2]int{{MeetingMin, MeetingMax}, {PublicityMin, PublicityMax}, {CapacityMin, CapacityMax}, {PublicityFloor, PublicityCeiling}} {
 		if p[pair[0]] > p[pair[1]] {
-			return fmt.Errorf("parameter %s = %d is above %s = %d", ParamDefs[pair[0]].Name, p[pair[0]], ParamDefs[pair[1]].Name, p[pair[1]])
+			lo, hi := ParamDefs[pair[0]].Name, ParamDefs[pair[1]].Name
+			return fmt.Errorf("parameter %s = %s is above %s = %s", lo, tx.FormatParamValue(lo, p[pair[0]]), hi, tx.FormatParamValue(hi, p[pair[1]]))
 		}
+	}
+	if p[GatherMin] >= p[QueueExpiry] {
+		return fmt.Errorf("parameter gather_min = %s is not below queue_expiry = %s", tx.FormatDuration(p[GatherMin]), tx.FormatDuration(p[QueueExpiry]))
 	}
 	return nil
 }

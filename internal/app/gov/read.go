@@ -28,8 +28,8 @@ func ReadDomain(s Store, name string) (*Domain, error) {
 }
 
 // ReadPage reads page n of a domain's list.
-func ReadPage(s Store, domain string, n uint32) (*Page, error) {
-	return readOr(s, PageKey(domain, n), UnmarshalPage, fmt.Sprintf("page %d of domain %s", n, domain))
+func ReadPage(s Store, d *Domain, n uint32) (*Page, error) {
+	return readOr(s, PageKey(d.Serial, n), UnmarshalPage, fmt.Sprintf("page %d of domain %s", n, d.Name))
 }
 
 // ReadExecutors reads the executors.

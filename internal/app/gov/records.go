@@ -76,20 +76,23 @@ func readID(r *wire.Reader, what string) crypto.ID {
 }
 
 // Registry is the governance singleton: the next proposal ID, the total
-// supply (genesis plus every mint: the sum at the root) and the domains in
-// the order they were made.
+// supply (genesis plus every mint: the sum at the root), the next domain's
+// serial number and the domains in the order they were made.
 type Registry struct {
-	NextID  uint64
-	Supply  uint64
-	Domains []string
+	NextID     uint64
+	Supply     uint64
+	NextDomain uint32
+	Domains    []string
 }
 
-// Marshal: 0x10 ‖ next:u64 ‖ supply:u64 ‖ count:u8 ‖ name:bytes × count.
+// Marshal: 0x10 ‖ next:u64 ‖ supply:u64 ‖ next_domain:u32 ‖ count:u8 ‖
+// name:bytes × count.
 func (g *Registry) Marshal() []byte {
 	w := wire.NewWriter(32 + 16*len(g.Domains))
 	w.U8(KindRegistry)
 	w.U64(g.NextID)
 	w.U64(g.Supply)
+	w.U32(g.NextDomain)
 	w.U8(uint8(len(g.Domains)))
 	for _, d := range g.Domains {
 		w.Bytes([]byte(d))
@@ -100,7 +103,7 @@ func (g *Registry) Marshal() []byte {
 // UnmarshalRegistry decodes the registry.
 func UnmarshalRegistry(b []byte) (*Registry, error) {
 	r := reader(b, KindRegistry, "the registry")
-	g := &Registry{NextID: r.U64("next"), Supply: r.U64("supply")}
+	g := &Registry{NextID: r.U64("next"), Supply: r.U64("supply"), NextDomain: r.U32("next domain")}
 	n := int(r.U8("domains"))
 	if n > MaxDomains {
 		r.Fail("domains")
@@ -124,25 +127,30 @@ type Active struct {
 	Deadline int64
 }
 
-// Domain is a domain (议题域): its parameters, how many proposals it ever
-// had (listed by pages), its queue (in creation order) and its active
-// proposals (in activation order) with their deadlines, so that a block
-// looks only at these.
+// Domain is a domain (议题域): its name, its serial number (given when it
+// was made, never reused: its list pages are filed under it, so they stay
+// with it when it is renamed and stay provable when it is removed), its
+// parameters, how many proposals it ever had (listed by pages), its queue
+// (in creation order) and its active proposals (in activation order) with
+// their deadlines, so that a block looks only at these.
 type Domain struct {
 	Name   string
+	Serial uint32
 	Params Params
 	Total  uint64
 	Queue  []Queued
 	Active []Active
 }
 
-// Marshal: 0x11 ‖ name:bytes ‖ count:u8 (= 13) ‖ param:u64 × count ‖
-// total:u64 ‖ queued:u8 ‖ (id:u64 ‖ created:i64 ‖ participants:u16) × queued
-// ‖ active:u8 ‖ (id:u64 ‖ deadline:i64) × active.
+// Marshal: 0x11 ‖ name:bytes ‖ serial:u32 ‖ count:u8 (= 15) ‖ param:u64 ×
+// count ‖ total:u64 ‖ queued:u8 ‖ (id:u64 ‖ created:i64 ‖
+// participants:u16) × queued ‖ active:u8 ‖ (id:u64 ‖ deadline:i64) ×
+// active.
 func (d *Domain) Marshal() []byte {
-	w := wire.NewWriter(160 + 18*len(d.Queue) + 16*len(d.Active))
+	w := wire.NewWriter(176 + 18*len(d.Queue) + 16*len(d.Active))
 	w.U8(KindDomain)
 	w.Bytes([]byte(d.Name))
+	w.U32(d.Serial)
 	w.U8(NumParams)
 	for _, v := range d.Params {
 		w.U64(v)
@@ -165,7 +173,7 @@ func (d *Domain) Marshal() []byte {
 // UnmarshalDomain decodes a domain.
 func UnmarshalDomain(b []byte) (*Domain, error) {
 	r := reader(b, KindDomain, "a domain")
-	d := &Domain{Name: readIdent(r, "name")}
+	d := &Domain{Name: readIdent(r, "name"), Serial: r.U32("serial")}
 	if n := r.U8("parameters"); r.Err() == nil && n != NumParams {
 		r.Fail("parameter count")
 	}
@@ -289,12 +297,13 @@ const (
 	StateCancelled State = 8  // a review cancelled it
 	StateExpired   State = 9  // it waited longer than the queue expiry
 	StateNoVotes   State = 10 // a round ended without a ballot
+	StateDropped   State = 11 // it was queued in a domain that was removed
 )
 
 var stateNames = map[State]string{
 	StateQueued: "queued", StateMeeting: "meeting", StateVoting: "voting", StatePublicity: "publicity",
 	StateReview: "review", StateExecuted: "executed", StateFailed: "failed", StateCancelled: "cancelled",
-	StateExpired: "expired", StateNoVotes: "no_votes",
+	StateExpired: "expired", StateNoVotes: "no_votes", StateDropped: "dropped",
 }
 
 func (s State) String() string {
@@ -309,21 +318,25 @@ func (s State) Closed() bool { return s >= StateExecuted }
 
 // Proposal is a proposal's changing state.
 type Proposal struct {
-	ID           uint64
+	ID uint64
+	// Domain is the name of its domain: the one it was created in, under
+	// that domain's current name while the proposal is open (a rename
+	// updates it), and the name it had when the proposal closed after.
+	Domain       string
 	State        State
 	Options      uint8  // options so far
 	Participants uint16 // the roster's size
 	Comments     uint32
 	Activated    int64  // when it left the queue (0 before)
 	Deadline     int64  // the end of the current phase (0 when queued or closed)
-	Window       uint64 // the median desired meeting window in force (ms)
-	Capacity     uint16 // the median desired capacity, from the first round
+	Window       uint64 // the meeting window in force (ms): the aggregate of the desired ones
+	Capacity     uint16 // the sub-meetings' bound, from the first round: the aggregate desired capacity
 	Round        uint8  // the current or last round (0 before voting)
 	Winner       uint8  // the final winner's option index, or NoWinner
 	Supporters   uint32 // approvals of the winner in the final round
 	Members      uint64 // members when publicity began
 	PublicityMin uint64 // clamp(unit × members / supporters, floor, ceiling)
-	Publicity    uint64 // max(PublicityMin, median desired publicity window)
+	Publicity    uint64 // max(PublicityMin, aggregate desired publicity window)
 	Freezes      uint8  // freezes so far
 	Freezer      crypto.ID
 	Lift         uint32 // review ballots of the current freeze
@@ -333,7 +346,7 @@ type Proposal struct {
 	Reason       string // why it closed as it did
 }
 
-// Marshal: 0x14 ‖ id:u64 ‖ state:u8 ‖ options:u8 ‖ participants:u16 ‖
+// Marshal: 0x14 ‖ id:u64 ‖ domain:bytes ‖ state:u8 ‖ options:u8 ‖ participants:u16 ‖
 // comments:u32 ‖ activated:i64 ‖ deadline:i64 ‖ window:u64 ‖ capacity:u16 ‖
 // round:u8 ‖ winner:u8 ‖ supporters:u32 ‖ members:u64 ‖ publicity_min:u64 ‖
 // publicity:u64 ‖ freezes:u8 ‖ freezer:[20] ‖ lift:u32 ‖ cancel:u32 ‖
@@ -342,6 +355,7 @@ func (p *Proposal) Marshal() []byte {
 	w := wire.NewWriter(160 + len(p.Reason))
 	w.U8(KindProposal)
 	w.U64(p.ID)
+	w.Bytes([]byte(p.Domain))
 	w.U8(uint8(p.State))
 	w.U8(p.Options)
 	w.U16(p.Participants)
@@ -369,7 +383,8 @@ func (p *Proposal) Marshal() []byte {
 // UnmarshalProposal decodes a proposal's record.
 func UnmarshalProposal(b []byte) (*Proposal, error) {
 	r := reader(b, KindProposal, "a proposal")
-	p := &Proposal{ID: r.U64("id"), State: State(r.U8("state")), Options: r.U8("options"), Participants: r.U16("participants")}
+	p := &Proposal{ID: r.U64("id"), Domain: readIdent(r, "domain")}
+	p.State, p.Options, p.Participants = State(r.U8("state")), r.U8("options"), r.U16("participants")
 	p.Comments = r.U32("comments")
 	p.Activated = r.I64("activated")
 	p.Deadline = r.I64("deadline")
@@ -388,7 +403,7 @@ func UnmarshalProposal(b []byte) (*Proposal, error) {
 	p.Remaining = r.U64("remaining")
 	p.Closed = r.I64("closed")
 	p.Reason = string(r.Bytes(MaxReason, "reason"))
-	if r.Err() == nil && (p.State < StateQueued || p.State > StateNoVotes || p.Options > tx.MaxOptions ||
+	if r.Err() == nil && (p.State < StateQueued || p.State > StateDropped || p.Options > tx.MaxOptions ||
 		p.Participants > MaxParticipants || p.Comments > MaxComments || p.Round > MaxRounds || p.Freezes > MaxFreezes ||
 		p.Winner != NoWinner && p.Winner >= p.Options) {
 		r.Fail("a field out of range")
@@ -436,7 +451,9 @@ type Participant struct {
 }
 
 // Roster is a proposal's participants in the order they joined; a
-// participant's position in it is how rounds name them.
+// participant's position in it is how rounds name them. A round names the
+// positions the roster had when it was drawn: one who joined during a
+// round is in none of its sub-meetings, and in the next round's draw.
 type Roster struct {
 	Participants []Participant
 }

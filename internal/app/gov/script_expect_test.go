@@ -258,7 +258,8 @@ func (r *runner) domainFlat(name string) map[string]string {
 	for _, x := range d.Active {
 		act = append(act, fmt.Sprint(x.ID))
 	}
-	m := map[string]string{"exists": "true", "queue": strings.Join(q, ","), "active": strings.Join(act, ","), "total": fmt.Sprint(d.Total)}
+	m := map[string]string{"exists": "true", "queue": strings.Join(q, ","), "active": strings.Join(act, ","), "total": fmt.Sprint(d.Total),
+		"serial": fmt.Sprint(d.Serial)}
 	for k, v := range d.Params {
 		m[k] = strconv.FormatUint(v, 10)
 	}

@@ -7,7 +7,8 @@ package gov_test
 //
 //	# a comment
 //	genesis members=a,b,c supervisors=a policy=supervisor|vote balance=N treasury=N nodes=n0,n1
-//	param <domain> <name>=<value> …   genesis parameters (before the first block); a new name adds a domain
+//	param <domain> <name>=<value> …   genesis parameters (before the first block), values as in set_param's
+//	                                  text form (10m, median); a new name adds a domain
 //	at <time>                         an empty block at an absolute time or +<duration>
 //	clock <time>                      the next block's time, without a block
 //	batch … end                       the transactions between go in one block
@@ -30,12 +31,13 @@ package gov_test
 // Verbs: create <domain> "<title>" [body=…] [meeting=] [publicity=]
 // [capacity=] option="<title>[|action]…" …; join <id> [desire]; option <id>
 // "<title>[|action]…"; comment <id> "<text>"; vote <id> <round> <i,j,…>
-// [meeting=N|other] (the voter's own sub-meeting by default); freeze <id>; review <id> <freeze> lift|cancel; challenge
-// <who> <domain> "<reason>" [desire]; apply "<name>"; transfer <to> <amount>;
-// leave. Actions: add_member(who,Name) remove_member(who) confirm_join(who)
-// add_node(node[,addr…]) remove_node(node) set_param(domain,name,value)
-// add_domain(name) mint(who|treasury,N) pay(who|treasury,N)
-// set_version(version,height) appoint(role,who,term) dismiss(role).
+// [meeting=N|other] (the voter's own sub-meeting by default); freeze <id>;
+// review <id> <freeze> lift|cancel; challenge <who> <domain> "<reason>"
+// [desire]; apply "<name>"; transfer <to> <amount>; leave. Actions are in
+// their text form (package tx: "pay bob 100", "set_param general
+// aggregate median", "rename_domain tech engineering"), where a script's
+// names stand for accounts and node keys ("pay bob 5", "add_node n4
+// /ip4/10.0.0.4/tcp/4001").
 //
 // Expectations: proposal <id>, round <id> <r>, meeting <id> <r> <m>,
 // account <who>, domain <name>, org, executor <role>, supply <N>, treasury
@@ -247,7 +249,11 @@ func (r *runner) exec(tok []string) {
 			if !ok {
 				r.fatalf("param: %q is not k=v", kv)
 			}
-			r.params[tok[1]][k] = r.num(v)
+			n, err := tx.ParseParamValue(k, v)
+			if err != nil {
+				r.fatalf("param %s: %v", k, err)
+			}
+			r.params[tok[1]][k] = n
 		}
 	case "at", "clock":
 		r.start()
@@ -677,58 +683,15 @@ func (r *runner) option(s string) tx.Option {
 	return o
 }
 
+// action reads an action in its text form (tx.ParseAction), where the
+// script's names stand for accounts and node keys.
 func (r *runner) action(s string) tx.Action {
-	name, rest, ok := strings.Cut(s, "(")
-	if !ok || !strings.HasSuffix(rest, ")") {
-		r.fatalf("action %q is not name(args)", s)
+	a, err := tx.ParseActionWith(s, func(name string) (crypto.PublicKey, bool) {
+		r.id(name)
+		return named(name).Public(), true
+	})
+	if err != nil {
+		r.fatalf("action %q: %v", s, err)
 	}
-	args := strings.Split(strings.TrimSuffix(rest, ")"), ",")
-	for i := range args {
-		args[i] = strings.TrimSpace(args[i])
-	}
-	need := func(n int) {
-		if len(args) != n {
-			r.fatalf("%s takes %d arguments", name, n)
-		}
-	}
-	switch name {
-	case "add_member":
-		need(2)
-		return tx.Action{Kind: tx.ActAddMember, ID: r.id(args[0]), Name: args[1]}
-	case "remove_member":
-		need(1)
-		return tx.Action{Kind: tx.ActRemoveMember, ID: r.id(args[0])}
-	case "confirm_join":
-		need(1)
-		return tx.Action{Kind: tx.ActConfirmJoin, ID: r.id(args[0])}
-	case "add_node":
-		return tx.Action{Kind: tx.ActAddNode, Key: named(args[0]).Public(), Addrs: args[1:]}
-	case "remove_node":
-		need(1)
-		return tx.Action{Kind: tx.ActRemoveNode, Key: named(args[0]).Public()}
-	case "set_param":
-		need(3)
-		return tx.Action{Kind: tx.ActSetParam, Name: args[0], Param: args[1], Amount: r.num(args[2])}
-	case "add_domain":
-		need(1)
-		return tx.Action{Kind: tx.ActAddDomain, Name: args[0]}
-	case "mint", "pay":
-		need(2)
-		k := tx.ActMint
-		if name == "pay" {
-			k = tx.ActPay
-		}
-		return tx.Action{Kind: k, ID: r.id(args[0]), Amount: r.num(args[1])}
-	case "set_version":
-		need(2)
-		return tx.Action{Kind: tx.ActSetVersion, Amount: r.num(args[0]), Height: r.num(args[1])}
-	case "appoint":
-		need(3)
-		return tx.Action{Kind: tx.ActAppoint, Name: args[0], ID: r.id(args[1]), Amount: r.num(args[2])}
-	case "dismiss":
-		need(1)
-		return tx.Action{Kind: tx.ActDismiss, Name: args[0]}
-	}
-	r.fatalf("unknown action %q", name)
-	return tx.Action{}
+	return a
 }

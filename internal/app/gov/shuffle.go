@@ -3,6 +3,7 @@ package gov
 import (
 	"crypto/sha256"
 	"encoding/binary"
+	"math/bits"
 	"slices"
 
 	"github.com/mass-consensus/mass/internal/wire"
@@ -133,4 +134,21 @@ func LowerMedian(vals []uint64) uint64 {
 	s := slices.Clone(vals)
 	slices.Sort(s)
 	return s[(len(s)-1)/2]
+}
+
+// Mean is the mean of the values rounded down, ⌊sum / n⌋, exact for any
+// values: the sum is kept in 128 bits, and the quotient, at most the
+// largest value, fits in 64.
+func Mean(vals []uint64) uint64 {
+	if len(vals) == 0 {
+		return 0
+	}
+	var hi, lo uint64
+	for _, v := range vals {
+		var carry uint64
+		lo, carry = bits.Add64(lo, v, 0)
+		hi += carry
+	}
+	q, _ := bits.Div64(hi, lo, uint64(len(vals)))
+	return q
 }

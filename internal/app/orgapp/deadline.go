@@ -9,7 +9,8 @@ var _ app.Deadliner = (*App)(nil)
 
 // NextDeadline returns the earliest block time at which governance has
 // something to do on its own — the end of an active proposal's phase, a
-// queued proposal's expiry, an executor's term — read from the latest
+// queued proposal's expiry, the end of a queued proposal's gathering time
+// in a domain with room for it, an executor's term — read from the latest
 // state (app.Deadliner). It reads the registry, each domain and the
 // executors: a few records.
 func (a *App) NextDeadline() (int64, bool, error) {
@@ -36,8 +37,12 @@ func (a *App) NextDeadline() (int64, bool, error) {
 		for _, x := range d.Active {
 			note(x.Deadline)
 		}
+		room := len(d.Active) < int(d.Params[gov.ActiveLimit])
 		for _, q := range d.Queue {
 			note(q.Created + int64(d.Params[gov.QueueExpiry]))
+			if room {
+				note(q.Created + int64(d.Params[gov.GatherMin]))
+			}
 		}
 	}
 	if ex, err := gov.ReadExecutors(s); err == nil {

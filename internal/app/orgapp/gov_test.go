@@ -74,7 +74,7 @@ func (f *fixture) blockAt(ms int64, txs ...[]byte) app.Result {
 }
 
 func quick() map[string]uint64 {
-	return map[string]uint64{"active_limit": 8, "publicity_unit": 60_000, "publicity_floor": 60_000, "review_window": 300_000}
+	return map[string]uint64{"active_limit": 8, "publicity_unit": 60_000, "publicity_floor": 60_000, "review_window": 300_000, "gather_min": 0}
 }
 
 // TestSplitFollowsTheSeed runs the same proposal on three applications: two
@@ -273,11 +273,12 @@ func TestSupplyProperty(t *testing.T) {
 							if rng.IntN(2) == 0 {
 								to = member().Public().ID()
 							}
-							kind := tx.ActMint
+							amount := 1 + uint64(rng.IntN(300))
 							if rng.IntN(2) == 0 {
-								kind, to = tx.ActPay, member().Public().ID()
+								o.Actions = append(o.Actions, &tx.Pay{To: member().Public().ID(), Amount: amount})
+							} else {
+								o.Actions = append(o.Actions, &tx.Mint{To: to, Amount: amount})
 							}
-							o.Actions = append(o.Actions, tx.Action{Kind: kind, ID: to, Amount: 1 + uint64(rng.IntN(300))})
 						}
 						opts = append(opts, o)
 					}
@@ -340,8 +341,8 @@ func TestSupplyProperty(t *testing.T) {
 							t.Fatal(err)
 						}
 						for _, a := range o.Option.Actions {
-							if a.Kind == tx.ActMint {
-								want += a.Amount
+							if m, ok := a.(*tx.Mint); ok {
+								want += m.Amount
 							}
 						}
 					}
@@ -417,5 +418,39 @@ func TestIndexesAreNumbers(t *testing.T) {
 		if err := json.Unmarshal([]byte(bad), &back); err == nil {
 			t.Errorf("%s decoded", bad)
 		}
+	}
+}
+
+// TestNextDeadlineNamesTheGatheringEnd: a queued proposal in a domain with
+// room is due when its gathering time ends, so an idle network makes the
+// block that activates it; in a full domain it is not (its activation
+// waits for room, which another deadline brings).
+func TestNextDeadlineNamesTheGatheringEnd(t *testing.T) {
+	f := govFixture(t, 3, 0, map[string]uint64{"gather_min": 600_000})
+	d := tx.Desire{Meeting: 120_000, Publicity: 120_000, Capacity: 2}
+	create := func(k *crypto.PrivateKey) []byte {
+		return f.sign(k, &tx.Create{Domain: "general", Title: "P", Options: []tx.Option{{Title: "A"}}, Desire: d})
+	}
+	next := func() int64 {
+		t.Helper()
+		at, ok, err := f.app.NextDeadline()
+		if err != nil || !ok {
+			t.Fatalf("NextDeadline: %d %v %v", at, ok, err)
+		}
+		return at
+	}
+	f.blockAt(1000, create(f.keys[0]))
+	if at := next(); at != 1000+600_000 {
+		t.Fatalf("a gathering proposal in an idle domain is due at %d, not at the end of its gathering", at)
+	}
+	f.blockAt(1000 + 600_000)
+	if p, _ := f.app.Proposal(f.height, 1); p.State != "meeting" {
+		t.Fatalf("proposal 1 is %s", p.State)
+	}
+	// The domain is full (active_limit 1): the second's gathering end is
+	// not a deadline; the meeting's end is.
+	f.blockAt(1000+600_000+1000, create(f.keys[1]))
+	if at := next(); at != 1000+600_000+120_000 {
+		t.Fatalf("next deadline %d, want the meeting's end %d", at, 1000+600_000+120_000)
 	}
 }

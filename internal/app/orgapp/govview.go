@@ -241,7 +241,7 @@ func winnerPtr(w uint8) *uint8 {
 func proposalJSON(r *gov.ProposalRecords, nm *names) ProposalView {
 	p, t := r.Proposal, r.Text
 	v := ProposalView{
-		ID: p.ID, Kind: "proposal", Domain: t.Domain, Author: t.Author.String(), AuthorName: nm.of(t.Author), Title: t.Title, Body: t.Body,
+		ID: p.ID, Kind: "proposal", Domain: p.Domain, Author: t.Author.String(), AuthorName: nm.of(t.Author), Title: t.Title, Body: t.Body,
 		Created: t.Created, State: p.State.String(), Participants: len(r.Roster.Participants), Comments: p.Comments,
 		Activated: p.Activated, Deadline: p.Deadline, MeetingWindow: p.Window, Capacity: p.Capacity, Round: p.Round,
 		Winner: winnerPtr(p.Winner), Supporters: p.Supporters, Members: p.Members, PublicityMin: p.PublicityMin,
@@ -252,8 +252,8 @@ func proposalJSON(r *gov.ProposalRecords, nm *names) ProposalView {
 	}
 	for i, o := range r.Options {
 		ov := OptionView{Index: uint8(i), Title: o.Option.Title, Author: o.Author.String(), AuthorName: nm.of(o.Author), Added: o.Added, Actions: []string{}}
-		for j := range o.Option.Actions {
-			ov.Actions = append(ov.Actions, o.Option.Actions[j].String())
+		for _, a := range o.Option.Actions {
+			ov.Actions = append(ov.Actions, a.String())
 		}
 		v.Options = append(v.Options, ov)
 	}
@@ -346,11 +346,11 @@ func (a *App) Proposals(height uint64, domain string, n uint32) (*ProposalList, 
 	if n >= l.Pages {
 		return l, nil
 	}
-	page, err := gov.ReadPage(s, domain, n)
+	page, err := gov.ReadPage(s, d, n)
 	if err != nil {
 		return nil, a.govErr(s, err)
 	}
-	l.Records = append(l.Records, keyHex(gov.PageKey(domain, n)))
+	l.Records = append(l.Records, keyHex(gov.PageKey(d.Serial, n)))
 	for _, id := range page.IDs {
 		p, text, err := gov.ReadSummary(s, id)
 		if err != nil {
@@ -382,7 +382,9 @@ type ActiveView struct {
 
 // DomainView is a domain with its parameters, queue and active proposals.
 type DomainView struct {
-	Name   string            `json:"name"`
+	Name string `json:"name"`
+	// Serial is the domain's number, under which its list pages are filed.
+	Serial uint32            `json:"serial"`
 	Params map[string]uint64 `json:"params"`
 	Total  uint64            `json:"total"`
 	Queue  []QueuedView      `json:"queue"`
@@ -392,7 +394,7 @@ type DomainView struct {
 
 // DomainJSON returns the view of a domain.
 func DomainJSON(d *gov.Domain) DomainView {
-	v := DomainView{Name: d.Name, Params: d.Params.Map(), Total: d.Total, Queue: []QueuedView{}, Active: []ActiveView{}, Record: keyHex(gov.DomainKey(d.Name))}
+	v := DomainView{Name: d.Name, Serial: d.Serial, Params: d.Params.Map(), Total: d.Total, Queue: []QueuedView{}, Active: []ActiveView{}, Record: keyHex(gov.DomainKey(d.Name))}
 	for _, q := range d.Queue {
 		v.Queue = append(v.Queue, QueuedView(q))
 	}

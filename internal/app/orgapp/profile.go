@@ -12,12 +12,14 @@ import (
 
 // GovernanceProfiles are named governance sections for `mass init` and
 // `mass devnet` (--governance NAME): "fast" makes every governance phase
-// last seconds, for trying the whole lifecycle in a few minutes; "default"
+// last seconds (a proposal gathers participants for 5 s before its
+// meeting), for trying the whole lifecycle in a few minutes; "default"
 // is the domain general with the parameters of docs/GOVERNANCE.md.
 var GovernanceProfiles = map[string]GenesisGovernance{
 	"default": {},
 	"fast": {Domains: []GenesisDomain{{Name: "general", Params: map[string]uint64{
 		"active_limit":      4,
+		"gather_min":        5 * gov.Second,
 		"queue_expiry":      gov.Hour,
 		"meeting_min":       gov.Second,
 		"publicity_min":     gov.Second,

@@ -2,7 +2,6 @@ package tx
 
 import (
 	"fmt"
-	"strings"
 	"unicode"
 	"unicode/utf8"
 
@@ -67,200 +66,6 @@ func readDesire(r *wire.Reader) Desire {
 	return d
 }
 
-// ActionKind is the kind of a built-in action.
-type ActionKind uint8
-
-// The actions an option executes when it wins (docs/GOVERNANCE.md).
-const (
-	ActAddMember    ActionKind = 1  // ID, Name
-	ActRemoveMember ActionKind = 2  // ID
-	ActConfirmJoin  ActionKind = 3  // ID
-	ActAddNode      ActionKind = 4  // Key, Addrs
-	ActRemoveNode   ActionKind = 5  // Key
-	ActSetParam     ActionKind = 6  // Name (domain), Param, Amount (the value)
-	ActAddDomain    ActionKind = 7  // Name
-	ActMint         ActionKind = 8  // ID (an account or the treasury's key), Amount
-	ActPay          ActionKind = 9  // ID, Amount: from the treasury
-	ActSetVersion   ActionKind = 10 // Amount (the version, u32), Height
-	ActAppoint      ActionKind = 11 // Name (the role), ID (the member), Amount (the term, ms)
-	ActDismiss      ActionKind = 12 // Name (the role)
-)
-
-var actionNames = map[ActionKind]string{
-	ActAddMember: "add_member", ActRemoveMember: "remove_member", ActConfirmJoin: "confirm_join",
-	ActAddNode: "add_node", ActRemoveNode: "remove_node", ActSetParam: "set_param",
-	ActAddDomain: "add_domain", ActMint: "mint", ActPay: "pay", ActSetVersion: "set_version",
-	ActAppoint: "appoint", ActDismiss: "dismiss",
-}
-
-func (k ActionKind) String() string {
-	if s, ok := actionNames[k]; ok {
-		return s
-	}
-	return fmt.Sprintf("action(%d)", uint8(k))
-}
-
-// Action is a built-in action of an option. Which fields it uses depends on
-// its kind (see the constants); the others are zero.
-type Action struct {
-	Kind   ActionKind
-	ID     crypto.ID
-	Key    crypto.PublicKey
-	Addrs  []string
-	Name   string
-	Param  string
-	Amount uint64
-	Height uint64
-}
-
-// MarshalTo appends the action's canonical encoding:
-//
-//	add_member    (1)  = id:[20] ‖ name:bytes (a member's name)
-//	remove_member (2)  = id:[20]
-//	confirm_join  (3)  = id:[20]
-//	add_node      (4)  = key:[32] ‖ count:u8 (≤ 8) ‖ addr:bytes (1–256) × count
-//	remove_node   (5)  = key:[32]
-//	set_param     (6)  = domain:ident ‖ param:ident ‖ value:u64
-//	add_domain    (7)  = domain:ident
-//	mint          (8)  = to:[20] ‖ amount:u64 (> 0)
-//	pay           (9)  = to:[20] ‖ amount:u64 (> 0)
-//	set_version   (10) = version:u32 (> 0) ‖ height:u64 (> 0)
-//	appoint       (11) = role:ident ‖ member:[20] ‖ term:u64 (1 … MaxWindow ms)
-//	dismiss       (12) = role:ident
-//
-// each after kind:u8.
-func (a *Action) MarshalTo(w *wire.Writer) {
-	w.U8(uint8(a.Kind))
-	switch a.Kind {
-	case ActAddMember:
-		w.Raw(a.ID[:])
-		w.Bytes([]byte(a.Name))
-	case ActRemoveMember, ActConfirmJoin:
-		w.Raw(a.ID[:])
-	case ActAddNode:
-		w.Raw(a.Key[:])
-		w.U8(uint8(len(a.Addrs)))
-		for _, s := range a.Addrs {
-			w.Bytes([]byte(s))
-		}
-	case ActRemoveNode:
-		w.Raw(a.Key[:])
-	case ActSetParam:
-		w.Bytes([]byte(a.Name))
-		w.Bytes([]byte(a.Param))
-		w.U64(a.Amount)
-	case ActAddDomain, ActDismiss:
-		w.Bytes([]byte(a.Name))
-	case ActMint, ActPay:
-		w.Raw(a.ID[:])
-		w.U64(a.Amount)
-	case ActSetVersion:
-		w.U32(uint32(a.Amount))
-		w.U64(a.Height)
-	case ActAppoint:
-		w.Bytes([]byte(a.Name))
-		w.Raw(a.ID[:])
-		w.U64(a.Amount)
-	}
-}
-
-// ReadAction decodes an action, checking its fields (not the state); the
-// error, if any, is also left in r.
-func ReadAction(r *wire.Reader) (Action, error) {
-	var a Action
-	a.Kind = ActionKind(r.U8("action kind"))
-	if r.Err() != nil {
-		return a, r.Err()
-	}
-	var err error
-	switch a.Kind {
-	case ActAddMember:
-		copy(a.ID[:], r.Raw(crypto.IDSize, "member"))
-		a.Name = string(r.Bytes(MaxName, "name"))
-		if r.Err() == nil {
-			err = CheckName(a.Name)
-		}
-	case ActRemoveMember, ActConfirmJoin:
-		copy(a.ID[:], r.Raw(crypto.IDSize, "member"))
-	case ActAddNode:
-		copy(a.Key[:], r.Raw(crypto.PublicKeySize, "node key"))
-		n := int(r.U8("addresses"))
-		if n > MaxAddrs {
-			r.Fail("more than 8 addresses")
-		}
-		for i := 0; i < n && r.Err() == nil; i++ {
-			s := r.Bytes(MaxAddr, "address")
-			if r.Err() == nil && (len(s) == 0 || !utf8.Valid(s)) {
-				r.Fail("an empty or non-UTF-8 address")
-			}
-			a.Addrs = append(a.Addrs, string(s))
-		}
-		if r.Err() == nil {
-			if e := a.Key.CheckStrong(); e != nil {
-				err = fmt.Errorf("%w: %w", ErrMalformed, e)
-			}
-		}
-	case ActRemoveNode:
-		copy(a.Key[:], r.Raw(crypto.PublicKeySize, "node key"))
-	case ActSetParam:
-		a.Name = readIdent(r, "domain")
-		a.Param = readIdent(r, "parameter")
-		a.Amount = r.U64("value")
-	case ActAddDomain, ActDismiss:
-		a.Name = readIdent(r, "name")
-	case ActMint, ActPay:
-		copy(a.ID[:], r.Raw(crypto.IDSize, "to"))
-		a.Amount = r.U64("amount")
-		if r.Err() == nil && a.Amount == 0 {
-			r.Fail("an amount of 0")
-		}
-	case ActSetVersion:
-		a.Amount = uint64(r.U32("version"))
-		a.Height = r.U64("height")
-		if r.Err() == nil && (a.Amount == 0 || a.Height == 0) {
-			r.Fail("version or height 0")
-		}
-	case ActAppoint:
-		a.Name = readIdent(r, "role")
-		copy(a.ID[:], r.Raw(crypto.IDSize, "member"))
-		a.Amount = r.U64("term")
-		if r.Err() == nil && (a.Amount == 0 || a.Amount > MaxWindow) {
-			r.Fail("term out of 1 … MaxWindow")
-		}
-	default:
-		r.Fail("unknown action kind")
-	}
-	if r.Err() != nil {
-		return a, r.Err()
-	}
-	return a, err
-}
-
-// String is the action as the views show it, e.g. "mint(<id>, 100)".
-func (a *Action) String() string {
-	switch a.Kind {
-	case ActAddMember:
-		return fmt.Sprintf("add_member(%s, %q)", a.ID, a.Name)
-	case ActRemoveMember, ActConfirmJoin:
-		return fmt.Sprintf("%s(%s)", a.Kind, a.ID)
-	case ActAddNode:
-		return fmt.Sprintf("add_node(%s, [%s])", a.Key, strings.Join(a.Addrs, " "))
-	case ActRemoveNode:
-		return fmt.Sprintf("remove_node(%s)", a.Key)
-	case ActSetParam:
-		return fmt.Sprintf("set_param(%s, %s, %d)", a.Name, a.Param, a.Amount)
-	case ActAddDomain, ActDismiss:
-		return fmt.Sprintf("%s(%s)", a.Kind, a.Name)
-	case ActMint, ActPay:
-		return fmt.Sprintf("%s(%s, %d)", a.Kind, a.ID, a.Amount)
-	case ActSetVersion:
-		return fmt.Sprintf("set_version(%d, %d)", a.Amount, a.Height)
-	case ActAppoint:
-		return fmt.Sprintf("appoint(%s, %s, %d)", a.Name, a.ID, a.Amount)
-	}
-	return a.Kind.String()
-}
-
 // Option is a choice of a proposal: a title and the actions executed, all
 // or none, if it wins.
 type Option struct {
@@ -273,8 +78,8 @@ type Option struct {
 func (o *Option) MarshalTo(w *wire.Writer) {
 	w.Bytes([]byte(o.Title))
 	w.U8(uint8(len(o.Actions)))
-	for i := range o.Actions {
-		o.Actions[i].MarshalTo(w)
+	for _, a := range o.Actions {
+		MarshalAction(w, a)
 	}
 }
 

@@ -47,7 +47,7 @@
 //	challenge (12) = target:[20] ID ‖ domain:ident ‖ reason:bytes (1–16 KiB, multiline text) ‖ desire
 //
 //	option = title:bytes (1–200, text) ‖ count:u8 (≤ 8) ‖ action × count
-//	action = kind:u8 ‖ fields (see Action.MarshalTo)
+//	action = kind:u8 ‖ fields (see MarshalAction)
 //
 // Decoders reject unknown versions and types, non-canonical payloads,
 // oversized fields and trailing bytes.

@@ -3,6 +3,7 @@ package tx
 import (
 	"bytes"
 	"errors"
+	"reflect"
 	"testing"
 
 	"github.com/mass-consensus/mass/internal/crypto"
@@ -35,7 +36,7 @@ func samples(t testing.TB) []*Tx {
 			{Title: "Nothing"},
 		}, Desire: Desire{Meeting: 3600_000, Publicity: 7200_000, Capacity: 12}}),
 		New(alice.Public(), 8, &Join{Proposal: 3, Desire: Desire{Meeting: 1, Publicity: MaxWindow, Capacity: MaxCapacity}}),
-		New(alice.Public(), 9, &AddOption{Proposal: 3, Option: Option{Title: "Elect Bob", Actions: []Action{{Kind: ActAppoint, Name: "treasurer", ID: id, Amount: 1000}}}}),
+		New(alice.Public(), 9, &AddOption{Proposal: 3, Option: Option{Title: "Elect Bob", Actions: []Action{&Appoint{Role: "treasurer", Member: id, Term: 1000}}}}),
 		New(alice.Public(), 10, &Comment{Proposal: 3, Text: "I agree.\n\tMostly."}),
 		New(alice.Public(), 11, &Vote{Proposal: 3, Round: 2, Meeting: 5, Approve: []uint8{0, 3, 31}}),
 		New(alice.Public(), 12, &Freeze{Proposal: 3}),
@@ -55,42 +56,47 @@ func samples(t testing.TB) []*Tx {
 	return txs
 }
 
-// everyAction returns one action of each kind.
+// everyAction returns the first 8 kinds' actions (8 actions is the limit
+// of an option; allActions has the others).
 func everyAction(node crypto.PublicKey, id crypto.ID) []Action {
+	return allActions(node, id)[:MaxActions]
+}
+
+// allActions returns one action of each kind.
+func allActions(node crypto.PublicKey, id crypto.ID) []Action {
 	return []Action{
-		{Kind: ActAddMember, ID: id, Name: "Eve"}, {Kind: ActRemoveMember, ID: id}, {Kind: ActConfirmJoin, ID: id},
-		{Kind: ActAddNode, Key: node, Addrs: []string{"/ip4/10.0.0.1/tcp/4001"}}, {Kind: ActRemoveNode, Key: node},
-		{Kind: ActSetParam, Name: "general", Param: "active_limit", Amount: 2}, {Kind: ActAddDomain, Name: "tech"},
-		{Kind: ActMint, ID: id, Amount: 5},
-		// (8 actions is the limit of an option; the others are below.)
+		&AddMember{ID: id, Name: "Eve"}, &RemoveMember{ID: id}, &ConfirmJoin{ID: id},
+		&AddNode{Key: node, Addrs: []string{"/ip4/10.0.0.1/tcp/4001"}}, &RemoveNode{Key: node},
+		&SetParam{Domain: "general", Param: "active_limit", Value: 2}, &AddDomain{Name: "tech"},
+		&Mint{To: id, Amount: 5},
+		&Pay{To: id, Amount: 7}, &SetVersion{Version: 2, Height: 100},
+		&Appoint{Role: "clerk", Member: id, Term: 60_000}, &Dismiss{Role: "clerk"},
+		&RemoveDomain{Name: "tech"}, &RenameDomain{Name: "tech", NewName: "engineering"},
 	}
 }
 
 func TestEveryAction(t *testing.T) {
 	var id crypto.ID
 	id[3] = 9
-	all := append(everyAction(key(t, 2).Public(), id),
-		Action{Kind: ActPay, ID: id, Amount: 7}, Action{Kind: ActSetVersion, Amount: 2, Height: 100},
-		Action{Kind: ActAppoint, Name: "clerk", ID: id, Amount: 60_000}, Action{Kind: ActDismiss, Name: "clerk"})
 	seen := map[ActionKind]bool{}
-	for _, a := range all {
+	for _, a := range allActions(key(t, 2).Public(), id) {
 		w := wire.NewWriter(64)
-		a.MarshalTo(w)
+		MarshalAction(w, a)
 		raw := w.Finish()
 		r := wire.NewReader(raw)
 		b, err := ReadAction(r)
 		if err != nil || r.Done() != nil {
-			t.Fatalf("%s: %v %v", a.Kind, err, r.Done())
+			t.Fatalf("%s: %v %v", a.Kind(), err, r.Done())
 		}
 		w2 := wire.NewWriter(64)
-		b.MarshalTo(w2)
-		if !bytes.Equal(w2.Finish(), raw) || b.String() != a.String() {
-			t.Fatalf("%s: round trip %s", a.Kind, b.String())
+		MarshalAction(w2, b)
+		if !bytes.Equal(w2.Finish(), raw) || b.String() != a.String() || !reflect.DeepEqual(a, b) {
+			t.Fatalf("%s: round trip %s", a.Kind(), b.String())
 		}
-		seen[a.Kind] = true
+		seen[a.Kind()] = true
 	}
-	if len(seen) != len(actionNames) {
-		t.Fatalf("%d kinds tested of %d", len(seen), len(actionNames))
+	if len(seen) != len(ActionKinds()) {
+		t.Fatalf("%d kinds tested of %d", len(seen), len(ActionKinds()))
 	}
 }
 
@@ -191,7 +197,7 @@ func TestRejects(t *testing.T) {
 	small[0] = 1
 	nine := make([]Action, MaxActions+1)
 	for i := range nine {
-		nine[i] = Action{Kind: ActDismiss, Name: "x"}
+		nine[i] = &Dismiss{Role: "x"}
 	}
 	many := make([]Option, MaxOptions+1)
 	for i := range many {
@@ -216,13 +222,15 @@ func TestRejects(t *testing.T) {
 		"window too long":     sign(&Join{Proposal: 1, Desire: Desire{Meeting: MaxWindow + 1, Publicity: 1, Capacity: 2}}),
 		"empty comment":       sign(&Comment{Proposal: 1}),
 		"empty reason":        sign(&Challenge{Domain: "general", Desire: d}),
-		"small-order node":    sign(&AddOption{Proposal: 1, Option: Option{Title: "o", Actions: []Action{{Kind: ActAddNode, Key: small}}}}),
-		"mint 0":              sign(&AddOption{Proposal: 1, Option: Option{Title: "o", Actions: []Action{{Kind: ActMint}}}}),
-		"term 0":              sign(&AddOption{Proposal: 1, Option: Option{Title: "o", Actions: []Action{{Kind: ActAppoint, Name: "r"}}}}),
-		"version 0":           sign(&AddOption{Proposal: 1, Option: Option{Title: "o", Actions: []Action{{Kind: ActSetVersion, Height: 5}}}}),
-		"bad member name":     sign(&AddOption{Proposal: 1, Option: Option{Title: "o", Actions: []Action{{Kind: ActAddMember, Name: " x"}}}}),
-		"unknown action":      sign(&AddOption{Proposal: 1, Option: Option{Title: "o", Actions: []Action{{Kind: 99}}}}),
-		"param not ident":     sign(&AddOption{Proposal: 1, Option: Option{Title: "o", Actions: []Action{{Kind: ActSetParam, Name: "general", Param: "Active"}}}}),
+		"small-order node":    sign(&AddOption{Proposal: 1, Option: Option{Title: "o", Actions: []Action{&AddNode{Key: small}}}}),
+		"mint 0":              sign(&AddOption{Proposal: 1, Option: Option{Title: "o", Actions: []Action{&Mint{}}}}),
+		"term 0":              sign(&AddOption{Proposal: 1, Option: Option{Title: "o", Actions: []Action{&Appoint{Role: "r"}}}}),
+		"version 0":           sign(&AddOption{Proposal: 1, Option: Option{Title: "o", Actions: []Action{&SetVersion{Height: 5}}}}),
+		"bad member name":     sign(&AddOption{Proposal: 1, Option: Option{Title: "o", Actions: []Action{&AddMember{Name: " x"}}}}),
+		"unknown action":      sign(&AddOption{Proposal: 1, Option: Option{Title: "o", Actions: []Action{&unknownAction{Dismiss{Role: "x"}}}}}),
+		"rename to itself":    sign(&AddOption{Proposal: 1, Option: Option{Title: "o", Actions: []Action{&RenameDomain{Name: "tech", NewName: "tech"}}}}),
+		"remove not ident":    sign(&AddOption{Proposal: 1, Option: Option{Title: "o", Actions: []Action{&RemoveDomain{Name: "Tech"}}}}),
+		"param not ident":     sign(&AddOption{Proposal: 1, Option: Option{Title: "o", Actions: []Action{&SetParam{Domain: "general", Param: "Active"}}}}),
 	} {
 		if _, err := Unmarshal(raw); !errors.Is(err, ErrMalformed) {
 			t.Errorf("%s: %v", name, err)
@@ -234,6 +242,11 @@ func TestRejects(t *testing.T) {
 		}
 	}
 }
+
+// unknownAction is an action of a kind no decoder knows.
+type unknownAction struct{ Dismiss }
+
+func (*unknownAction) Kind() ActionKind { return 99 }
 
 func FuzzUnmarshal(f *testing.F) {
 	for _, x := range samples(f) {

@@ -1,8 +1,10 @@
 package web
 
 import (
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"math/big"
 	mrand "math/rand/v2"
 	"reflect"
@@ -24,6 +26,7 @@ func TestBrowserLightClient(t *testing.T) {
 	b := newBrowser(t, f.base)
 	t.Run("honest answers", func(t *testing.T) { testHonest(t, f, b) })
 	t.Run("tampered answers", func(t *testing.T) { testTampered(t, f, b) })
+	t.Run("crafted proofs", func(t *testing.T) { testCrafted(t, f, b) })
 	t.Run("fetched from the node", func(t *testing.T) { testFetched(t, f, b) })
 	t.Run("genesis", func(t *testing.T) { testGenesis(t, f, b) })
 	t.Run("keys and signatures", func(t *testing.T) { testKeys(t, f, b) })
@@ -131,6 +134,10 @@ func tamperings(t *testing.T, f *fixture) []tampering {
 	weakSet.Keys[6] = crypto.PublicKey{1} // the identity point: small order
 	weakChange := f.header(changeAt)
 	weakChange.NextNodes = weakSet.Hash()
+	dupSet := chain.NodeSet{Keys: append([]crypto.PublicKey(nil), f.sets[1].Keys...)}
+	dupSet.Keys[6] = dupSet.Keys[0]
+	dupChange := f.header(changeAt)
+	dupChange.NextNodes = dupSet.Hash()
 	upTo := func(h uint64) []chain.Header {
 		var hs []chain.Header
 		for i := uint64(1); i <= h; i++ {
@@ -147,6 +154,7 @@ func tamperings(t *testing.T, f *fixture) []tampering {
 	}
 	withAfter := append(upTo(changeAt), after)
 	withWeak := append(upTo(changeAt-1), weakChange)
+	withDup := append(upTo(changeAt-1), dupChange)
 
 	return []tampering{
 		{"a header's byte flipped (between certificates)", []step{segStep(editSegment(t, seg40, func(j *light.SegmentJSON) {
@@ -168,11 +176,17 @@ func tamperings(t *testing.T, f *fixture) []tampering {
 		{"the new node set left out", []step{segStep(editSegment(t, seg110, func(j *light.SegmentJSON) { j.NodeSets = nil }))}, "node_set_missing"},
 		{"a new node set with a key of small order", []step{segStep(segmentOf(t, withWeak, certs(&withWeak[changeAt-1]),
 			map[chain.Hash]chain.NodeSet{weakSet.Hash(): weakSet}))}, "node_set_invalid"},
+		{"a new node set with a key twice", []step{segStep(segmentOf(t, withDup, certs(&withDup[changeAt-1]),
+			map[chain.Hash]chain.NodeSet{dupSet.Hash(): dupSet}))}, "node_set_invalid"},
+		{"a bad last certificate after a node-set change", []step{segStep(editSegment(t, seg110, func(j *light.SegmentJSON) {
+			j.Certificates[u64s(heights)] = editCertificate(t, j.Certificates[u64s(heights)], func(c *chain.Certificate) { c.Votes[0].Sig[0] ^= 1 })
+		}))}, "certificate_signature"},
 		{"a header after the change signed by the set that left", []step{segStep(segmentOf(t, withAfter,
 			map[uint64]*chain.Certificate{changeAt: f.certs[changeAt-1], changeAt + 1: f.certify(&after, 0, []int{0, 1, 2, 3})},
 			map[chain.Hash]chain.NodeSet{f.sets[1].Hash(): f.sets[1]}))}, "certificate_quorum"},
 		{"a header for another chain ID", []step{segStep(segmentOf(t, []chain.Header{otherChain}, certs(&otherChain), nil))}, "chain_id"},
 		{"a header back in time", []step{segStep(segmentOf(t, []chain.Header{h1, backInTime}, certs(&backInTime), nil))}, "time"},
+		{"an empty segment", []step{segStep(`{"headers":[],"certificates":{}}`)}, "segment"},
 		{"a segment that does not follow the client's height", []step{segStep(f.segment(t, 2, 40))}, "height"},
 		{"a proof's sibling flipped", editBob(func(l *light.LeafJSON) {
 			l.Proof = editProof(t, l.Proof, func(p *smt.Proof) {
@@ -216,7 +230,89 @@ func tamperings(t *testing.T, f *fixture) []tampering {
 			a.Proof.Value = flipByte(t, a.Proof.Value, -1) // applicants
 		}))}, "state_root"},
 		{"a proof at a height not verified", []step{segStep(seg40), acctStep(bob, bob110)}, "unknown_height"},
+
+		// Encodings: every decoder is strict.
+		{"a header with a trailing byte", []step{segStep(editSegment(t, seg40, func(j *light.SegmentJSON) { j.Headers[5] += "00" }))}, "encoding"},
+		{"a certificate cut short", []step{segStep(editCert40Raw(t, seg40, func(h string) string { return h[:len(h)-2] }))}, "encoding"},
+		{"a header that is not hex", []step{segStep(editSegment(t, seg40, func(j *light.SegmentJSON) { j.Headers[0] = "zz" + j.Headers[0][2:] }))}, "encoding"},
+		{"a proof with an empty sibling written out", func() []step {
+			who, answer := f.withEmptySibling(t)
+			return []step{sync, acctStep(who, editLeaf(t, answer, func(l *light.LeafJSON) { l.Proof = writeEmptySiblings(t, l.Proof) }))}
+		}(), "encoding"},
+		{"a sum written as a string", []step{sync, acctStep(bob, sumAsString(t, bob110))}, "encoding"},
 	}
+}
+
+// editCert40Raw changes the hex of certificate 40 of a segment.
+func editCert40Raw(t *testing.T, seg string, edit func(string) string) string {
+	return editSegment(t, seg, func(j *light.SegmentJSON) { j.Certificates["40"] = edit(j.Certificates["40"]) })
+}
+
+// sumAsString writes an answer's proof sum as a JSON string.
+func sumAsString(t *testing.T, answer string) string {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal([]byte(answer), &m); err != nil {
+		t.Fatal(err)
+	}
+	p := m["proof"].(map[string]any)
+	p["sum"] = fmt.Sprint(p["sum"])
+	return mustJSON(t, m)
+}
+
+// withEmptySibling finds an account (present or absent) whose proof at the
+// latest height has an empty sibling, and returns it with the API's answer.
+func (f *fixture) withEmptySibling(t *testing.T) (string, string) {
+	t.Helper()
+	for i := range 64 {
+		who := seeded(t, fmt.Sprint("nobody", i)).Public().String()
+		answer := f.account(t, who, heights)
+		var a light.AccountAnswer
+		if err := json.Unmarshal([]byte(answer), &a); err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := hex.DecodeString(a.Proof.Proof)
+		p, err := smt.UnmarshalProof(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range p.Siblings {
+			if s.Hash == smt.EmptyHash {
+				return who, answer
+			}
+		}
+	}
+	t.Fatal("no proof with an empty sibling in 64 accounts")
+	return "", ""
+}
+
+// writeEmptySiblings re-encodes a proof with its empty siblings written
+// out (bitmap bit set, H(0x00) and sum 0): the same path, a non-canonical
+// encoding.
+func writeEmptySiblings(t *testing.T, h string) string {
+	t.Helper()
+	raw, _ := hex.DecodeString(h)
+	p, err := smt.UnmarshalProof(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := len(p.Siblings)
+	out := []byte{0x01, byte(p.Terminal), byte(d)}
+	bitmap := make([]byte, (d+7)/8)
+	for i := range d {
+		bitmap[i>>3] |= 0x80 >> uint(i&7)
+	}
+	out = append(out, bitmap...)
+	for _, s := range p.Siblings {
+		out = append(out, s.Hash[:]...)
+		out = binary.BigEndian.AppendUint64(out, s.Sum)
+	}
+	if p.Terminal == smt.TerminalOther {
+		out = append(out, p.OtherKey[:]...)
+		out = binary.BigEndian.AppendUint64(out, p.OtherSum)
+		out = append(out, p.OtherValueHash[:]...)
+	}
+	return hex.EncodeToString(out)
 }
 
 // testTampered checks that each tampering is rejected by both clients, with
@@ -244,8 +340,14 @@ func testTampered(t *testing.T, f *fixture, b *browser) {
 			if jsErr.Check != c.check || jsErr.Name != goErr.Name {
 				t.Fatalf("JS %s (%s): %s; want check %s and Go's class\nGo %s: %s", jsErr.Name, jsErr.Check, jsErr.Message, c.check, goErr.Name, goErr.Message)
 			}
-			if jsOut.Height != goOut.Height {
-				t.Fatalf("after the rejection JS is at height %d, Go at %d", jsOut.Height, goOut.Height)
+			// Nothing of the rejected answer is kept: not its headers, not
+			// the node set it changed to.
+			eras := 1
+			if jsOut.Height >= changeAt {
+				eras = 2
+			}
+			if jsOut.Height != goOut.Height || len(jsOut.Eras) != eras {
+				t.Fatalf("after the rejection JS is at height %d with %d node sets, Go at %d", jsOut.Height, len(jsOut.Eras), goOut.Height)
 			}
 			t.Logf("JS %s: %s\n    Go: %s", jsErr.Check, jsErr.Message, goErr.Message)
 		})
@@ -373,8 +475,11 @@ func testKeys(t *testing.T, f *fixture, b *browser) {
 		{key.String(), hex.EncodeToString(append(msg, 0)), hex.EncodeToString(vote[:]), false},
 		{f.sets[0].Keys[1].String(), hex.EncodeToString(msg), hex.EncodeToString(vote[:]), false},
 	}
-	var got []bool
+	var got struct{ OK, Canonical []bool }
 	b.call(t, "verifySignatures", cases, &got)
+	if !reflect.DeepEqual(got.Canonical, []bool{true, true, false, true, true}) {
+		t.Errorf("S canonical: %v", got.Canonical)
+	}
 	for i, c := range cases {
 		var sig crypto.Signature
 		raw, _ := hex.DecodeString(c.Sig)
@@ -382,8 +487,8 @@ func testKeys(t *testing.T, f *fixture, b *browser) {
 		pk, _ := crypto.ParsePublicKey(c.Key)
 		m, _ := hex.DecodeString(c.Msg)
 		goOK := pk.Verify(crypto.DomainBlock, m[len(crypto.DomainBlock)+1:], sig) == nil
-		if got[i] != c.want || goOK != c.want {
-			t.Errorf("signature case %d: JS %v, Go %v, want %v", i, got[i], goOK, c.want)
+		if got.OK[i] != c.want || goOK != c.want {
+			t.Errorf("signature case %d: JS %v, Go %v, want %v", i, got.OK[i], goOK, c.want)
 		}
 	}
 }

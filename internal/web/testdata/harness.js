@@ -5,7 +5,7 @@
 
 import { LightClient, ProofError, Remote } from '/light.js';
 import { fromHex, toHex } from '/light/bytes.js';
-import { verifySignature, weakKeyReason } from '/light/ed25519.js';
+import { canonicalS, verifySignature, weakKeyReason } from '/light/ed25519.js';
 
 /** JSON text of v: BigInt as a decimal string, bytes as hex. */
 function plain(v) {
@@ -72,7 +72,7 @@ export async function run(scenario) {
     out.genesisError = errorOf(e);
     return plain(out);
   }
-  for (const s of scenario.steps) {
+  for (const s of scenario.steps ?? []) {
     try {
       out.steps.push({ ok: true, result: summary(s.kind, await step(client, s)) });
     } catch (e) {
@@ -103,10 +103,15 @@ export function weakKeys(keys) {
   return plain(keys.map((k) => weakKeyReason(fromHex(k, 'key', 32))));
 }
 
-/** For each {key, msg, sig} (hex): whether the signature verifies. */
+/**
+ * For each {key, msg, sig} (hex): whether the signature verifies, and
+ * whether its S is canonical (checked by the client itself, whatever the
+ * browser's Ed25519 does).
+ */
 export async function verifySignatures(items) {
-  const ok = await Promise.all(items.map((x) => verifySignature(fromHex(x.key, 'key'), fromHex(x.msg, 'msg'), fromHex(x.sig, 'sig'))));
-  return plain(ok);
+  const sigs = items.map((x) => fromHex(x.sig, 'sig'));
+  const ok = await Promise.all(items.map((x, i) => verifySignature(fromHex(x.key, 'key'), fromHex(x.msg, 'msg'), sigs[i])));
+  return plain({ ok, canonical: sigs.map(canonicalS) });
 }
 
 function median(xs) {

@@ -376,6 +376,15 @@ func testFetched(t *testing.T, f *fixture, b *browser) {
 	if out.Height != heights || !reflect.DeepEqual(&out.Account, goOut.Steps[1].Result) || !reflect.DeepEqual(&out.Organization, goOut.Steps[2].Result) {
 		t.Fatalf("fetched by JS: %+v\nGo: %+v %+v", out, goOut.Steps[1].Result, goOut.Steps[2].Result)
 	}
+	// A node's refusal is a RemoteError, not a failed proof: no claim was made.
+	var refused struct {
+		Name, Code string
+		Status     int
+	}
+	b.call(t, "fetchError", map[string]any{"genesis": f.genesisText, "account": bob, "height": heights + 1}, &refused)
+	if refused.Name != "RemoteError" || refused.Status != 404 || refused.Code != "not_found" {
+		t.Fatalf("an account above the certified height: %+v", refused)
+	}
 }
 
 // testGenesis checks that both clients refuse the same bad genesis files.

@@ -98,6 +98,20 @@ export async function fetchRun({ genesis, account }) {
   return plain({ account: summary('account', acct), organization: summary('organization', org), height: client.height });
 }
 
+/**
+ * Asks this page's node for an account at a height and returns how the
+ * client failed: {name, check, status, code}.
+ */
+export async function fetchError({ genesis, account, height }) {
+  const client = await LightClient.fromGenesis(genesis);
+  try {
+    await client.fetchAccount(new Remote(''), account, height);
+  } catch (e) {
+    return plain({ ...errorOf(e), status: e.status ?? 0, code: e.code ?? '' });
+  }
+  return plain({ name: 'none' });
+}
+
 /** For each key (hex): null if strong, else why not (as Go's CheckStrong). */
 export function weakKeys(keys) {
   return plain(keys.map((k) => weakKeyReason(fromHex(k, 'key', 32))));

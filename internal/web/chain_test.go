@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/mass-consensus/mass/internal/api"
 	"github.com/mass-consensus/mass/internal/app"
@@ -205,7 +206,7 @@ func (f *fixture) serve(t *testing.T) {
 // get returns the body of an answer of the test server, which must be 200.
 func (f *fixture) get(t *testing.T, path string) string {
 	t.Helper()
-	resp, err := http.Get(f.base + path)
+	resp, err := httpClient.Get(f.base + path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -253,6 +254,9 @@ func (f *fixture) absent(t *testing.T, height uint64, terminal smt.TerminalKind)
 	t.Fatalf("no absent account with terminal %d in 256 tries", terminal)
 	return crypto.PublicKey{}
 }
+
+// httpClient bounds the test's own requests.
+var httpClient = &http.Client{Timeout: 30 * time.Second}
 
 // backend is a read-only node holding the fixture's chain, for api.Server.
 type backend struct{ f *fixture }

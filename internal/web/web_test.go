@@ -21,7 +21,7 @@ func TestHandlerServesTheApp(t *testing.T) {
 	t.Cleanup(srv.Close)
 	get := func(p string) (*http.Response, string) {
 		t.Helper()
-		resp, err := http.Get(srv.URL + p)
+		resp, err := httpClient.Get(srv.URL + p)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -73,7 +73,7 @@ func TestHandlerServesTheApp(t *testing.T) {
 			t.Errorf("%s: %s, want 404", p, resp.Status)
 		}
 	}
-	resp, err := http.Post(srv.URL+"/light.js", "text/plain", strings.NewReader("x"))
+	resp, err := httpClient.Post(srv.URL+"/light.js", "text/plain", strings.NewReader("x"))
 	if err != nil {
 		t.Fatal(err)
 	}

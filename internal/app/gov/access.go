@@ -94,6 +94,17 @@ func account(s Store, id crypto.ID) (*state.Account, uint64, bool, error) {
 	return a, sum, true, nil
 }
 
+// Standing says what an account is, for messages: "is a guest", "is a
+// member", or "has no account" for a key that holds nothing — no tokens,
+// no name, no flag — whether or not its record exists (a transaction's
+// nonce may have made an empty one).
+func Standing(a *state.Account, balance uint64) string {
+	if a.Role == state.Guest && balance == 0 && a.Name == "" && a.Flags == 0 {
+		return "has no account"
+	}
+	return "is a " + a.Role.String()
+}
+
 func putAccount(s Store, id crypto.ID, a *state.Account, sum uint64) {
 	s.Put(state.AccountKey(id), a.Marshal(), sum)
 }
@@ -112,7 +123,7 @@ func activeMember(s Store, id crypto.ID) (*state.Account, uint64, error) {
 	case err != nil:
 		return nil, 0, err
 	case !a.Role.IsMember():
-		return nil, 0, fail(CodeNotPermitted, "only members take part in governance; %s is a %s", id, a.Role)
+		return nil, 0, fail(CodeNotPermitted, "only members take part in governance; %s %s", id, Standing(a, sum))
 	case a.Frozen():
 		return nil, 0, fail(CodeNotPermitted, "%s is frozen: it froze a proposal whose review has not ended, and cannot vote or propose", id)
 	case a.Suspended():

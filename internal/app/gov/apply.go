@@ -377,12 +377,12 @@ func comment(s Store, env Env, sender crypto.ID, b *tx.Comment) ([]app.Event, er
 	if p.State != StateQueued && p.State != StateMeeting && p.State != StateVoting {
 		return nil, fail(CodePhase, "proposal %d is %s: comments are open until publicity", p.ID, p.State)
 	}
-	acct, _, _, err := account(s, sender)
+	acct, balance, _, err := account(s, sender)
 	if err != nil {
 		return nil, err
 	}
 	if !acct.Role.IsMember() {
-		return nil, fail(CodeNotPermitted, "only members comment; %s is a %s", sender, acct.Role)
+		return nil, fail(CodeNotPermitted, "only members comment; %s %s", sender, Standing(acct, balance))
 	}
 	text, err := getText(s, p.ID)
 	if err != nil {

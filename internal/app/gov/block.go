@@ -430,7 +430,7 @@ func execute(s Store, env Env, p *Proposal) error {
 		return err
 	}
 	return closeActive(s, env, p, StateExecuted,
-		fmt.Sprintf("option %d (%s) executed: %d actions", p.Winner, opt.Option.Title, len(opt.Option.Actions)))
+		fmt.Sprintf("option %d (%s) executed: %s", p.Winner, opt.Option.Title, plural(len(opt.Option.Actions), "action")))
 }
 
 // endReview ends a freeze's review: the freezer is unfrozen; the freeze is
@@ -506,4 +506,12 @@ func expireExecutors(s Store, env Env) error {
 		s.Put(ExecutorsKey, e.Marshal(), 0)
 	}
 	return nil
+}
+
+// plural writes a count with its noun: "1 action", "0 actions", "3 actions".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

@@ -454,3 +454,19 @@ func TestNextDeadlineNamesTheGatheringEnd(t *testing.T) {
 		t.Fatalf("next deadline %d, want the meeting's end %d", at, 1000+600_000+120_000)
 	}
 }
+
+// TestAKeyWithNoAccountIsNotCalledAGuest: refusals name what the sender is;
+// a key that never held anything "has no account".
+func TestAKeyWithNoAccountIsNotCalledAGuest(t *testing.T) {
+	f := govFixture(t, 2, 0, quick())
+	stranger := key(t, 99)
+	d := tx.Desire{Meeting: 600_000, Publicity: 600_000, Capacity: 2}
+	res := f.blockAt(1000,
+		f.sign(stranger, &tx.Create{Domain: "general", Title: "Mine", Options: []tx.Option{{Title: "A"}}, Desire: d}),
+		f.sign(stranger, &tx.Decide{Applicant: f.keys[1].Public().ID(), Accept: true}))
+	for i, r := range res.Txs {
+		if r.Code != CodeNotPermitted || !strings.Contains(r.Log, "has no account") || strings.Contains(r.Log, "guest") {
+			t.Errorf("tx %d: code %d %q, want not permitted: has no account", i, r.Code, r.Log)
+		}
+	}
+}

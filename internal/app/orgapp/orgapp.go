@@ -777,7 +777,7 @@ func decide(o *overlay, id crypto.ID, acct *state.Account, balance uint64, b *tx
 		return nil, fail(CodeNotPermitted, "applications are decided by a vote of the members (policy %s)", org.Policy)
 	}
 	if acct.Role != state.Supervisor {
-		return nil, fail(CodeNotPermitted, "only a supervisor decides applications; the sender is a %s", acct.Role)
+		return nil, fail(CodeNotPermitted, "only a supervisor decides applications; the sender %s", gov.Standing(acct, balance))
 	}
 	if b.Applicant == id {
 		return nil, fail(CodeInvalid, "a supervisor cannot decide its own application")

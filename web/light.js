@@ -79,7 +79,7 @@ function optionalString(v, what) {
   return v;
 }
 
-/** Decodes a segment as GET /v1/headers answers it (Go: SegmentJSON.Decode). */
+/** Decodes a segment as GET /v1/headers answers it (Go: light.Segment's UnmarshalJSON). */
 function decodeSegment(seg) {
   if (!isObject(seg) || !Array.isArray(seg.headers)) throw encodingError('a segment has no "headers" array');
   if (seg.headers.length > MAX_SEGMENT) {
@@ -117,7 +117,7 @@ function decodeSegment(seg) {
   return { headers, certificates, nodeSets };
 }
 
-/** Decodes a record's answer with its proof (Go: LeafJSON.Decode). */
+/** Decodes a record's answer with its proof (Go: light.Leaf's UnmarshalJSON). */
 async function decodeLeaf(j) {
   if (!isObject(j)) throw encodingError('the answer has no proof');
   const found = j.found ?? false;
@@ -331,7 +331,7 @@ export class LightClient {
 
   /**
    * Verifies a record's answer with its proof (the "proof" object of an
-   * API answer, Go's LeafJSON): the header is the verified one of its
+   * API answer, Go's light.Leaf): the header is the verified one of its
    * height, the certificate certifies it under that height's set, and the
    * proof leads to the header's state root with the value and sum (found)
    * or with the key absent. Returns what was proven: {height, time, key,

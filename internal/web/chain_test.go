@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/mass-consensus/mass/internal/api"
+	"github.com/mass-consensus/mass/internal/apijson"
 	"github.com/mass-consensus/mass/internal/app"
 	"github.com/mass-consensus/mass/internal/app/orgapp"
 	"github.com/mass-consensus/mass/internal/app/state"
@@ -29,7 +30,6 @@ import (
 	"github.com/mass-consensus/mass/internal/protocol/epoch"
 	"github.com/mass-consensus/mass/internal/smt"
 	"github.com/mass-consensus/mass/internal/store/mem"
-	"github.com/mass-consensus/mass/light"
 )
 
 // The test chain: heights 1..changeAt are certified by the genesis set of 4
@@ -322,23 +322,16 @@ func editJSON[T any](t *testing.T, text string, edit func(*T)) string {
 	return string(out)
 }
 
-// orgAnswer is the answer of GET /v1/organization.
-type orgAnswer struct {
-	Height       uint64          `json:"height"`
-	Organization json.RawMessage `json:"organization"`
-	Proof        *light.LeafJSON `json:"proof"`
-}
-
-func editSegment(t *testing.T, text string, edit func(*light.SegmentJSON)) string {
+func editSegment(t *testing.T, text string, edit func(*apijson.Headers)) string {
 	return editJSON(t, text, edit)
 }
 
-func editAccount(t *testing.T, text string, edit func(*light.AccountAnswer)) string {
+func editAccount(t *testing.T, text string, edit func(*apijson.Account)) string {
 	return editJSON(t, text, edit)
 }
 
-func editLeaf(t *testing.T, text string, edit func(*light.LeafJSON)) string {
-	return editAccount(t, text, func(a *light.AccountAnswer) { edit(a.Proof) })
+func editLeaf(t *testing.T, text string, edit func(*apijson.Leaf)) string {
+	return editAccount(t, text, func(a *apijson.Account) { edit(a.Proof) })
 }
 
 func editCertificate(t *testing.T, h string, edit func(*chain.Certificate)) string {
@@ -388,18 +381,14 @@ func headerHex(h *chain.Header) string { return hex.EncodeToString(h.Marshal()) 
 
 func certHex(c *chain.Certificate) string { return hex.EncodeToString(c.Marshal()) }
 
-// segmentOf encodes headers and certificates as the API would.
+// segmentOf encodes headers and certificates as the API does.
 func segmentOf(t *testing.T, headers []chain.Header, certs map[uint64]*chain.Certificate, sets map[chain.Hash]chain.NodeSet) string {
 	t.Helper()
-	s := &light.Segment{Certificates: certs, NodeSets: sets}
+	s := &apijson.Segment{Certificates: certs, NodeSets: sets}
 	for i := range headers {
 		s.Headers = append(s.Headers, &headers[i])
 	}
-	out, err := json.Marshal(light.EncodeSegment(s))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(out)
+	return mustJSON(t, s.JSON())
 }
 
 func u64s(v uint64) string { return strconv.FormatUint(v, 10) }

@@ -7,10 +7,11 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/mass-consensus/mass/internal/apijson"
+	"github.com/mass-consensus/mass/internal/app/orgapp"
 	"github.com/mass-consensus/mass/internal/app/state"
 	"github.com/mass-consensus/mass/internal/chain"
 	"github.com/mass-consensus/mass/internal/smt"
-	"github.com/mass-consensus/mass/light"
 )
 
 // forged answers a record at height 1 of a chain whose only header has the
@@ -22,8 +23,8 @@ func (f *fixture) forged(t *testing.T, key smt.Key, value []byte, sum uint64, p 
 	h := chain.Header{ChainID: chainID, Height: 1, Time: blockTime(1), BatchHash: chain.BatchHash(nil),
 		StateRoot: chain.Hash(root), NextNodes: f.sets[0].Hash()}
 	cert := f.certify(&h, 0, signersOf(f.sets[0], 1))
-	leaf := (&light.Leaf{Height: 1, Key: state.Key(key), Found: value != nil, Value: value, Sum: sum, Proof: p, Header: &h, Certificate: cert}).JSON()
-	answer := mustJSON(t, light.AccountAnswer{Height: 1, Found: value != nil, Proof: &leaf})
+	leaf := apijson.LeafOf(&orgapp.Leaf{Height: 1, Key: state.Key(key), Found: value != nil, Value: value, Sum: sum, Proof: p}, &h, cert)
+	answer := mustJSON(t, apijson.Account{Height: 1, Found: value != nil, Proof: &leaf})
 	seg := segmentOf(t, []chain.Header{h}, map[uint64]*chain.Certificate{1: cert}, nil)
 	return []step{segStep(seg), acctStep(hex.EncodeToString(key[:]), answer)}
 }

@@ -10,11 +10,11 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/mass-consensus/mass/internal/apijson"
 	"github.com/mass-consensus/mass/internal/app/state"
 	"github.com/mass-consensus/mass/internal/chain"
 	"github.com/mass-consensus/mass/internal/crypto"
 	"github.com/mass-consensus/mass/internal/smt"
-	"github.com/mass-consensus/mass/light"
 )
 
 // TestBrowserLightClient runs the JavaScript light client (web/light.js)
@@ -41,8 +41,8 @@ func testHonest(t *testing.T, f *fixture, b *browser) {
 	bob, alice, carol := f.bob.Public().String(), f.alice.Public().ID().String(), f.carol.Public().String()
 	empty, other := f.absent(t, heights, smt.TerminalEmpty).String(), f.absent(t, 75, smt.TerminalOther).String()
 	// An answer whose unproven "account" view lies: only the proof counts.
-	lying := editAccount(t, f.account(t, bob, heights), func(a *light.AccountAnswer) {
-		a.Account = json.RawMessage(`{"balance": 999999, "name": "mallory", "role": "supervisor"}`)
+	lying := editAccount(t, f.account(t, bob, heights), func(a *apijson.Account) {
+		a.Account.Balance, a.Account.Name, a.Account.Role, a.Account.Nonce = 999999, "mallory", "supervisor", 7
 	})
 	sc := scenario{Genesis: f.genesisText, Steps: []step{
 		segStep(f.segment(t, 1, 40)),
@@ -118,9 +118,9 @@ func tamperings(t *testing.T, f *fixture) []tampering {
 	sync := segStep(seg110)
 	set1 := f.sets[1].Hash().String()
 	editCert40 := func(edit func(*chain.Certificate)) string {
-		return editSegment(t, seg40, func(j *light.SegmentJSON) { j.Certificates["40"] = editCertificate(t, j.Certificates["40"], edit) })
+		return editSegment(t, seg40, func(j *apijson.Headers) { j.Certificates["40"] = editCertificate(t, j.Certificates["40"], edit) })
 	}
-	editBob := func(edit func(*light.LeafJSON)) []step { return []step{sync, acctStep(bob, editLeaf(t, bob110, edit))} }
+	editBob := func(edit func(*apijson.Leaf)) []step { return []step{sync, acctStep(bob, editLeaf(t, bob110, edit))} }
 
 	// Forgeries signed by real node keys.
 	h1 := f.header(1)
@@ -157,28 +157,28 @@ func tamperings(t *testing.T, f *fixture) []tampering {
 	withDup := append(upTo(changeAt-1), dupChange)
 
 	return []tampering{
-		{"a header's byte flipped (between certificates)", []step{segStep(editSegment(t, seg40, func(j *light.SegmentJSON) {
+		{"a header's byte flipped (between certificates)", []step{segStep(editSegment(t, seg40, func(j *apijson.Headers) {
 			j.Headers[19] = flipByte(t, j.Headers[19], -40) // header 20's state root
 		}))}, "link"},
-		{"a header's byte flipped (the certified one)", []step{segStep(editSegment(t, seg40, func(j *light.SegmentJSON) {
+		{"a header's byte flipped (the certified one)", []step{segStep(editSegment(t, seg40, func(j *apijson.Headers) {
 			j.Headers[39] = flipByte(t, j.Headers[39], -40)
 		}))}, "certificate_header"},
 		{"a certificate's signature flipped", []step{segStep(editCert40(func(c *chain.Certificate) { c.Votes[1].Sig[7] ^= 1 }))}, "certificate_signature"},
 		{"a certificate with too few votes", []step{segStep(editCert40(func(c *chain.Certificate) { c.Votes = c.Votes[:len(c.Votes)-1] }))}, "certificate_quorum"},
 		{"a certificate with a duplicate signer", []step{segStep(editCert40(func(c *chain.Certificate) { c.Votes[2] = c.Votes[1] }))}, "certificate_signers"},
 		{"a certificate with a signer outside the set", []step{segStep(editCert40(func(c *chain.Certificate) { c.Votes[2].Signer = 4 }))}, "certificate_signers"},
-		{"no certificate for the header that changes the set", []step{segStep(editSegment(t, seg110, func(j *light.SegmentJSON) {
+		{"no certificate for the header that changes the set", []step{segStep(editSegment(t, seg110, func(j *apijson.Headers) {
 			delete(j.Certificates, u64s(changeAt))
 		}))}, "certificate_missing"},
-		{"a node set that does not hash to next_nodes", []step{segStep(editSegment(t, seg110, func(j *light.SegmentJSON) {
+		{"a node set that does not hash to next_nodes", []step{segStep(editSegment(t, seg110, func(j *apijson.Headers) {
 			j.NodeSets[set1] = nodeSetHex(f.sets[0])
 		}))}, "node_set_hash"},
-		{"the new node set left out", []step{segStep(editSegment(t, seg110, func(j *light.SegmentJSON) { j.NodeSets = nil }))}, "node_set_missing"},
+		{"the new node set left out", []step{segStep(editSegment(t, seg110, func(j *apijson.Headers) { j.NodeSets = nil }))}, "node_set_missing"},
 		{"a new node set with a key of small order", []step{segStep(segmentOf(t, withWeak, certs(&withWeak[changeAt-1]),
 			map[chain.Hash]chain.NodeSet{weakSet.Hash(): weakSet}))}, "node_set_invalid"},
 		{"a new node set with a key twice", []step{segStep(segmentOf(t, withDup, certs(&withDup[changeAt-1]),
 			map[chain.Hash]chain.NodeSet{dupSet.Hash(): dupSet}))}, "node_set_invalid"},
-		{"a bad last certificate after a node-set change", []step{segStep(editSegment(t, seg110, func(j *light.SegmentJSON) {
+		{"a bad last certificate after a node-set change", []step{segStep(editSegment(t, seg110, func(j *apijson.Headers) {
 			j.Certificates[u64s(heights)] = editCertificate(t, j.Certificates[u64s(heights)], func(c *chain.Certificate) { c.Votes[0].Sig[0] ^= 1 })
 		}))}, "certificate_signature"},
 		{"a header after the change signed by the set that left", []step{segStep(segmentOf(t, withAfter,
@@ -188,7 +188,7 @@ func tamperings(t *testing.T, f *fixture) []tampering {
 		{"a header back in time", []step{segStep(segmentOf(t, []chain.Header{h1, backInTime}, certs(&backInTime), nil))}, "time"},
 		{"an empty segment", []step{segStep(`{"headers":[],"certificates":{}}`)}, "segment"},
 		{"a segment that does not follow the client's height", []step{segStep(f.segment(t, 2, 40))}, "height"},
-		{"a proof's sibling flipped", editBob(func(l *light.LeafJSON) {
+		{"a proof's sibling flipped", editBob(func(l *apijson.Leaf) {
 			l.Proof = editProof(t, l.Proof, func(p *smt.Proof) {
 				for i := range p.Siblings {
 					if p.Siblings[i].Hash != smt.EmptyHash {
@@ -199,45 +199,45 @@ func tamperings(t *testing.T, f *fixture) []tampering {
 				t.Fatal("no sibling to flip")
 			})
 		}), "state_root"},
-		{"a wrong sum (alice's balance + 1, above 2^53)", []step{sync, acctStep(alice, editLeaf(t, f.account(t, alice, heights), func(l *light.LeafJSON) { l.Sum++ }))}, "state_root"},
-		{"a value that does not match the proof", editBob(func(l *light.LeafJSON) {
+		{"a wrong sum (alice's balance + 1, above 2^53)", []step{sync, acctStep(alice, editLeaf(t, f.account(t, alice, heights), func(l *apijson.Leaf) { l.Sum++ }))}, "state_root"},
+		{"a value that does not match the proof", editBob(func(l *apijson.Leaf) {
 			l.Value = hex.EncodeToString((&state.Account{Role: state.Supervisor, Name: "bob"}).Marshal())
 		}), "state_root"},
-		{"a present account's proof claimed absent", editBob(func(l *light.LeafJSON) { l.Found, l.Value, l.Sum = false, "", 0 }), "proof"},
-		{"an absent account with a value", []step{sync, acctStep(bob, editLeaf(t, f.account(t, f.absent(t, heights, smt.TerminalEmpty).String(), heights), func(l *light.LeafJSON) {
+		{"a present account's proof claimed absent", editBob(func(l *apijson.Leaf) { l.Found, l.Value, l.Sum = false, "", 0 }), "proof"},
+		{"an absent account with a value", []step{sync, acctStep(bob, editLeaf(t, f.account(t, f.absent(t, heights, smt.TerminalEmpty).String(), heights), func(l *apijson.Leaf) {
 			l.Value = "01"
 		}))}, "absent_with_value"},
 		{"an exclusion proof's other leaf changed", func() []step {
 			other := f.absent(t, 75, smt.TerminalOther).String()
-			return []step{sync, acctStep(other, editLeaf(t, f.account(t, other, 75), func(l *light.LeafJSON) {
+			return []step{sync, acctStep(other, editLeaf(t, f.account(t, other, 75), func(l *apijson.Leaf) {
 				l.Proof = editProof(t, l.Proof, func(p *smt.Proof) { p.OtherSum++ })
 			}))}
 		}(), "state_root"},
 		{"an answer about another account", []step{sync, acctStep(bob, f.account(t, alice, heights))}, "key"},
-		{"the header of another height", editBob(func(l *light.LeafJSON) { l.Header = headerHex(&f.blocks[heights-2].Header) }), "header"},
-		{"the certificate of another height", editBob(func(l *light.LeafJSON) { l.Certificate = certHex(f.certs[heights-2]) }), "certificate_header"},
+		{"the header of another height", editBob(func(l *apijson.Leaf) { l.Header = headerHex(&f.blocks[heights-2].Header) }), "header"},
+		{"the certificate of another height", editBob(func(l *apijson.Leaf) { l.Certificate = certHex(f.certs[heights-2]) }), "certificate_header"},
 		{"the proof of another height", func() []step {
 			next := f.account(t, bob, 101)
-			var a light.AccountAnswer
+			var a apijson.Account
 			if err := json.Unmarshal([]byte(next), &a); err != nil {
 				t.Fatal(err)
 			}
-			return []step{sync, acctStep(bob, editLeaf(t, f.account(t, bob, 100), func(l *light.LeafJSON) {
+			return []step{sync, acctStep(bob, editLeaf(t, f.account(t, bob, 100), func(l *apijson.Leaf) {
 				l.Proof, l.Value, l.Sum = a.Proof.Proof, a.Proof.Value, a.Proof.Sum
 			}))}
 		}(), "state_root"},
-		{"the organization's value changed", []step{sync, orgStep(editJSON(t, f.organization(t, heights), func(a *orgAnswer) {
+		{"the organization's value changed", []step{sync, orgStep(editJSON(t, f.organization(t, heights), func(a *apijson.Organization) {
 			a.Proof.Value = flipByte(t, a.Proof.Value, -1) // applicants
 		}))}, "state_root"},
 		{"a proof at a height not verified", []step{segStep(seg40), acctStep(bob, bob110)}, "unknown_height"},
 
 		// Encodings: every decoder is strict.
-		{"a header with a trailing byte", []step{segStep(editSegment(t, seg40, func(j *light.SegmentJSON) { j.Headers[5] += "00" }))}, "encoding"},
+		{"a header with a trailing byte", []step{segStep(editSegment(t, seg40, func(j *apijson.Headers) { j.Headers[5] += "00" }))}, "encoding"},
 		{"a certificate cut short", []step{segStep(editCert40Raw(t, seg40, func(h string) string { return h[:len(h)-2] }))}, "encoding"},
-		{"a header that is not hex", []step{segStep(editSegment(t, seg40, func(j *light.SegmentJSON) { j.Headers[0] = "zz" + j.Headers[0][2:] }))}, "encoding"},
+		{"a header that is not hex", []step{segStep(editSegment(t, seg40, func(j *apijson.Headers) { j.Headers[0] = "zz" + j.Headers[0][2:] }))}, "encoding"},
 		{"a proof with an empty sibling written out", func() []step {
 			who, answer := f.withEmptySibling(t)
-			return []step{sync, acctStep(who, editLeaf(t, answer, func(l *light.LeafJSON) { l.Proof = writeEmptySiblings(t, l.Proof) }))}
+			return []step{sync, acctStep(who, editLeaf(t, answer, func(l *apijson.Leaf) { l.Proof = writeEmptySiblings(t, l.Proof) }))}
 		}(), "encoding"},
 		{"a sum written as a string", []step{sync, acctStep(bob, sumAsString(t, bob110))}, "encoding"},
 	}
@@ -245,7 +245,7 @@ func tamperings(t *testing.T, f *fixture) []tampering {
 
 // editCert40Raw changes the hex of certificate 40 of a segment.
 func editCert40Raw(t *testing.T, seg string, edit func(string) string) string {
-	return editSegment(t, seg, func(j *light.SegmentJSON) { j.Certificates["40"] = edit(j.Certificates["40"]) })
+	return editSegment(t, seg, func(j *apijson.Headers) { j.Certificates["40"] = edit(j.Certificates["40"]) })
 }
 
 // sumAsString writes an answer's proof sum as a JSON string.
@@ -267,7 +267,7 @@ func (f *fixture) withEmptySibling(t *testing.T) (string, string) {
 	for i := range 64 {
 		who := seeded(t, fmt.Sprint("nobody", i)).Public().String()
 		answer := f.account(t, who, heights)
-		var a light.AccountAnswer
+		var a apijson.Account
 		if err := json.Unmarshal([]byte(answer), &a); err != nil {
 			t.Fatal(err)
 		}

@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"time"
 
@@ -14,10 +15,18 @@ import (
 // Submit hands a transaction to the node. It returns once the transaction is
 // durably pending (nil), or with the reason it was refused.
 //
-// The application checks the transaction (CheckTx) in the caller's
-// goroutine, so that callers check in parallel and the loop does not.
+// A transaction the node committed or holds as pending is refused with
+// ErrDuplicate before the application sees it, so that a client retrying
+// after a timeout learns that it is in, whatever the application would now
+// say of it (a nonce used, say). Otherwise the application checks it
+// (CheckTx) in the caller's goroutine, so that callers check in parallel
+// and the loop does not.
 func (n *Node) Submit(ctx context.Context, tx []byte) error {
-	if err := n.cfg.App.CheckTx(tx); err != nil {
+	err := n.known(tx)
+	if err == nil {
+		err = n.cfg.App.CheckTx(tx)
+	}
+	if err != nil {
 		n.Counters.SubmitsRejected.Add(1)
 		return err
 	}
@@ -60,8 +69,9 @@ func (n *Node) await(ctx context.Context, req submitReq) []error {
 }
 
 // SubmitBatch hands many transactions to the node and returns, for each,
-// nil once it is durably pending or the reason it was refused. It waits
-// for room in the node's queue rather than answering ErrBusy.
+// nil once it is durably pending or the reason it was refused (ErrDuplicate
+// first, as for Submit). It waits for room in the node's queue rather than
+// answering ErrBusy.
 //
 // The batch travels to the loop as one request, answered once.
 func (n *Node) SubmitBatch(ctx context.Context, txs [][]byte) []error {
@@ -99,17 +109,46 @@ func answerAll(checked []error, err error) []error {
 	return out
 }
 
-// checkAll checks transactions with the application, as one batch if it
-// can (app.BatchChecker).
+// checkAll refuses the transactions the node knows (known), then checks
+// the others with the application, as one batch if it can
+// (app.BatchChecker).
 func (n *Node) checkAll(txs [][]byte) []error {
-	if bc, ok := n.cfg.App.(app.BatchChecker); ok {
-		return bc.CheckTxs(txs)
-	}
 	errs := make([]error, len(txs))
+	var fresh [][]byte
+	var at []int // at[k] is the index in txs of fresh[k]
 	for i, tx := range txs {
-		errs[i] = n.cfg.App.CheckTx(tx)
+		if errs[i] = n.known(tx); errs[i] == nil {
+			fresh = append(fresh, tx)
+			at = append(at, i)
+		}
+	}
+	if bc, ok := n.cfg.App.(app.BatchChecker); ok && len(fresh) > 0 {
+		for k, err := range bc.CheckTxs(fresh) {
+			errs[at[k]] = err
+		}
+		return errs
+	}
+	for k, tx := range fresh {
+		errs[at[k]] = n.cfg.App.CheckTx(tx)
 	}
 	return errs
+}
+
+// known refuses, with ErrDuplicate, a transaction the node committed (its
+// transaction index, which TxStatus reads: every committed transaction, not
+// only the latest) or holds as pending. A transaction on its way to the
+// loop and not yet pending passes here; the ledger refuses it there.
+func (n *Node) known(tx []byte) error {
+	height, committed, pending, err := n.TxStatus(epoch.HashTx(tx))
+	switch {
+	case err != nil:
+		return fmt.Errorf("node: looking the transaction up: %w", err)
+	case committed:
+		return fmt.Errorf("%w: committed at height %d", ErrDuplicate, height)
+	case pending:
+		return fmt.Errorf("%w: pending already", ErrDuplicate)
+	}
+	return nil
 }
 
 // TxStatus reports whether a transaction is committed (and at which

@@ -34,7 +34,8 @@ type resultEvent struct {
 //
 // The stream never slows the node: a client that falls more than 64
 // commits behind misses commits (the node drops them for a slow
-// subscriber). The only sign is a gap in the heights; the client may fetch
+// subscriber). A client that takes no data for Limits.EventWriteTimeout
+// while the node writes to it is cut off. The only sign is a gap in the heights; the client may fetch
 // the blocks it missed from /v1/blocks/{height}. The stream ends when the
 // client goes away, the node closes the subscription, or Shutdown.
 func (s *Server) events(w http.ResponseWriter, r *http.Request) {
@@ -52,10 +53,14 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusOK)
 		return
 	}
+	// A stream outlives the server's ReadTimeout (whose expiry would
+	// cancel the request) and WriteTimeout; each write has its own
+	// deadline instead, which cuts off a client that stopped reading.
 	rc := http.NewResponseController(w)
-	_ = rc.SetWriteDeadline(time.Time{}) // a stream outlives the server's WriteTimeout, if it has one
+	_ = rc.SetReadDeadline(time.Time{})
 	commits, cancel := s.b.Subscribe(eventBuffer)
 	defer cancel()
+	_ = rc.SetWriteDeadline(time.Now().Add(s.limits.EventWriteTimeout))
 	w.WriteHeader(http.StatusOK)
 	if rc.Flush() != nil {
 		return
@@ -94,6 +99,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		case <-ping.C:
 			buf.WriteString(": ping\n\n")
 		}
+		_ = rc.SetWriteDeadline(time.Now().Add(s.limits.EventWriteTimeout))
 		if _, err := w.Write(buf.Bytes()); err != nil {
 			return
 		}

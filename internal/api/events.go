@@ -53,11 +53,11 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusOK)
 		return
 	}
-	// A stream outlives the server's ReadTimeout (whose expiry would
-	// cancel the request) and WriteTimeout; each write has its own
+	// A stream outlives the server's WriteTimeout: each write has its own
 	// deadline instead, which cuts off a client that stopped reading.
+	// (The server lifts the read deadline itself once a request without
+	// a body is read.)
 	rc := http.NewResponseController(w)
-	_ = rc.SetReadDeadline(time.Time{})
 	commits, cancel := s.b.Subscribe(eventBuffer)
 	defer cancel()
 	_ = rc.SetWriteDeadline(time.Now().Add(s.limits.EventWriteTimeout))

@@ -16,10 +16,10 @@ import (
 // A request has ReadHeaderTimeout to send its headers and ReadTimeout to
 // send all of it, body included; its response must be written within
 // WriteTimeout of the end of its headers; a keep-alive connection may
-// idle IdleTimeout between requests. GET /v1/events lifts the read and
-// write deadlines of its connection (a stream lives as long as its client
-// reads it) and instead bounds each write by EventWriteTimeout, so that a
-// subscriber that stops reading is cut off.
+// idle IdleTimeout between requests. GET /v1/events is bound by neither
+// WriteTimeout nor ReadTimeout (a stream lives as long as its client reads
+// it): each of its writes is bounded by EventWriteTimeout instead, so that
+// a subscriber that stops reading is cut off.
 //
 // At most MaxConns connections are open at once; the server answers any
 // beyond them at once with 503 (code "busy", Retry-After: 1) and closes

@@ -22,6 +22,9 @@ import (
 // (CheckTx) in the caller's goroutine, so that callers check in parallel
 // and the loop does not.
 func (n *Node) Submit(ctx context.Context, tx []byte) error {
+	if err := n.refusing(); err != nil {
+		return err
+	}
 	err := n.known(tx)
 	if err == nil {
 		err = n.cfg.App.CheckTx(tx)
@@ -34,7 +37,9 @@ func (n *Node) Submit(ctx context.Context, tx []byte) error {
 	select {
 	case n.submits <- req:
 	case <-n.stopped:
-		return ErrStopped
+		return n.stoppedErr()
+	case <-n.failed:
+		return n.stoppedErr()
 	case <-ctx.Done():
 		return ctx.Err()
 	default:
@@ -54,7 +59,9 @@ func (n *Node) await(ctx context.Context, req submitReq) []error {
 	select {
 	case err = <-req.done:
 	case <-n.stopped:
-		err = ErrStopped
+		err = n.stoppedErr()
+	case <-n.failed:
+		err = n.stoppedErr()
 	case <-ctx.Done():
 		err = ctx.Err()
 	}
@@ -75,6 +82,9 @@ func (n *Node) await(ctx context.Context, req submitReq) []error {
 //
 // The batch travels to the loop as one request, answered once.
 func (n *Node) SubmitBatch(ctx context.Context, txs [][]byte) []error {
+	if err := n.refusing(); err != nil {
+		return answerAll(make([]error, len(txs)), err)
+	}
 	checked := n.checkAll(txs)
 	for _, err := range checked {
 		if err != nil {
@@ -85,7 +95,9 @@ func (n *Node) SubmitBatch(ctx context.Context, txs [][]byte) []error {
 	select {
 	case n.submits <- req:
 	case <-n.stopped:
-		return answerAll(checked, ErrStopped)
+		return answerAll(checked, n.stoppedErr())
+	case <-n.failed:
+		return answerAll(checked, n.stoppedErr())
 	case <-ctx.Done():
 		return answerAll(checked, ctx.Err())
 	}

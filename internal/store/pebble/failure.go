@@ -79,9 +79,12 @@ type health struct {
 }
 
 // fail records a failed write or sync (the first one only), and tells
-// OnFailure once it is armed.
+// OnFailure, or the log if it is not armed yet.
 func (h *health) fail(op, name string, err error) {
-	cause := fmt.Errorf("%s %s: %w", op, name, err)
+	cause := err
+	if _, ok := errors.AsType[*fs.PathError](err); !ok { // which names the file
+		cause = fmt.Errorf("%s %s: %w", op, name, err)
+	}
 	if c := classify(err); c != nil {
 		cause = fmt.Errorf("%w: %w", c, cause)
 	}
@@ -89,13 +92,14 @@ func (h *health) fail(op, name string, err error) {
 	if !h.err.CompareAndSwap(nil, &failure) {
 		return
 	}
-	h.log.Error("the store failed a write and stops", "err", failure, "component", "pebble")
 	h.mu.Lock()
 	notify := h.onFailure
 	h.mu.Unlock()
-	if notify != nil {
-		notify(failure)
+	if notify == nil { // nobody to report it: say it here
+		h.log.Error("the store failed a write and stops", "err", failure, "component", "pebble")
+		return
 	}
+	notify(failure)
 }
 
 // failed returns the recorded failure, or nil.

@@ -75,7 +75,7 @@ func wantFailed(t *testing.T, what string, err error) {
 
 // TestFullDiskFailsTheStore: the disk fills up under a synced write. The
 // write fails (no panic), OnFailure is told once, and every later call is
-// refused; Close still returns.
+// refused; Close still returns, with the failure.
 func TestFullDiskFailsTheStore(t *testing.T) {
 	d := newDisk()
 	told := make(failures, 4)
@@ -100,7 +100,8 @@ func TestFullDiskFailsTheStore(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- db.Close() }()
 	select {
-	case <-done:
+	case err := <-done:
+		wantFailed(t, "Close", err)
 	case <-time.After(10 * time.Second):
 		t.Fatal("Close of a failed store does not return")
 	}

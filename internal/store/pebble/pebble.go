@@ -297,7 +297,8 @@ func (d *DB) Last(prefix []byte) (key, value []byte, err error) {
 }
 
 // Close waits for the calls in progress, syncs and closes the database and
-// releases the directory. It is idempotent: later calls return nil.
+// releases the directory. It is idempotent: later calls return nil. Closing
+// a failed DB returns its failure (ErrFailed), whatever Pebble says of it.
 func (d *DB) Close() error {
 	d.mu.Lock()
 	if d.closed {
@@ -310,6 +311,9 @@ func (d *DB) Close() error {
 	err := d.db.Close()
 	if lerr := d.lock.Close(); err == nil {
 		err = lerr
+	}
+	if failure := d.health.failed(); failure != nil {
+		return failure
 	}
 	if err != nil {
 		return fmt.Errorf("store/pebble: close %s: %w", d.dir, err)

@@ -29,7 +29,13 @@
 //
 // The event stream never slows the node: a client that falls behind misses
 // commits (the node drops them for slow subscribers), and sees a gap in the
-// heights. Shutdown ends the open streams.
+// heights; one that stops reading is cut off. Shutdown ends the open
+// streams.
+//
+// What clients may hold of the node is bounded (Limits: timeouts,
+// connections, the bytes of request bodies held at once); what is over a
+// bound is refused with 503 busy and Retry-After, 408 timeout or 413
+// too_large.
 //
 // The API reaches the node only through Backend, which *node.Node
 // satisfies; it keeps no state of its own beyond its counters. It imports

@@ -15,21 +15,16 @@ import (
 // Submit hands a transaction to the node. It returns once the transaction is
 // durably pending (nil), or with the reason it was refused.
 //
-// A transaction the node committed or holds as pending is refused with
-// ErrDuplicate before the application sees it, so that a client retrying
-// after a timeout learns that it is in, whatever the application would now
-// say of it (a nonce used, say). Otherwise the application checks it
-// (CheckTx) in the caller's goroutine, so that callers check in parallel
-// and the loop does not.
+// The application checks it (CheckTx) in the caller's goroutine, so that
+// callers check in parallel and the loop does not. A transaction the node
+// committed or holds as pending is refused with ErrDuplicate, whatever the
+// application says of it (see duplicate), so that a client retrying after
+// a timeout learns that it is in.
 func (n *Node) Submit(ctx context.Context, tx []byte) error {
 	if err := n.refusing(); err != nil {
 		return err
 	}
-	err := n.known(tx)
-	if err == nil {
-		err = n.cfg.App.CheckTx(tx)
-	}
-	if err != nil {
+	if err := n.duplicate(tx, n.cfg.App.CheckTx(tx)); err != nil {
 		n.Counters.SubmitsRejected.Add(1)
 		return err
 	}
@@ -76,8 +71,8 @@ func (n *Node) await(ctx context.Context, req submitReq) []error {
 }
 
 // SubmitBatch hands many transactions to the node and returns, for each,
-// nil once it is durably pending or the reason it was refused (ErrDuplicate
-// first, as for Submit). It waits for room in the node's queue rather than
+// nil once it is durably pending or the reason it was refused (a duplicate
+// told as for Submit). It waits for room in the node's queue rather than
 // answering ErrBusy.
 //
 // The batch travels to the loop as one request, answered once.
@@ -121,36 +116,36 @@ func answerAll(checked []error, err error) []error {
 	return out
 }
 
-// checkAll refuses the transactions the node knows (known), then checks
-// the others with the application, as one batch if it can
-// (app.BatchChecker).
+// checkAll checks transactions with the application, as one batch if it
+// can (app.BatchChecker), and tells duplicates from its refusals.
 func (n *Node) checkAll(txs [][]byte) []error {
-	errs := make([]error, len(txs))
-	var fresh [][]byte
-	var at []int // at[k] is the index in txs of fresh[k]
+	var errs []error
+	if bc, ok := n.cfg.App.(app.BatchChecker); ok {
+		errs = bc.CheckTxs(txs)
+	} else {
+		errs = make([]error, len(txs))
+		for i, tx := range txs {
+			errs[i] = n.cfg.App.CheckTx(tx)
+		}
+	}
 	for i, tx := range txs {
-		if errs[i] = n.known(tx); errs[i] == nil {
-			fresh = append(fresh, tx)
-			at = append(at, i)
-		}
-	}
-	if bc, ok := n.cfg.App.(app.BatchChecker); ok && len(fresh) > 0 {
-		for k, err := range bc.CheckTxs(fresh) {
-			errs[at[k]] = err
-		}
-		return errs
-	}
-	for k, tx := range fresh {
-		errs[at[k]] = n.cfg.App.CheckTx(tx)
+		errs[i] = n.duplicate(tx, errs[i])
 	}
 	return errs
 }
 
-// known refuses, with ErrDuplicate, a transaction the node committed (its
-// transaction index, which TxStatus reads: every committed transaction, not
-// only the latest) or holds as pending. A transaction on its way to the
-// loop and not yet pending passes here; the ledger refuses it there.
-func (n *Node) known(tx []byte) error {
+// duplicate returns the application's refusal of a transaction (appErr),
+// or ErrDuplicate if the node committed it (its transaction index, which
+// TxStatus reads: every committed transaction, not only the latest) or
+// holds it as pending: a replay the application refuses (a nonce used) is
+// a duplicate to the client. The index is read only for a refused
+// transaction, so that taking one costs no read of the store: one the
+// application accepts is refused by the ledger if it is pending or among
+// its latest committed (ledger.RecentTxs).
+func (n *Node) duplicate(tx []byte, appErr error) error {
+	if appErr == nil {
+		return nil
+	}
 	height, committed, pending, err := n.TxStatus(epoch.HashTx(tx))
 	switch {
 	case err != nil:
@@ -160,7 +155,7 @@ func (n *Node) known(tx []byte) error {
 	case pending:
 		return fmt.Errorf("%w: pending already", ErrDuplicate)
 	}
-	return nil
+	return appErr
 }
 
 // TxStatus reports whether a transaction is committed (and at which

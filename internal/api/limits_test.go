@@ -9,10 +9,12 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/mass-consensus/mass/internal/node"
 	"github.com/mass-consensus/mass/internal/protocol/epoch"
@@ -379,5 +381,49 @@ func TestLimitsValidated(t *testing.T) {
 	l, err := Limits{}.WithDefaults()
 	if err != nil || l.MaxConns != DefaultMaxConns || l.BodyBudget != DefaultBodyBudget || l.IdleTimeout != DefaultIdleTimeout {
 		t.Fatalf("defaults %+v %v", l, err)
+	}
+}
+
+// retainer is a backend that keeps the transactions it is given, as the
+// node keeps those it takes.
+type retainer struct {
+	*fakeBackend
+	kept [][]byte
+}
+
+func (r *retainer) SubmitBatch(ctx context.Context, txs [][]byte) []error {
+	r.kept = append(r.kept, txs...)
+	return make([]error, len(txs))
+}
+
+// TestBatchTransactionsDoNotPinTheBody: each transaction of a batch the
+// node takes is a copy of its own, not a slice of the request's body
+// (which would keep all of it in memory, out of the budget, until the
+// last of them is committed).
+func TestBatchTransactionsDoNotPinTheBody(t *testing.T) {
+	b := &retainer{fakeBackend: newFake()}
+	srv := httptest.NewServer(New(b, nil, nil))
+	defer srv.Close()
+	w := wire.NewWriter(64)
+	w.U32(3)
+	for _, tx := range []string{"a=1", "b=2", "c=3"} {
+		w.Bytes([]byte(tx))
+	}
+	resp, err := http.Post(srv.URL+"/v1/txs/batch", "application/octet-stream", bytes.NewReader(w.Finish()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if len(b.kept) != 3 {
+		t.Fatalf("%d transactions submitted", len(b.kept))
+	}
+	// A slice of the body reaches, through its capacity, the
+	// transactions after it.
+	for i, tx := range b.kept[:2] {
+		start := uintptr(unsafe.Pointer(unsafe.SliceData(tx)))
+		next := uintptr(unsafe.Pointer(unsafe.SliceData(b.kept[i+1])))
+		if next >= start && next < start+uintptr(cap(tx)) {
+			t.Fatalf("transaction %d shares its memory with the next: a slice of the body", i)
+		}
 	}
 }

@@ -281,6 +281,13 @@ func (s *Server) submitBatch(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, http.StatusBadRequest, codeBadRequest, "malformed batch: "+err.Error(), nil)
 		return
 	}
+	// The node keeps a transaction it takes until a block holds it: each
+	// gets a copy of its own, so that none pins the whole body after the
+	// request. The body is garbage from here: its reservation in the
+	// budget covers the copies, no larger.
+	for i, tx := range txs {
+		txs[i] = bytes.Clone(tx)
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), submitTimeout)
 	defer cancel()
 	out := batchResponse{Rejected: []batchRejection{}}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/mass-consensus/mass/internal/store"
+	"github.com/mass-consensus/mass/internal/wal"
 )
 
 var errDiskFull = errors.New("injected: no space left on device")
@@ -114,4 +115,32 @@ func TestFailStopsTheNode(t *testing.T) {
 	if err := c.waitStopped(0); !errors.Is(err, errDiskFull) {
 		t.Fatalf("the loop stopped with %v, want Fail's error", err)
 	}
+}
+
+// TestJournalFailureStopsTheNode: node 0's epoch log fails (a full disk
+// under the journal): the submission that needed it is refused as
+// stopped, saying why, and so is every later one.
+func TestJournalFailureStopsTheNode(t *testing.T) {
+	c := newCluster(t, 4)
+	for i := range 4 {
+		c.start(i)
+	}
+	c.submitTo([]int{0}, txs("before", 5))
+	c.members[0].fs.FailAfter(0)
+	err := c.submit(0, []byte("hit=1"))
+	if !errors.Is(err, ErrStopped) || !errors.Is(err, wal.ErrInjected) {
+		t.Fatalf("a submission when the journal fails: %v, want ErrStopped saying why", err)
+	}
+	if err := c.waitStopped(0); !errors.Is(err, wal.ErrInjected) {
+		t.Fatalf("the loop stopped with %v", err)
+	}
+	if err := c.submit(0, []byte("after=1")); !errors.Is(err, ErrStopped) || !errors.Is(err, wal.ErrInjected) {
+		t.Fatalf("a submission after: %v", err)
+	}
+	m := c.members[0] // stopped: the cleanup has nothing to stop, and the journal fails to close
+	m.cancel()
+	<-m.done
+	m.tr.Close()
+	_ = m.log.Close()
+	m.cancel = nil
 }

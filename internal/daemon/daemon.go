@@ -51,8 +51,8 @@ type Daemon struct {
 	finishOnce sync.Once
 	loopDone   chan struct{}
 
-	// running is the node once its loop may be told of a failure of the
-	// store (which may come from any goroutine, before or after).
+	// running is the node once its loop runs, to be told of a failure of
+	// the store (which may come from any goroutine, at any time).
 	running atomic.Pointer[node.Node]
 }
 
@@ -131,7 +131,6 @@ func StartWith(h *home.Home, logger *slog.Logger, opts Options) (_ *Daemon, err 
 	if err != nil {
 		return nil, err
 	}
-	d.running.Store(d.node)
 	if err := d.db.Err(); err != nil { // failed while the node opened
 		return nil, fmt.Errorf("daemon: %w", err)
 	}
@@ -163,6 +162,10 @@ func StartWith(h *home.Home, logger *slog.Logger, opts Options) (_ *Daemon, err 
 		close(d.loopDone)
 		d.finish(err)
 	}()
+	d.running.Store(d.node)
+	if err := d.db.Err(); err != nil {
+		d.storeFailed(err) // it failed before the node could be told
+	}
 	logger.Info("node started", "api", d.addr, "p2p", d.tr.Addrs())
 	return d, nil
 }

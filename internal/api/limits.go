@@ -13,8 +13,8 @@ import (
 // Limits bound what clients may hold of a node's API: time, connections
 // and memory. The zero value of a field means its default.
 //
-// A request has ReadHeaderTimeout to send its headers and ReadTimeout to
-// send all of it, body included; its response must be written within
+// A request has ReadHeaderTimeout to send its headers (at most
+// MaxHeaderBytes of them) and ReadTimeout to send all of it, body included; its response must be written within
 // WriteTimeout of the end of its headers; a keep-alive connection may
 // idle IdleTimeout between requests. GET /v1/events is bound by neither
 // WriteTimeout nor ReadTimeout (a stream lives as long as its client reads
@@ -51,6 +51,9 @@ const (
 	DefaultEventWriteTimeout = 10 * time.Second
 	DefaultMaxConns          = 1024
 	DefaultBodyBudget        = 64 << 20
+
+	// MaxHeaderBytes bounds a request's headers.
+	MaxHeaderBytes = 64 << 10
 )
 
 // WithDefaults returns l with every zero field set to its default, or an
@@ -107,7 +110,7 @@ func (s *Server) HTTPServer() *http.Server {
 		ReadTimeout:       s.limits.ReadTimeout,
 		WriteTimeout:      s.limits.WriteTimeout,
 		IdleTimeout:       s.limits.IdleTimeout,
-		MaxHeaderBytes:    64 << 10,
+		MaxHeaderBytes:    MaxHeaderBytes,
 	}
 	srv.RegisterOnShutdown(s.Shutdown)
 	return srv

@@ -427,3 +427,15 @@ func TestBatchTransactionsDoNotPinTheBody(t *testing.T) {
 		}
 	}
 }
+
+// TestLargeHeadersRefused: headers over MaxHeaderBytes are refused (431)
+// before any handler runs.
+func TestLargeHeadersRefused(t *testing.T) {
+	_, addr := startLimited(t, newFake(), Limits{})
+	c := dial(t, addr)
+	fmt.Fprintf(c, "GET /v1/status HTTP/1.1\r\nHost: x\r\nX-Junk: %s\r\n\r\n", strings.Repeat("j", 2*MaxHeaderBytes))
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil || resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+		t.Fatalf("headers of %d bytes: %v %v", 2*MaxHeaderBytes, resp, err)
+	}
+}

@@ -34,10 +34,11 @@ type resultEvent struct {
 //
 // The stream never slows the node: a client that falls more than 64
 // commits behind misses commits (the node drops them for a slow
-// subscriber). A client that takes no data for Limits.EventWriteTimeout
-// while the node writes to it is cut off. The only sign is a gap in the heights; the client may fetch
+// subscriber). The only sign is a gap in the heights; the client may fetch
 // the blocks it missed from /v1/blocks/{height}. The stream ends when the
-// client goes away, the node closes the subscription, or Shutdown.
+// client goes away, the node closes the subscription, or Shutdown; and a
+// client that takes nothing for Limits.EventWriteTimeout while the node
+// writes to it is cut off.
 func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	select {
 	case <-s.done:

@@ -29,7 +29,13 @@
 //
 // The event stream never slows the node: a client that falls behind misses
 // commits (the node drops them for slow subscribers), and sees a gap in the
-// heights. Shutdown ends the open streams.
+// heights; one that stops reading is cut off. Shutdown ends the open
+// streams.
+//
+// What clients may hold of the node is bounded (Limits: timeouts,
+// connections, the bytes of request bodies held at once); what is over a
+// bound is refused with 503 busy and Retry-After, 408 timeout or 413
+// too_large.
 //
 // The API reaches the node only through Backend, which *node.Node
 // satisfies; it keeps no state of its own beyond its counters. Its answers
@@ -105,6 +111,7 @@ const (
 	codeRejected         = apijson.CodeRejected
 	codeDuplicate        = apijson.CodeDuplicate
 	codeBusy             = apijson.CodeBusy
+	codeTimeout          = apijson.CodeTimeout
 	codeUnavailable      = apijson.CodeUnavailable
 	codeStopped          = apijson.CodeStopped
 	codeNotFound         = apijson.CodeNotFound
@@ -117,7 +124,7 @@ const (
 // start, at zero.
 var rejectReasons = []string{
 	codeBadRequest, codeTooLarge, codeUnsupportedMedia, codeRejected, codeDuplicate,
-	codeBusy, codeUnavailable, codeStopped, codeNotFound, codePruned, codeMethodNotAllowed,
+	codeBusy, codeTimeout, codeUnavailable, codeStopped, codeNotFound, codePruned, codeMethodNotAllowed,
 }
 
 // Server is the HTTP API of one node; it is an http.Handler.
@@ -128,6 +135,9 @@ type Server struct {
 	log       *slog.Logger
 	mux       *http.ServeMux
 	pingEvery time.Duration
+	limits    Limits
+	budget    *budget   // the request bodies' bytes (Limits.BodyBudget)
+	conns     connUsage // of the Listener
 
 	done     chan struct{} // closed by Shutdown
 	stopOnce sync.Once
@@ -156,6 +166,9 @@ func New(b Backend, m Metrics, logger *slog.Logger) *Server {
 	for _, r := range rejectReasons {
 		s.rejected[r] = 0
 	}
+	if err := s.SetLimits(Limits{}); err != nil {
+		panic(err) // the defaults are valid
+	}
 	s.mux.HandleFunc("POST /v1/txs", s.submit)
 	s.mux.HandleFunc("POST /v1/txs/batch", s.submitBatch)
 	s.mux.HandleFunc("GET /v1/txs/{hash}", s.txStatus)
@@ -179,10 +192,12 @@ func (s *Server) Shutdown() {
 	s.stopOnce.Do(func() { close(s.done) })
 }
 
-// ServeHTTP routes a request, then counts and logs it.
+// ServeHTTP routes a request, then counts and logs it. The bytes its body
+// reserved in the budget are given back once it is answered.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rec := &recorder{ResponseWriter: w}
+	defer func() { s.budget.give(rec.held) }()
 	route := "unmatched"
 	if _, pattern := s.mux.Handler(r); pattern != "" {
 		route = pattern
@@ -261,11 +276,13 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, statusJSON(s.b.Status()))
 }
 
-// recorder remembers the status a handler wrote, and the cause of a 5xx.
+// recorder remembers the status a handler wrote, the cause of a 5xx, and
+// the bytes of the body budget the request holds.
 type recorder struct {
 	http.ResponseWriter
 	code int
 	err  error
+	held int64
 }
 
 func (r *recorder) WriteHeader(code int) {

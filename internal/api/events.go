@@ -24,7 +24,9 @@ import (
 // commits behind misses commits (the node drops them for a slow
 // subscriber). The only sign is a gap in the heights; the client may fetch
 // the blocks it missed from /v1/blocks/{height}. The stream ends when the
-// client goes away, the node closes the subscription, or Shutdown.
+// client goes away, the node closes the subscription, or Shutdown; and a
+// client that takes nothing for Limits.EventWriteTimeout while the node
+// writes to it is cut off.
 func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	select {
 	case <-s.done:
@@ -40,10 +42,14 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusOK)
 		return
 	}
+	// A stream outlives the server's WriteTimeout: each write has its own
+	// deadline instead, which cuts off a client that stopped reading.
+	// (The server lifts the read deadline itself once a request without
+	// a body is read.)
 	rc := http.NewResponseController(w)
-	_ = rc.SetWriteDeadline(time.Time{}) // a stream outlives the server's WriteTimeout, if it has one
 	commits, cancel := s.b.Subscribe(eventBuffer)
 	defer cancel()
+	_ = rc.SetWriteDeadline(time.Now().Add(s.limits.EventWriteTimeout))
 	w.WriteHeader(http.StatusOK)
 	if rc.Flush() != nil {
 		return
@@ -82,6 +88,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		case <-ping.C:
 			buf.WriteString(": ping\n\n")
 		}
+		_ = rc.SetWriteDeadline(time.Now().Add(s.limits.EventWriteTimeout))
 		if _, err := w.Write(buf.Bytes()); err != nil {
 			return
 		}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/mass-consensus/mass/internal/apijson"
 	"github.com/mass-consensus/mass/internal/app"
+	"github.com/mass-consensus/mass/internal/app/gov"
 	"github.com/mass-consensus/mass/internal/app/orgapp"
 	"github.com/mass-consensus/mass/internal/app/state"
 	"github.com/mass-consensus/mass/internal/chain"
@@ -34,7 +35,9 @@ const MaxHeaders = apijson.MaxHeaders
 func (s *Server) SetState(st State) { s.state = st }
 
 // account answers GET /v1/accounts/{id}: id is an account ID (40 hex
-// digits) or a public key (64).
+// digits) or a public key (64). An ID whose key holds another record (the
+// organization's, the node set, a governance record) is no account: 404,
+// saying what is there.
 func (s *Server) account(w http.ResponseWriter, r *http.Request) {
 	raw := r.PathValue("id")
 	var id crypto.ID
@@ -62,6 +65,10 @@ func (s *Server) answerAccount(w http.ResponseWriter, r *http.Request, id crypto
 	if !ok {
 		return
 	}
+	if leaf.Found && (len(leaf.Value) == 0 || leaf.Value[0] != state.KindAccount) {
+		s.fail(w, http.StatusNotFound, codeNotFound, fmt.Sprintf("no account %s: that key holds %s", id, recordKind(leaf.Value)), nil)
+		return
+	}
 	out := apijson.Account{Height: leaf.Height, Found: leaf.Found, Proof: prove}
 	if leaf.Found {
 		acct, err := state.UnmarshalAccount(leaf.Value)
@@ -73,6 +80,38 @@ func (s *Server) answerAccount(w http.ResponseWriter, r *http.Request, id crypto
 		out.Account = &v
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// recordKinds name the records of the state tree by their first byte.
+var recordKinds = map[byte]string{
+	state.KindOrganization: "the organization record",
+	state.KindNodes:        "the node set",
+	state.KindVersions:     "the protocol versions record",
+	gov.KindRegistry:       "the governance registry",
+	gov.KindDomain:         "a governance domain",
+	gov.KindPage:           "a page of a domain's proposals",
+	gov.KindText:           "a proposal's text",
+	gov.KindProposal:       "a proposal",
+	gov.KindOption:         "a proposal's option",
+	gov.KindRoster:         "a proposal's roster",
+	gov.KindRound:          "a proposal's round",
+	gov.KindMeeting:        "a sub-meeting",
+	gov.KindBallot:         "a ballot",
+	gov.KindReview:         "a freeze review",
+	gov.KindComment:        "a proposal's comments",
+	gov.KindExecutors:      "the executors record",
+	gov.KindChallenge:      "a challenge",
+}
+
+// recordKind says what a record that is not an account is.
+func recordKind(value []byte) string {
+	if len(value) > 0 {
+		if name, ok := recordKinds[value[0]]; ok {
+			return name
+		}
+		return fmt.Sprintf("a record of kind %#02x", value[0])
+	}
+	return "an empty record"
 }
 
 // organization answers GET /v1/organization.

@@ -12,7 +12,9 @@ import (
 	"testing"
 
 	"github.com/mass-consensus/mass/internal/app"
+	"github.com/mass-consensus/mass/internal/app/gov"
 	"github.com/mass-consensus/mass/internal/app/orgapp"
+	"github.com/mass-consensus/mass/internal/app/state"
 	"github.com/mass-consensus/mass/internal/app/tx"
 	"github.com/mass-consensus/mass/internal/chain"
 	"github.com/mass-consensus/mass/internal/crypto"
@@ -217,6 +219,28 @@ func TestStateRequestsRejected(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusNotFound {
 		t.Fatalf("no state: %d", resp.StatusCode)
+	}
+}
+
+// TestAccountAtAnotherRecordsKey asks for accounts whose IDs are the keys
+// of other records: each answer is 404 saying what the key holds, not a
+// 500.
+func TestAccountAtAnotherRecordsKey(t *testing.T) {
+	f := newLedger(t)
+	for key, want := range map[state.Key]string{
+		state.OrgKey:     "the organization record",
+		state.NodesKey:   "the node set",
+		gov.RegistryKey:  "the governance registry",
+		gov.ExecutorsKey: "the executors record",
+	} {
+		code, body := f.get(t, "/v1/accounts/"+hex.EncodeToString(key[:]))
+		if code != http.StatusNotFound || !strings.Contains(body, `"not_found"`) || !strings.Contains(body, want) {
+			t.Errorf("account at the key of %s: %d %s", want, code, body)
+		}
+	}
+	// The treasury is an account record under a named key: it reads.
+	if code, body := f.get(t, "/v1/accounts/"+hex.EncodeToString(state.TreasuryKey[:])); code != http.StatusOK || !strings.Contains(body, `"found":true`) {
+		t.Errorf("the treasury: %d %s", code, body)
 	}
 }
 

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/hex"
@@ -9,7 +10,9 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"net"
 	"net/http"
+	"slices"
 
 	"github.com/mass-consensus/mass/internal/apijson"
 	"github.com/mass-consensus/mass/internal/app"
@@ -59,52 +62,132 @@ func (s *Server) readTx(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 		}
 	}
 	switch media {
-	case "application/octet-stream", "text/plain", "application/x-www-form-urlencoded":
-		tx, err := io.ReadAll(r.Body)
-		if err != nil {
-			s.bodyError(w, err)
-			return nil, false
-		}
-		return tx, true
-	case "application/json":
-		dec := json.NewDecoder(r.Body)
-		dec.DisallowUnknownFields()
-		var req apijson.SubmitRequest
-		if err := dec.Decode(&req); err != nil {
-			s.bodyError(w, err)
-			return nil, false
-		}
-		if _, err := dec.Token(); err != io.EOF {
-			if err == nil {
-				err = errors.New("data after the JSON object")
-			}
-			s.bodyError(w, err)
-			return nil, false
-		}
-		if req.Tx == nil {
-			s.fail(w, http.StatusBadRequest, codeBadRequest, `missing "tx": want {"tx": "<base64>"}`, nil)
-			return nil, false
-		}
-		tx, err := base64.StdEncoding.DecodeString(*req.Tx)
-		if err != nil {
-			s.fail(w, http.StatusBadRequest, codeBadRequest, `"tx" is not standard base64: `+err.Error(), nil)
-			return nil, false
-		}
-		return tx, true
+	case "application/octet-stream", "text/plain", "application/x-www-form-urlencoded", "application/json":
 	default:
 		s.fail(w, http.StatusUnsupportedMediaType, codeUnsupportedMedia,
 			fmt.Sprintf("Content-Type %q: want application/octet-stream, text/plain, application/x-www-form-urlencoded (raw) or application/json", media), nil)
 		return nil, false
 	}
+	body, ok := s.readBody(w, r, MaxBodySize)
+	if !ok || media != "application/json" {
+		return body, ok
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	var req apijson.SubmitRequest
+	if err := dec.Decode(&req); err != nil {
+		s.bodyError(w, err)
+		return nil, false
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		if err == nil {
+			err = errors.New("data after the JSON object")
+		}
+		s.bodyError(w, err)
+		return nil, false
+	}
+	if req.Tx == nil {
+		s.fail(w, http.StatusBadRequest, codeBadRequest, `missing "tx": want {"tx": "<base64>"}`, nil)
+		return nil, false
+	}
+	tx, err := base64.StdEncoding.DecodeString(*req.Tx)
+	if err != nil {
+		s.fail(w, http.StatusBadRequest, codeBadRequest, `"tx" is not standard base64: `+err.Error(), nil)
+		return nil, false
+	}
+	return tx, true
+}
+
+// readBody reads a request's body, of at most limit bytes, within the
+// body budget (see Limits): the bytes it reserves stay reserved until
+// ServeHTTP has answered the request. A body larger than limit, or than
+// the whole budget, is refused (413) before it is read when its
+// Content-Length says so; a body that does not fit the budget left is
+// refused (503) before it is read, or as soon as a chunk of a body without
+// Content-Length does not fit. On failure it has answered.
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, bool) {
+	limit = min(limit, s.budget.size)
+	if r.ContentLength > limit {
+		s.fail(w, http.StatusRequestEntityTooLarge, codeTooLarge, fmt.Sprintf("body of %d bytes, larger than %d", r.ContentLength, limit), nil)
+		return nil, false
+	}
+	rec, _ := w.(*recorder)
+	hold := func(n int64) bool {
+		if rec == nil || !s.budget.take(n) {
+			return false
+		}
+		rec.held += n
+		return true
+	}
+	var buf []byte
+	var err error
+	if r.ContentLength >= 0 {
+		if !hold(r.ContentLength) {
+			s.bodyError(w, errBudget)
+			return nil, false
+		}
+		buf = make([]byte, r.ContentLength)
+		_, err = io.ReadFull(r.Body, buf)
+	} else {
+		buf, err = readChunked(r.Body, limit, hold)
+	}
+	if err != nil {
+		s.bodyError(w, err)
+		return nil, false
+	}
+	return buf, true
+}
+
+// readChunked reads a body of unknown length: a chunk at a time, each
+// reserved with hold before it is read, up to limit bytes (a body longer
+// is a *http.MaxBytesError).
+func readChunked(body io.Reader, limit int64, hold func(int64) bool) ([]byte, error) {
+	var buf []byte
+	for {
+		if len(buf) == cap(buf) {
+			// One byte beyond limit tells a body of exactly limit bytes
+			// from a longer one.
+			grow := min(readChunk, limit+1-int64(len(buf)))
+			if grow <= 0 {
+				return nil, &http.MaxBytesError{Limit: limit}
+			}
+			if !hold(grow) {
+				return nil, errBudget
+			}
+			buf = slices.Grow(buf, int(grow))
+		}
+		n, err := body.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if int64(len(buf)) > limit {
+			return nil, &http.MaxBytesError{Limit: limit}
+		}
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
 }
 
 // bodyError answers a body that could not be read or decoded.
 func (s *Server) bodyError(w http.ResponseWriter, err error) {
-	if mbe, ok := errors.AsType[*http.MaxBytesError](err); ok {
-		s.fail(w, http.StatusRequestEntityTooLarge, codeTooLarge, fmt.Sprintf("body larger than %d bytes", mbe.Limit), nil)
-		return
+	var ne net.Error
+	switch {
+	case errors.Is(err, errBudget):
+		w.Header().Set("Retry-After", retryAfter)
+		s.fail(w, http.StatusServiceUnavailable, codeBusy, errBudget.Error(), nil)
+	case errors.As(err, &ne) && ne.Timeout():
+		s.fail(w, http.StatusRequestTimeout, codeTimeout, "the request did not arrive within the read timeout", nil)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		s.fail(w, http.StatusBadRequest, codeBadRequest, "body shorter than its Content-Length", nil)
+	default:
+		if mbe, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			s.fail(w, http.StatusRequestEntityTooLarge, codeTooLarge, fmt.Sprintf("body larger than %d bytes", mbe.Limit), nil)
+			return
+		}
+		s.fail(w, http.StatusBadRequest, codeBadRequest, "malformed body: "+err.Error(), nil)
 	}
-	s.fail(w, http.StatusBadRequest, codeBadRequest, "malformed body: "+err.Error(), nil)
 }
 
 // submitError maps the node's refusal of a transaction to a response.
@@ -152,10 +235,8 @@ const (
 // for each, len:u32 and the bytes (big-endian). It answers 200 with the
 // number accepted and, for each refused one, its index and reason.
 func (s *Server) submitBatch(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, MaxBatchBody)
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		s.bodyError(w, err)
+	body, ok := s.readBody(w, r, MaxBatchBody)
+	if !ok {
 		return
 	}
 	rd := wire.NewReader(body)
@@ -167,6 +248,13 @@ func (s *Server) submitBatch(w http.ResponseWriter, r *http.Request) {
 	if err := rd.Done(); err != nil {
 		s.fail(w, http.StatusBadRequest, codeBadRequest, "malformed batch: "+err.Error(), nil)
 		return
+	}
+	// The node keeps a transaction it takes until a block holds it: each
+	// gets a copy of its own, so that none pins the whole body after the
+	// request. The body is garbage from here: its reservation in the
+	// budget covers the copies, no larger.
+	for i, tx := range txs {
+		txs[i] = bytes.Clone(tx)
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), submitTimeout)
 	defer cancel()

@@ -28,6 +28,7 @@ const (
 	CodeRejected         = "rejected"
 	CodeDuplicate        = "duplicate"
 	CodeBusy             = "busy"
+	CodeTimeout          = "timeout"
 	CodeUnavailable      = "unavailable"
 	CodeStopped          = "stopped"
 	CodeNotFound         = "not_found"

@@ -11,7 +11,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"github.com/mass-consensus/mass/internal/api"
 	"github.com/mass-consensus/mass/internal/app"
@@ -40,8 +44,16 @@ type Daemon struct {
 	srv     *http.Server
 	addr    string
 	cancel  context.CancelFunc
-	done    chan struct{} // closed when the loop has stopped
-	err     error         // why the loop stopped, once done is closed
+	// done is closed when the loop has stopped (loopDone), or when it
+	// was given up on, stuck after a failure of the store; err says why.
+	done       chan struct{}
+	err        error
+	finishOnce sync.Once
+	loopDone   chan struct{}
+
+	// running is the node once its loop runs, to be told of a failure of
+	// the store (which may come from any goroutine, at any time).
+	running atomic.Pointer[node.Node]
 }
 
 // Options are a daemon's settings beyond its home.
@@ -50,7 +62,16 @@ type Options struct {
 	// real processes (mass start --byzantine); the zero value in
 	// production.
 	Knobs ledger.Knobs
+	// API bounds what clients may hold of the HTTP API (timeouts,
+	// connections, request bodies); the zero value gives the defaults.
+	API api.Limits
+	// StoreFS is the file system of the store (nil: the operating
+	// system's); tests give one that fails on purpose.
+	StoreFS vfs.FS
 }
+
+// stopWait bounds how long Stop waits for a loop stuck on a failed store.
+const stopWait = 5 * time.Second
 
 // Start opens and starts the node of a home directory. It returns once the
 // API is listening.
@@ -60,13 +81,17 @@ func Start(h *home.Home, logger *slog.Logger) (*Daemon, error) {
 
 // StartWith is Start with options.
 func StartWith(h *home.Home, logger *slog.Logger, opts Options) (_ *Daemon, err error) {
-	d := &Daemon{log: logger, genesis: h.Genesis, done: make(chan struct{})}
+	limits, err := opts.API.WithDefaults() // before anything is opened
+	if err != nil {
+		return nil, fmt.Errorf("daemon: %w", err)
+	}
+	d := &Daemon{log: logger, genesis: h.Genesis, done: make(chan struct{}), loopDone: make(chan struct{})}
 	defer func() {
 		if err != nil {
-			d.close()
+			d.close(true)
 		}
 	}()
-	if d.db, err = pebble.Open(h.DataDir(), pebble.Options{}); err != nil {
+	if d.db, err = pebble.Open(h.DataDir(), pebble.Options{FS: opts.StoreFS, OnFailure: d.storeFailed}); err != nil {
 		return nil, fmt.Errorf("daemon: %w", err)
 	}
 	var application app.Application
@@ -91,7 +116,7 @@ func StartWith(h *home.Home, logger *slog.Logger, opts Options) (_ *Daemon, err 
 		application, appState = org, org
 	}
 	// The transport lives until close, after the loop has stopped.
-	if d.tr, err = p2p.New(context.Background(), h.Key.Ed25519(), h.Config.Listen, transport.Config{}); err != nil {
+	if d.tr, err = p2p.New(context.Background(), h.Key.Ed25519(), h.Config.Listen, transport.Config{Logger: logger}); err != nil {
 		return nil, fmt.Errorf("daemon: %w", err)
 	}
 	journal, logged, err := node.OpenJournal(h.JournalDir(), wal.OSFS())
@@ -106,6 +131,9 @@ func StartWith(h *home.Home, logger *slog.Logger, opts Options) (_ *Daemon, err 
 	if err != nil {
 		return nil, err
 	}
+	if err := d.db.Err(); err != nil { // failed while the node opened
+		return nil, fmt.Errorf("daemon: %w", err)
+	}
 	ln, err := net.Listen("tcp", h.Config.API)
 	if err != nil {
 		return nil, fmt.Errorf("daemon: API: %w", err)
@@ -114,19 +142,30 @@ func StartWith(h *home.Home, logger *slog.Logger, opts Options) (_ *Daemon, err 
 	ctx, cancel := context.WithCancel(context.Background())
 	d.cancel = cancel
 	d.api = api.New(d.node, d.metrics, logger)
+	if err := d.api.SetLimits(limits); err != nil {
+		return nil, fmt.Errorf("daemon: %w", err)
+	}
 	if appState != nil {
 		d.api.SetState(appState)
 	}
-	d.srv = &http.Server{Handler: d.api, ReadHeaderTimeout: 10 * time.Second}
+	d.srv = d.api.HTTPServer()
 	go func() {
-		if err := d.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := d.srv.Serve(d.api.Listener(ln)); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			logger.Error("API server", "err", err)
 		}
 	}()
 	go func() {
-		d.err = d.node.Run(ctx)
-		close(d.done)
+		err := d.node.Run(ctx)
+		if err == nil {
+			err = d.db.Err() // failed in the background as the loop stopped
+		}
+		close(d.loopDone)
+		d.finish(err)
 	}()
+	d.running.Store(d.node)
+	if err := d.db.Err(); err != nil {
+		d.storeFailed(err) // it failed before the node could be told
+	}
 	logger.Info("node started", "api", d.addr, "p2p", d.tr.Addrs())
 	return d, nil
 }
@@ -140,13 +179,25 @@ func (d *Daemon) Genesis() *genesis.Genesis { return d.genesis }
 // Node returns the running node.
 func (d *Daemon) Node() *node.Node { return d.node }
 
-// Done returns a channel closed when the loop stops; Err then says why.
+// Done returns a channel closed when the loop stops (or, after a failure
+// of the store, when it is stuck and given up on); Err then says why.
 func (d *Daemon) Done() <-chan struct{} { return d.done }
 
 // Err is the loop's error, once Done is closed (nil after a clean stop).
 func (d *Daemon) Err() error { return d.err }
 
-// Stop stops the API, the loop, the transport and the store, in that order.
+// finish closes done with err, once.
+func (d *Daemon) finish(err error) {
+	d.finishOnce.Do(func() {
+		d.err = err
+		close(d.done)
+	})
+}
+
+// Stop stops the API, the loop, the transport and the store, in that
+// order. After a failure of the store, a loop stuck in the store is waited
+// for at most stopWait, and the store and the journal are then left to the
+// process's exit.
 func (d *Daemon) Stop() error {
 	if d.srv != nil {
 		d.api.Shutdown()
@@ -154,30 +205,62 @@ func (d *Daemon) Stop() error {
 		_ = d.srv.Shutdown(ctx)
 		cancel()
 	}
-	var err error
-	if d.node != nil && d.cancel != nil {
-		d.cancel()
-		<-d.done
-		err = d.err
+	if d.node == nil || d.cancel == nil {
+		d.close(true)
+		return nil
 	}
-	d.close()
-	return err
+	d.cancel()
+	<-d.done
+	select {
+	case <-d.loopDone:
+		d.close(true)
+	default: // stuck in the failed store, which cannot be closed under it
+		d.close(false)
+	}
+	return d.err
 }
 
-func (d *Daemon) close() {
+// storeFailed is told of the store's first failed write, from whichever
+// goroutine saw it: the node refuses transactions at once and its loop
+// stops; if the loop is stuck in the store, it is given up on after
+// stopWait.
+func (d *Daemon) storeFailed(err error) {
+	n := d.running.Load()
+	if n == nil {
+		return // the start fails with it
+	}
+	n.Fail(err)
+	go func() {
+		select {
+		case <-d.loopDone:
+		case <-time.After(stopWait):
+			d.log.Error("the node's loop did not stop after its store failed", "after", stopWait)
+			d.finish(fmt.Errorf("daemon: the loop did not stop after the store failed: %w", err))
+		}
+	}()
+}
+
+// close releases what the daemon opened; the store and the journal only if
+// stores, the loop being done with them. A failed store's error is the
+// loop's, not logged again.
+func (d *Daemon) close(stores bool) {
 	if d.cancel != nil {
 		d.cancel()
 	}
 	if d.tr != nil {
 		_ = d.tr.Close()
 	}
+	if !stores {
+		return
+	}
 	if d.journal != nil {
-		if err := d.journal.Close(); err != nil {
+		// A journal that failed stopped the loop, whose error says so.
+		if err := d.journal.Close(); err != nil && d.err == nil {
 			d.log.Error("closing the journal", "err", err)
 		}
 	}
 	if d.db != nil {
-		if err := d.db.Close(); err != nil {
+		if err := d.db.Close(); err != nil && !errors.Is(err, pebble.ErrFailed) {
 			d.log.Error("closing the store", "err", err)
 		}
 	}
@@ -214,8 +297,14 @@ func (d *Daemon) metrics() []api.Metric {
 			api.Metric{Name: "mass_journal_bytes", Help: "Bytes in the epoch log's segment files.", Type: "gauge", Value: float64(js.Size)},
 			api.Metric{Name: "mass_journal_segments", Help: "Segment files of the epoch log.", Type: "gauge", Value: float64(js.Segments)})
 	}
+	u := d.api.Usage()
+	out = append(out,
+		api.Metric{Name: "mass_api_connections", Help: "Connections open to the HTTP API.", Type: "gauge", Value: float64(u.Conns)},
+		counter("mass_api_connections_refused_total", "Connections to the HTTP API refused for its connection limit.", uint64(u.ConnsRefused)),
+		api.Metric{Name: "mass_api_body_bytes", Help: "Bytes of request bodies the HTTP API holds now (its budget is mass_api_body_budget_bytes).", Type: "gauge", Value: float64(u.BodyBytes)},
+		api.Metric{Name: "mass_api_body_budget_bytes", Help: "Bytes of request bodies the HTTP API may hold at once.", Type: "gauge", Value: float64(u.BodyBudget)})
 	for reason, v := range ts.Rejected {
-		out = append(out, api.Metric{Name: "mass_transport_rejected_total", Help: "What peers sent that the transport refused.", Type: "counter", Value: float64(v), Labels: map[string]string{"reason": string(reason)}})
+		out = append(out, api.Metric{Name: "mass_transport_rejected_total", Help: "What came to the p2p port that the transport refused, by reason (unknown-peer, too-large, malformed, garbage, handshake).", Type: "counter", Value: float64(v), Labels: map[string]string{"reason": string(reason)}})
 	}
 	return out
 }

@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"time"
 
@@ -14,10 +15,16 @@ import (
 // Submit hands a transaction to the node. It returns once the transaction is
 // durably pending (nil), or with the reason it was refused.
 //
-// The application checks the transaction (CheckTx) in the caller's
-// goroutine, so that callers check in parallel and the loop does not.
+// The application checks it (CheckTx) in the caller's goroutine, so that
+// callers check in parallel and the loop does not. A transaction the node
+// committed or holds as pending is refused with ErrDuplicate, whatever the
+// application says of it (see duplicate), so that a client retrying after
+// a timeout learns that it is in.
 func (n *Node) Submit(ctx context.Context, tx []byte) error {
-	if err := n.cfg.App.CheckTx(tx); err != nil {
+	if err := n.refusing(); err != nil {
+		return err
+	}
+	if err := n.duplicate(tx, n.cfg.App.CheckTx(tx)); err != nil {
 		n.Counters.SubmitsRejected.Add(1)
 		return err
 	}
@@ -25,7 +32,9 @@ func (n *Node) Submit(ctx context.Context, tx []byte) error {
 	select {
 	case n.submits <- req:
 	case <-n.stopped:
-		return ErrStopped
+		return n.stoppedErr()
+	case <-n.failed:
+		return n.stoppedErr()
 	case <-ctx.Done():
 		return ctx.Err()
 	default:
@@ -45,7 +54,9 @@ func (n *Node) await(ctx context.Context, req submitReq) []error {
 	select {
 	case err = <-req.done:
 	case <-n.stopped:
-		err = ErrStopped
+		err = n.stoppedErr()
+	case <-n.failed:
+		err = n.stoppedErr()
 	case <-ctx.Done():
 		err = ctx.Err()
 	}
@@ -60,11 +71,15 @@ func (n *Node) await(ctx context.Context, req submitReq) []error {
 }
 
 // SubmitBatch hands many transactions to the node and returns, for each,
-// nil once it is durably pending or the reason it was refused. It waits
-// for room in the node's queue rather than answering ErrBusy.
+// nil once it is durably pending or the reason it was refused (a duplicate
+// told as for Submit). It waits for room in the node's queue rather than
+// answering ErrBusy.
 //
 // The batch travels to the loop as one request, answered once.
 func (n *Node) SubmitBatch(ctx context.Context, txs [][]byte) []error {
+	if err := n.refusing(); err != nil {
+		return answerAll(make([]error, len(txs)), err)
+	}
 	checked := n.checkAll(txs)
 	for _, err := range checked {
 		if err != nil {
@@ -75,7 +90,9 @@ func (n *Node) SubmitBatch(ctx context.Context, txs [][]byte) []error {
 	select {
 	case n.submits <- req:
 	case <-n.stopped:
-		return answerAll(checked, ErrStopped)
+		return answerAll(checked, n.stoppedErr())
+	case <-n.failed:
+		return answerAll(checked, n.stoppedErr())
 	case <-ctx.Done():
 		return answerAll(checked, ctx.Err())
 	}
@@ -100,16 +117,45 @@ func answerAll(checked []error, err error) []error {
 }
 
 // checkAll checks transactions with the application, as one batch if it
-// can (app.BatchChecker).
+// can (app.BatchChecker), and tells duplicates from its refusals.
 func (n *Node) checkAll(txs [][]byte) []error {
+	var errs []error
 	if bc, ok := n.cfg.App.(app.BatchChecker); ok {
-		return bc.CheckTxs(txs)
+		errs = bc.CheckTxs(txs)
+	} else {
+		errs = make([]error, len(txs))
+		for i, tx := range txs {
+			errs[i] = n.cfg.App.CheckTx(tx)
+		}
 	}
-	errs := make([]error, len(txs))
 	for i, tx := range txs {
-		errs[i] = n.cfg.App.CheckTx(tx)
+		errs[i] = n.duplicate(tx, errs[i])
 	}
 	return errs
+}
+
+// duplicate returns the application's refusal of a transaction (appErr),
+// or ErrDuplicate if the node committed it (its transaction index, which
+// TxStatus reads: every committed transaction, not only the latest) or
+// holds it as pending: a replay the application refuses (a nonce used) is
+// a duplicate to the client. The index is read only for a refused
+// transaction, so that taking one costs no read of the store: one the
+// application accepts is refused by the ledger if it is pending or among
+// its latest committed (ledger.RecentTxs).
+func (n *Node) duplicate(tx []byte, appErr error) error {
+	if appErr == nil {
+		return nil
+	}
+	height, committed, pending, err := n.TxStatus(epoch.HashTx(tx))
+	switch {
+	case err != nil:
+		return fmt.Errorf("node: looking the transaction up: %w", err)
+	case committed:
+		return fmt.Errorf("%w: committed at height %d", ErrDuplicate, height)
+	case pending:
+		return fmt.Errorf("%w: pending already", ErrDuplicate)
+	}
+	return appErr
 }
 
 // TxStatus reports whether a transaction is committed (and at which

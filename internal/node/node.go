@@ -160,7 +160,12 @@ type Node struct {
 
 	submits chan submitReq
 	status  atomic.Pointer[Status]
-	stopped chan struct{}
+	stopped chan struct{} // closed when Run returns
+	runErr  error         // what Run returned, set before stopped is closed
+
+	failOnce sync.Once
+	failed   chan struct{} // closed by Fail
+	failure  error         // Fail's error, set before failed is closed
 
 	subsMu sync.Mutex
 	subs   map[chan Commit]struct{}
@@ -201,6 +206,7 @@ func New(cfg Config) (*Node, error) {
 		pending: map[epoch.TxHash]struct{}{},
 		submits: make(chan submitReq, 1024),
 		stopped: make(chan struct{}),
+		failed:  make(chan struct{}),
 		subs:    map[chan Commit]struct{}{},
 	}
 	appHeight, appRoot, err := cfg.App.Info()
@@ -222,16 +228,21 @@ func New(cfg Config) (*Node, error) {
 }
 
 // Run runs the loop until ctx is done or a fatal error (a disk failure, a
-// divergence from a certified block) stops it.
-func (n *Node) Run(ctx context.Context) error {
-	defer close(n.stopped)
+// divergence from a certified block, Fail) stops it.
+func (n *Node) Run(ctx context.Context) (err error) {
+	defer func() {
+		n.runErr = err
+		close(n.stopped)
+	}()
 	ticker := time.NewTicker(n.cfg.Tick)
 	defer ticker.Stop()
-	err := n.Tick()
+	err = n.Tick()
 	for err == nil {
 		select {
 		case <-ctx.Done():
 			return n.Flush()
+		case <-n.failed:
+			err = n.failure
 		case in, ok := <-n.cfg.Transport.Receive():
 			err = n.inbound(ctx, in, ok)
 		case req := <-n.submits:
@@ -261,7 +272,7 @@ func (n *Node) Run(ctx context.Context) error {
 		}
 	}
 	n.log.Error("stopping", "err", err)
-	n.failReplies()
+	n.failReplies(err)
 	return err
 }
 
@@ -440,12 +451,52 @@ func (n *Node) applyBlock(b app.Block) error {
 }
 
 // failReplies tells the submitters of a round that could not be made
-// durable that their transactions were not taken.
-func (n *Node) failReplies() {
+// durable (because of err) that their transactions were not taken.
+func (n *Node) failReplies(err error) {
 	for _, r := range n.replies {
-		r <- ErrStopped
+		r <- fmt.Errorf("%w: %w", ErrStopped, err)
 	}
 	n.replies = nil
+}
+
+// Fail stops the node because something it relies on failed outside its
+// loop (its store, in the background): from now on submissions are
+// refused at once with ErrStopped (wrapping err), and Run returns err at
+// its next turn, without writing anything more. Only the first call
+// counts.
+func (n *Node) Fail(err error) {
+	n.failOnce.Do(func() {
+		n.failure = err
+		close(n.failed)
+	})
+}
+
+// stoppedErr is ErrStopped, with the reason if the node failed.
+func (n *Node) stoppedErr() error {
+	select {
+	case <-n.failed:
+		return fmt.Errorf("%w: %w", ErrStopped, n.failure)
+	default:
+	}
+	select {
+	case <-n.stopped:
+		if n.runErr != nil {
+			return fmt.Errorf("%w: %w", ErrStopped, n.runErr)
+		}
+	default:
+	}
+	return ErrStopped
+}
+
+// refusing returns stoppedErr if the node has stopped or failed, else nil.
+func (n *Node) refusing() error {
+	select {
+	case <-n.failed:
+	case <-n.stopped:
+	default:
+		return nil
+	}
+	return n.stoppedErr()
 }
 
 // due says, at most once per DeadlineEvery, whether the application has

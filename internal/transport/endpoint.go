@@ -65,9 +65,10 @@ type Endpoint struct {
 	// per key ever removed.
 	departed map[NodeKey]recvWindow
 
-	totals   linkCounters
-	rejectMu sync.Mutex
-	rejected map[RejectReason]uint64
+	totals    linkCounters
+	rejectMu  sync.Mutex
+	rejected  map[RejectReason]uint64
+	rejectLog rejectLog
 }
 
 var _ Transport = (*Endpoint)(nil)
@@ -80,6 +81,10 @@ func NewEndpoint(self NodeKey, cfg Config, dial DialFunc) (*Endpoint, error) {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
+	rejected := make(map[RejectReason]uint64, len(RejectReasons))
+	for _, r := range RejectReasons {
+		rejected[r] = 0
+	}
 	return &Endpoint{
 		self:     self,
 		cfg:      cfg,
@@ -89,7 +94,7 @@ func NewEndpoint(self NodeKey, cfg Config, dial DialFunc) (*Endpoint, error) {
 		cancel:   cancel,
 		peers:    make(map[NodeKey]*peerLinks),
 		departed: make(map[NodeKey]recvWindow),
-		rejected: make(map[RejectReason]uint64),
+		rejected: rejected,
 	}, nil
 }
 
@@ -190,12 +195,41 @@ func (e *Endpoint) Forget(below uint64) {
 // Receive returns the channel of inbound messages; Close closes it.
 func (e *Endpoint) Receive() <-chan Inbound { return e.inbound }
 
-// Reject counts something a remote sent that was refused outside the
-// endpoint (a connection gater, say).
-func (e *Endpoint) Reject(reason RejectReason) {
+// Reject counts something a remote sent that was refused, inside the
+// endpoint or outside it (a connection gater, say), and logs it at a
+// bounded rate (Config.Logger). from says who sent it, as well as it is
+// known (a key, an address).
+func (e *Endpoint) Reject(reason RejectReason, from string) {
 	e.rejectMu.Lock()
 	e.rejected[reason]++
+	write, suppressed := e.rejectLog.note(reason, time.Now(), e.cfg.RejectLogEvery)
 	e.rejectMu.Unlock()
+	if write {
+		e.cfg.Logger.Warn("transport: refused what a remote sent", "reason", string(reason), "from", from,
+			"suppressed", suppressed, "log_every", e.cfg.RejectLogEvery)
+	}
+}
+
+// rejectLog decides which refusals are logged: at most one per reason per
+// period, the others counted until the next line.
+type rejectLog struct {
+	last       map[RejectReason]time.Time
+	suppressed map[RejectReason]uint64
+}
+
+// note records a refusal at now: it reports whether to log it, and how
+// many of that reason went unlogged since the last line.
+func (l *rejectLog) note(reason RejectReason, now time.Time, every time.Duration) (write bool, suppressed uint64) {
+	if l.last == nil {
+		l.last, l.suppressed = map[RejectReason]time.Time{}, map[RejectReason]uint64{}
+	}
+	if last, ok := l.last[reason]; ok && now.Sub(last) < every {
+		l.suppressed[reason]++
+		return false, 0
+	}
+	suppressed = l.suppressed[reason]
+	l.last[reason], l.suppressed[reason] = now, 0
+	return true, suppressed
 }
 
 // Stats returns a snapshot of the counters.
@@ -444,9 +478,10 @@ func (l *outLink) readAcks(s Stream, acked, malformed *atomic.Bool) {
 		}
 		l.mu.Lock()
 		_, err = l.window.ack(seq)
+		from := l.peer.Key
 		l.mu.Unlock()
 		if err != nil {
-			l.e.Reject(RejectMalformed)
+			l.e.Reject(RejectMalformed, fmt.Sprintf("%v: %v", from, err))
 			malformed.Store(true)
 			return
 		}
@@ -535,7 +570,7 @@ func (e *Endpoint) Serve(from NodeKey, s Stream) {
 	pl, ok := e.peers[from]
 	if !ok {
 		e.mu.RUnlock()
-		e.Reject(RejectUnknownPeer)
+		e.Reject(RejectUnknownPeer, from.String())
 		abort(s)
 		return
 	}
@@ -561,7 +596,7 @@ func (e *Endpoint) readFrames(from NodeKey, in *inLink, st *inStream) {
 	session, err := readStreamHeader(r)
 	if err != nil {
 		if errors.Is(err, errBadMagic) {
-			e.Reject(RejectMalformed)
+			e.Reject(RejectMalformed, fmt.Sprintf("%v: %v", from, err))
 		}
 		return
 	}
@@ -592,7 +627,7 @@ func (e *Endpoint) readFrames(from NodeKey, in *inLink, st *inStream) {
 		f, err := readFrame(r, e.cfg.MaxMessageSize)
 		if err != nil {
 			if errors.Is(err, errFrameTooLarge) {
-				e.Reject(RejectTooLarge)
+				e.Reject(RejectTooLarge, fmt.Sprintf("%v: %v", from, err))
 			}
 			return
 		}

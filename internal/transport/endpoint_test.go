@@ -3,7 +3,9 @@ package transport
 import (
 	"bufio"
 	"context"
+	"log/slog"
 	"net"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -191,5 +193,70 @@ func TestConfigDefaultsAndLimits(t *testing.T) {
 		if _, err := bad.WithDefaults(); err == nil {
 			t.Errorf("%+v accepted", bad)
 		}
+	}
+}
+
+// TestRejectLogIsBounded: refusals are logged at most once per reason per
+// period, the next line counting those in between.
+func TestRejectLogIsBounded(t *testing.T) {
+	var l rejectLog
+	t0 := time.Unix(1000, 0)
+	const every = 10 * time.Second
+	type step struct {
+		reason     RejectReason
+		at         time.Duration
+		write      bool
+		suppressed uint64
+	}
+	for i, s := range []step{
+		{RejectGarbage, 0, true, 0},
+		{RejectGarbage, time.Second, false, 0},
+		{RejectHandshake, time.Second, true, 0}, // another reason has its own line
+		{RejectGarbage, 9 * time.Second, false, 0},
+		{RejectGarbage, every, true, 2},
+		{RejectGarbage, every + time.Second, false, 0},
+		{RejectGarbage, 3 * every, true, 1},
+		{RejectHandshake, 3 * every, true, 0},
+	} {
+		write, suppressed := l.note(s.reason, t0.Add(s.at), every)
+		if write != s.write || suppressed != s.suppressed {
+			t.Fatalf("step %d (%s at %v): write %v suppressed %d, want %v %d", i, s.reason, s.at, write, suppressed, s.write, s.suppressed)
+		}
+	}
+}
+
+// countLines counts the records logged.
+type countLines struct{ n atomic.Int64 }
+
+func (c *countLines) Enabled(context.Context, slog.Level) bool { return true }
+func (c *countLines) Handle(context.Context, slog.Record) error {
+	c.n.Add(1)
+	return nil
+}
+func (c *countLines) WithAttrs([]slog.Attr) slog.Handler { return c }
+func (c *countLines) WithGroup(string) slog.Handler      { return c }
+
+// TestRejectFloodLogsOnce: a thousand refusals are all counted, and logged
+// once.
+func TestRejectFloodLogsOnce(t *testing.T) {
+	lines := &countLines{}
+	e, err := NewEndpoint(NodeKey{0}, Config{Logger: slog.New(lines), RejectLogEvery: time.Hour}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	for _, r := range RejectReasons {
+		if n, ok := e.Stats().Rejected[r]; !ok || n != 0 {
+			t.Fatalf("a fresh endpoint's count of %s: %d, %v", r, n, ok)
+		}
+	}
+	for range 1000 {
+		e.Reject(RejectGarbage, "127.0.0.1:1")
+	}
+	if n := e.Stats().Rejected[RejectGarbage]; n != 1000 {
+		t.Fatalf("counted %d, want 1000", n)
+	}
+	if n := lines.n.Load(); n != 1 {
+		t.Fatalf("%d lines logged, want 1", n)
 	}
 }

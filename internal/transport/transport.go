@@ -27,6 +27,7 @@ package transport
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 )
 
@@ -109,6 +110,13 @@ type Config struct {
 	ReconnectMax time.Duration
 	// DialTimeout bounds one attempt to open a link (default 10 s).
 	DialTimeout time.Duration
+	// Logger receives a line for what remotes send that is refused (see
+	// RejectReason); nil discards. At most one line per reason per
+	// RejectLogEvery (default 10 s) is written, with the count of those
+	// not logged since the last one: a flood of garbage costs a line, not
+	// a line each.
+	Logger         *slog.Logger
+	RejectLogEvery time.Duration
 }
 
 // Defaults of Config.
@@ -119,6 +127,7 @@ const (
 	DefaultReconnectMin   = 50 * time.Millisecond
 	DefaultReconnectMax   = 5 * time.Second
 	DefaultDialTimeout    = 10 * time.Second
+	DefaultRejectLogEvery = 10 * time.Second
 
 	// MaxMessageSizeLimit is the largest MaxMessageSize accepted: a frame's
 	// length field must fit in 32 bits.
@@ -144,6 +153,10 @@ func (c Config) WithDefaults() (Config, error) {
 	setDur(&c.ReconnectMin, DefaultReconnectMin)
 	setDur(&c.ReconnectMax, DefaultReconnectMax)
 	setDur(&c.DialTimeout, DefaultDialTimeout)
+	setDur(&c.RejectLogEvery, DefaultRejectLogEvery)
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
 	switch {
 	case c.MaxMessageSize < 0 || c.MaxMessageSize > MaxMessageSizeLimit:
 		return c, fmt.Errorf("transport: MaxMessageSize %d out of range [1, %d]", c.MaxMessageSize, MaxMessageSizeLimit)
@@ -155,6 +168,8 @@ func (c Config) WithDefaults() (Config, error) {
 		return c, fmt.Errorf("transport: reconnect backoff [%v, %v] is not a range", c.ReconnectMin, c.ReconnectMax)
 	case c.DialTimeout < 0:
 		return c, fmt.Errorf("transport: negative DialTimeout %v", c.DialTimeout)
+	case c.RejectLogEvery < 0:
+		return c, fmt.Errorf("transport: negative RejectLogEvery %v", c.RejectLogEvery)
 	}
 	return c, nil
 }
@@ -173,7 +188,22 @@ const (
 	// RejectMalformed: a stream that does not follow the frame format, or an
 	// acknowledgement of a message never sent; its stream is closed.
 	RejectMalformed RejectReason = "malformed"
+	// RejectGarbage: an inbound connection that ended before it agreed on
+	// a security protocol: raw bytes, an HTTP request, a port scan, a
+	// client offering no protocol this node speaks, or silence until the
+	// handshake timeout (transport/p2p, TCP).
+	RejectGarbage RejectReason = "garbage"
+	// RejectHandshake: an inbound connection that agreed on a security
+	// protocol but whose handshake failed or timed out (transport/p2p,
+	// TCP with Noise).
+	RejectHandshake RejectReason = "handshake"
 )
+
+// RejectReasons are all the reasons, so that counters can be shown from
+// the start, at zero.
+var RejectReasons = []RejectReason{
+	RejectUnknownPeer, RejectTooLarge, RejectMalformed, RejectGarbage, RejectHandshake,
+}
 
 // Stats is a snapshot of a transport's counters. Bytes count message
 // payloads, not framing.
@@ -187,7 +217,8 @@ type Stats struct {
 	BytesReceived    uint64
 	Resent           uint64 // frames written again after a reconnect
 	Duplicates       uint64 // frames received again and dropped
-	// Rejected counts what remotes sent that was refused, by reason.
+	// Rejected counts what remotes sent that was refused, by reason: every
+	// reason of RejectReasons, at zero if none.
 	Rejected map[RejectReason]uint64
 }
 

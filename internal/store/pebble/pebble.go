@@ -5,7 +5,13 @@
 // nothing.
 //
 // Only one DB may have a directory open at a time, in this process or any
-// other: Open fails with ErrLocked otherwise.
+// other: Open fails with ErrLocked otherwise. Open names what the disk
+// refused: ErrReadOnly, ErrPermission, ErrNoSpace.
+//
+// After a write or sync to the disk fails (a full disk, an I/O error), the
+// DB refuses every later call with ErrFailed, and tells Options.OnFailure
+// once: what reached the disk is unknown, and Pebble cannot go on (it
+// would panic: its Fatalf is answered with an error instead).
 //
 // The package imports only store and Pebble; never protocol or node packages.
 package pebble
@@ -16,7 +22,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"sync"
 
 	pebbledb "github.com/cockroachdb/pebble/v2"
@@ -44,16 +49,24 @@ type Options struct {
 	// DefaultCacheSize.
 	CacheSize int64
 	// Logger receives Pebble's messages (info and errors). Nil discards
-	// them, so Pebble prints nothing. Whatever the logger, a fatal error in
-	// Pebble panics.
+	// them, so Pebble prints nothing. A fatal error in Pebble panics,
+	// unless it follows a failed write (see ErrFailed).
 	Logger *slog.Logger
+	// OnFailure, if set, is called once, from whichever goroutine saw it,
+	// with the first failed write or sync of the open DB (wrapping
+	// ErrFailed). It must not call the DB.
+	OnFailure func(error)
+	// FS is the file system (nil: the operating system's); tests give an
+	// in-memory one with injected faults.
+	FS vfs.FS
 }
 
 // DB is a store.KV in a directory on disk. It is safe for concurrent use.
 type DB struct {
-	db   *pebbledb.DB
-	lock *pebbledb.Lock
-	dir  string
+	db     *pebbledb.DB
+	lock   *pebbledb.Lock
+	dir    string
+	health *health
 
 	mu     sync.RWMutex // guards closed against the Add of active
 	closed bool
@@ -76,16 +89,22 @@ func Open(dir string, opts Options) (*DB, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("store/pebble: open: %w", err)
+	fsys := opts.FS
+	if fsys == nil {
+		fsys = vfs.Default
 	}
-	lock, err := pebbledb.LockDirectory(dir, vfs.Default)
+	if err := fsys.MkdirAll(dir, 0o755); err != nil {
+		return nil, openError(dir, err)
+	}
+	lock, err := pebbledb.LockDirectory(dir, fsys)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %w", ErrLocked, dir, err)
+		return nil, lockError(dir, err)
 	}
+	h := &health{log: logger}
 	po := &pebbledb.Options{
+		FS:                 watchFS{FS: fsys, h: h},
 		CacheSize:          opts.CacheSize,
-		Logger:             pebbleLogger{logger},
+		Logger:             pebbleLogger{l: logger, h: h},
 		Lock:               lock,
 		FormatMajorVersion: pebbledb.FormatNewest,
 		// Short-lived records (the journal of open epochs, pending
@@ -99,27 +118,35 @@ func Open(dir string, opts Options) (*DB, error) {
 	db, err := pebbledb.Open(dir, po)
 	if err != nil {
 		_ = lock.Close()
-		return nil, fmt.Errorf("store/pebble: open %s: %w", dir, err)
+		return nil, openError(dir, err)
 	}
-	return &DB{db: db, lock: lock, dir: dir}, nil
+	h.arm(opts.OnFailure)
+	return &DB{db: db, lock: lock, dir: dir, health: h}, nil
 }
 
-// enter registers a call in progress, or reports that the DB is closed.
-// Every successful enter is matched by a call to d.active.Done.
-func (d *DB) enter() bool {
+// Err returns the failure that stopped the DB (wrapping ErrFailed), or nil.
+func (d *DB) Err() error { return d.health.failed() }
+
+// enter registers a call in progress, or returns why there may be none:
+// the DB is closed (store.ErrClosed) or failed (ErrFailed). Every
+// successful enter is matched by a call to d.active.Done.
+func (d *DB) enter() error {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
 	if d.closed {
-		return false
+		return store.ErrClosed
+	}
+	if err := d.health.failed(); err != nil {
+		return err
 	}
 	d.active.Add(1)
-	return true
+	return nil
 }
 
 // Get returns a copy of the value of key, or store.ErrNotFound.
 func (d *DB) Get(key []byte) ([]byte, error) {
-	if !d.enter() {
-		return nil, store.ErrClosed
+	if err := d.enter(); err != nil {
+		return nil, err
 	}
 	defer d.active.Done()
 	if len(key) == 0 {
@@ -144,8 +171,8 @@ func (d *DB) Get(key []byte) ([]byte, error) {
 
 // Has reports whether key is present.
 func (d *DB) Has(key []byte) (bool, error) {
-	if !d.enter() {
-		return false, store.ErrClosed
+	if err := d.enter(); err != nil {
+		return false, err
 	}
 	defer d.active.Done()
 	if len(key) == 0 {
@@ -167,8 +194,8 @@ func (d *DB) Has(key []byte) (bool, error) {
 // Apply writes b atomically, with pebble.Sync if sync and pebble.NoSync
 // otherwise.
 func (d *DB) Apply(b *store.Batch, sync bool) error {
-	if !d.enter() {
-		return store.ErrClosed
+	if err := d.enter(); err != nil {
+		return err
 	}
 	defer d.active.Done()
 	if err := b.Check(); err != nil {
@@ -206,14 +233,16 @@ func (d *DB) Apply(b *store.Batch, sync bool) error {
 	if err := d.db.Apply(pb, wo); err != nil {
 		return fmt.Errorf("store/pebble: apply: %w", err)
 	}
-	return nil
+	// A failed write of the log makes Pebble's commit call Fatalf, which
+	// returns here as if the commit had succeeded.
+	return d.health.failed()
 }
 
 // Scan calls fn with copies of each key and value in [start, end), in
 // ascending order, from a snapshot taken when Scan starts.
 func (d *DB) Scan(start, end []byte, fn func(key, value []byte) bool) error {
-	if !d.enter() {
-		return store.ErrClosed
+	if err := d.enter(); err != nil {
+		return err
 	}
 	defer d.active.Done()
 	if end != nil && bytes.Compare(start, end) >= 0 {
@@ -241,8 +270,8 @@ func (d *DB) Scan(start, end []byte, fn func(key, value []byte) bool) error {
 
 // Last returns copies of the greatest key with the prefix and its value.
 func (d *DB) Last(prefix []byte) (key, value []byte, err error) {
-	if !d.enter() {
-		return nil, nil, store.ErrClosed
+	if err := d.enter(); err != nil {
+		return nil, nil, err
 	}
 	defer d.active.Done()
 	it, err := d.db.NewIter(&pebbledb.IterOptions{LowerBound: lowerBound(prefix), UpperBound: store.PrefixEnd(prefix)})
@@ -268,7 +297,8 @@ func (d *DB) Last(prefix []byte) (key, value []byte, err error) {
 }
 
 // Close waits for the calls in progress, syncs and closes the database and
-// releases the directory. It is idempotent: later calls return nil.
+// releases the directory. It is idempotent: later calls return nil. Closing
+// a failed DB returns its failure (ErrFailed), whatever Pebble says of it.
 func (d *DB) Close() error {
 	d.mu.Lock()
 	if d.closed {
@@ -281,6 +311,9 @@ func (d *DB) Close() error {
 	err := d.db.Close()
 	if lerr := d.lock.Close(); err == nil {
 		err = lerr
+	}
+	if failure := d.health.failed(); failure != nil {
+		return failure
 	}
 	if err != nil {
 		return fmt.Errorf("store/pebble: close %s: %w", d.dir, err)
@@ -306,10 +339,15 @@ func copyEntry(key, value []byte) ([]byte, []byte) {
 	return buf[:len(key):len(key)], buf[len(key):]
 }
 
-// pebbleLogger gives Pebble's messages to a slog.Logger. Fatalf logs and
-// then panics: Pebble calls it when it cannot go on (a failed commit, a
-// corrupt log), and going on would lose data silently.
-type pebbleLogger struct{ l *slog.Logger }
+// pebbleLogger gives Pebble's messages to a slog.Logger. Pebble calls
+// Fatalf when it cannot go on (a failed commit, a corrupt log). After a
+// failed write (recorded in h) that is expected: Fatalf logs it and
+// returns, and the DB refuses every later call. Otherwise it logs and then
+// panics: going on would lose data silently.
+type pebbleLogger struct {
+	l *slog.Logger
+	h *health
+}
 
 func (p pebbleLogger) Infof(format string, args ...any) {
 	p.log(slog.LevelInfo, format, args)
@@ -321,6 +359,10 @@ func (p pebbleLogger) Errorf(format string, args ...any) {
 
 func (p pebbleLogger) Fatalf(format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
+	if p.h != nil && p.h.failed() != nil {
+		p.l.Debug(msg, "component", "pebble", "after", "a failed write")
+		return
+	}
 	p.l.Error(msg, "component", "pebble", "fatal", true)
 	panic("store/pebble: fatal: " + msg)
 }

@@ -112,7 +112,7 @@ func TestOpenErrors(t *testing.T) {
 
 func TestLogger(t *testing.T) {
 	var buf bytes.Buffer
-	l := pebbleLogger{slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelError}))}
+	l := pebbleLogger{l: slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelError}))}
 	l.Infof("quiet %d", 1)
 	l.Errorf("loud %d", 2)
 	if out := buf.String(); strings.Contains(out, "quiet") || !strings.Contains(out, "loud 2") || !strings.Contains(out, "component=pebble") {

@@ -1,6 +1,8 @@
 package p2p
 
 import (
+	"fmt"
+
 	"github.com/libp2p/go-libp2p/core/control"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -37,12 +39,15 @@ func (g gater) InterceptAddrDial(p peer.ID, addr ma.Multiaddr) bool {
 
 func (g gater) InterceptAccept(network.ConnMultiaddrs) bool { return true }
 
-func (g gater) InterceptSecured(dir network.Direction, p peer.ID, _ network.ConnMultiaddrs) bool {
+func (g gater) InterceptSecured(dir network.Direction, p peer.ID, addrs network.ConnMultiaddrs) bool {
+	if c, ok := addrs.(*watchedConn); ok {
+		c.secured()
+	}
 	if _, ok := g.t.member(p); ok {
 		return true
 	}
 	if dir == network.DirInbound {
-		g.t.ep.Reject(transport.RejectUnknownPeer)
+		g.t.ep.Reject(transport.RejectUnknownPeer, fmt.Sprintf("%v at %v", p, addrs.RemoteMultiaddr()))
 	}
 	return false
 }

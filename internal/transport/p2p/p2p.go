@@ -7,7 +7,10 @@
 // sending node and carrying its frames one way and acknowledgements the
 // other (see transport.Endpoint, which runs the links). A connection from a
 // peer outside the node set is refused by a connection gater and counted; the
-// node dials only members, only at the addresses the node set lists. There is
+// node dials only members, only at the addresses the node set lists. An
+// inbound TCP connection that fails before it is secured (raw bytes, a bad
+// handshake) is counted too (watch.go). Every refusal is logged, at a
+// bounded rate (transport.Config.Logger). There is
 // no mDNS, DHT, relay, hole punching or NAT port mapping: the host listens on
 // the given addresses and nothing else.
 //
@@ -33,7 +36,6 @@ import (
 	"github.com/libp2p/go-libp2p/p2p/muxer/yamux"
 	"github.com/libp2p/go-libp2p/p2p/security/noise"
 	quic "github.com/libp2p/go-libp2p/p2p/transport/quic"
-	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
 	ma "github.com/multiformats/go-multiaddr"
 	madns "github.com/multiformats/go-multiaddr-dns"
 
@@ -92,9 +94,9 @@ func New(ctx context.Context, priv ed25519.PrivateKey, listen []string, cfg tran
 	t.host, err = libp2p.New(
 		libp2p.Identity(sk),
 		libp2p.ListenAddrStrings(listen...),
-		libp2p.Transport(tcp.NewTCPTransport),
+		libp2p.Transport(t.newTCP),
 		libp2p.Transport(quic.NewTransport),
-		libp2p.Security(noise.ID, noise.New),
+		libp2p.Security(noise.ID, newNoise),
 		libp2p.Muxer(yamux.ID, yamux.DefaultTransport),
 		libp2p.ConnectionGater(gater{t}),
 		libp2p.ConnectionManager(&connmgr.NullConnMgr{}),
@@ -223,7 +225,7 @@ func (t *Transport) dial(ctx context.Context, p transport.Peer) (transport.Strea
 func (t *Transport) handleStream(s network.Stream) {
 	key, err := KeyFromPeerID(s.Conn().RemotePeer())
 	if err != nil {
-		t.ep.Reject(transport.RejectUnknownPeer)
+		t.ep.Reject(transport.RejectUnknownPeer, fmt.Sprintf("%v at %v", s.Conn().RemotePeer(), s.Conn().RemoteMultiaddr()))
 		_ = s.Reset()
 		return
 	}

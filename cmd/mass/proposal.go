@@ -1163,7 +1163,7 @@ func printProposal(w io.Writer, r *apijson.Proposal, now time.Time) {
 			fmtMillis(x.MeetingWindow), fmtMillis(x.PublicityWindow), x.Capacity)
 	}
 	for _, rd := range p.Rounds {
-		how := fmt.Sprintf("split into %d sub-meetings", len(rd.Meetings))
+		how := "split into " + plural(len(rd.Meetings), "sub-meeting")
 		if rd.Plenary {
 			how = "plenary"
 		}
@@ -1181,7 +1181,7 @@ func printProposal(w io.Writer, r *apijson.Proposal, now time.Time) {
 			for _, t := range m.Tally {
 				tally = append(tally, fmt.Sprintf("%d:%d", t.Option, t.Approvals))
 			}
-			fmt.Fprintf(w, "  sub-meeting %d: %d ballots of %d members; approvals %s", m.Index, m.Ballots, len(m.Members), strings.Join(tally, " "))
+			fmt.Fprintf(w, "  sub-meeting %d: %s of %s; approvals %s", m.Index, plural(int(m.Ballots), "ballot"), plural(len(m.Members), "member"), strings.Join(tally, " "))
 			if m.Winner != nil {
 				fmt.Fprintf(w, "; winner %d", *m.Winner)
 			}
@@ -1200,7 +1200,7 @@ func printProposal(w io.Writer, r *apijson.Proposal, now time.Time) {
 		if int(*p.Winner) < len(p.Options) {
 			title = p.Options[*p.Winner].Title
 		}
-		fmt.Fprintf(w, "winner %d %q: %d supporters of %d members\n", *p.Winner, title, p.Supporters, p.Members)
+		fmt.Fprintf(w, "winner %d %q: %s of %s\n", *p.Winner, title, plural(int(p.Supporters), "supporter"), plural(int(p.Members), "member"))
 	}
 	if p.Publicity != 0 {
 		fmt.Fprintf(w, "publicity %s (minimum %s)\n", fmtMillis(p.Publicity), fmtMillis(p.PublicityMin))
@@ -1209,6 +1209,14 @@ func printProposal(w io.Writer, r *apijson.Proposal, now time.Time) {
 		fmt.Fprintf(w, "review of freeze %d (of at most 4) by %s: lift %d, cancel %d; %s of publicity left when frozen\n",
 			v.Freeze, named(v.FreezerName, v.Freezer), v.Lift, v.Cancel, fmtMillis(v.Remaining))
 	}
+}
+
+// plural writes a count with its noun: "1 proposal", "2 proposals".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 // named shows a member by name, with the ID: "alice (1f2e…)"; the ID alone
@@ -1225,7 +1233,7 @@ func printProposalList(w io.Writer, height uint64, l *orgapp.ProposalList) {
 		fmt.Fprintf(w, "%s: no proposals (height %d)\n", l.Domain, height)
 		return
 	}
-	fmt.Fprintf(w, "%s: %d proposals, page %d of %d numbered from 0 (height %d)\n", l.Domain, l.Total, l.Page, l.Pages, height)
+	fmt.Fprintf(w, "%s: %s, page %d of %d numbered from 0 (height %d)\n", l.Domain, plural(int(l.Total), "proposal"), l.Page, l.Pages, height)
 	for _, p := range l.Proposals {
 		title := p.Title
 		if p.Kind == "challenge" {
@@ -1238,7 +1246,7 @@ func printProposalList(w io.Writer, height uint64, l *orgapp.ProposalList) {
 func printGovernance(w io.Writer, height uint64, g *orgapp.GovernanceView, now time.Time) {
 	fmt.Fprintf(w, "next proposal %d, supply %d (height %d)\n", g.NextProposal, g.Supply, height)
 	for _, d := range g.Domains {
-		fmt.Fprintf(w, "%s: %d proposals, %d active, %d queued\n", d.Name, d.Total, len(d.Active), len(d.Queue))
+		fmt.Fprintf(w, "%s: %s, %d active, %d queued\n", d.Name, plural(int(d.Total), "proposal"), len(d.Active), len(d.Queue))
 		names := make([]string, 0, len(d.Params))
 		for _, def := range gov.ParamDefs {
 			if _, ok := d.Params[def.Name]; ok {
@@ -1264,7 +1272,7 @@ func printGovernance(w io.Writer, height uint64, g *orgapp.GovernanceView, now t
 			fmt.Fprintf(w, "  active %d, deadline %s\n", a.ID, fmtTime(a.Deadline, now))
 		}
 		for _, q := range d.Queue {
-			fmt.Fprintf(w, "  queued %d, %d participants, created %s\n", q.ID, q.Participants, fmtTime(q.Created, now))
+			fmt.Fprintf(w, "  queued %d, %s, created %s\n", q.ID, plural(int(q.Participants), "participant"), fmtTime(q.Created, now))
 		}
 	}
 }

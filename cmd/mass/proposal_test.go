@@ -627,7 +627,7 @@ func TestPrintProposal(t *testing.T) {
 	printProposal(&b, r, now)
 	out := b.String()
 	for _, want := range []string{"proposal 3 in general: Grow", "round 2 ends", "(in 3m20s)", "(10m ago)", "  Line two.",
-		"pay bb 5", "meeting 10m, publicity 1h, capacity 3", "round 1: split into 1 sub-meetings, options 0 1; ended; winners 0 1",
+		"pay bb 5", "meeting 10m, publicity 1h, capacity 3", "round 1: split into 1 sub-meeting, options 0 1; ended; winners 0 1",
 		"2 ballots of 2 members; approvals 0:2 1:1; winner 0", "proofs      2", "author      alice (aa)", "    alice (aa)\n    cc\n"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the summary lacks %q:\n%s", want, out)
@@ -671,11 +671,11 @@ func TestTxStillWorks(t *testing.T) {
 // TestPrintGovernance shows each parameter as its text form writes it:
 // counts, durations, and the aggregate by name.
 func TestPrintGovernance(t *testing.T) {
-	g := &orgapp.GovernanceView{NextProposal: 3, Domains: []orgapp.DomainView{{Name: "general",
+	g := &orgapp.GovernanceView{NextProposal: 3, Domains: []orgapp.DomainView{{Name: "general", Total: 1,
 		Params: map[string]uint64{"active_limit": 2, "gather_min": 3_600_000, "aggregate": 1, "review_window": 259_200_000}}}}
 	var b bytes.Buffer
 	printGovernance(&b, 7, g, time.UnixMilli(0))
-	for _, want := range []string{"active_limit       2\n", "gather_min         1h\n", "aggregate          median\n", "review_window      3d\n"} {
+	for _, want := range []string{"general: 1 proposal, 0 active", "active_limit       2\n", "gather_min         1h\n", "aggregate          median\n", "review_window      3d\n"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("the summary lacks %q:\n%s", want, b.String())
 		}

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"fmt"
 	"testing"
 )
 
@@ -40,14 +41,40 @@ func TestKeysThroughTheLog(t *testing.T) {
 	if st := c.members[2].node.Status(); st.GroupKey != before.GroupKey || st.KeysAt != before.KeysAt {
 		t.Fatalf("restarted node: keys %s at %d, before %s at %d", st.GroupKey, st.KeysAt, before.GroupKey, before.KeysAt)
 	}
-	load := txs("k", 300)
+	// Load until every node is past the switch (the keys may be ready a
+	// few epochs before it), then once more: those commits run on the
+	// threshold coin.
+	for round := 0; ; round++ {
+		load := txs(fmt.Sprint("k", round, "-"), 100)
+		c.submitTo(all, load)
+		c.waitFor("transactions committed", c.committedEverywhere(all, load))
+		if c.pastCoinSwitch(all) {
+			break
+		}
+		if round == 20 {
+			st := c.members[0].node.Status()
+			t.Fatalf("node 0 at epoch %d tosses the %s coin (threshold from epoch %d) after %d rounds of load", st.Epoch, st.Coin, st.CoinFrom, round+1)
+		}
+	}
+	load := txs("k-last", 100)
 	c.submitTo(all, load)
 	c.waitFor("transactions committed with the threshold coin", c.committedEverywhere(all, load))
 	for _, i := range all {
-		if st := c.members[i].node.Status(); st.Coin != "threshold" || st.Epoch < st.CoinFrom {
+		if st := c.members[i].node.Status(); st.Coin != "threshold" {
 			t.Fatalf("node %d at epoch %d tosses the %s coin (threshold from epoch %d)", i, st.Epoch, st.Coin, st.CoinFrom)
 		}
 	}
 	c.sameChain(all)
 	c.votes.check(t)
+}
+
+// pastCoinSwitch reports whether every listed node has reached the epoch
+// from which its era tosses the threshold coin.
+func (c *cluster) pastCoinSwitch(nodes []int) bool {
+	for _, i := range nodes {
+		if st := c.members[i].node.Status(); st.CoinFrom == 0 || st.Epoch < st.CoinFrom {
+			return false
+		}
+	}
+	return true
 }

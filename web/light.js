@@ -195,7 +195,7 @@ function validateGenesis(g) {
 export class LightClient {
   #chainID; // bytes
   #eras; // [{from, keys, hash}], in order; the last is in force next
-  #headers = []; // headers[i] is height i+1: {hash, root, time}
+  #headers = []; // headers[i] is height i+1: {hash, root, time, batch}
   #queue = Promise.resolve(); // serializes segment verifications
 
   constructor(chainID, eras) {
@@ -252,6 +252,11 @@ export class LightClient {
     return toHex(this.#verified(BigInt(height)).hash);
   }
 
+  /** The verified batch hash of the block at height (its transactions' hash), hex. */
+  batchHash(height) {
+    return toHex(this.#verified(BigInt(height)).batch);
+  }
+
   /** The node sets and the first height each certifies: [{from, hash, nodes}]. */
   eras() {
     return this.#eras.map((e) => ({ from: e.from, hash: toHex(e.hash), nodes: e.keys.length }));
@@ -301,7 +306,7 @@ export class LightClient {
         cur = { from: height + 1, keys, hash: h.nextNodes };
         newEras.push(cur);
       }
-      prev = { hash: hashes[i], root: h.stateRoot, time: h.time };
+      prev = { hash: hashes[i], root: h.stateRoot, time: h.time, batch: h.batchHash };
       added.push(prev);
     }
     this.#headers.push(...added);

@@ -145,8 +145,8 @@ function drawFooter() {
 
 async function loadGenesis() {
   try {
-    const resp = await fetch('/genesis.json', { signal: AbortSignal.timeout(15_000) });
-    if (!resp.ok) throw new Error(`GET /genesis.json: HTTP ${resp.status}`);
+    const resp = await fetch('genesis.json', { signal: AbortSignal.timeout(15_000) }); // preloaded by index.html
+    if (!resp.ok) throw new Error(`GET genesis.json: HTTP ${resp.status}`);
     app.client = await LightClient.fromGenesis(await resp.text());
     document.documentElement.dataset.chain = app.client.chainID;
   } catch (e) {

@@ -197,6 +197,7 @@ export class LightClient {
   #eras; // [{from, keys, hash}], in order; the last is in force next
   #headers = []; // headers[i] is height i+1: {hash, root, time, batch}
   #queue = Promise.resolve(); // serializes segment verifications
+  #syncing = Promise.resolve(); // serializes syncs
 
   constructor(chainID, eras) {
     this.#chainID = chainID;
@@ -412,8 +413,19 @@ export class LightClient {
     return { ...v, organization: decodeOrganization(v.value) };
   }
 
-  /** Verifies the chain up to height, asking remote for PAGE_SIZE headers at a time. */
-  async sync(remote, height) {
+  /**
+   * Verifies the chain up to height, asking remote for PAGE_SIZE headers at
+   * a time. Calls run one after another, so that pages verifying several
+   * records at once never ask for the same headers twice (a segment that
+   * no longer follows the verified height would be refused).
+   */
+  sync(remote, height) {
+    const run = this.#syncing.then(() => this.#sync(remote, height));
+    this.#syncing = run.catch(() => {});
+    return run;
+  }
+
+  async #sync(remote, height) {
     while (this.height < height) {
       const from = this.height + 1;
       const to = Math.min(height, from + PAGE_SIZE - 1);

@@ -50,6 +50,9 @@ type network struct {
 	// tamper, when set, makes the proxy flip a byte of the proof in every
 	// account answer: a node that lies.
 	tamper atomic.Bool
+	// down, when set, makes the proxy drop every request to /v1/ without
+	// an answer: a node that cannot be reached.
+	down atomic.Bool
 
 	logMu sync.Mutex
 	log   bytes.Buffer // the node's log
@@ -105,7 +108,12 @@ func (n *network) serve(t *testing.T) {
 	proxy := httputil.NewSingleHostReverseProxy(target)
 	proxy.ModifyResponse = n.modify
 	mux := http.NewServeMux()
-	mux.Handle("/v1/", proxy)
+	mux.Handle("/v1/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n.down.Load() {
+			panic(http.ErrAbortHandler) // the connection closes with no answer
+		}
+		proxy.ServeHTTP(w, r)
+	}))
 	mux.Handle("/test/", http.StripPrefix("/test", newHandler(os.DirFS("testdata"))))
 	mux.Handle("/", Handler(WithGenesis(n.genesis)))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

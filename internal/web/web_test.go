@@ -1,6 +1,7 @@
 package web
 
 import (
+	"fmt"
 	"io"
 	"io/fs"
 	"net/http"
@@ -70,6 +71,19 @@ func TestHandlerServesTheApp(t *testing.T) {
 	}
 	if _, body := get("/app.js"); !strings.Contains(body, `from './light.js'`) {
 		t.Fatal("app.js does not load the light client")
+	}
+	// index.html preloads every module, so that the browser fetches them at
+	// once rather than one level of imports after another.
+	_, page := get("/")
+	modules, _ := fs.Glob(webfiles.FS, "*.js")
+	for _, dir := range []string{"pages", "light"} {
+		more, _ := fs.Glob(webfiles.FS, dir+"/*.js")
+		modules = append(modules, more...)
+	}
+	for _, m := range modules {
+		if !strings.Contains(page, fmt.Sprintf(`<link rel="modulepreload" href="%s">`, m)) {
+			t.Errorf("index.html does not preload %s", m)
+		}
 	}
 	for _, p := range []string{"/embed.go", "/README.md", "/nothing.js", GenesisPath} {
 		if resp, _ := get(p); resp.StatusCode != http.StatusNotFound {

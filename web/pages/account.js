@@ -56,7 +56,7 @@ async function draw(app, root, who, signal) {
       showFailure(card, who, mine, err);
       return;
     }
-    showAccount(app, card, who, mine, r);
+    showAccount(card, who, mine, r);
     if (r.height < wantHeight && tries++ < CATCH_UP_TRIES) schedule(300);
   };
   const schedule = (ms) => {
@@ -79,8 +79,9 @@ async function draw(app, root, who, signal) {
 function chooser(app, accts, who) {
   const select = h('select', {
     id: 'account-select',
-    onchange: () => app.go(`#/account/${select.value}`),
-  }, accts.map((a) => h('option', { value: a.public, selected: a.public === who }, `${a.label || short(a.id)} · ${short(a.id)}`)));
+    onchange: () => select.value && app.go(`#/account/${select.value}`),
+  }, accts.some((a) => a.public === who || a.id === who) ? null : h('option', { value: '', selected: true }, '—'),
+  accts.map((a) => h('option', { value: a.public, selected: a.public === who || a.id === who }, `${a.label || short(a.id)} · ${short(a.id)}`)));
   const input = h('input', { id: 'lookup', placeholder: t('account.lookupPlaceholder'), spellcheck: 'false', pattern: '[0-9a-fA-F]{40}|[0-9a-fA-F]{64}' });
   return h('section', { class: 'card row' },
     accts.length ? h('label', {}, t('account.mine'), select) : null,
@@ -93,39 +94,38 @@ function chooser(app, accts, who) {
     }, h('label', {}, t('account.lookup'), input), h('button', { type: 'submit', class: 'secondary' }, t('account.show'))));
 }
 
-function title(who, mine) {
+function title(mine) {
   return h('h2', {}, mine?.label || t('account.title'));
 }
 
 function showFailure(card, who, mine, e) {
   card.dataset.state = e instanceof ProofError ? 'failed' : 'unreachable';
-  fill(card, title(who, mine), h('div', {}, failureBadge(e)),
+  fill(card, title(mine), h('div', {}, failureBadge(e)),
     h('p', { class: 'error', role: 'alert', id: 'account-error' }, errorText(e)),
     h('p', { class: 'mono muted' }, who));
 }
 
-function showAccount(app, card, who, mine, r) {
+function showAccount(card, who, mine, r) {
   const a = r.account;
   card.dataset.state = a ? 'verified' : 'absent';
   card.dataset.height = r.height;
   const flags = a ? [a.applying && t('account.applying'), a.frozen && t('account.frozen'), a.suspended && t('account.suspended')].filter(Boolean) : [];
   const id = r.key;
   fill(card,
-    title(who, mine),
+    title(mine),
     h('div', {}, verifiedBadge(r)),
     a === null
       ? h('p', { id: 'absent' }, t('account.absent', { height: r.height }))
-      : [
-        h('div', {}, h('div', { class: 'muted' }, t('account.balance')),
-          h('div', { class: 'big', id: 'balance', data: { value: r.balance.toString() } }, amount(r.balance, lang()))),
-        h('dl', { class: 'fields' },
-          h('dt', {}, t('account.name')), h('dd', { id: 'name' }, a.name || h('span', { class: 'muted' }, t('account.noName'))),
-          h('dt', {}, t('account.role')), h('dd', { id: 'role', data: { value: a.role } }, t(`role.${a.role}`)),
-          h('dt', {}, t('account.nonce')), h('dd', { id: 'nonce', data: { value: a.nonce.toString() } }, a.nonce.toString(),
-            h('span', { class: 'muted' }, ` (${t('account.nonceNote')})`)),
-          flags.length ? [h('dt', {}, t('account.flags')), h('dd', { id: 'flags' }, flags.join(', '))] : null),
-      ],
+      : h('div', {}, h('div', { class: 'muted' }, t('account.balance')),
+        h('div', { class: 'big', id: 'balance', data: { value: r.balance.toString() } }, amount(r.balance, lang()))),
     h('dl', { class: 'fields' },
+      a === null ? null : [
+        h('dt', {}, t('account.name')), h('dd', { id: 'name' }, a.name || h('span', { class: 'muted' }, t('account.noName'))),
+        h('dt', {}, t('account.role')), h('dd', { id: 'role', data: { value: a.role } }, t(`role.${a.role}`)),
+        h('dt', {}, t('account.nonce')), h('dd', { id: 'nonce', data: { value: a.nonce.toString() } }, a.nonce.toString(),
+          h('span', { class: 'muted' }, ` (${t('account.nonceNote')})`)),
+        flags.length ? [h('dt', {}, t('account.flags')), h('dd', { id: 'flags' }, flags.join(', '))] : null,
+      ],
       h('dt', {}, t('wallet.id')), h('dd', { class: 'mono' }, id),
       who.length === 64 ? [h('dt', {}, t('wallet.publicKey')), h('dd', { class: 'mono' }, who)] : null,
       h('dt', {}, t('account.stateRoot')), h('dd', { class: 'mono muted' }, short(r.stateRoot, 16))),

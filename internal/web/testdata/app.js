@@ -135,3 +135,20 @@ export async function walletLife({ db, passphrase, keyFile, mismatched, message 
 export async function i18nKeys() {
   return plain(Object.fromEntries(Object.entries(STRINGS).map(([l, s]) => [l, Object.keys(s)])));
 }
+
+/**
+ * Checks a transaction's inclusion (node.js's verifyInclusion) in the
+ * block answer given (null: not certified yet), with a light client
+ * started from the genesis that syncs from this page's node.
+ */
+export async function inclusion({ genesis, height, tx: txHex, block }) {
+  const { LightClient, Remote } = await import('/light.js');
+  const { verifyInclusion } = await import('/node.js');
+  const client = await LightClient.fromGenesis(genesis);
+  const node = { block: async () => block };
+  try {
+    return plain({ ok: true, included: await verifyInclusion(node, client, new Remote(''), height, fromHex(txHex, 'tx')) });
+  } catch (e) {
+    return plain({ ok: false, error: errorOf(e) });
+  }
+}

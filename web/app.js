@@ -34,7 +34,7 @@ const NAV = ['wallet', 'account', 'transfer', 'governance', 'network'];
 
 const routes = [
   { nav: 'wallet', re: /^#\/wallet$/, page: walletPage },
-  { nav: 'account', re: /^#\/account(?:\/([0-9a-fA-F]+))?$/, page: accountPage },
+  { nav: 'account', re: /^#\/account(?:\/([0-9a-fA-F]{40}|[0-9a-fA-F]{64}))?$/, page: accountPage },
   { nav: 'transfer', re: /^#\/transfer(?:\?(.*))?$/, page: transferPage },
   { nav: 'transfer', re: /^#cosign=([0-9a-fA-F]*)$/, page: cosignPage },
   { nav: 'governance', re: /^#\/governance$/, page: comingPage('governance') },

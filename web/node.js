@@ -37,9 +37,10 @@ export class Node {
   #source = null; // the shared EventSource, while someone listens
   #listeners = new Set();
 
-  constructor(base = '', { timeoutMs = 15_000 } = {}) {
+  constructor(base = '', { timeoutMs = 15_000, followTimeoutMs = FOLLOW_TIMEOUT_MS } = {}) {
     this.base = base.replace(/\/+$/, '');
-    this.timeoutMs = timeoutMs;
+    this.timeoutMs = timeoutMs; // of one request
+    this.followTimeoutMs = followTimeoutMs; // how long follow waits for a block
   }
 
   async #fetch(path, init = {}) {
@@ -112,11 +113,12 @@ export class Node {
 
   /**
    * Follows a transaction until it is in a block: resolves to {state:
-   * "committed", height, code, log}, or {state: "timeout"} after timeoutMs.
-   * Listens to the commit events and polls GET /v1/txs/{hash} meanwhile
-   * (a commit may come before the stream opens, or the stream may drop).
+   * "committed", height, code, log}, or {state: "timeout"} after timeoutMs
+   * (this.followTimeoutMs unless given). Listens to the commit events and
+   * polls GET /v1/txs/{hash} meanwhile (a commit may come before the stream
+   * opens, or the stream may drop).
    */
-  follow(hash, { timeoutMs = FOLLOW_TIMEOUT_MS, pollMs = POLL_MS } = {}) {
+  follow(hash, { timeoutMs = this.followTimeoutMs, pollMs = POLL_MS } = {}) {
     return new Promise((resolve) => {
       let done = false;
       let timer = 0;

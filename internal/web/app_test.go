@@ -1,6 +1,7 @@
 package web
 
 import (
+	"encoding/hex"
 	"flag"
 	"fmt"
 	"os"
@@ -11,6 +12,9 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/mass-consensus/mass/internal/app/tx"
+	"github.com/mass-consensus/mass/internal/crypto"
 )
 
 // screenshots makes TestAppInBrowser write pictures of the app's pages to
@@ -87,6 +91,8 @@ func TestAppInBrowser(t *testing.T) {
 	if !strings.HasPrefix(link, n.base+"/#cosign=") {
 		t.Fatalf("the cosign link is %q", link)
 	}
+	// Nonce 0 is held by the transfer waiting for bob: the next takes 1.
+	u.waitFor(`document.querySelector('#nonce')?.value === '1'`)
 	u.screenshot("transfer")
 
 	// Bob opens the link in a new page (the wallet locked), sees what he
@@ -152,7 +158,44 @@ func TestAppInBrowser(t *testing.T) {
 	u.click("#lang-switch")
 	u.waitFor(`document.querySelector('#badge')?.textContent.includes('verified at height')`)
 
+	t.Run("an account that does not exist", func(t *testing.T) {
+		u := u.with(t)
+		nobody := seeded(t, "nobody").Public().String()
+		u.visit("#/account/" + nobody)
+		u.waitFor(`['absent', 'verified', 'failed', 'unreachable'].includes(document.querySelector('#account')?.dataset.state)`)
+		if state := u.attr("#account", "data-state"); state != "absent" {
+			t.Fatalf("the account is %s", state)
+		}
+		if got := u.text("#absent"); !strings.HasPrefix(got, "No account holds this key: proven absent at height ") || !strings.HasPrefix(u.text("#badge"), "✓ verified at height") {
+			t.Errorf("the page says %q, badge %q", got, u.text("#badge"))
+		}
+	})
+
+	t.Run("links to cosign", func(t *testing.T) {
+		u := u.with(t)
+		// A transfer to someone whose key is not in the wallet.
+		stranger := seeded(t, "stranger")
+		u.visit("#cosign=" + partialTransfer(t, n.key(t, "alice"), stranger.Public(), networkChainID))
+		u.waitFor(`!!document.querySelector('#cosign-wait')`)
+		if u.exists("#cosign") {
+			t.Error("the page offers to cosign for a key the wallet lacks")
+		}
+		// One signed for another network.
+		u.visit("#cosign=" + partialTransfer(t, n.key(t, "alice"), n.key(t, "bob").Public(), "another-chain"))
+		u.waitFor(`!!document.querySelector('#cosign-error')`)
+		if got := u.text("#cosign-error"); !strings.HasPrefix(got, "Signature 1 does not verify on this network (web-app-test)") {
+			t.Errorf("the page says %q", got)
+		}
+		// Not a transaction.
+		u.visit("#cosign=0102")
+		u.waitFor(`!!document.querySelector('#cosign-error')`)
+		if got := u.text("#cosign-error"); !strings.HasPrefix(got, "Not a valid transfer: ") {
+			t.Errorf("the page says %q", got)
+		}
+	})
+
 	t.Run("a tampered proof", func(t *testing.T) {
+		u := u.with(t)
 		n.tamper.Store(true)
 		defer n.tamper.Store(false)
 		u.visit("#/account/" + bob)
@@ -169,6 +212,7 @@ func TestAppInBrowser(t *testing.T) {
 	})
 
 	t.Run("an unreachable node", func(t *testing.T) {
+		u := u.with(t)
 		n.down.Store(true)
 		defer n.down.Store(false)
 		u.visit("#/account/" + alice)
@@ -182,6 +226,7 @@ func TestAppInBrowser(t *testing.T) {
 	})
 
 	t.Run("a transfer the node refuses", func(t *testing.T) {
+		u := u.with(t)
 		u.visit("#/transfer?from=" + alice)
 		u.waitFor(`!!document.querySelector('#from-balance') && document.querySelector('#nonce').value !== ''`)
 		u.set("#to", bob)
@@ -209,7 +254,34 @@ func TestAppInBrowser(t *testing.T) {
 		u.screenshot("refused")
 	})
 
+	t.Run("a transfer never included", func(t *testing.T) {
+		u := u.with(t)
+		n.swallow.Store(true)
+		defer n.swallow.Store(false)
+		// The app waits 30 s; the test, 1.5 (the module is the page's own).
+		eval[bool](u, `import('/app.js').then((m) => { m.app.node.followTimeoutMs = 1500; return true; })`)
+		u.visit("#/transfer?from=" + alice)
+		u.waitFor(`!!document.querySelector('#from-balance') && document.querySelector('#nonce').value !== ''`)
+		u.set("#to", bob)
+		u.set("#amount", "1")
+		u.click("#sign")
+		u.waitFor(`!!document.querySelector('#cosign-link')`)
+		link := u.attr("#cosign-link", "href")
+		u.visit(link[strings.Index(link, "#"):])
+		u.click("#cosign")
+		u.waitFor(`document.querySelector('#tx-view')?.dataset.complete === 'yes'`)
+		u.click("#submit")
+		u.waitFor(`['committed', 'failed', 'refused', 'timeout'].includes(document.querySelector('#tx-status')?.dataset.state)`)
+		if state := u.attr("#tx-status", "data-state"); state != "timeout" {
+			t.Fatalf("the transfer is %s: %s", state, u.text("#tx-status"))
+		}
+		if got := u.text("#tx-status"); !strings.HasPrefix(got, "Not in a block after 1.5 s. It may still be included") || !u.exists("#follow-again") {
+			t.Errorf("the page says %q", got)
+		}
+	})
+
 	t.Run("a wrong passphrase", func(t *testing.T) {
+		u := u.with(t)
 		u.visit("#/wallet")
 		u.click("#lock")
 		u.waitFor(`!!document.querySelector('#wallet-locked')`)
@@ -234,6 +306,9 @@ type ui struct {
 	b    *browser
 	base string
 }
+
+// with is u for a subtest: failures are the subtest's.
+func (u *ui) with(t *testing.T) *ui { return &ui{t: t, b: u.b, base: u.base} }
 
 // do runs actions on the page.
 func (u *ui) do(actions ...chromedp.Action[chromedp.Void]) {
@@ -267,7 +342,7 @@ func (u *ui) waitFor(expr string) {
 // eval evaluates a JS expression.
 func eval[T any](u *ui, expr string) T {
 	u.t.Helper()
-	v, err := chromedp.Run(u.b.ctx, chromedp.Evaluate[T](expr))
+	v, err := chromedp.Run(u.b.ctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
 	if err != nil {
 		u.t.Fatalf("evaluating %s: %v", expr, err)
 	}
@@ -347,4 +422,15 @@ func (u *ui) screenshot(name string) {
 		u.t.Fatal(err)
 	}
 	u.t.Logf("wrote %s", path)
+}
+
+// partialTransfer is a transfer of 1 from one key to another, signed by the
+// sender for chainID only, in hex.
+func partialTransfer(t *testing.T, from *crypto.PrivateKey, to crypto.PublicKey, chainID string) string {
+	t.Helper()
+	tr := tx.New(from.Public(), 0, &tx.Transfer{To: to, Amount: 1})
+	if err := tr.Sign(chainID, from); err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(tr.Marshal())
 }

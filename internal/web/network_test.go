@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -53,6 +54,9 @@ type network struct {
 	// down, when set, makes the proxy drop every request to /v1/ without
 	// an answer: a node that cannot be reached.
 	down atomic.Bool
+	// swallow, when set, makes the proxy accept transactions (202) without
+	// passing them to the node: a node that never commits them.
+	swallow atomic.Bool
 
 	logMu sync.Mutex
 	log   bytes.Buffer // the node's log
@@ -111,6 +115,17 @@ func (n *network) serve(t *testing.T) {
 	mux.Handle("/v1/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if n.down.Load() {
 			panic(http.ErrAbortHandler) // the connection closes with no answer
+		}
+		if n.swallow.Load() && r.Method == http.MethodPost && r.URL.Path == "/v1/txs" {
+			body, err := io.ReadAll(r.Body)
+			if err != nil {
+				panic(http.ErrAbortHandler)
+			}
+			h := sha256.Sum256(body)
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusAccepted)
+			_ = json.NewEncoder(w).Encode(apijson.Submitted{Hash: hex.EncodeToString(h[:])})
+			return
 		}
 		proxy.ServeHTTP(w, r)
 	}))

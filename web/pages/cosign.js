@@ -9,7 +9,7 @@
 
 import { toHex } from '../light/bytes.js';
 import { checkSignatures, complete, decode, encode, hash, nextSigner, addSignature } from '../tx.js';
-import { verifyInclusion, FOLLOW_TIMEOUT_MS } from '../node.js';
+import { verifyInclusion } from '../node.js';
 import { release } from '../nonces.js';
 import { h, fill, amount, short } from '../dom.js';
 import { lang, t } from '../i18n.js';
@@ -109,7 +109,7 @@ function submitCard(app, tx, chainID, signal) {
     const r = await app.node.follow(hashHex);
     if (signal.aborted) return;
     if (r.state === 'timeout') {
-      setStatus('timeout', 'notice', t('tx.timeout', { seconds: FOLLOW_TIMEOUT_MS / 1000 }));
+      setStatus('timeout', 'notice', t('tx.timeout', { seconds: app.node.followTimeoutMs / 1000 }));
       fill(after, h('button', { type: 'button', class: 'secondary', id: 'follow-again', onclick: () => follow(hashHex) }, t('tx.checkAgain')));
       return;
     }
@@ -128,7 +128,7 @@ function submitCard(app, tx, chainID, signal) {
   const err = errorBox('submit-error');
   const button = h('button', {
     type: 'button', id: 'submit',
-    onclick: () => busy(button, null, async () => {
+    onclick: () => busy(button, err, async () => {
       setStatus('submitting', 'notice', t('tx.submitting'));
       let sub;
       try {

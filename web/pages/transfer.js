@@ -57,17 +57,14 @@ async function draw(app, root, params, signal) {
   signal.addEventListener('abort', off);
   showLock();
 
-  let sender = null; // the verified sender: {account, balance, height}
   const readSender = async () => {
     const pub = from.value;
     app.current = pub;
-    sender = null;
     nonce.value = '';
     fill(fromState, h('span', { class: 'muted' }, t('account.verifying')));
     try {
       const r = await app.client.fetchAccount(app.remote, pub);
       if (from.value !== pub || signal.aborted) return;
-      sender = r;
       const n = nextNonce(r.account, reserved(chainID, pub));
       nonce.value = n === null ? '' : n.toString();
       fill(fromState,

@@ -83,7 +83,14 @@ function transact(db, names, mode, fn) {
     const tx = db.transaction(names, mode);
     const stores = Object.fromEntries(names.map((n) => [n, tx.objectStore(n)]));
     let out;
-    Promise.resolve(fn(stores)).then((v) => { out = v; }, (e) => { tx.abort(); reject(e); });
+    Promise.resolve(fn(stores)).then((v) => { out = v; }, (e) => {
+      try {
+        tx.abort();
+      } catch {
+        // finished already: nothing to undo
+      }
+      reject(e);
+    });
     tx.oncomplete = () => resolve(out);
     tx.onerror = () => reject(tx.error);
     tx.onabort = () => reject(tx.error ?? new Error('wallet: transaction aborted'));
@@ -182,6 +189,7 @@ export class Wallet {
   /** Opens (creating if needed) the wallet database of this origin. */
   static async open(name = DB_NAME) {
     const db = await openDB(name);
+    db.onversionchange = () => db.close(); // a newer app in another tab upgrades the database
     const vault = await transact(db, ['meta'], 'readonly', (s) => request(s.meta.get('vault')));
     return new Wallet(db, vault ?? null);
   }

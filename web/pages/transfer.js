@@ -82,12 +82,12 @@ async function draw(app, root, params, signal) {
   const sign = async () => {
     const pub = from.value;
     const toKey = to.value.trim().toLowerCase();
-    if (/^[0-9a-f]{40}$/.test(toKey)) throw new TxError(t('transfer.toIsID'));
-    if (!/^[0-9a-f]{64}$/.test(toKey)) throw new TxError(t('transfer.toBad'));
+    if (/^[0-9a-f]{40}$/.test(toKey)) throw new Error(t('transfer.toIsID'));
+    if (!/^[0-9a-f]{64}$/.test(toKey)) throw new Error(t('transfer.toBad'));
     const weak = weakKeyReason(Uint8Array.from(toKey.match(/../g), (x) => parseInt(x, 16)));
     if (weak !== null) throw new TxError(weak);
-    if (!/^[0-9]+$/.test(amountIn.value.trim())) throw new TxError(t('transfer.amountBad'));
-    if (!/^[0-9]+$/.test(nonce.value.trim())) throw new TxError(t('transfer.nonceBad'));
+    if (!/^[0-9]+$/.test(amountIn.value.trim())) throw new Error(t('transfer.amountBad'));
+    if (!/^[0-9]+$/.test(nonce.value.trim())) throw new Error(t('transfer.nonceBad'));
     const tx = transfer({ sender: pub, nonce: nonce.value.trim(), to: toKey, amount: amountIn.value.trim(), memo: memo.value });
     if (!app.wallet.unlocked) {
       await app.wallet.unlock(passphrase.value);

@@ -195,8 +195,9 @@ function validateGenesis(g) {
 export class LightClient {
   #chainID; // bytes
   #eras; // [{from, keys, hash}], in order; the last is in force next
-  #headers = []; // headers[i] is height i+1: {hash, root, time}
+  #headers = []; // headers[i] is height i+1: {hash, root, time, batch}
   #queue = Promise.resolve(); // serializes segment verifications
+  #syncing = Promise.resolve(); // serializes syncs
 
   constructor(chainID, eras) {
     this.#chainID = chainID;
@@ -252,6 +253,11 @@ export class LightClient {
     return toHex(this.#verified(BigInt(height)).hash);
   }
 
+  /** The verified batch hash of the block at height (its transactions' hash), hex. */
+  batchHash(height) {
+    return toHex(this.#verified(BigInt(height)).batch);
+  }
+
   /** The node sets and the first height each certifies: [{from, hash, nodes}]. */
   eras() {
     return this.#eras.map((e) => ({ from: e.from, hash: toHex(e.hash), nodes: e.keys.length }));
@@ -301,7 +307,7 @@ export class LightClient {
         cur = { from: height + 1, keys, hash: h.nextNodes };
         newEras.push(cur);
       }
-      prev = { hash: hashes[i], root: h.stateRoot, time: h.time };
+      prev = { hash: hashes[i], root: h.stateRoot, time: h.time, batch: h.batchHash };
       added.push(prev);
     }
     this.#headers.push(...added);
@@ -407,8 +413,19 @@ export class LightClient {
     return { ...v, organization: decodeOrganization(v.value) };
   }
 
-  /** Verifies the chain up to height, asking remote for PAGE_SIZE headers at a time. */
-  async sync(remote, height) {
+  /**
+   * Verifies the chain up to height, asking remote for PAGE_SIZE headers at
+   * a time. Calls run one after another, so that pages verifying several
+   * records at once never ask for the same headers twice (a segment that
+   * no longer follows the verified height would be refused).
+   */
+  sync(remote, height) {
+    const run = this.#syncing.then(() => this.#sync(remote, height));
+    this.#syncing = run.catch(() => {});
+    return run;
+  }
+
+  async #sync(remote, height) {
     while (this.height < height) {
       const from = this.height + 1;
       const to = Math.min(height, from + PAGE_SIZE - 1);

@@ -151,11 +151,18 @@ func (b *browser) listen(ev any) {
 // decodes the JSON text it returns into out.
 func (b *browser) call(t *testing.T, fn string, arg, out any) {
 	t.Helper()
+	b.callModule(t, "/test/harness.js", fn, arg, out)
+}
+
+// callModule runs export fn of the module at path on arg and decodes the
+// JSON text it returns into out.
+func (b *browser) callModule(t *testing.T, path, fn string, arg, out any) {
+	t.Helper()
 	in, err := json.Marshal(arg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	expr := fmt.Sprintf(`import('/test/harness.js').then((h) => h.%s(%s))`, fn, in)
+	expr := fmt.Sprintf(`import(%q).then((h) => h.%s(%s))`, path, fn, in)
 	text, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](expr, chromedp.EvalAwaitPromise))
 	if err != nil {
 		t.Fatalf("harness %s: %v", fn, err)

@@ -3,14 +3,22 @@
 // with the content types ES modules need, and holds the tests that run its
 // JavaScript light client in a headless Chromium.
 //
-// It imports only the embedded files; a node's daemon mounts Handler beside
-// the API.
+// It imports only the embedded files. A node's daemon mounts Handler at
+// "/" beside the API (/v1/), with the network's genesis file:
+//
+//	mux.Handle("/v1/", apiServer)
+//	mux.Handle("/", web.Handler(web.WithGenesis(genesisFileBytes)))
+//
+// The app reads the genesis at /genesis.json: it is the one thing the
+// browser's light client trusts, and without it the app verifies nothing.
 package web
 
 import (
+	"bytes"
 	"io/fs"
 	"net/http"
 	"path"
+	"time"
 
 	webfiles "github.com/mass-consensus/mass/web"
 )
@@ -31,9 +39,57 @@ var contentTypes = map[string]string{
 	".txt":         "text/plain; charset=utf-8",
 }
 
+// GenesisPath is where the app reads the network's genesis file.
+const GenesisPath = "/genesis.json"
+
+// Option is a setting of Handler.
+type Option func(*options)
+
+type options struct {
+	genesis []byte
+}
+
+// WithGenesis serves genesis, the bytes of the network's genesis file, at
+// GenesisPath. Without it the app says that the node serves no genesis and
+// verifies nothing.
+func WithGenesis(genesis []byte) Option {
+	return func(o *options) { o.genesis = bytes.Clone(genesis) }
+}
+
 // Handler serves the app at the root of its mount point ("/" is
-// index.html).
-func Handler() http.Handler { return newHandler(webfiles.FS) }
+// index.html) and, with WithGenesis, the genesis file at GenesisPath.
+func Handler(opts ...Option) http.Handler {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	files := newHandler(webfiles.FS)
+	if o.genesis == nil {
+		return files
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/", files)
+	mux.Handle(GenesisPath, genesisHandler(o.genesis))
+	return mux
+}
+
+// genesisHandler serves the genesis file's bytes for GET and HEAD, as JSON,
+// revalidated at each load (a network's genesis never changes, but the node
+// behind an address may be replaced by another network's).
+func genesisHandler(genesis []byte) http.Handler {
+	modified := time.Now()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		w.Header().Set("Content-Type", contentTypes[".json"])
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Header().Set("Cache-Control", "no-cache")
+		http.ServeContent(w, r, "genesis.json", modified, bytes.NewReader(genesis))
+	})
+}
 
 // newHandler serves the files of fsys for GET and HEAD: each with its
 // content type, "nosniff", and "no-cache" (a cached copy is revalidated,

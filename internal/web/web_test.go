@@ -1,6 +1,7 @@
 package web
 
 import (
+	"fmt"
 	"io"
 	"io/fs"
 	"net/http"
@@ -65,10 +66,26 @@ func TestHandlerServesTheApp(t *testing.T) {
 	if n < 8 {
 		t.Fatalf("only %d files embedded", n)
 	}
-	if resp, body := get("/"); !strings.Contains(body, `from './light.js'`) || resp.Header.Get("Content-Type") != contentTypes[".html"] {
-		t.Fatalf("/ is not the page that loads the light client: %s %q", resp.Header.Get("Content-Type"), body)
+	if resp, body := get("/"); !strings.Contains(body, `src="app.js"`) || resp.Header.Get("Content-Type") != contentTypes[".html"] {
+		t.Fatalf("/ is not the page that loads the app: %s %q", resp.Header.Get("Content-Type"), body)
 	}
-	for _, p := range []string{"/embed.go", "/README.md", "/nothing.js"} {
+	if _, body := get("/app.js"); !strings.Contains(body, `from './light.js'`) {
+		t.Fatal("app.js does not load the light client")
+	}
+	// index.html preloads every module, so that the browser fetches them at
+	// once rather than one level of imports after another.
+	_, page := get("/")
+	modules, _ := fs.Glob(webfiles.FS, "*.js")
+	for _, dir := range []string{"pages", "light"} {
+		more, _ := fs.Glob(webfiles.FS, dir+"/*.js")
+		modules = append(modules, more...)
+	}
+	for _, m := range modules {
+		if !strings.Contains(page, fmt.Sprintf(`<link rel="modulepreload" href="%s">`, m)) {
+			t.Errorf("index.html does not preload %s", m)
+		}
+	}
+	for _, p := range []string{"/embed.go", "/README.md", "/nothing.js", GenesisPath} {
 		if resp, _ := get(p); resp.StatusCode != http.StatusNotFound {
 			t.Errorf("%s: %s, want 404", p, resp.Status)
 		}
@@ -80,5 +97,46 @@ func TestHandlerServesTheApp(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != "GET, HEAD" {
 		t.Fatalf("POST: %s, Allow %q", resp.Status, resp.Header.Get("Allow"))
+	}
+}
+
+// TestHandlerServesTheGenesis checks WithGenesis: the genesis file's bytes
+// at GenesisPath, as JSON, beside the app; GET and HEAD only.
+func TestHandlerServesTheGenesis(t *testing.T) {
+	genesis := []byte(`{"chain_id": "g", "nodes": []}` + "\n")
+	h := Handler(WithGenesis(genesis))
+	genesis[2] = 'X' // the handler keeps its own copy
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	resp, err := httpClient.Get(srv.URL + GenesisPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "application/json" || string(body) != `{"chain_id": "g", "nodes": []}`+"\n" {
+		t.Fatalf("%s %q %q", resp.Status, resp.Header.Get("Content-Type"), body)
+	}
+	if resp.Header.Get("Cache-Control") != "no-cache" || resp.Header.Get("X-Content-Type-Options") != "nosniff" {
+		t.Fatalf("headers %v", resp.Header)
+	}
+	resp, err = httpClient.Get(srv.URL + "/app.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("the app beside the genesis: %s", resp.Status)
+	}
+	resp, err = httpClient.Post(srv.URL+GenesisPath, "application/json", strings.NewReader("{}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Fatalf("POST %s: %s", GenesisPath, resp.Status)
 	}
 }

@@ -197,6 +197,7 @@ func runDevnet(args []string) error {
 		fmt.Printf("transfer:     mass tx transfer --api %s --key %s --to %s --cosign %s --amount 25 --wait\n", api0, keys("alice"), keys("bob"), keys("bob"))
 		fmt.Printf("an account:   mass account --api %s %s\n", api0, keys("bob"))
 		fmt.Printf("prove it:     mass verify --api %s --genesis %s --account %s\n", api0, filepath.Join(*dir, "node0", "genesis.json"), keys("bob"))
+		fmt.Printf("the web app:  http://%s/ (import the key files above into its wallet)\n", api0)
 	}
 	fmt.Printf("watch commits: curl -N http://%s/v1/events\n", api0)
 	fmt.Println("Ctrl-C stops the network; running devnet again resumes it.")

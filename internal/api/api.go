@@ -49,6 +49,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -136,8 +137,9 @@ type Server struct {
 	mux       *http.ServeMux
 	pingEvery time.Duration
 	limits    Limits
-	budget    *budget   // the request bodies' bytes (Limits.BodyBudget)
-	conns     connUsage // of the Listener
+	budget    *budget      // the request bodies' bytes (Limits.BodyBudget)
+	conns     connUsage    // of the Listener
+	app       http.Handler // what is outside /v1/ and /metrics (SetApp); nil: 404
 
 	done     chan struct{} // closed by Shutdown
 	stopOnce sync.Once
@@ -202,6 +204,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if _, pattern := s.mux.Handler(r); pattern != "" {
 		route = pattern
 		s.mux.ServeHTTP(rec, r)
+	} else if s.serveApp(r) {
+		route = "app"
+		s.app.ServeHTTP(rec, r)
 	} else {
 		s.unmatched(rec, r)
 	}
@@ -228,6 +233,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // unmatched answers a request no route takes: the mux decides between 404
 // and 405 (and the Allow header), the answer is a JSON error.
+// SetApp serves h for the paths outside the API (/v1/…) and /metrics: the
+// members' web app. Call it before serving.
+func (s *Server) SetApp(h http.Handler) { s.app = h }
+
+// serveApp says whether a request that matched no API route is the app's.
+func (s *Server) serveApp(r *http.Request) bool {
+	return s.app != nil && !strings.HasPrefix(r.URL.Path, "/v1/") && r.URL.Path != "/v1" && r.URL.Path != "/metrics"
+}
+
 func (s *Server) unmatched(w http.ResponseWriter, r *http.Request) {
 	probe := &headerProbe{header: http.Header{}}
 	s.mux.ServeHTTP(probe, r)

@@ -11,6 +11,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -30,6 +32,7 @@ import (
 	"github.com/mass-consensus/mass/internal/transport"
 	"github.com/mass-consensus/mass/internal/transport/p2p"
 	"github.com/mass-consensus/mass/internal/wal"
+	"github.com/mass-consensus/mass/internal/web"
 )
 
 // Daemon is one running node.
@@ -147,6 +150,13 @@ func StartWith(h *home.Home, logger *slog.Logger, opts Options) (_ *Daemon, err 
 	}
 	if appState != nil {
 		d.api.SetState(appState)
+	}
+	if h.Genesis.AppName() == genesis.AppOrg {
+		raw, err := os.ReadFile(filepath.Join(h.Dir, "genesis.json"))
+		if err != nil {
+			return nil, fmt.Errorf("daemon: the genesis file for the web app: %w", err)
+		}
+		d.api.SetApp(web.Handler(web.WithGenesis(raw)))
 	}
 	d.srv = d.api.HTTPServer()
 	go func() {

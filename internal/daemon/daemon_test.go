@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -374,5 +375,51 @@ func TestAPILimitsApply(t *testing.T) {
 	}
 	if _, err := StartWith(nil, nil, Options{API: api.Limits{MaxConns: -1}}); err == nil {
 		t.Fatal("negative MaxConns accepted")
+	}
+}
+
+// TestTheWebAppIsServed: a node of the organization serves the members' app
+// at / and the genesis file it trusts at /genesis.json, beside the API,
+// whose unknown routes stay JSON errors.
+func TestTheWebAppIsServed(t *testing.T) {
+	port, err := localport.Free(2, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if _, err := home.Init(dir, home.InitOptions{Nodes: 1, ChainID: "daemon-test", Host: "127.0.0.1", P2PPort: port, APIPort: port + 1}); err != nil {
+		t.Fatal(err)
+	}
+	h, err := home.Load(filepath.Join(dir, "node0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := StartWith(h, slog.New(&records{}), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = d.Stop() })
+	get := func(path string) (int, string, string) {
+		t.Helper()
+		resp, err := http.Get("http://" + d.APIAddr() + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, resp.Header.Get("Content-Type"), string(body)
+	}
+	if code, ctype, body := get("/"); code != http.StatusOK || !strings.HasPrefix(ctype, "text/html") || !strings.Contains(body, "app.js") {
+		t.Fatalf("GET /: %d %s\n%.200s", code, ctype, body)
+	}
+	want, err := os.ReadFile(filepath.Join(dir, "node0", "genesis.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, _, body := get("/genesis.json"); code != http.StatusOK || body != string(want) {
+		t.Fatalf("GET /genesis.json: %d, not the node's genesis file", code)
+	}
+	if code, ctype, body := get("/v1/nowhere"); code != http.StatusNotFound || !strings.Contains(ctype, "json") || !strings.Contains(body, "not_found") {
+		t.Fatalf("GET /v1/nowhere: %d %s %s", code, ctype, body)
 	}
 }

@@ -182,6 +182,18 @@ func (b *backend) height() uint64 {
 	return uint64(len(b.blocks))
 }
 
+func (b *backend) count() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.submitted)
+}
+
+func (b *backend) refuse(err error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.submitErr = err
+}
+
 func (b *backend) Submit(ctx context.Context, t []byte) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()

@@ -115,7 +115,7 @@ func (g *Gateway) order(height uint64) []*upstream {
 
 // errFaulty is wrapped when a node sent something that failed
 // verification, or that is not what the API sends.
-var errFaulty = errors.New("failed verification")
+var errFaulty = errors.New("the answer failed verification")
 
 // faulty wraps err as a node's fault.
 func faulty(format string, args ...any) error {

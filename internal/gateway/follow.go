@@ -35,13 +35,18 @@ func (g *Gateway) follow() {
 // highest certified height reported. It says whether the gateway is still
 // behind that height and whether it verified anything.
 func (g *Gateway) poll(ctx context.Context) (behind, progressed bool) {
-	ctx, cancel := context.WithTimeout(ctx, g.cfg.Timeout)
-	defer cancel()
+	sctx, cancel := context.WithTimeout(ctx, min(g.cfg.Timeout, maxStatusWait))
 	var wg sync.WaitGroup
 	for _, u := range g.nodes {
-		wg.Go(func() { g.pollStatus(ctx, u) })
+		wg.Go(func() { g.pollStatus(sctx, u) })
 	}
 	wg.Wait()
+	cancel()
+	// Each segment is bounded by the request timeout; the whole sync by
+	// twice that, so that a node that answers slowly delays it only so
+	// long.
+	ctx, cancel = context.WithTimeout(ctx, 2*g.cfg.Timeout)
+	defer cancel()
 	return g.sync(ctx)
 }
 

@@ -87,6 +87,9 @@ const (
 	maxAnswer = 16 << 20
 	// maxForwarded bounds a node's answer to a forwarded request.
 	maxForwarded = 8 << 20
+	// maxStatusWait bounds the wait for the nodes' statuses in a poll: a
+	// node that does not answer its status in time is unreachable.
+	maxStatusWait = 3 * time.Second
 	// maxPagesPerPoll bounds the headers one poll verifies (pages of
 	// light.PageSize).
 	maxPagesPerPoll = 10

@@ -254,7 +254,13 @@ func (b *backend) GenesisNodeSet() chain.NodeSet { return b.set }
 // and closes it at the end of the test.
 func newGateway(t *testing.T, genesisJSON []byte, nodes ...string) *Gateway {
 	t.Helper()
-	g, err := New(Config{Genesis: genesisJSON, Nodes: nodes, Poll: 20 * time.Millisecond, Timeout: 5 * time.Second,
+	return newGatewayPolling(t, genesisJSON, 20*time.Millisecond, nodes...)
+}
+
+// newGatewayPolling is newGateway polling every poll.
+func newGatewayPolling(t *testing.T, genesisJSON []byte, poll time.Duration, nodes ...string) *Gateway {
+	t.Helper()
+	g, err := New(Config{Genesis: genesisJSON, Nodes: nodes, Poll: poll, Timeout: 5 * time.Second,
 		App: http.NotFoundHandler()})
 	if err != nil {
 		t.Fatal(err)

@@ -1,10 +1,13 @@
 package gateway
 
 import (
+	"encoding/hex"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
+
+	"github.com/mass-consensus/mass/internal/protocol/epoch"
 )
 
 // TestHungNodeDoesNotHoldTheGateway: a node that accepts connections and
@@ -36,4 +39,20 @@ func TestHungNodeDoesNotHoldTheGateway(t *testing.T) {
 	if st := g.Status().Gateway.Nodes[0]; st.State != stateUnreachable {
 		t.Fatalf("the hung node: %+v", st)
 	}
+}
+
+// TestCommitTriggersAPoll: when a node says a transaction is committed at
+// a height the gateway has not verified, the gateway polls at once rather
+// than at its next tick.
+func TestCommitTriggersAPoll(t *testing.T) {
+	f := newFixture(t, "honest")
+	g := newGatewayPolling(t, f.genesis, time.Hour, f.node().URL)
+	waitHeight(t, g, 4)
+	raw := f.transfer(f.alice, f.bob, 1)
+	f.block(raw)
+	h := epoch.HashTx(raw)
+	if code, body := get(t, g, "/v1/txs/"+hex.EncodeToString(h[:])); code != http.StatusOK || !contains(body, `"height":5`) {
+		t.Fatalf("%d %s", code, body)
+	}
+	waitHeight(t, g, 5)
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -84,6 +85,7 @@ func (g *Gateway) txStatus(w http.ResponseWriter, r *http.Request) {
 			fails.add(u, fmt.Errorf("HTTP %d: %s", resp.status, bytes.TrimSpace(resp.body)))
 			continue
 		}
+		g.committedAt(resp)
 		w.Header().Set("X-Mass-Verified", "no")
 		resp.write(w)
 		return
@@ -94,6 +96,17 @@ func (g *Gateway) txStatus(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	fail(w, http.StatusServiceUnavailable, apijson.CodeUnavailable, "no node answered: "+fails.String())
+}
+
+// committedAt polls the nodes at once when a node says a transaction is
+// committed at a height the gateway has not verified yet, so that a client
+// that waited for its commit soon reads its effect through the gateway.
+func (g *Gateway) committedAt(resp *forwarded) {
+	var st apijson.TxStatus
+	if resp.status == http.StatusOK && json.Unmarshal(resp.body, &st) == nil &&
+		st.Status == apijson.TxCommitted && st.Height > g.Height() {
+		g.Poll()
+	}
 }
 
 // forwarded is a node's answer to a forwarded request.

@@ -13,8 +13,9 @@ import (
 	"github.com/mass-consensus/mass/internal/apijson"
 )
 
-// forward passes a submission (its body within limit bytes) to a node:
-// the first that answers below 500 gives the answer, passed back as it is
+// forward passes a submission (its body within limit bytes) to a node,
+// one that has reached the verified height first: the first that answers
+// below 500 gives the answer, passed back as it is
 // (202 accepted, 400 rejected, 409 duplicate …); on a connection failure
 // or a 5xx the next node is tried. If none takes it, 503.
 func (g *Gateway) forward(limit int64) http.HandlerFunc {
@@ -31,7 +32,10 @@ func (g *Gateway) forward(limit int64) http.HandlerFunc {
 		ctx, cancel := g.requestContext(r)
 		defer cancel()
 		var fails failures
-		for _, u := range g.order(0) {
+		// A node that has reached the verified height first: one that
+		// lags may refuse a transaction about what it has not applied
+		// yet (a proposal just created).
+		for _, u := range g.order(g.Height()) {
 			resp, err := g.send(ctx, u, r, body)
 			if err != nil {
 				if ctx.Err() != nil {
@@ -67,7 +71,7 @@ func (g *Gateway) txStatus(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	var fails failures
 	var unknown *forwarded
-	for _, u := range g.order(0) {
+	for _, u := range g.order(g.Height()) {
 		resp, err := g.send(ctx, u, r, nil)
 		switch {
 		case err != nil && ctx.Err() != nil:

@@ -248,6 +248,12 @@ func TestGatewayOverFourNodes(t *testing.T) {
 	if id == 0 {
 		t.Fatalf("the create made no proposal: %+v", st)
 	}
+	// As a member's app would, act on the proposal once the gateway has
+	// verified it: a node that has not applied its block yet would refuse
+	// the join.
+	if err := g.WaitHeight(ctx, st.Height); err != nil {
+		t.Fatal(err)
+	}
 	st = submit(t, gw, srv.URL, fmt.Sprintf("/v1/proposals/%d/join", id), n.sign("bob", &tx.Join{Proposal: id, Desire: d}))
 	if err := g.WaitHeight(ctx, st.Height); err != nil {
 		t.Fatal(err)

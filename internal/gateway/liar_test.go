@@ -117,6 +117,14 @@ var lies = []struct {
 		}
 		return 0
 	}},
+	{"the value of the last proof of a view", true, func(r *http.Request, v map[string]any) int {
+		// The first proof is genuine (the gateway verifies it in full);
+		// the last, with the same header and certificate, is not.
+		if ps := proofObjects(v); len(ps) > 1 {
+			flipHex(ps[len(ps)-1], "value")
+		}
+		return 0
+	}},
 	{"a certificate of another header", true, func(r *http.Request, v map[string]any) int {
 		for _, p := range proofObjects(v) {
 			flipHex(p, "certificate")

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
 	"encoding/json"
@@ -13,6 +14,7 @@ import (
 	"github.com/mass-consensus/mass/internal/app/state"
 	"github.com/mass-consensus/mass/internal/client"
 	"github.com/mass-consensus/mass/internal/crypto"
+	"github.com/mass-consensus/mass/internal/smt"
 	"github.com/mass-consensus/mass/light"
 )
 
@@ -21,6 +23,10 @@ import (
 const (
 	maxMissing = 64
 	maxRounds  = 4
+	// maxProofs bounds the proofs of one answer (a proposal's view, with
+	// every round and sub-meeting and the accounts it names, needs a few
+	// thousand at most).
+	maxProofs = 16384
 )
 
 // leafOf decodes a proof in the API's form, strictly (light.Leaf's
@@ -64,6 +70,12 @@ type records struct {
 	leaves  map[state.Key]*light.Leaf
 	recs    map[state.Key]*light.Record
 	missing map[state.Key]bool
+	// first is the first proof verified in full, with its header and
+	// certificate: a later proof with the same header and certificate
+	// bytes needs only its path checked against the same state root.
+	first *light.Record
+	hdr   []byte
+	cert  []byte
 }
 
 var _ orgapp.RecordReader = (*records)(nil)
@@ -84,8 +96,12 @@ func (s *records) Get(k state.Key) ([]byte, uint64, bool) {
 	return r.Value, r.Sum, true
 }
 
-// add verifies the proofs of a node's answer and keeps their records.
+// addProofs verifies the proofs of a node's answer and keeps their
+// records.
 func (g *Gateway) addProofs(s *records, proofs []apijson.Leaf) error {
+	if len(proofs) > maxProofs {
+		return faulty("%d proofs in one answer, limit %d", len(proofs), maxProofs)
+	}
 	for i := range proofs {
 		l, err := leafOf(&proofs[i])
 		if err != nil {
@@ -98,17 +114,65 @@ func (g *Gateway) addProofs(s *records, proofs []apijson.Leaf) error {
 	return nil
 }
 
+// addLeaf verifies a proof and keeps its record. The first is verified
+// in full by the light client (header, certificate, path); a later one
+// with the same header and certificate bytes has its path checked against
+// the state root already verified.
 func (g *Gateway) addLeaf(s *records, l *light.Leaf) error {
 	if l.Height != s.height {
 		return faulty("a proof of height %d in an answer of height %d", l.Height, s.height)
 	}
-	r, err := g.verifyLeaf(l)
+	var r *light.Record
+	var err error
+	if s.first != nil && bytes.Equal(l.Header, s.hdr) && bytes.Equal(l.Certificate, s.cert) {
+		r, err = verifyPath(l, s.first)
+	} else {
+		r, err = g.verifyLeaf(l)
+	}
 	if err != nil {
 		return err
+	}
+	if s.first == nil {
+		s.first, s.hdr, s.cert = r, l.Header, l.Certificate
 	}
 	k := state.Key(l.Key)
 	s.leaves[k], s.recs[k] = l, r
 	return nil
+}
+
+// verifyPath checks a proof whose header and certificate are those of
+// first, already verified: its path must lead from the record (or its
+// absence) to first's state root. It is light.Client.VerifyLeaf's last
+// step.
+func verifyPath(l *light.Leaf, first *light.Record) (*light.Record, error) {
+	if l.Proof == nil {
+		return nil, faulty("a proof without its path")
+	}
+	var value []byte
+	if l.Found {
+		if value = l.Value; value == nil {
+			value = []byte{}
+		}
+	} else if l.Value != nil || l.Sum != 0 {
+		return nil, faulty("an absent record with a value or sum")
+	}
+	p, err := smt.UnmarshalProof(l.Proof)
+	if err != nil {
+		return nil, faulty("a proof: %v", err)
+	}
+	root, total, err := p.Verify(smt.Key(l.Key), value, l.Sum)
+	if err != nil {
+		return nil, faulty("the proof of %x: %v", l.Key[:], err)
+	}
+	if root != smt.Hash(first.StateRoot) {
+		return nil, faulty("the proof of %x does not lead to the state root of height %d", l.Key[:], first.Height)
+	}
+	r := *first
+	r.Key, r.Found, r.Value, r.Sum, r.Supply = l.Key, l.Found, value, l.Sum, total
+	if !l.Found {
+		r.Value = nil
+	}
+	return &r, nil
 }
 
 // proveKey asks a node for the proof of one record at the records'

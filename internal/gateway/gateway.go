@@ -45,8 +45,10 @@
 // ever had more than f faulty nodes of its n ≥ 3f+1.
 //
 // It imports the light client, the API's client and shapes (client,
-// apijson), the application's views (orgapp) and the web app's files
-// (web); never the node runtime (node, api, daemon).
+// apijson), the formats of the chain and the state (chain, smt, state,
+// gov), the application's view builders (orgapp) and the web app's files
+// (web); never the node runtime (node, api, daemon, transport), which
+// only its tests use.
 package gateway
 
 import (

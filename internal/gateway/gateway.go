@@ -52,6 +52,7 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -116,8 +117,8 @@ type Config struct {
 	FaultyFor time.Duration
 	// Logger; nil discards.
 	Logger *slog.Logger
-	// App serves the paths outside /v1/; nil is the members' web app
-	// (web.Handler).
+	// App serves the paths outside /v1/ and GenesisPath; nil is the
+	// members' web app (web.Handler).
 	App http.Handler
 }
 
@@ -143,10 +144,11 @@ type Gateway struct {
 	advMu    sync.Mutex
 	advanced chan struct{}
 
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-	kick   chan struct{}
+	started time.Time
+	ctx     context.Context
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	kick    chan struct{}
 }
 
 // New starts a gateway: it begins following the nodes at once.
@@ -181,6 +183,7 @@ func New(cfg Config) (*Gateway, error) {
 		IdleConnTimeout:       30 * time.Second,
 		ResponseHeaderTimeout: cfg.Timeout,
 	}
+	cfg.Genesis = bytes.Clone(cfg.Genesis)
 	g := &Gateway{
 		cfg: cfg, log: logger, transport: tr,
 		http:     &http.Client{Transport: tr, Timeout: cfg.Timeout},
@@ -190,6 +193,7 @@ func New(cfg Config) (*Gateway, error) {
 		advanced: make(chan struct{}),
 		kick:     make(chan struct{}, 1),
 		app:      cfg.App,
+		started:  time.Now(),
 	}
 	seen := map[string]bool{}
 	for _, addr := range cfg.Nodes {
@@ -291,6 +295,7 @@ func (g *Gateway) routes() {
 	}
 	g.mux = http.NewServeMux()
 	g.mux.Handle("/v1/", http.HandlerFunc(g.serveAPI))
+	g.mux.Handle("GET "+GenesisPath, http.HandlerFunc(g.serveGenesis))
 	g.mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { g.app.ServeHTTP(w, r) }))
 }
 
@@ -320,6 +325,18 @@ func (g *Gateway) serveAPI(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	fail(w, http.StatusNotFound, apijson.CodeNotFound, "no route for "+r.Method+" "+r.URL.Path)
+}
+
+// GenesisPath is where the app reads the genesis file (as a node's
+// internal/web serves it): the gateway serves the one it trusts.
+const GenesisPath = "/genesis.json"
+
+// serveGenesis serves the genesis file's bytes, revalidated at each load.
+func (g *Gateway) serveGenesis(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Cache-Control", "no-cache")
+	http.ServeContent(w, r, "genesis.json", g.started, bytes.NewReader(g.cfg.Genesis))
 }
 
 // refuse answers a route the gateway cannot verify.

@@ -99,6 +99,9 @@ func TestReadsEqualTheNodes(t *testing.T) {
 			t.Fatalf("%s: %d %s, want %d", p, code, body, want)
 		}
 	}
+	if code, body := get(t, g, "/genesis.json"); code != http.StatusOK || body != string(f.genesis) {
+		t.Fatalf("the genesis: %d %s", code, body)
+	}
 	rec := postTo(g, "/v1/status", "")
 	if rec.Code != http.StatusMethodNotAllowed {
 		t.Fatalf("POST /v1/status: %d %s", rec.Code, rec.Body)

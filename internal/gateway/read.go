@@ -130,6 +130,13 @@ func encode(status int, full, bare any) (*answer, error) {
 	return &answer{status: status, full: append(f, '\n'), bare: append(b, '\n')}, nil
 }
 
+// hasHeight says whether a node answers a read at height: one that does
+// not may just be behind.
+func (g *Gateway) hasHeight(ctx context.Context, u *upstream, height uint64) bool {
+	_, err := u.c.Organization(ctx, client.At{Height: height})
+	return err == nil
+}
+
 // notFound is a verified answer that something is absent.
 func notFound(message string) (*answer, error) {
 	body := apijson.ErrorBody{Error: apijson.ErrorDetail{Code: apijson.CodeNotFound, Message: message}}
@@ -141,7 +148,9 @@ func notFound(message string) (*answer, error) {
 // says "not found" of a record that exists is faulty.
 func (g *Gateway) absent(ctx context.Context, u *upstream, s *records, k state.Key, what string) (*answer, error) {
 	if err := g.proveKey(ctx, u, s, k); err != nil {
-		if e, ok := errors.AsType[*client.Error](err); ok && e.Status >= http.StatusInternalServerError {
+		if _, refused := errors.AsType[*client.Error](err); refused && g.hasHeight(ctx, u, s.height) {
+			// A node that has the height proves the absence of any
+			// record that is absent.
 			return nil, faulty("it says %s, and cannot prove the record absent: %v", what, err)
 		}
 		return nil, err

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 
 	"github.com/mass-consensus/mass/internal/apijson"
 	"github.com/mass-consensus/mass/internal/app/orgapp"
@@ -212,9 +211,10 @@ func build[T any](ctx context.Context, g *Gateway, u *upstream, s *records, view
 		}
 		for k := range s.missing {
 			err := g.proveKey(ctx, u, s, k)
-			if e, ok := errors.AsType[*client.Error](err); ok && e.Status >= http.StatusInternalServerError {
-				// An honest node sends the proof of every record a view
-				// needs but an absent account's, which it proves here.
+			if _, refused := errors.AsType[*client.Error](err); refused {
+				// The node answered at this height. An honest one sends
+				// the proof of every record a view needs but an absent
+				// account's, which it proves here.
 				return zero, faulty("it sent no proof of record %x, which the view needs, and cannot prove it: %v", k[:], err)
 			}
 			if err != nil {

@@ -100,7 +100,7 @@ func (g *Gateway) sync(ctx context.Context) (behind, progressed bool) {
 			pages++
 			if err := g.verifySegment(ctx, c.u, from, to); err != nil {
 				g.note(c.u, err)
-				g.log.Info("gateway: headers not verified", "node", c.u.base, "from", from, "to", to, "err", err)
+				g.log.Debug("gateway: headers not verified", "node", c.u.base, "from", from, "to", to, "err", err)
 				break
 			}
 			progressed = true

@@ -267,7 +267,7 @@ func (g *Gateway) Poll() {
 // routes registers the API's routes; the rest goes to the app.
 func (g *Gateway) routes() {
 	g.api = http.NewServeMux()
-	reads := map[string]http.HandlerFunc{
+	routes := map[string]http.HandlerFunc{
 		"GET /v1/status":                  g.status,
 		"GET /v1/headers":                 g.headers,
 		"GET /v1/blocks/latest":           g.latestBlock,
@@ -288,9 +288,9 @@ func (g *Gateway) routes() {
 		"POST /v1/challenges":             g.forward(MaxBodySize),
 	}
 	for _, action := range []string{"join", "options", "comments", "votes", "freeze", "review"} {
-		reads["POST /v1/proposals/{id}/"+action] = g.forward(MaxBodySize)
+		routes["POST /v1/proposals/{id}/"+action] = g.forward(MaxBodySize)
 	}
-	for pattern, h := range reads {
+	for pattern, h := range routes {
 		g.api.HandleFunc(pattern, h)
 	}
 	g.mux = http.NewServeMux()

@@ -21,6 +21,7 @@ Usage:
   mass proposal CMD        governance: create, join, option, comment, vote, freeze, review,
                            challenge, show, list, domains ('mass proposal help')
   mass verify [flags]      prove an account (or the organization) from the genesis file alone
+  mass gateway [flags]     serve the app and a verified read API over nodes it does not trust
   mass sim [flags]         run the deterministic Byzantine simulator
   mass sim nodes [flags]   run the whole-node simulator (crashes, pauses, partitions, node-set changes)
   mass bench [flags]       measure a network on this machine: throughput, latency, CPU, bytes per tx
@@ -60,6 +61,8 @@ func main() {
 		err = runProposal(os.Args[2:])
 	case "verify":
 		err = runVerify(os.Args[2:])
+	case "gateway":
+		err = runGateway(os.Args[2:])
 	case "-h", "--help", "help":
 		fmt.Print(usage)
 		return

@@ -14,9 +14,25 @@ import (
 	"github.com/mass-consensus/mass/internal/smt"
 )
 
-// The governance views: each is built from records of the tree at a
+// The governance views: each is built from records of the state at a
 // height, and names their keys (Records, hex) so that the API can answer
-// Prove(height, key) for each.
+// Prove(height, key) for each. The builders (ProposalViewOf …) read any
+// RecordReader: the node reads its tree at a height (a snapshot); a
+// gateway reads the records whose proofs it verified.
+
+// RecordReader is a read-only store of records of the state: by key, a
+// value and a sum, or absent.
+type RecordReader interface {
+	Get(k state.Key) (value []byte, sum uint64, ok bool)
+}
+
+// readOnly is a gov.Store over a RecordReader, for the gov readers; they
+// never write.
+type readOnly struct{ r RecordReader }
+
+func (s readOnly) Get(k state.Key) ([]byte, uint64, bool) { return s.r.Get(k) }
+func (s readOnly) Put(state.Key, []byte, uint64)          { panic("orgapp: the views' records are read-only") }
+func (s readOnly) Delete(state.Key)                       { panic("orgapp: the views' records are read-only") }
 
 // snapshot is a read-only gov.Store over the tree at a version.
 type snapshot struct {
@@ -93,16 +109,16 @@ func (x *Indexes) UnmarshalJSON(data []byte) error {
 	return nil
 }
 
-// names resolves members' names at a snapshot and keeps the keys of the
+// names resolves members' names in the records and keeps the keys of the
 // account records it read, so that a view can list them among the
 // records it is built from (a name is proven like the rest).
 type names struct {
-	s    *snapshot
+	s    RecordReader
 	seen map[crypto.ID]string
 	keys []state.Key
 }
 
-func newNames(s *snapshot) *names { return &names{s: s, seen: map[crypto.ID]string{}} }
+func newNames(s RecordReader) *names { return &names{s: s, seen: map[crypto.ID]string{}} }
 
 // of returns an account's name ("" for none, or no account).
 func (n *names) of(id crypto.ID) string {
@@ -298,14 +314,24 @@ func (a *App) Proposal(height, id uint64) (*ProposalView, error) {
 	if err != nil {
 		return nil, err
 	}
-	r, err := gov.ReadProposal(s, id)
+	v, err := ProposalViewOf(s, id)
 	if err != nil {
 		return nil, a.govErr(s, err)
 	}
-	v := proposalJSON(r, newNames(s))
 	if s.err != nil {
 		return nil, a.readErr(s.err)
 	}
+	return v, nil
+}
+
+// ProposalViewOf builds the view of a proposal from records; an absent
+// proposal wraps gov.ErrNotFound.
+func ProposalViewOf(s RecordReader, id uint64) (*ProposalView, error) {
+	r, err := gov.ReadProposal(readOnly{s}, id)
+	if err != nil {
+		return nil, err
+	}
+	v := proposalJSON(r, newNames(s))
 	return &v, nil
 }
 
@@ -337,9 +363,20 @@ func (a *App) Proposals(height uint64, domain string, n uint32) (*ProposalList, 
 	if err != nil {
 		return nil, err
 	}
-	d, err := gov.ReadDomain(s, domain)
+	l, err := ProposalListOf(s, domain, n)
 	if err != nil {
 		return nil, a.govErr(s, err)
+	}
+	return l, nil
+}
+
+// ProposalListOf builds page n of a domain's proposal list from records;
+// an absent domain wraps gov.ErrNotFound.
+func ProposalListOf(rd RecordReader, domain string, n uint32) (*ProposalList, error) {
+	s := readOnly{rd}
+	d, err := gov.ReadDomain(s, domain)
+	if err != nil {
+		return nil, err
 	}
 	l := &ProposalList{Domain: domain, Page: n, Pages: uint32((d.Total + gov.PageSize - 1) / gov.PageSize), Total: d.Total,
 		Proposals: []ProposalSummary{}, Records: []string{keyHex(gov.DomainKey(domain))}}
@@ -348,13 +385,13 @@ func (a *App) Proposals(height uint64, domain string, n uint32) (*ProposalList, 
 	}
 	page, err := gov.ReadPage(s, d, n)
 	if err != nil {
-		return nil, a.govErr(s, err)
+		return nil, err
 	}
 	l.Records = append(l.Records, keyHex(gov.PageKey(d.Serial, n)))
 	for _, id := range page.IDs {
 		p, text, err := gov.ReadSummary(s, id)
 		if err != nil {
-			return nil, a.govErr(s, err)
+			return nil, err
 		}
 		kind := "proposal"
 		if text.Kind == gov.KindChallengeTopic {
@@ -433,15 +470,26 @@ func (a *App) Governance(height uint64) (*GovernanceView, error) {
 	if err != nil {
 		return nil, err
 	}
-	reg, err := gov.ReadRegistry(s)
+	v, err := GovernanceViewOf(s)
 	if err != nil {
 		return nil, a.govErr(s, err)
+	}
+	return v, nil
+}
+
+// GovernanceViewOf builds the view of the registry and every domain from
+// records.
+func GovernanceViewOf(rd RecordReader) (*GovernanceView, error) {
+	s := readOnly{rd}
+	reg, err := gov.ReadRegistry(s)
+	if err != nil {
+		return nil, err
 	}
 	v := &GovernanceView{NextProposal: reg.NextID, Supply: reg.Supply, Domains: []DomainView{}, Record: keyHex(gov.RegistryKey)}
 	for _, name := range reg.Domains {
 		d, err := gov.ReadDomain(s, name)
 		if err != nil {
-			return nil, a.govErr(s, err)
+			return nil, err
 		}
 		v.Domains = append(v.Domains, DomainJSON(d))
 	}
@@ -473,17 +521,26 @@ func (a *App) Executors(height uint64) (*ExecutorsView, error) {
 	if err != nil {
 		return nil, err
 	}
-	e, err := gov.ReadExecutors(s)
+	out, err := ExecutorsViewOf(s)
 	if err != nil {
 		return nil, a.govErr(s, err)
+	}
+	if s.err != nil {
+		return nil, a.readErr(s.err)
+	}
+	return out, nil
+}
+
+// ExecutorsViewOf builds the view of the executors from records.
+func ExecutorsViewOf(s RecordReader) (*ExecutorsView, error) {
+	e, err := gov.ReadExecutors(readOnly{s})
+	if err != nil {
+		return nil, err
 	}
 	nm := newNames(s)
 	out := &ExecutorsView{List: []ExecutorView{}, Records: []string{keyHex(gov.ExecutorsKey)}}
 	for _, x := range e.List {
 		out.List = append(out.List, ExecutorView{Role: x.Role, Member: x.Member.String(), Name: nm.of(x.Member), Proposal: x.Proposal, Since: x.Since, Until: x.Until})
-	}
-	if s.err != nil {
-		return nil, a.readErr(s.err)
 	}
 	out.Records = append(out.Records, nm.records()...)
 	return out, nil
@@ -504,21 +561,32 @@ func (a *App) Comments(height, id uint64, from uint32, limit int) ([]CommentView
 	if err != nil {
 		return nil, err
 	}
-	p, _, err := gov.ReadSummary(s, id)
+	out, err := CommentsOf(s, id, from, limit)
 	if err != nil {
 		return nil, a.govErr(s, err)
 	}
+	if s.err != nil {
+		return nil, a.readErr(s.err)
+	}
+	return out, nil
+}
+
+// CommentsOf builds up to limit comments of a proposal, from index from,
+// from records.
+func CommentsOf(rd RecordReader, id uint64, from uint32, limit int) ([]CommentView, error) {
+	s := readOnly{rd}
+	p, _, err := gov.ReadSummary(s, id)
+	if err != nil {
+		return nil, err
+	}
 	out := []CommentView{}
-	nm := newNames(s)
+	nm := newNames(rd)
 	for n := from; n < p.Comments && len(out) < limit; n++ {
 		c, err := gov.ReadComment(s, id, n)
 		if err != nil {
-			return nil, a.govErr(s, err)
+			return nil, err
 		}
 		out = append(out, CommentView{Index: n, Author: c.Author.String(), Name: nm.of(c.Author), Time: c.Time, Text: c.Text})
-	}
-	if s.err != nil {
-		return nil, a.readErr(s.err)
 	}
 	return out, nil
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -18,6 +19,7 @@ import (
 	"github.com/mass-consensus/mass/internal/genesis"
 	"github.com/mass-consensus/mass/internal/home"
 	"github.com/mass-consensus/mass/internal/ledger"
+	"github.com/mass-consensus/mass/internal/web"
 )
 
 func runInit(args []string) error {
@@ -116,6 +118,9 @@ func runStart(args []string) error {
 		*level = h.Config.LogLevel
 	}
 	logger := newLogger(*level, os.Stderr)
+	if opts.App, err = webApp(h); err != nil {
+		return err
+	}
 	d, err := daemon.StartWith(h, logger, opts)
 	if err != nil {
 		return err
@@ -180,7 +185,12 @@ func runDevnet(args []string) error {
 			stopAll()
 			return err
 		}
-		d, err := daemon.Start(h, newLogger(*level, os.Stderr).With("node", i))
+		app, err := webApp(h)
+		if err != nil {
+			stopAll()
+			return err
+		}
+		d, err := daemon.StartWith(h, newLogger(*level, os.Stderr).With("node", i), daemon.Options{App: app})
 		if err != nil {
 			stopAll()
 			return err
@@ -244,4 +254,17 @@ func loadGovernance(spec string) (*orgapp.GenesisGovernance, error) {
 		return nil, nil
 	}
 	return orgapp.LoadGovernance(spec)
+}
+
+// webApp is the members' web app a node of the organization serves at /,
+// with the genesis file it trusts (nil for the other applications).
+func webApp(h *home.Home) (http.Handler, error) {
+	if h.Genesis.AppName() != genesis.AppOrg {
+		return nil, nil
+	}
+	raw, err := os.ReadFile(filepath.Join(h.Dir, "genesis.json"))
+	if err != nil {
+		return nil, fmt.Errorf("the genesis file for the web app: %w", err)
+	}
+	return web.Handler(web.WithGenesis(raw)), nil
 }

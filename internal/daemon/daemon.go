@@ -11,8 +11,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -32,7 +30,6 @@ import (
 	"github.com/mass-consensus/mass/internal/transport"
 	"github.com/mass-consensus/mass/internal/transport/p2p"
 	"github.com/mass-consensus/mass/internal/wal"
-	"github.com/mass-consensus/mass/internal/web"
 )
 
 // Daemon is one running node.
@@ -71,6 +68,10 @@ type Options struct {
 	// StoreFS is the file system of the store (nil: the operating
 	// system's); tests give one that fails on purpose.
 	StoreFS vfs.FS
+	// App is served at the paths outside the API: the members' web app
+	// (cmd/mass gives internal/web's, with the home's genesis file); nil:
+	// those paths answer 404.
+	App http.Handler
 }
 
 // stopWait bounds how long Stop waits for a loop stuck on a failed store.
@@ -151,12 +152,8 @@ func StartWith(h *home.Home, logger *slog.Logger, opts Options) (_ *Daemon, err 
 	if appState != nil {
 		d.api.SetState(appState)
 	}
-	if h.Genesis.AppName() == genesis.AppOrg {
-		raw, err := os.ReadFile(filepath.Join(h.Dir, "genesis.json"))
-		if err != nil {
-			return nil, fmt.Errorf("daemon: the genesis file for the web app: %w", err)
-		}
-		d.api.SetApp(web.Handler(web.WithGenesis(raw)))
+	if opts.App != nil {
+		d.api.SetApp(opts.App)
 	}
 	d.srv = d.api.HTTPServer()
 	go func() {

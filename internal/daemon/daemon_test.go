@@ -31,6 +31,7 @@ import (
 	"github.com/mass-consensus/mass/internal/home"
 	"github.com/mass-consensus/mass/internal/localport"
 	"github.com/mass-consensus/mass/internal/store/pebble"
+	"github.com/mass-consensus/mass/internal/web"
 )
 
 // The tests start one-node networks of the key-value application, on
@@ -378,9 +379,9 @@ func TestAPILimitsApply(t *testing.T) {
 	}
 }
 
-// TestTheWebAppIsServed: a node of the organization serves the members' app
-// at / and the genesis file it trusts at /genesis.json, beside the API,
-// whose unknown routes stay JSON errors.
+// TestTheWebAppIsServed: a node given the members' app (as mass start and
+// mass devnet give it) serves it at / and the genesis file it trusts at
+// /genesis.json, beside the API, whose unknown routes stay JSON errors.
 func TestTheWebAppIsServed(t *testing.T) {
 	port, err := localport.Free(2, nil)
 	if err != nil {
@@ -394,7 +395,11 @@ func TestTheWebAppIsServed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := StartWith(h, slog.New(&records{}), Options{})
+	raw, err := os.ReadFile(filepath.Join(dir, "node0", "genesis.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := StartWith(h, slog.New(&records{}), Options{App: web.Handler(web.WithGenesis(raw))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -412,11 +417,7 @@ func TestTheWebAppIsServed(t *testing.T) {
 	if code, ctype, body := get("/"); code != http.StatusOK || !strings.HasPrefix(ctype, "text/html") || !strings.Contains(body, "app.js") {
 		t.Fatalf("GET /: %d %s\n%.200s", code, ctype, body)
 	}
-	want, err := os.ReadFile(filepath.Join(dir, "node0", "genesis.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if code, _, body := get("/genesis.json"); code != http.StatusOK || body != string(want) {
+	if code, _, body := get("/genesis.json"); code != http.StatusOK || body != string(raw) {
 		t.Fatalf("GET /genesis.json: %d, not the node's genesis file", code)
 	}
 	if code, ctype, body := get("/v1/nowhere"); code != http.StatusNotFound || !strings.Contains(ctype, "json") || !strings.Contains(body, "not_found") {

@@ -46,7 +46,7 @@ func (g gater) InterceptSecured(dir network.Direction, p peer.ID, addrs network.
 	if _, ok := g.t.member(p); ok {
 		return true
 	}
-	if dir == network.DirInbound && g.t.knowsPeers() {
+	if dir == network.DirInbound {
 		g.t.ep.Reject(transport.RejectUnknownPeer, fmt.Sprintf("%v at %v", p, addrs.RemoteMultiaddr()))
 	}
 	return false

@@ -239,29 +239,6 @@ func TestOutsiderConnectionRefused(t *testing.T) {
 	}
 }
 
-// TestPeerBeforeTheSetIsKnown: a node listens before it knows its set (a
-// member that dials it early is turned away and retries): such a
-// connection is refused but not counted or logged as a refusal.
-func TestPeerBeforeTheSetIsKnown(t *testing.T) {
-	b := newTransport(t, transporttest.TestConfig(), listenTCP)
-	sk, _, err := crypto.GenerateEd25519Key(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := rawHost(t, sk)
-	ctx, cancel := context.WithTimeout(context.Background(), transporttest.Timeout)
-	defer cancel()
-	if err := h.Connect(ctx, addrInfo(t, b)); err == nil {
-		if _, err := h.NewStream(ctx, b.ID(), p2p.ProtocolID); err == nil {
-			t.Fatal("a peer opened a stream before the set was known")
-		}
-	}
-	transporttest.Eventually(t, "the connection to close", func() bool { return len(b.Host().Network().Peers()) == 0 })
-	if n := b.Stats().Rejected[transport.RejectUnknownPeer]; n != 0 {
-		t.Fatalf("%d refusals counted before the set was known", n)
-	}
-}
-
 func TestNewAndSetPeersErrors(t *testing.T) {
 	ctx := context.Background()
 	if _, err := p2p.New(ctx, make([]byte, 10), nil, transport.Config{}); err == nil {

@@ -1,6 +1,7 @@
 package orgapp
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -42,7 +43,7 @@ func LoadGovernance(spec string) (*GenesisGovernance, error) {
 	if err != nil {
 		return nil, fmt.Errorf("governance %q is neither a profile (%s) nor a readable file: %w", spec, profileNames(), err)
 	}
-	dec := json.NewDecoder(strings.NewReader(string(data)))
+	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	var g GenesisGovernance
 	if err := dec.Decode(&g); err != nil {

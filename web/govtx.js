@@ -301,7 +301,7 @@ export async function parseAction(line, names = null) {
         const param = next('the parameter');
         const value = next('the value');
         fields.push(bytesField(checkIdent(domain, 'the domain')), bytesField(checkIdent(param, 'the parameter')));
-        if (!PARAMS.includes(param)) throw new TxError(`unknown parameter "${param}" (${PARAMS.join(', ')})`);
+        // An unknown parameter parses (as a count), as in Go: the node refuses it when executed.
         let v;
         if (param === 'aggregate') {
           v = { mean: 0n, median: 1n }[value];

@@ -115,6 +115,7 @@ export async function act(app, actor, kind, fields, status, names = null) {
     status.className = cls;
     fill(status, text);
   };
+  set('signing', 'notice', t('tx.submitting'));
   const pub = actor.pub();
   const chainID = app.client.chainID;
   let txn;

@@ -11,7 +11,7 @@
 // Route: #/proposal/<id>
 
 import { accountID } from '../light/state.js';
-import { toHex } from '../light/bytes.js';
+import { fromHex, toHex } from '../light/bytes.js';
 import { h, fill } from '../dom.js';
 import { t } from '../i18n.js';
 import { fetchGovernance, fetchProposal, nameOf } from '../govread.js';
@@ -142,7 +142,7 @@ async function showMeeting(app, el, r, actor, signal) {
     el.hidden = true;
     return;
   }
-  const me = toHex(await accountID(actor.pub()));
+  const me = toHex(await accountID(fromHex(actor.pub(), 'key', 32)));
   const m = rd.meetings.find((x) => x.members.includes(me));
   el.hidden = false;
   if (!m) {

@@ -15,7 +15,7 @@ export function render(app, _params, signal) {
 }
 
 async function draw(app, root, signal) {
-  const card = h('section', { class: 'card', id: 'org', data: { state: 'loading' } }, h('h2', {}, t('nav.org')), h('p', { class: 'muted' }, t('account.verifying')));
+  const card = h('section', { class: 'card', id: 'org-card', data: { state: 'loading' } }, h('h2', {}, t('nav.org')), h('p', { class: 'muted' }, t('account.verifying')));
   fill(root, card);
   if (!app.client) {
     fill(card, h('p', { class: 'error' }, t('noGenesis', { why: app.genesisError ?? '' })));

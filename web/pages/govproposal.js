@@ -149,7 +149,7 @@ async function showMeeting(app, el, r, actor, signal) {
     fill(el, h('h3', {}, t('gov.myMeeting')), h('p', { id: 'not-in-meeting' }, t('gov.notInMeeting')));
     return;
   }
-  const boxes = rd.options.map((i) => h('input', { type: 'checkbox', value: i, id: `approve-${i}`, class: 'approve' }));
+  const boxes = rd.options.map((i) => h('input', { type: 'checkbox', value: i, id: `approve-${i}`, class: 'approve', style: 'width:auto;margin:0' }));
   const status = statusLine('vote-status');
   const button = h('button', { type: 'button', id: 'vote' }, t('gov.vote'));
   button.addEventListener('click', async () => {
@@ -162,7 +162,7 @@ async function showMeeting(app, el, r, actor, signal) {
       m.members.map((id, i) => [i ? ', ' : '', person(id, nameOf(r, id))])),
     countdown(rd.end, r.time, signal, 'round-countdown'),
     h('fieldset', { id: 'ballot' }, h('legend', {}, t('gov.ballot')),
-      rd.options.map((i, k) => h('label', { class: 'check' }, boxes[k], ' ', p.options?.[i]?.title ?? `#${i}`))),
+      rd.options.map((i, k) => h('label', { class: 'check', style: 'display:flex;flex-direction:row;gap:.5em;align-items:center' }, boxes[k], ' ', p.options?.[i]?.title ?? `#${i}`))),
     h('div', { class: 'row' }, button), status);
 }
 

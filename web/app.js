@@ -3,7 +3,7 @@
 //
 // Routes:   #/wallet  #/account[/<public key or ID>]  #/transfer[?from=<public key>]
 //           #cosign=<hex of a transfer, signed by some of its signers>
-//           #/governance  #/network (coming)
+//           #/org  #/governance[?domain=D]  #/proposal/<id>  #/network (coming)
 //
 // The light client starts from the genesis file the node serves at
 // /genesis.json, the one thing it trusts; without it nothing is shown as
@@ -18,6 +18,9 @@ import * as walletPage from './pages/wallet.js';
 import * as accountPage from './pages/account.js';
 import * as transferPage from './pages/transfer.js';
 import * as cosignPage from './pages/cosign.js';
+import * as orgPage from './pages/org.js';
+import * as govPage from './pages/gov.js';
+import * as proposalPage from './pages/govproposal.js';
 
 /** The wallet locks after this long without a key press or a click. */
 const IDLE_LOCK_MS = 15 * 60 * 1000;
@@ -30,14 +33,16 @@ const comingPage = (what) => ({
   },
 });
 
-const NAV = ['wallet', 'account', 'transfer', 'governance', 'network'];
+const NAV = ['wallet', 'account', 'transfer', 'org', 'governance', 'network'];
 
 const routes = [
   { nav: 'wallet', re: /^#\/wallet$/, page: walletPage },
   { nav: 'account', re: /^#\/account(?:\/([0-9a-fA-F]{40}|[0-9a-fA-F]{64}))?$/, page: accountPage },
   { nav: 'transfer', re: /^#\/transfer(?:\?(.*))?$/, page: transferPage },
   { nav: 'transfer', re: /^#cosign=([0-9a-fA-F]*)$/, page: cosignPage },
-  { nav: 'governance', re: /^#\/governance$/, page: comingPage('governance') },
+  { nav: 'org', re: /^#\/org$/, page: orgPage },
+  { nav: 'governance', re: /^#\/governance(?:\?(.*))?$/, page: govPage },
+  { nav: 'governance', re: /^#\/proposal\/([0-9]+)$/, page: proposalPage },
   { nav: 'network', re: /^#\/network$/, page: comingPage('network') },
 ];
 
@@ -102,7 +107,7 @@ function drawNav(active) {
   fill(document.getElementById('nav'), NAV.map((n) => h('a', {
     href: `#/${n}`, id: `nav-${n}`, class: n === active ? 'active' : null,
     'aria-current': n === active ? 'page' : null,
-  }, t(`nav.${n}`), ['governance', 'network'].includes(n) ? h('small', {}, ` (${t('comingShort')})`) : null)));
+  }, t(`nav.${n}`), ['network'].includes(n) ? h('small', {}, ` (${t('comingShort')})`) : null)));
   const other = LANGS.find((l) => l !== lang());
   fill(document.getElementById('lang'), h('button', {
     type: 'button', id: 'lang-switch', lang: other === 'zh' ? 'zh-CN' : 'en',

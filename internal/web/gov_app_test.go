@@ -1,0 +1,324 @@
+package web
+
+import (
+	"bytes"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/mass-consensus/mass/internal/app/orgapp"
+	"github.com/mass-consensus/mass/internal/client"
+	"github.com/mass-consensus/mass/internal/daemon"
+	"github.com/mass-consensus/mass/internal/home"
+	"github.com/mass-consensus/mass/internal/localport"
+	"github.com/mass-consensus/mass/internal/smt"
+)
+
+// phaseTimeout bounds a wait for a proposal's phase (the fast profile's
+// phases last seconds).
+const phaseTimeout = 120 * time.Second
+
+// newGovNetwork is newNetwork with the fast governance profile, and a
+// proxy that flips a byte of the first proof of a proposal's answer while
+// tamper is set.
+func newGovNetwork(t *testing.T, tamper *atomic.Bool) *network {
+	t.Helper()
+	n := &network{dir: t.TempDir()}
+	ports, err := localport.Free(2, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fast, err := orgapp.LoadGovernance("fast")
+	if err != nil {
+		t.Fatal(err)
+	}
+	homes, err := home.Init(n.dir, home.InitOptions{Nodes: 1, ChainID: networkChainID, Host: "127.0.0.1", P2PPort: ports, APIPort: ports + 1, Governance: fast})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := home.Load(homes[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n.genesis, err = os.ReadFile(filepath.Join(homes[0], "genesis.json")); err != nil {
+		t.Fatal(err)
+	}
+	logger := slog.New(slog.NewTextHandler(lockedWriter{&n.logMu, &n.log}, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	if n.daemon, err = daemon.Start(h, logger); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := n.daemon.Stop(); err != nil {
+			t.Errorf("stopping the node: %v", err)
+		}
+		if t.Failed() {
+			n.logMu.Lock()
+			defer n.logMu.Unlock()
+			t.Logf("the node's log (tail):\n%s", tail(n.log.String(), 4000))
+		}
+	})
+	if n.api, err = client.New(n.daemon.APIAddr(), client.WithTimeout(10*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: "http", Host: n.daemon.APIAddr()})
+	proxy.ModifyResponse = func(resp *http.Response) error {
+		if !tamper.Load() || !strings.HasPrefix(resp.Request.URL.Path, "/v1/proposals/") || resp.StatusCode != http.StatusOK {
+			return nil
+		}
+		return tamperFirstProof(resp)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/v1/", proxy)
+	mux.Handle("/", Handler(WithGenesis(n.genesis)))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(mux)
+	srv.Listener.Close()
+	srv.Listener = ln
+	srv.Start()
+	t.Cleanup(func() {
+		srv.CloseClientConnections()
+		srv.Close()
+	})
+	n.base = srv.URL
+	n.waitCertified(t, 1)
+	return n
+}
+
+// tamperFirstProof flips a bit of a sibling of the answer's first proof.
+func tamperFirstProof(resp *http.Response) error {
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return err
+	}
+	var a map[string]json.RawMessage
+	if err := json.Unmarshal(body, &a); err != nil {
+		return err
+	}
+	var proofs []map[string]any
+	if raw, ok := a["proofs"]; ok {
+		if err := json.Unmarshal(raw, &proofs); err != nil {
+			return err
+		}
+	}
+	if len(proofs) > 0 {
+		raw, err := hex.DecodeString(proofs[0]["proof"].(string))
+		if err != nil {
+			return err
+		}
+		p, err := smt.UnmarshalProof(raw)
+		if err != nil {
+			return err
+		}
+		if len(p.Siblings) == 0 {
+			return fmt.Errorf("web test: a proof without siblings to tamper with")
+		}
+		p.Siblings[0].Hash[0] ^= 0x01
+		proofs[0]["proof"] = hex.EncodeToString(p.Marshal())
+		if a["proofs"], err = json.Marshal(proofs); err != nil {
+			return err
+		}
+	}
+	if body, err = json.Marshal(a); err != nil {
+		return err
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	resp.ContentLength = int64(len(body))
+	resp.Header.Set("Content-Length", strconv.Itoa(len(body)))
+	return nil
+}
+
+// waitLong waits until a JS expression is true, for up to d.
+func (u *ui) waitLong(expr string, d time.Duration) {
+	u.t.Helper()
+	if _, err := chromedp.Run(u.b.ctx, chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingTimeout(d))); err != nil {
+		body, _ := chromedp.Run(u.b.ctx, chromedp.Evaluate[string](`document.querySelector('main')?.innerText ?? ''`))
+		u.t.Fatalf("waiting for %s: %v\nthe page shows:\n%s", expr, err, body)
+	}
+}
+
+// choose sets a select's value and tells the page.
+func (u *ui) choose(sel, value string) {
+	u.t.Helper()
+	eval[bool](u, fmt.Sprintf(`(() => { const s = document.querySelector(%q); s.value = %q; s.dispatchEvent(new Event('change')); return s.value === %q; })()`, sel, value, value))
+}
+
+// clickAct clears the status line status and clicks button.
+func (u *ui) clickAct(button, status string) {
+	u.t.Helper()
+	eval[bool](u, fmt.Sprintf(`(() => { const s = document.querySelector(%q); if (s) s.dataset.state = ''; return true; })()`, status))
+	u.click(button)
+}
+
+// settled is true once the status line sel has a final state.
+func settled(sel string) string {
+	return fmt.Sprintf(`['committed', 'failed', 'refused', 'invalid', 'timeout'].includes(document.querySelector(%q)?.dataset.state)`, sel)
+}
+
+// TestGovernanceInBrowser runs a proposal's whole course in headless
+// Chromium on a real one-node network with the fast governance profile:
+// alice creates a proposal with two options, a join the node refuses
+// shows its reason, bob joins, the meeting ends, both vote in their
+// sub-meeting, the round's tallies and winner appear, the publicity
+// counts down, and the proposal is executed; names, not IDs, are shown;
+// a tampered proof of the proposal shows "proof failed".
+func TestGovernanceInBrowser(t *testing.T) {
+	var tamper atomic.Bool
+	n := newGovNetwork(t, &tamper)
+	b := newBrowser(t, n.base)
+	u := &ui{t: t, b: b, base: n.base}
+	alice, bob := n.key(t, "alice").Public().String(), n.key(t, "bob").Public().String()
+	u.do(chromedp.EmulateViewport(1100, 900))
+	u.waitFor(`document.body.dataset.app === 'ready'`)
+
+	// The wallet with alice's and bob's keys.
+	u.waitFor(`!!document.querySelector('#wallet-create')`)
+	u.set("#new-passphrase", passphrase)
+	u.set("#new-passphrase2", passphrase)
+	u.click("#create-wallet")
+	u.waitFor(`!!document.querySelector('#wallet-unlocked')`)
+	for _, name := range []string{"alice", "bob"} {
+		file, err := os.ReadFile(n.keyFile(name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		u.set("#import-text", string(file))
+		u.set("#import-label", name)
+		u.click("#import")
+		pub := n.key(t, name).Public().String()
+		u.waitFor(fmt.Sprintf(`!!document.querySelector('li.account[data-public="%s"]')`, pub))
+	}
+	u.waitFor(fmt.Sprintf(`!!document.querySelector('li.account[data-public="%s"]') && !!document.querySelector('li.account[data-public="%s"]')`, alice, bob))
+
+	// The organization, verified.
+	u.visit("#/org")
+	u.waitFor(`document.querySelector('#org-card')?.dataset.state === 'verified'`)
+	if got := u.text("#org-members"); got != "3" {
+		t.Errorf("the organization has %q members, want 3", got)
+	}
+
+	// The governance page: the domain general, verified; alice creates.
+	u.visit("#/governance")
+	u.waitFor(`document.querySelector('#gov')?.dataset.state === 'verified' && !!document.querySelector('#create-form')`)
+	if !strings.Contains(u.text("#domain"), "meeting_min") || !strings.HasPrefix(u.text("#gov #badge"), "✓ verified at height") {
+		t.Errorf("the domain reads %q", u.text("#domain"))
+	}
+	u.choose("#create-actor", alice)
+	u.set("#create-title", "Where do we have lunch?")
+	u.set("#create-body", "Pick one.")
+	u.set("#create-option-title-0", "The canteen")
+	u.set("#create-option-title-1", "The park")
+	u.set("#create-option-actions-1", "add_domain lunch")
+	u.set("#create-meeting", "6s")
+	u.set("#create-publicity", "3s")
+	u.set("#create-capacity", "2")
+	u.click("#create")
+	u.waitLong(`location.hash.startsWith('#/proposal/') || `+settled("#create-status")+` && document.querySelector('#create-status').dataset.state !== 'committed'`, 60*time.Second)
+	if !strings.HasPrefix(eval[string](u, `location.hash`), "#/proposal/") {
+		t.Fatalf("the create is %s: %s", u.attr("#create-status", "data-state"), u.text("#create-status"))
+	}
+	id := strings.TrimPrefix(eval[string](u, `location.hash`), "#/proposal/")
+	u.waitFor(`document.querySelector('#proposal')?.dataset.state === 'verified'`)
+	if got := u.text("#proposal-author strong"); got != "alice" {
+		t.Errorf("the author is shown as %q, want alice", got)
+	}
+	if got := eval[int](u, `document.querySelectorAll('#options > li').length`); got != 2 {
+		t.Errorf("%d options shown", got)
+	}
+
+	// A join the node refuses: a meeting window below the domain's minimum.
+	u.choose("#proposal-actor", bob)
+	u.waitFor(`!!document.querySelector('#join-form') && !document.querySelector('#join-form').hidden`)
+	u.set("#join-meeting", "10ms")
+	u.clickAct("#join", "#join-status")
+	u.waitLong(settled("#join-status"), 60*time.Second)
+	if st, got := u.attr("#join-status", "data-state"), u.text("#join-status"); (st != "refused" && st != "failed") || !strings.Contains(got, "meeting") {
+		t.Errorf("the refused join: %s: %q", st, got)
+	} else {
+		t.Logf("the refused join says: %s", got)
+	}
+	u.screenshot("gov-refused-join")
+
+	// Bob joins.
+	u.set("#join-meeting", "6s")
+	u.set("#join-publicity", "3s")
+	u.set("#join-capacity", "2")
+	u.clickAct("#join", "#join-status")
+	u.waitLong(settled("#join-status"), 60*time.Second)
+	if st := u.attr("#join-status", "data-state"); st != "committed" {
+		t.Fatalf("bob's join is %s: %s", st, u.text("#join-status"))
+	}
+	u.waitLong(`[...document.querySelectorAll('#roster td strong')].map((e) => e.textContent).join(',') === 'alice,bob'`, 30*time.Second)
+	u.waitLong(`['meeting', 'voting'].includes(document.querySelector('#proposal')?.dataset.phase)`, phaseTimeout)
+	u.screenshot("proposal")
+
+	// The meeting ends; both vote in their sub-meeting.
+	u.waitLong(`document.querySelector('#proposal')?.dataset.phase === 'voting' && !!document.querySelector('#my-meeting')`, phaseTimeout)
+	if got := u.text("#my-meeting"); !strings.Contains(got, "alice") || !strings.Contains(got, "bob") {
+		t.Errorf("bob's meeting reads %q, want the names", got)
+	}
+	u.screenshot("meeting")
+	for _, who := range []string{bob, alice} {
+		u.choose("#proposal-actor", who)
+		u.waitFor(`!!document.querySelector('#approve-1')`)
+		u.click("#approve-1")
+		u.clickAct("#vote", "#vote-status")
+		u.waitLong(settled("#vote-status"), 60*time.Second)
+		if st := u.attr("#vote-status", "data-state"); st != "committed" {
+			t.Fatalf("the vote is %s: %s", st, u.text("#vote-status"))
+		}
+	}
+
+	// The tallies and the winner; the publicity counts down; executed.
+	u.waitLong(`!!document.querySelector('#round-1-winners') && !!document.querySelector('#proposal-winner')`, phaseTimeout)
+	if got := u.text("#proposal-winner"); got != "The park" {
+		t.Errorf("the winner is %q", got)
+	}
+	if got := u.attr("#round-1 tr[data-option='1']", "data-approvals"); got != "2" {
+		t.Errorf("option 1 has %q approvals, want 2", got)
+	}
+	u.waitLong(`['publicity', 'executed'].includes(document.querySelector('#proposal')?.dataset.phase)`, phaseTimeout)
+	if u.attr("#proposal", "data-phase") == "publicity" {
+		u.waitFor(`!!document.querySelector('#deadline-countdown')`)
+		t.Logf("publicity: %s", u.text("#deadline-countdown"))
+	}
+	u.waitLong(`document.querySelector('#proposal')?.dataset.phase === 'executed'`, phaseTimeout)
+	u.screenshot("proposal-executed")
+	if strings.Contains(u.text("#proposal"), n.key(t, "alice").Public().ID().String()[:8]) {
+		t.Errorf("the page shows alice's ID where it has her name")
+	}
+
+	t.Run("a tampered proof", func(t *testing.T) {
+		u := u.with(t)
+		tamper.Store(true)
+		defer tamper.Store(false)
+		u.visit("#/governance")
+		u.visit("#/proposal/" + id)
+		u.waitLong(`document.querySelector('#proposal')?.dataset.state === 'failed'`, 30*time.Second)
+		if got := u.text("#proposal #badge"); !strings.HasPrefix(got, "✗ proof failed") {
+			t.Errorf("the badge says %q", got)
+		}
+		if u.exists("#options") {
+			t.Error("the page shows data from a proof that failed")
+		}
+	})
+}

@@ -3,7 +3,7 @@
 //
 // Routes:   #/wallet  #/account[/<public key or ID>]  #/transfer[?from=<public key>]
 //           #cosign=<hex of a transfer, signed by some of its signers>
-//           #/governance  #/network (coming)
+//           #/outbox  #/network  #/governance (coming)
 //
 // The light client starts from the genesis file the node serves at
 // /genesis.json, the one thing it trusts; without it nothing is shown as
@@ -18,6 +18,10 @@ import * as walletPage from './pages/wallet.js';
 import * as accountPage from './pages/account.js';
 import * as transferPage from './pages/transfer.js';
 import * as cosignPage from './pages/cosign.js';
+import * as outboxPage from './pages/outbox.js';
+import * as networkPage from './pages/network.js';
+import { Outbox } from './outbox.js';
+import { loadVerified, saveVerified, setChain, timeText, unreachable } from './offline.js';
 
 /** The wallet locks after this long without a key press or a click. */
 const IDLE_LOCK_MS = 15 * 60 * 1000;
@@ -38,7 +42,8 @@ const routes = [
   { nav: 'transfer', re: /^#\/transfer(?:\?(.*))?$/, page: transferPage },
   { nav: 'transfer', re: /^#cosign=([0-9a-fA-F]*)$/, page: cosignPage },
   { nav: 'governance', re: /^#\/governance$/, page: comingPage('governance') },
-  { nav: 'network', re: /^#\/network$/, page: comingPage('network') },
+  { nav: 'network', re: /^#\/network$/, page: networkPage },
+  { nav: 'transfer', re: /^#\/outbox$/, page: outboxPage },
 ];
 
 /** What every page is given. */
@@ -47,6 +52,8 @@ export const app = {
   genesisError: null, // why there is no client
   remote: new Remote(''),
   node: new Node(''),
+  outbox: null, // the Outbox (outbox.js), once the genesis is read
+  genesis: null, // the genesis file, parsed (the nodes' API addresses)
   wallet: null,
 
   /** The wallet account the pages act for (public key hex), or null. */
@@ -102,7 +109,7 @@ function drawNav(active) {
   fill(document.getElementById('nav'), NAV.map((n) => h('a', {
     href: `#/${n}`, id: `nav-${n}`, class: n === active ? 'active' : null,
     'aria-current': n === active ? 'page' : null,
-  }, t(`nav.${n}`), ['governance', 'network'].includes(n) ? h('small', {}, ` (${t('comingShort')})`) : null)));
+  }, t(`nav.${n}`), ['governance'].includes(n) ? h('small', {}, ` (${t('comingShort')})`) : null)));
   const other = LANGS.find((l) => l !== lang());
   fill(document.getElementById('lang'), h('button', {
     type: 'button', id: 'lang-switch', lang: other === 'zh' ? 'zh-CN' : 'en',
@@ -147,7 +154,9 @@ async function loadGenesis() {
   try {
     const resp = await fetch('genesis.json', { signal: AbortSignal.timeout(15_000) }); // preloaded by index.html
     if (!resp.ok) throw new Error(`GET genesis.json: HTTP ${resp.status}`);
-    app.client = await LightClient.fromGenesis(await resp.text());
+    const text = await resp.text();
+    app.client = await LightClient.fromGenesis(text);
+    app.genesis = JSON.parse(text);
     document.documentElement.dataset.chain = app.client.chainID;
   } catch (e) {
     app.genesisError = e.message;
@@ -158,9 +167,12 @@ async function showOrganization() {
   if (!app.client) return;
   try {
     const o = await app.client.fetchOrganization(app.remote);
+    saveVerified('organization', '', o, o.height, Number(o.time));
     fill(document.getElementById('org'), h('span', { title: t('org.verified', { height: o.height }) }, o.organization.name));
-  } catch {
-    // the name is a courtesy: the pages say what failed
+  } catch (e) {
+    // the name is a courtesy: the pages say what failed; offline, the last verified one
+    const s = unreachable(e) ? await loadVerified('organization', '') : null;
+    if (s) fill(document.getElementById('org'), h('span', { class: 'offline', title: t('offline.label', { height: s.height, time: timeText(s.timeMs, lang()) }) }, s.value.organization.name));
   }
 }
 
@@ -179,6 +191,11 @@ async function main() {
   document.title = t('title');
   const [ok] = await Promise.all([canVerify(), loadGenesis()]);
   verifies = ok;
+  if (app.client) {
+    setChain(app.client.chainID);
+    app.outbox = new Outbox(app.node);
+    app.outbox.setChain(app.client.chainID);
+  }
   try {
     app.wallet = await Wallet.open();
     app.wallet.onChange(() => drawNav(route()?.nav));
@@ -191,6 +208,15 @@ async function main() {
   drawFooter();
   document.body.dataset.app = 'ready';
   showOrganization();
+  app.outbox?.start();
+  registerWorker();
+}
+
+// The service worker (sw.js) keeps the app's files, so that the app opens
+// when the node cannot be reached.
+function registerWorker() {
+  if (!('serviceWorker' in navigator)) return;
+  navigator.serviceWorker.register('sw.js').catch((e) => console.warn(`service worker: ${e.message}`));
 }
 
 main();

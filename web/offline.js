@@ -102,10 +102,11 @@ export async function clearVerified() {
 
 /**
  * Says whether an error means the node could not be reached (as opposed to
- * a refusal or a failed proof): a RemoteError or NodeError of status 0.
+ * a refusal or a failed proof): a RemoteError or NodeError of status 0, or
+ * 502, 503 or 504 (a proxy or gateway in front of a node that is down).
  */
 export function unreachable(e) {
-  return (e?.name === 'RemoteError' || e?.name === 'NodeError') && e.status === 0;
+  return (e?.name === 'RemoteError' || e?.name === 'NodeError') && [0, 502, 503, 504].includes(e.status);
 }
 
 /** A time (ms) for people, in the page's language. */

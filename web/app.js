@@ -3,7 +3,7 @@
 //
 // Routes:   #/wallet  #/account[/<public key or ID>]  #/transfer[?from=<public key>]
 //           #cosign=<hex of a transfer, signed by some of its signers>
-//           #/org  #/governance[?domain=D]  #/proposal/<id>  #/network (coming)
+//           #/org  #/governance[?domain=D]  #/proposal/<id>  #/outbox  #/network
 //
 // The light client starts from the genesis file the node serves at
 // /genesis.json, the one thing it trusts; without it nothing is shown as
@@ -21,17 +21,13 @@ import * as cosignPage from './pages/cosign.js';
 import * as orgPage from './pages/org.js';
 import * as govPage from './pages/gov.js';
 import * as proposalPage from './pages/govproposal.js';
+import * as outboxPage from './pages/outbox.js';
+import * as networkPage from './pages/network.js';
+import { Outbox } from './outbox.js';
+import { loadVerified, saveVerified, setChain, timeText, unreachable } from './offline.js';
 
 /** The wallet locks after this long without a key press or a click. */
 const IDLE_LOCK_MS = 15 * 60 * 1000;
-
-const comingPage = (what) => ({
-  render() {
-    return h('section', { class: 'card', id: `${what}-page` },
-      h('h2', {}, t(`nav.${what}`)),
-      h('p', { class: 'muted' }, t('coming')));
-  },
-});
 
 const NAV = ['wallet', 'account', 'transfer', 'org', 'governance', 'network'];
 
@@ -43,7 +39,8 @@ const routes = [
   { nav: 'org', re: /^#\/org$/, page: orgPage },
   { nav: 'governance', re: /^#\/governance(?:\?(.*))?$/, page: govPage },
   { nav: 'governance', re: /^#\/proposal\/([0-9]+)$/, page: proposalPage },
-  { nav: 'network', re: /^#\/network$/, page: comingPage('network') },
+  { nav: 'network', re: /^#\/network$/, page: networkPage },
+  { nav: 'transfer', re: /^#\/outbox$/, page: outboxPage },
 ];
 
 /** What every page is given. */
@@ -52,6 +49,8 @@ export const app = {
   genesisError: null, // why there is no client
   remote: new Remote(''),
   node: new Node(''),
+  outbox: null, // the Outbox (outbox.js), once the genesis is read
+  genesis: null, // the genesis file, parsed (the nodes' API addresses)
   wallet: null,
 
   /** The wallet account the pages act for (public key hex), or null. */
@@ -107,7 +106,7 @@ function drawNav(active) {
   fill(document.getElementById('nav'), NAV.map((n) => h('a', {
     href: `#/${n}`, id: `nav-${n}`, class: n === active ? 'active' : null,
     'aria-current': n === active ? 'page' : null,
-  }, t(`nav.${n}`), ['network'].includes(n) ? h('small', {}, ` (${t('comingShort')})`) : null)));
+  }, t(`nav.${n}`))));
   const other = LANGS.find((l) => l !== lang());
   fill(document.getElementById('lang'), h('button', {
     type: 'button', id: 'lang-switch', lang: other === 'zh' ? 'zh-CN' : 'en',
@@ -152,7 +151,9 @@ async function loadGenesis() {
   try {
     const resp = await fetch('genesis.json', { signal: AbortSignal.timeout(15_000) }); // preloaded by index.html
     if (!resp.ok) throw new Error(`GET genesis.json: HTTP ${resp.status}`);
-    app.client = await LightClient.fromGenesis(await resp.text());
+    const text = await resp.text();
+    app.client = await LightClient.fromGenesis(text);
+    app.genesis = JSON.parse(text);
     document.documentElement.dataset.chain = app.client.chainID;
   } catch (e) {
     app.genesisError = e.message;
@@ -163,9 +164,12 @@ async function showOrganization() {
   if (!app.client) return;
   try {
     const o = await app.client.fetchOrganization(app.remote);
+    saveVerified('organization', '', o, o.height, Number(o.time));
     fill(document.getElementById('org'), h('span', { title: t('org.verified', { height: o.height }) }, o.organization.name));
-  } catch {
-    // the name is a courtesy: the pages say what failed
+  } catch (e) {
+    // the name is a courtesy: the pages say what failed; offline, the last verified one
+    const s = unreachable(e) ? await loadVerified('organization', '') : null;
+    if (s) fill(document.getElementById('org'), h('span', { class: 'offline', title: t('offline.label', { height: s.height, time: timeText(s.timeMs, lang()) }) }, s.value.organization.name));
   }
 }
 
@@ -184,6 +188,11 @@ async function main() {
   document.title = t('title');
   const [ok] = await Promise.all([canVerify(), loadGenesis()]);
   verifies = ok;
+  if (app.client) {
+    setChain(app.client.chainID);
+    app.outbox = new Outbox(app.node);
+    app.outbox.setChain(app.client.chainID);
+  }
   try {
     app.wallet = await Wallet.open();
     app.wallet.onChange(() => drawNav(route()?.nav));
@@ -196,6 +205,15 @@ async function main() {
   drawFooter();
   document.body.dataset.app = 'ready';
   showOrganization();
+  app.outbox?.start();
+  registerWorker();
+}
+
+// The service worker (sw.js) keeps the app's files, so that the app opens
+// when the node cannot be reached.
+function registerWorker() {
+  if (!('serviceWorker' in navigator)) return;
+  navigator.serviceWorker.register('sw.js').catch((e) => console.warn(`service worker: ${e.message}`));
 }
 
 main();

@@ -215,12 +215,23 @@ func TestAppInBrowser(t *testing.T) {
 		u := u.with(t)
 		n.down.Store(true)
 		defer n.down.Store(false)
-		u.visit("#/account/" + alice)
-		u.waitFor(`['failed', 'verified', 'unreachable'].includes(document.querySelector('#account')?.dataset.state)`)
+		// An account never verified in this browser: nothing to show.
+		u.visit("#/account/" + seeded(t, "never seen").Public().String())
+		u.waitFor(`['failed', 'verified', 'unreachable', 'offline'].includes(document.querySelector('#account')?.dataset.state)`)
 		if state := u.attr("#account", "data-state"); state != "unreachable" {
 			t.Fatalf("the account is %s with the node down", state)
 		}
 		if got := u.text("#badge"); !strings.HasPrefix(got, "node unreachable: ") {
+			t.Errorf("the badge says %q", got)
+		}
+		// Alice's, verified before: the last verified state, labelled
+		// offline (TestAppOffline checks more).
+		u.visit("#/account/" + alice)
+		u.waitFor(`['failed', 'verified', 'unreachable', 'offline'].includes(document.querySelector('#account')?.dataset.state)`)
+		if state := u.attr("#account", "data-state"); state != "offline" {
+			t.Fatalf("alice's account is %s with the node down", state)
+		}
+		if got := u.text("#badge"); !strings.HasPrefix(got, "⚠ offline — verified at height ") {
 			t.Errorf("the badge says %q", got)
 		}
 	})

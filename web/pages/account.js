@@ -8,11 +8,15 @@ import { ProofError } from '../light.js';
 import { h, fill, amount, short } from '../dom.js';
 import { lang, t } from '../i18n.js';
 import { errorText, failureBadge, verifiedBadge } from './common.js';
+import { loadVerified, offlineBadge, saveVerified, unreachable } from '../offline.js';
 
 /** Reads at a commit wait this long, so that a burst of blocks makes one read. */
 const DEBOUNCE_MS = 250;
 /** After a commit at H, reads are retried until the proof is at H at least, this many times. */
 const CATCH_UP_TRIES = 20;
+/** While the node cannot be reached, reads are tried again after this long, doubling up to OFFLINE_RETRY_MAX_MS. */
+const OFFLINE_RETRY_MS = 1_000;
+const OFFLINE_RETRY_MAX_MS = 10_000;
 
 export function render(app, [who], signal) {
   const root = h('div', { id: 'account-page' });
@@ -42,6 +46,7 @@ async function draw(app, root, who, signal) {
   let wantHeight = 0;
   let tries = 0;
   let timer = 0;
+  let retryMs = OFFLINE_RETRY_MS;
   const read = async () => {
     const g = ++generation;
     let r;
@@ -52,10 +57,22 @@ async function draw(app, root, who, signal) {
       err = e;
     }
     if (g !== generation || signal.aborted) return; // a later read is under way
+    if (err && unreachable(err)) {
+      // The last verified state, labelled as such; and a read again later.
+      const saved = await loadVerified('account', who);
+      if (g !== generation || signal.aborted) return;
+      if (saved) showAccount(card, who, mine, saved.value, saved);
+      else showFailure(card, who, mine, err);
+      schedule(retryMs);
+      retryMs = Math.min(retryMs * 2, OFFLINE_RETRY_MAX_MS);
+      return;
+    }
     if (err) {
       showFailure(card, who, mine, err);
       return;
     }
+    retryMs = OFFLINE_RETRY_MS;
+    saveVerified('account', who, r, r.height, Number(r.time));
     showAccount(card, who, mine, r);
     if (r.height < wantHeight && tries++ < CATCH_UP_TRIES) schedule(300);
   };
@@ -68,9 +85,12 @@ async function draw(app, root, who, signal) {
     tries = 0;
     schedule(DEBOUNCE_MS);
   });
+  const online = () => schedule(0);
+  addEventListener('online', online);
   signal.addEventListener('abort', () => {
     off();
     clearTimeout(timer);
+    removeEventListener('online', online);
   });
   fill(card, h('p', { class: 'muted' }, t('account.verifying')));
   await read();
@@ -105,15 +125,16 @@ function showFailure(card, who, mine, e) {
     h('p', { class: 'mono muted' }, who));
 }
 
-function showAccount(card, who, mine, r) {
+/** An account verified now, or (offline: the saved record) the last one verified, labelled with its height and time. */
+function showAccount(card, who, mine, r, offline = null) {
   const a = r.account;
-  card.dataset.state = a ? 'verified' : 'absent';
+  card.dataset.state = offline ? 'offline' : a ? 'verified' : 'absent';
   card.dataset.height = r.height;
   const flags = a ? [a.applying && t('account.applying'), a.frozen && t('account.frozen'), a.suspended && t('account.suspended')].filter(Boolean) : [];
   const id = r.key;
   fill(card,
     title(mine),
-    h('div', {}, verifiedBadge(r)),
+    h('div', {}, offline ? offlineBadge(offline) : verifiedBadge(r)),
     a === null
       ? h('p', { id: 'absent' }, t('account.absent', { height: r.height }))
       : h('div', {}, h('div', { class: 'muted' }, t('account.balance')),

@@ -15,6 +15,7 @@ import { h, fill, amount, short } from '../dom.js';
 import { lang, t } from '../i18n.js';
 import { busy, errorBox, errorText, keyName, unlockForm } from './common.js';
 import { cosignLink } from './transfer.js';
+import { unreachable } from '../offline.js';
 
 /** How long the page waits for a committed block to be certified, to check inclusion. */
 const INCLUSION_TRIES = 40;
@@ -134,6 +135,16 @@ function submitCard(app, tx, chainID, signal) {
       try {
         sub = await app.node.submit(bytes);
       } catch (e) {
+        if (unreachable(e) && app.outbox) {
+          // Kept, and submitted when the node can be reached again.
+          await app.outbox.add({
+            type: 'transfer', bytes, hash: await hash(tx), from: sender, to: toHex(tx.to),
+            amount: tx.amount, nonce: tx.nonce, memo: new TextDecoder('utf-8', { fatal: false }).decode(tx.memo),
+          });
+          button.hidden = true;
+          setStatus('outbox', 'notice', [t('outbox.kept'), ' ', h('a', { href: '#/outbox', id: 'to-outbox' }, t('outbox.title'))]);
+          return;
+        }
         setStatus('refused', 'error', errorText(e));
         if (e.status === 400) release(chainID, sender, tx.nonce);
         return;

@@ -12,6 +12,8 @@ import { nextNonce, reserve, reserved } from '../nonces.js';
 import { h, fill, amount, short } from '../dom.js';
 import { lang, t } from '../i18n.js';
 import { busy, errorBox, failureBadge, showError, verifiedBadge } from './common.js';
+import { loadVerified, offlineBadge, saveVerified, unreachable } from '../offline.js';
+import { section as outboxSection } from './outbox.js';
 
 export function render(app, [query], signal) {
   const root = h('div', { id: 'transfer-page' });
@@ -62,19 +64,30 @@ async function draw(app, root, params, signal) {
     app.current = pub;
     nonce.value = '';
     fill(fromState, h('span', { class: 'muted' }, t('account.verifying')));
-    try {
-      const r = await app.client.fetchAccount(app.remote, pub);
-      if (from.value !== pub || signal.aborted) return;
-      const n = nextNonce(r.account, reserved(chainID, pub));
+    // The nonces held: by transfers signed here, and by the outbox's.
+    const held = async () => new Set([...reserved(chainID, pub), ...(await app.outbox?.heldNonces(pub) ?? [])]);
+    const show = (r, badge, heldNow) => {
+      const n = nextNonce(r.account, heldNow);
       nonce.value = n === null ? '' : n.toString();
       fill(fromState,
         h('span', {}, t('transfer.balance'), ' ', h('strong', { id: 'from-balance', data: { value: r.balance.toString() } }, amount(r.balance, lang()))),
         h('span', { class: 'muted' }, t('transfer.nextNonce', { nonce: n === null ? '—' : n.toString() })),
-        verifiedBadge(r));
+        badge);
       if (n === null) showError(err, new Error(t('transfer.noNonce')));
-    } catch (e) {
+    };
+    try {
+      const r = await app.client.fetchAccount(app.remote, pub);
+      saveVerified('account', pub, r, r.height, Number(r.time));
+      const heldNow = await held();
       if (from.value !== pub || signal.aborted) return;
-      fill(fromState, failureBadge(e));
+      show(r, verifiedBadge(r), heldNow);
+    } catch (e) {
+      // Offline: the nonce from the last verified state (the held ones skipped).
+      const saved = unreachable(e) ? await loadVerified('account', pub) : null;
+      const heldNow = saved ? await held() : null;
+      if (from.value !== pub || signal.aborted) return;
+      if (saved) show(saved.value, offlineBadge(saved), heldNow);
+      else fill(fromState, failureBadge(e));
     }
   };
   from.addEventListener('change', readSender);
@@ -130,6 +143,7 @@ async function draw(app, root, params, signal) {
       passLabel,
       h('div', { class: 'row' }, button),
       err)),
-    result);
+    result,
+    outboxSection(app, signal));
   readSender();
 }

@@ -30,6 +30,7 @@ var shapes = map[string]func() any{
 	"Organization": func() any { return new(Organization) }, "Proposal": func() any { return new(Proposal) },
 	"ProposalList": func() any { return new(ProposalList) }, "Governance": func() any { return new(Governance) },
 	"Comments": func() any { return new(Comments) }, "Executors": func() any { return new(Executors) },
+	"Members": func() any { return new(Members) },
 }
 
 // notShapes are the package's struct types that are not sent as JSON.

@@ -14,6 +14,7 @@
 //	GET  /v1/blocks/latest       the last certified block
 //	GET  /v1/accounts/{id}       an account (?height=H, ?prove=1 for the proof)
 //	GET  /v1/organization        the organization (?height=H, ?prove=1)
+//	GET  /v1/members             members and applicants in ID order (?after=ID, ?limit=N, ?height=H, ?prove=1)
 //	GET  /v1/headers?from=&to=   headers, certificates and node sets for a light client
 //	GET  /v1/proposals           a domain's proposals with their states (?domain=, ?page=)
 //	GET  /v1/proposals/{id}      a proposal: state, options, roster, rounds, sub-meetings, tallies
@@ -181,6 +182,7 @@ func New(b Backend, m Metrics, logger *slog.Logger) *Server {
 	s.mux.HandleFunc("GET /v1/accounts/{id}", s.account)
 	s.mux.HandleFunc("GET /v1/organization", s.organization)
 	s.mux.HandleFunc("GET /v1/headers", s.headers)
+	s.mux.HandleFunc("GET /v1/members", s.members)
 	s.mux.HandleFunc("GET /metrics", s.serveMetrics)
 	s.registerGovernance()
 	return s

@@ -28,6 +28,9 @@
 //	GET  /v1/events              commits, as server-sent events
 //	GET  /metrics                Prometheus metrics
 //
+// Every route under /v1/ answers cross-origin requests from any page
+// (CORS; see cors.go); /metrics does not.
+//
 // The event stream never slows the node: a client that falls behind misses
 // commits (the node drops them for slow subscribers), and sees a gap in the
 // heights; one that stops reading is cut off. Shutdown ends the open
@@ -203,7 +206,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rec := &recorder{ResponseWriter: w}
 	defer func() { s.budget.give(rec.held) }()
 	route := "unmatched"
-	if _, pattern := s.mux.Handler(r); pattern != "" {
+	if s.cors(rec, r) {
+		route = "preflight"
+	} else if _, pattern := s.mux.Handler(r); pattern != "" {
 		route = pattern
 		s.mux.ServeHTTP(rec, r)
 	} else if s.serveApp(r) {

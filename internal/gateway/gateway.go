@@ -11,7 +11,7 @@
 // their links and certificates; a node whose headers or answers fail
 // verification is marked faulty for a while and asked last.
 //
-// Every read (accounts, the organization, the treasury, headers, blocks,
+// Every read (accounts, the organization, the members, the treasury, headers, blocks,
 // proposals, lists, governance, executors) is asked of a node with
 // ?prove=1 at a height the gateway has verified. Each proof is verified,
 // and the answer is rebuilt from the verified records alone: an account or
@@ -275,6 +275,7 @@ func (g *Gateway) routes() {
 		"GET /v1/accounts/{id}":           g.account,
 		"GET /v1/treasury":                g.treasury,
 		"GET /v1/organization":            g.organization,
+		"GET /v1/members":                 g.members,
 		"GET /v1/proposals":               g.proposals,
 		"GET /v1/proposals/{id}":          g.proposal,
 		"GET /v1/governance":              g.governance,
@@ -311,6 +312,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // serveAPI routes a /v1 request; a path no route takes answers a JSON
 // 404, or 405 when another method would be taken.
 func (g *Gateway) serveAPI(w http.ResponseWriter, r *http.Request) {
+	if g.cors(w, r) {
+		return
+	}
 	if _, pattern := g.api.Handler(r); pattern != "" {
 		g.api.ServeHTTP(w, r)
 		return

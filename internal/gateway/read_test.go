@@ -20,6 +20,7 @@ var readPaths = []string{
 	"/v1/proposals?domain=general&page=3",
 	"/v1/governance",
 	"/v1/executors",
+	"/v1/members",
 }
 
 func accountPaths(f *fixture) []string {

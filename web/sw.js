@@ -26,6 +26,7 @@ const FILES = [
   'offline.js',
   'outbox.js',
   'light.js',
+  'members.js',
   'pages/account.js',
   'pages/common.js',
   'pages/cosign.js',

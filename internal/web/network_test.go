@@ -57,6 +57,10 @@ type network struct {
 	// swallow, when set, makes the proxy accept transactions (202) without
 	// passing them to the node: a node that never commits them.
 	swallow atomic.Bool
+	// hideMember, when set, makes the proxy leave the first member (and
+	// its proof) out of every page of GET /v1/members: a node that hides
+	// a member.
+	hideMember atomic.Bool
 
 	logMu sync.Mutex
 	log   bytes.Buffer // the node's log
@@ -152,6 +156,9 @@ func (n *network) serve(t *testing.T) {
 // bit of the first sibling's hash, so that the proof no longer leads to
 // the certified state root.
 func (n *network) modify(resp *http.Response) error {
+	if n.hideMember.Load() && resp.Request.URL.Path == "/v1/members" && resp.StatusCode == http.StatusOK {
+		return hideFirstMember(resp)
+	}
 	if !n.tamper.Load() || !strings.HasPrefix(resp.Request.URL.Path, "/v1/accounts/") || resp.StatusCode != http.StatusOK {
 		return nil
 	}
@@ -246,4 +253,31 @@ func tail(s string, n int) string {
 		return s[len(s)-n:]
 	}
 	return s
+}
+
+// hideFirstMember takes the first member of a page of GET /v1/members out,
+// with its proof (the proofs after the organization's are the members').
+func hideFirstMember(resp *http.Response) error {
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return err
+	}
+	var m apijson.Members
+	if err := json.Unmarshal(body, &m); err != nil {
+		return err
+	}
+	if len(m.Members) > 0 {
+		m.Members = m.Members[1:]
+		if len(m.Proofs) > 1 {
+			m.Proofs = append(m.Proofs[:1], m.Proofs[2:]...)
+		}
+	}
+	if body, err = json.Marshal(m); err != nil {
+		return err
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	resp.ContentLength = int64(len(body))
+	resp.Header.Set("Content-Length", strconv.Itoa(len(body)))
+	return nil
 }

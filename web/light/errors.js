@@ -74,4 +74,6 @@ export const Check = Object.freeze({
   PROOF: 'proof', // a proof that cannot prove the claim (kind, path, overflow)
   STATE_ROOT: 'state_root', // the proof does not lead to the state root
   RECORD: 'record', // a proven value that is not a valid record
+  MEMBERS_ORDER: 'members_order', // a member list out of ID order, twice, or not a member
+  MEMBERS_INCOMPLETE: 'members_incomplete', // fewer or more members than the organization counts
 });

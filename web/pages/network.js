@@ -4,16 +4,15 @@
 // genesis, followed through every change of set up to the node's
 // certified height), with the API address the genesis file gives each
 // genesis node. Every 2 s the page reads GET /v1/status of the node it is
-// served from (height, certified height, era, peers, committed tx/s) and
-// draws the committed tx/s of the last 5 minutes as a small chart.
+// served from and of every other node at its API address (the nodes' APIs
+// answer cross-origin requests: CORS): each node's height, certified
+// height, era, peers and committed tx/s, or that it cannot be reached. It
+// draws the committed tx/s of this page's node over the last 5 minutes as
+// a small chart.
 //
-// The limit: the nodes' APIs send no CORS headers, so a page may read only
-// its own node's answers. The other nodes are probed with a "no-cors"
-// request to their API address, which tells whether an HTTP server answers
-// there (reachable or not) but not what it says: their heights are not
-// shown. A page served over https cannot probe an http address (mixed
-// content), and nodes of a later set than the genesis' have no known
-// address.
+// What a node says of itself is its word, not a proof. A page served over
+// https cannot read an http address (mixed content), and nodes of a later
+// set than the genesis' have no known address.
 
 import { h, fill, short } from '../dom.js';
 import { lang, t } from '../i18n.js';
@@ -22,8 +21,6 @@ import { lang, t } from '../i18n.js';
 export const TICK_MS = 2_000;
 /** How much history the chart shows. */
 export const WINDOW_MS = 5 * 60 * 1000;
-/** The other nodes are probed every this many ticks. */
-const PROBE_EVERY = 5;
 
 // The samples of the chart, kept while the app is open: {t, v} of this origin's node.
 const samples = [];
@@ -40,13 +37,23 @@ async function readStatus(app) {
   return resp.json();
 }
 
-async function probe(addr) {
+/** The base URL of a node's API address (host:port, or a URL). */
+export function apiBase(addr) {
+  if (/^https?:\/\//.test(addr)) return addr.replace(/\/+$/, '');
   const scheme = location.protocol === 'https:' ? 'https:' : 'http:';
+  return `${scheme}//${addr}`;
+}
+
+/** Reads another node's status (cross-origin): {ok: true, status} or {ok: false, error}. */
+async function readOther(addr) {
   try {
-    await fetch(`${scheme}//${addr}/v1/status`, { mode: 'no-cors', cache: 'no-store', signal: AbortSignal.timeout(3_000) });
-    return true;
-  } catch {
-    return false;
+    const resp = await fetch(`${apiBase(addr)}/v1/status`, { cache: 'no-store', signal: AbortSignal.timeout(3_000) });
+    if (!resp.ok) throw new Error(`HTTP ${resp.status}`);
+    const st = await resp.json();
+    if (typeof st !== 'object' || st === null || typeof st.height !== 'number') throw new Error('not a status');
+    return { ok: true, status: st };
+  } catch (e) {
+    return { ok: false, error: e?.message ?? String(e) };
   }
 }
 
@@ -68,7 +75,7 @@ function start(app, root, signal) {
       h('table', { class: 'nodes', id: 'net-nodes' },
         h('thead', {}, h('tr', {}, ['net.index', 'net.key', 'net.api', 'net.reachable', 'net.height', 'net.certified', 'net.era', 'net.peers', 'net.rate'].map((k) => h('th', {}, t(k))))),
         table),
-      h('p', { class: 'muted' }, t('net.corsLimit'))),
+      h('p', { class: 'muted' }, t('net.statusNote'))),
     h('section', { class: 'card' }, h('h3', {}, t('net.chart')), chart));
 
   const addrs = genesisAddrs(app);
@@ -76,9 +83,8 @@ function start(app, root, signal) {
   let ok = false; // whether the last read succeeded
   let error = '';
   let selfKey = ''; // this origin's node's key, once known
-  const probes = new Map(); // key → true/false
+  const others = new Map(); // key → {ok, status} or {ok: false, error}
   let synced = false;
-  let tick = 0;
   let timer = 0;
 
   const setKeys = () => {
@@ -111,18 +117,25 @@ function start(app, root, signal) {
     fill(table, keys.map((k, i) => {
       const mine = k === selfKey;
       const addr = addrs.get(k) ?? '';
-      const reach = mine ? ok : probes.get(k);
-      const st = mine && ok ? status : null;
+      const other = mine ? null : others.get(k);
+      const reach = mine ? ok : other?.ok;
+      const st = mine ? (ok ? status : null) : other?.ok ? other.status : null;
+      const otherKey = st && st.key && String(st.key).toLowerCase() !== k;
       return h('tr', {
         id: `node-${i}`, class: mine ? 'self' : null,
-        data: { key: k, reachable: reach === undefined ? 'unknown' : reach ? 'yes' : 'no', height: st?.height ?? '', self: mine ? 'yes' : 'no' },
+        title: other && !other.ok ? other.error : null,
+        data: {
+          key: k, reachable: reach === undefined ? 'unknown' : reach ? 'yes' : 'no', height: st?.height ?? '',
+          certified: st?.certified ?? '', era: st?.era ?? '', self: mine ? 'yes' : 'no',
+        },
       },
       h('td', {}, String(i)),
       h('td', { class: 'mono', title: k }, short(k, 8)),
       h('td', { class: 'mono' }, addr || h('span', { class: 'muted' }, t('net.noAddr'))),
       h('td', { class: `reach ${reach === undefined ? 'muted' : reach ? 'done' : 'error'}` },
-        reach === undefined ? t('net.unknown') : reach ? t('net.up') : t('net.down'), mine ? h('small', {}, ` (${t('net.thisNode')})`) : null),
-      h('td', { class: 'height' }, st ? String(st.height) : mine ? '—' : h('span', { class: 'muted', title: t('net.noCors') }, t('net.hidden'))),
+        reach === undefined ? t('net.unknown') : reach ? t('net.up') : t('net.down'), mine ? h('small', {}, ` (${t('net.thisNode')})`) : null,
+        otherKey ? h('small', { class: 'error' }, ` (${t('net.otherKey')})`) : null),
+      h('td', { class: 'height' }, st ? String(st.height) : '—'),
       h('td', {}, st ? String(st.certified) : '—'),
       h('td', {}, st ? String(st.era ?? 0) : '—'),
       h('td', {}, st ? String(st.peers) : '—'),
@@ -147,10 +160,8 @@ function start(app, root, signal) {
       error = e?.message ?? String(e);
     }
     while (samples.length && samples[0].t < Date.now() - WINDOW_MS) samples.shift();
-    if (tick++ % PROBE_EVERY === 0) {
-      const others = setKeys().filter((k) => k !== selfKey && addrs.get(k));
-      await Promise.all(others.map(async (k) => probes.set(k, await probe(addrs.get(k)))));
-    }
+    const rest = setKeys().filter((k) => k !== selfKey && addrs.get(k));
+    await Promise.all(rest.map(async (k) => others.set(k, await readOther(addrs.get(k)))));
     draw();
     if (!signal.aborted) timer = setTimeout(step, TICK_MS);
   };

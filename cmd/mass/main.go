@@ -18,6 +18,7 @@ Usage:
   mass key new|show        make or show an account key
   mass tx TYPE [flags]     sign and submit a transaction (transfer, apply, decide, leave, cosign, send)
   mass account ACCOUNT     show an account
+  mass members [flags]     list the organization's members and applicants (checked against its counts)
   mass proposal CMD        governance: create, join, option, comment, vote, freeze, review,
                            challenge, show, list, domains ('mass proposal help')
   mass verify [flags]      prove an account (or the organization) from the genesis file alone
@@ -57,6 +58,8 @@ func main() {
 		err = runTx(os.Args[2:])
 	case "account":
 		err = runAccount(os.Args[2:])
+	case "members":
+		err = runMembers(os.Args[2:])
 	case "proposal":
 		err = runProposal(os.Args[2:])
 	case "verify":

@@ -104,6 +104,14 @@
 // parent is InnerHash(cur, sibling), otherwise InnerHash(sibling, cur), sums
 // adding with an overflow check; the result must equal the root.
 //
+// # Walking
+//
+// Walk visits a version's leaves in key order from a start key, reading
+// only the leaves it visits and the pages on their paths, and stops after
+// a limit of leaves: a caller pages through the tree (after the last key
+// it saw) at a bounded cost per page. Whether more leaves follow is known
+// without reading them: a subtree that is not empty holds at least one.
+//
 // The package imports only store, wire and the standard library; never the
 // application, chain, protocol or node packages.
 package smt

@@ -34,11 +34,11 @@ type Attack int
 
 // The attacks of seed 000.
 const (
-	Honest     Attack = iota
-	SelfClaim         // attackers backdate their own clocks; Byzantine node 0 stamps them at the window's start
-	Colluders         // the f Byzantine nodes stamp their buyers at the window's start
-	Denier            // the f Byzantine nodes refuse the victims' stamps or stamp them at the window's end
-	Garbage           // fresh keys flood the sale: without proof of work, with it, duplicates, bad stamps
+	Honest    Attack = iota
+	SelfClaim        // attackers backdate their own clocks; Byzantine node 0 stamps them at the window's start
+	Colluders        // the f Byzantine nodes stamp their buyers at the window's start
+	Denier           // the f Byzantine nodes refuse the victims' stamps or stamp them at the window's end
+	Garbage          // fresh keys flood the sale: without proof of work, with it, duplicates, bad stamps
 )
 
 var attackNames = []string{"honest", "self-claimer", "colluders", "denier", "garbage maker"}

@@ -341,7 +341,7 @@ func (a *App) ApplyBlock(b app.Block) (app.Result, error) {
 
 // Query reads the latest state, answered as JSON: "account/<id hex>",
 // "organization", "governance" (the registry and domains), "domain/<name>",
-// "proposals/<domain>[/<page>]", "proposal/<id>", "executors".
+// "proposals/<domain>[/<page>]", "proposal/<id>", "executors", "sale/<id>".
 func (a *App) Query(path string) ([]byte, error) {
 	var v any
 	var err error
@@ -357,6 +357,12 @@ func (a *App) Query(path string) ([]byte, error) {
 		v, err = a.Governance(h)
 	case path == "executors":
 		v, err = a.Executors(h)
+	case strings.HasPrefix(path, "sale/"):
+		id, perr := strconv.ParseUint(path[len("sale/"):], 10, 64)
+		if perr != nil {
+			return nil, fmt.Errorf("%w: sale %q", app.ErrNotFound, path[len("sale/"):])
+		}
+		v, err = a.Sale(h, id)
 	case strings.HasPrefix(path, "domain/"):
 		v, err = a.Domain(h, path[len("domain/"):])
 	case strings.HasPrefix(path, "proposals/"):

@@ -852,6 +852,7 @@ var actionFields = map[tx.ActionKind][]string{
 	tx.ActDismiss:      {"role"},
 	tx.ActRemoveDomain: {"name"},
 	tx.ActRenameDomain: {"name", "new_name"},
+	tx.ActOpenSale:     {"item", "supply", "per_request", "start", "window", "max_age", "difficulty", "price", "max_requests"},
 }
 
 // actionKind returns the kind named s (as tx.ActionKind.String names it).

@@ -19,6 +19,7 @@ import (
 
 	"github.com/mass-consensus/mass/internal/apijson"
 	"github.com/mass-consensus/mass/internal/app/orgapp"
+	"github.com/mass-consensus/mass/internal/app/sale"
 	"github.com/mass-consensus/mass/internal/app/tx"
 	"github.com/mass-consensus/mass/internal/crypto"
 	"github.com/mass-consensus/mass/internal/home"
@@ -92,6 +93,8 @@ func TestParseActions(t *testing.T) {
 		{`{"kind": "add_domain", "name": "tech"}`, &tx.AddDomain{Name: "tech"}},
 		{`{"kind": "remove_domain", "name": "tech"}`, &tx.RemoveDomain{Name: "tech"}},
 		{`{"kind": "rename_domain", "name": "tech", "new_name": "engineering"}`, &tx.RenameDomain{Name: "tech", NewName: "engineering"}},
+		{`{"kind": "open_sale", "item": "Row A", "supply": 100, "per_request": 2, "start": "1m", "window": "10m", "max_age": "30s", "difficulty": 12, "price": 5, "max_requests": 1000}`,
+			&tx.OpenSale{Params: sale.Params{Item: "Row A", Supply: 100, PerRequest: 2, Start: 60_000, Window: 600_000, MaxAge: 30_000, Difficulty: 12, Price: 5, MaxRequests: 1000}}},
 		{fmt.Sprintf(`{"kind": "mint", "to": %q, "amount": 100}`, id), &tx.Mint{To: id, Amount: 100}},
 		{`{"kind": "mint", "to": "treasury", "amount": 18446744073709551615}`, &tx.Mint{To: tx.TreasuryID, Amount: 1<<64 - 1}},
 		{fmt.Sprintf(`{"kind": "pay", "to": %q, "amount": 5}`, member), &tx.Pay{To: id, Amount: 5}},

@@ -2,12 +2,14 @@ package gov
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"math"
 	"math/bits"
 	"slices"
 	"strings"
 
+	"github.com/mass-consensus/mass/internal/app/sale"
 	"github.com/mass-consensus/mass/internal/app/state"
 	"github.com/mass-consensus/mass/internal/app/tx"
 	"github.com/mass-consensus/mass/internal/crypto"
@@ -52,8 +54,20 @@ func execAction(s Store, env Env, proposal uint64, a tx.Action) error {
 		return appoint(s, env, proposal, a.Role, a.Member, a.Term)
 	case *tx.Dismiss:
 		return dismiss(s, a.Role)
+	case *tx.OpenSale:
+		return openSale(s, env, proposal, a.Params)
 	}
 	return fail(CodeInvalid, "unknown action %s", a.Kind())
+}
+
+// openSale opens a sale (package sale) by a passed proposal; its window
+// counts from the executing block.
+func openSale(s Store, env Env, proposal uint64, p sale.Params) error {
+	_, err := sale.Open(s, sale.Env{Height: env.Height, Time: env.Time, Seed: env.Seed}, crypto.ID{}, proposal, p)
+	if r := (*sale.Refusal)(nil); errors.As(err, &r) {
+		return fail(r.Code, "%v", err)
+	}
+	return err
 }
 
 func notTreasury(id crypto.ID) error {

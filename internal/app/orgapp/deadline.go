@@ -3,6 +3,7 @@ package orgapp
 import (
 	"github.com/mass-consensus/mass/internal/app"
 	"github.com/mass-consensus/mass/internal/app/gov"
+	"github.com/mass-consensus/mass/internal/app/sale"
 )
 
 var _ app.Deadliner = (*App)(nil)
@@ -10,9 +11,10 @@ var _ app.Deadliner = (*App)(nil)
 // NextDeadline returns the earliest block time at which governance has
 // something to do on its own — the end of an active proposal's phase, a
 // queued proposal's expiry, the end of a queued proposal's gathering time
-// in a domain with room for it, an executor's term — read from the latest
-// state (app.Deadliner). It reads the registry, each domain and the
-// executors: a few records.
+// in a domain with room for it, an executor's term, a sale's allocation
+// (its window's end plus the grace) — read from the latest state
+// (app.Deadliner). It reads the registry, each domain, the executors and
+// the sales registry: a few records.
 func (a *App) NextDeadline() (int64, bool, error) {
 	s, err := a.at(a.Height())
 	if err != nil {
@@ -49,6 +51,13 @@ func (a *App) NextDeadline() (int64, bool, error) {
 		for _, x := range ex.List {
 			note(x.Until)
 		}
+	}
+	sales, err := sale.ReadRegistry(s)
+	if err != nil {
+		return 0, false, a.saleErr(s, err)
+	}
+	if t, ok := sale.NextDue(sales); ok {
+		note(t)
 	}
 	return next, found, nil
 }

@@ -36,6 +36,7 @@ import (
 
 	"github.com/mass-consensus/mass/internal/app"
 	"github.com/mass-consensus/mass/internal/app/gov"
+	"github.com/mass-consensus/mass/internal/app/sale"
 	"github.com/mass-consensus/mass/internal/app/state"
 	"github.com/mass-consensus/mass/internal/app/tx"
 	"github.com/mass-consensus/mass/internal/crypto"
@@ -228,7 +229,7 @@ func (a *App) CheckTxs(raws [][]byte) []error {
 // latest state.
 func (a *App) checkState(t *tx.Tx) error {
 	ov := newOverlay(a.tree, a.tree.Version())
-	env := gov.Env{Height: a.Height() + 1, Time: a.lastTime.Load()}
+	env := txEnv{Env: gov.Env{Height: a.Height() + 1, Time: a.lastTime.Load()}, chainID: a.chainID, submission: true}
 	if _, _, err := execute(ov, t, env); err != nil {
 		return fmt.Errorf("%w: %w", app.ErrRejected, err)
 	}
@@ -281,14 +282,14 @@ func (a *App) ApplyBlock(b app.Block) (app.Result, error) {
 		}
 	}
 	ov := newOverlay(a.tree, a.tree.Version())
-	env := gov.Env{Height: b.Height, Time: b.Time, Seed: gov.BlockSeed(b.Height, b.Txs)}
+	env := txEnv{Env: gov.Env{Height: b.Height, Time: b.Time, Seed: gov.BlockSeed(b.Height, b.Txs)}, chainID: a.chainID}
 	for i, t := range txs {
 		if t == nil {
 			continue
 		}
 		tov := ov.child()
 		events, code, err := execute(tov, t, env)
-		if errors.Is(err, gov.ErrCorrupt) {
+		if errors.Is(err, gov.ErrCorrupt) || errors.Is(err, sale.ErrCorrupt) {
 			return res, fmt.Errorf("orgapp: block %d, transaction %d: %w", b.Height, i, err)
 		}
 		if err != nil {
@@ -298,8 +299,11 @@ func (a *App) ApplyBlock(b app.Block) (app.Result, error) {
 		tov.merge()
 		res.Txs[i] = app.TxResult{Events: events, Proposal: createdProposal(events)}
 	}
-	if err := gov.EndBlock(ov, env); err != nil {
+	if err := gov.EndBlock(ov, env.Env); err != nil {
 		return res, fmt.Errorf("orgapp: block %d: governance: %w", b.Height, err)
+	}
+	if _, err := sale.EndBlock(ov, env.sale()); err != nil {
+		return res, fmt.Errorf("orgapp: block %d: sales: %w", b.Height, err)
 	}
 	if ov.err != nil {
 		return res, fmt.Errorf("orgapp: reading state: %w", ov.err)
@@ -337,7 +341,7 @@ func (a *App) ApplyBlock(b app.Block) (app.Result, error) {
 
 // Query reads the latest state, answered as JSON: "account/<id hex>",
 // "organization", "governance" (the registry and domains), "domain/<name>",
-// "proposals/<domain>[/<page>]", "proposal/<id>", "executors".
+// "proposals/<domain>[/<page>]", "proposal/<id>", "executors", "sale/<id>".
 func (a *App) Query(path string) ([]byte, error) {
 	var v any
 	var err error
@@ -353,6 +357,12 @@ func (a *App) Query(path string) ([]byte, error) {
 		v, err = a.Governance(h)
 	case path == "executors":
 		v, err = a.Executors(h)
+	case strings.HasPrefix(path, "sale/"):
+		id, perr := strconv.ParseUint(path[len("sale/"):], 10, 64)
+		if perr != nil {
+			return nil, fmt.Errorf("%w: sale %q", app.ErrNotFound, path[len("sale/"):])
+		}
+		v, err = a.Sale(h, id)
 	case strings.HasPrefix(path, "domain/"):
 		v, err = a.Domain(h, path[len("domain/"):])
 	case strings.HasPrefix(path, "proposals/"):
@@ -684,18 +694,24 @@ var fail = app.Fail
 // execute applies a transaction whose signatures are verified to an
 // overlay. On error the overlay holds partial writes and must be dropped;
 // the code says why.
-func execute(o *overlay, t *tx.Tx, env gov.Env) ([]app.Event, uint32, error) {
+func execute(o *overlay, t *tx.Tx, env txEnv) ([]app.Event, uint32, error) {
 	events, err := run(o, t, env)
 	if err != nil {
 		if te := (*app.TxError)(nil); errors.As(err, &te) {
 			return nil, te.Code, err
+		}
+		if r := (*sale.Refusal)(nil); errors.As(err, &r) {
+			return nil, r.Code, err
 		}
 		return nil, CodeInvalid, err
 	}
 	return events, CodeOK, nil
 }
 
-func run(o *overlay, t *tx.Tx, env gov.Env) ([]app.Event, error) {
+func run(o *overlay, t *tx.Tx, env txEnv) ([]app.Event, error) {
+	if b, ok := t.Body.(*tx.SaleRequest); ok {
+		return saleRequest(o, t, b, env)
+	}
 	senderID := t.Sender.ID()
 	sender, balance, err := o.account(senderID)
 	if err != nil {
@@ -707,7 +723,7 @@ func run(o *overlay, t *tx.Tx, env gov.Env) ([]app.Event, error) {
 	sender.UseNonce(t.Nonce)
 	if gov.IsGov(t.Body) {
 		o.putAccount(senderID, sender, balance)
-		return gov.Apply(o, env, senderID, t.Body)
+		return gov.Apply(o, env.Env, senderID, t.Body)
 	}
 	switch b := t.Body.(type) {
 	case *tx.Transfer:
@@ -718,6 +734,8 @@ func run(o *overlay, t *tx.Tx, env gov.Env) ([]app.Event, error) {
 		return decide(o, senderID, sender, balance, b)
 	case *tx.Leave:
 		return leave(o, senderID, sender, balance)
+	case *tx.SaleOpen:
+		return saleOpen(o, senderID, sender, balance, b, env)
 	}
 	return nil, fail(CodeMalformed, "unknown transaction type %s", t.Body.Type())
 }

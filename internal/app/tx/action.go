@@ -30,6 +30,7 @@ const (
 	ActDismiss      ActionKind = 12 // Dismiss
 	ActRemoveDomain ActionKind = 13 // RemoveDomain
 	ActRenameDomain ActionKind = 14 // RenameDomain
+	ActOpenSale     ActionKind = 15 // OpenSale
 )
 
 // kinds describes every kind: its name and a new, empty action of it.
@@ -51,6 +52,7 @@ var kinds = map[ActionKind]struct {
 	ActDismiss:      {"dismiss", func() Action { return &Dismiss{} }},
 	ActRemoveDomain: {"remove_domain", func() Action { return &RemoveDomain{} }},
 	ActRenameDomain: {"rename_domain", func() Action { return &RenameDomain{} }},
+	ActOpenSale:     {"open_sale", func() Action { return &OpenSale{} }},
 }
 
 // ActionKinds returns every kind, in the order of their numbers.
@@ -119,6 +121,7 @@ type Action interface {
 //	dismiss       (12) = role:ident
 //	remove_domain (13) = domain:ident
 //	rename_domain (14) = domain:ident ‖ new name:ident
+//	open_sale     (15) = params (sale.Params.MarshalTo)
 func MarshalAction(w *wire.Writer, a Action) {
 	w.U8(uint8(a.Kind()))
 	a.marshalFields(w)

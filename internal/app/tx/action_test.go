@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mass-consensus/mass/internal/app/sale"
 	"github.com/mass-consensus/mass/internal/crypto"
 	"github.com/mass-consensus/mass/internal/wire"
 )
@@ -51,6 +52,9 @@ func textSamples(t testing.TB) []struct {
 		{&Appoint{Role: "treasurer", Member: id, Term: 30 * 86_400_000}, "appoint treasurer " + ids + " 30d"},
 		{&Appoint{Role: "clerk", Member: id, Term: 1500}, "appoint clerk " + ids + " 1s500ms"},
 		{&Dismiss{Role: "clerk"}, "dismiss clerk"},
+		{&OpenSale{Params: saleParams()}, `open_sale "Concert, row A" 100 2 1m 10m 30s 12 5 1000`},
+		{&OpenSale{Params: sale.Params{Item: "seat", Supply: 1, PerRequest: 1, Window: 1, MaxAge: 1000, MaxRequests: 1}},
+			"open_sale seat 1 1 0 1ms 1s 0 0 1"},
 	}
 }
 
@@ -142,6 +146,11 @@ func TestActionTextRefused(t *testing.T) {
 		{"rename_domain tech tech", "rename_domain: domain tech renamed to itself"},
 		{"rename_domain tech", "rename_domain: NEW is missing (rename_domain DOMAIN NEW)"},
 		{"remove_domain 9lives", "remove_domain: identifier"},
+		{"open_sale seat 0 1 0 1m 1s 0 0 1", "open_sale: sale: malformed: a supply of 0"},
+		{"open_sale seat 1 1 0 1m 1s 256 0 1", "DIFFICULTY 256 is over 255"},
+		{"open_sale seat 1 1 0 1m 1s 41 0 1", "a difficulty of 41 bits"},
+		{"open_sale seat 1 1 0 1m 1s 0 0 4294967296", "MAX_REQUESTS 4294967296 is over"},
+		{"open_sale seat 1 1 0 1m", "MAX_AGE is missing (open_sale ITEM SUPPLY"},
 	} {
 		a, err := ParseAction(c.text)
 		if err == nil || !strings.Contains(err.Error(), c.want) {

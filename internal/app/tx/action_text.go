@@ -30,6 +30,7 @@ import (
 //	dismiss       ROLE
 //	remove_domain DOMAIN
 //	rename_domain DOMAIN NEW
+//	open_sale     ITEM SUPPLY PER_REQUEST START WINDOW MAX_AGE DIFFICULTY PRICE MAX_REQUESTS
 //
 // An argument is a word without spaces or a Go double-quoted string
 // ("Ada Lovelace", "a \"quote\""). ACCOUNT is an account ID (40 hex
@@ -55,6 +56,7 @@ var actionUsage = map[ActionKind]string{
 	ActAddDomain: "DOMAIN", ActMint: "ACCOUNT AMOUNT", ActPay: "ACCOUNT AMOUNT",
 	ActSetVersion: "VERSION HEIGHT", ActAppoint: "ROLE ACCOUNT TERM", ActDismiss: "ROLE",
 	ActRemoveDomain: "DOMAIN", ActRenameDomain: "DOMAIN NEW",
+	ActOpenSale: "ITEM SUPPLY PER_REQUEST START WINDOW MAX_AGE DIFFICULTY PRICE MAX_REQUESTS",
 }
 
 // ActionUsage is a kind's text form with its arguments' names, e.g.

@@ -46,6 +46,11 @@
 //	review    (11) = proposal:u64 ‖ freeze:u8 (≥ 1) ‖ lift:u8 (0 cancel, 1 lift)
 //	challenge (12) = target:[20] ID ‖ domain:ident ‖ reason:bytes (1–16 KiB, multiline text) ‖ desire
 //
+// Sales (docs/SALE.md):
+//
+//	sale_open    (13) = params (sale.Params.MarshalTo)
+//	sale_request (14) = request (sale.Request.MarshalTo); the nonce must be 0
+//
 //	option = title:bytes (1–200, text) ‖ count:u8 (≤ 8) ‖ action × count
 //	action = kind:u8 ‖ fields (see MarshalAction)
 //
@@ -106,6 +111,9 @@ const (
 	TypeFreeze    Type = 10 // freeze a proposal in publicity
 	TypeReview    Type = 11 // vote to lift a freeze or cancel the proposal
 	TypeChallenge Type = 12 // challenge a member
+
+	TypeSaleOpen    Type = 13 // a supervisor opens a sale
+	TypeSaleRequest Type = 14 // a buyer's stamped request in a sale
 )
 
 var typeNames = map[Type]string{
@@ -122,6 +130,9 @@ var typeNames = map[Type]string{
 	TypeFreeze:    "freeze",
 	TypeReview:    "review",
 	TypeChallenge: "challenge",
+
+	TypeSaleOpen:    "sale_open",
+	TypeSaleRequest: "sale_request",
 }
 
 func (t Type) String() string {
@@ -324,6 +335,9 @@ func decodeBody(typ Type, payload []byte) (Body, error) {
 		body = &Leave{}
 	default:
 		b, ok, err := decodeGov(typ, r)
+		if !ok {
+			b, ok, err = decodeSale(typ, r)
+		}
 		if !ok {
 			return nil, fmt.Errorf("%w: unknown type %d", ErrMalformed, uint8(typ))
 		}

@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/mass-consensus/mass/internal/app/sale"
 	"github.com/mass-consensus/mass/internal/crypto"
 	"github.com/mass-consensus/mass/internal/wire"
 )
@@ -42,6 +43,9 @@ func samples(t testing.TB) []*Tx {
 		New(alice.Public(), 12, &Freeze{Proposal: 3}),
 		New(alice.Public(), 13, &Review{Proposal: 3, Freeze: 1, Lift: true}),
 		New(alice.Public(), 14, &Challenge{Target: id, Domain: "general", Reason: "Two reports disagree.", Desire: Desire{Meeting: 60_000, Publicity: 60_000, Capacity: 2}}),
+		New(alice.Public(), 15, &SaleOpen{Params: saleParams()}),
+		New(alice.Public(), 0, &SaleRequest{Request: sale.Request{Sale: 1, Buyer: alice.Public(), Quantity: 2, Nonce: 77,
+			Stamps: []sale.Stamp{{Node: bob.Public(), Time: 1000}, {Node: alice.Public(), Time: 1001}}}}),
 	}
 	for _, x := range txs {
 		if err := x.Sign(chainID, alice); err != nil {
@@ -72,7 +76,14 @@ func allActions(node crypto.PublicKey, id crypto.ID) []Action {
 		&Pay{To: id, Amount: 7}, &SetVersion{Version: 2, Height: 100},
 		&Appoint{Role: "clerk", Member: id, Term: 60_000}, &Dismiss{Role: "clerk"},
 		&RemoveDomain{Name: "tech"}, &RenameDomain{Name: "tech", NewName: "engineering"},
+		&OpenSale{Params: saleParams()},
 	}
+}
+
+// saleParams are valid sale parameters.
+func saleParams() sale.Params {
+	return sale.Params{Item: "Concert, row A", Supply: 100, PerRequest: 2, Start: 60_000, Window: 600_000,
+		MaxAge: 30_000, Difficulty: 12, Price: 5, MaxRequests: 1000}
 }
 
 func TestEveryAction(t *testing.T) {
@@ -231,6 +242,12 @@ func TestRejects(t *testing.T) {
 		"rename to itself":    sign(&AddOption{Proposal: 1, Option: Option{Title: "o", Actions: []Action{&RenameDomain{Name: "tech", NewName: "tech"}}}}),
 		"remove not ident":    sign(&AddOption{Proposal: 1, Option: Option{Title: "o", Actions: []Action{&RemoveDomain{Name: "Tech"}}}}),
 		"param not ident":     sign(&AddOption{Proposal: 1, Option: Option{Title: "o", Actions: []Action{&SetParam{Domain: "general", Param: "Active"}}}}),
+		"sale supply 0":       sign(&SaleOpen{Params: func() sale.Params { p := saleParams(); p.Supply = 0; return p }()}),
+		"sale kept < supply":  sign(&SaleOpen{Params: func() sale.Params { p := saleParams(); p.MaxRequests = 99; return p }()}),
+		"sale difficulty 41":  sign(&SaleOpen{Params: func() sale.Params { p := saleParams(); p.Difficulty = 41; return p }()}),
+		"sale action bad age": sign(&AddOption{Proposal: 1, Option: Option{Title: "o", Actions: []Action{&OpenSale{Params: func() sale.Params { p := saleParams(); p.MaxAge = 1; return p }()}}}}),
+		"request quantity 0":  sign(&SaleRequest{Request: sale.Request{Sale: 1, Stamps: []sale.Stamp{{}}}}),
+		"request no stamps":   sign(&SaleRequest{Request: sale.Request{Sale: 1, Quantity: 1}}),
 	} {
 		if _, err := Unmarshal(raw); !errors.Is(err, ErrMalformed) {
 			t.Errorf("%s: %v", name, err)

@@ -280,16 +280,11 @@ async function readComments(app, el, id, actor, signal) {
 
 /**
  * The comments: r, a proven read (fetchComments), or an error; offline,
- * saved (the last verified ones, r null). The form to comment when there
- * is an actor.
+ * saved (the last verified ones, r null). The form to comment, when there
+ * is an actor, is made once and kept across reads.
  */
 function showComments(app, el, id, actor, saved, r, signal) {
   const read = saved ? saved.value : r instanceof Error ? null : r;
-  const cs = read?.comments ?? [];
-  const text = h('textarea', { id: 'comment-text', rows: 2 });
-  const status = statusLine('comment-status');
-  const button = h('button', { type: 'submit', id: 'comment' }, t('gov.comment'));
-  text.value = el.querySelector('#comment-text')?.value ?? '';
   let badge;
   if (saved) {
     badge = offlineBadge(saved);
@@ -300,17 +295,33 @@ function showComments(app, el, id, actor, saved, r, signal) {
   }
   badge.id = 'comments-badge';
   el.dataset.state = saved ? 'offline' : read ? 'verified' : badge.dataset.state;
+  if (read) el.dataset.height = read.height;
   const name = (x) => (read ? nameOf(read, x) : null);
-  fill(el, h('h3', {}, t('gov.comments', { n: read ? read.total : '?' })), h('div', {}, badge),
-    read ? h('ul', { id: 'comment-list' }, cs.map((c) => h('li', { class: 'comment', data: { index: c.index } },
-      person(c.author, name(c.author)), ' · ', when(c.time), h('pre', {}, c.text)))) : null,
-    actor && !signal.aborted ? h('form', {
-      id: 'comment-form',
-      onsubmit: async (ev) => {
-        ev.preventDefault();
-        button.disabled = true;
-        await act(app, actor, 'comment', { proposal: id, text: text.value }, status);
-        button.disabled = false;
-      },
-    }, field(t('gov.commentLabel'), text), h('div', { class: 'row' }, button), status) : null);
+  // The list is drawn again at each read; the form stays where it is (a
+  // half-typed comment, the status of one being sent).
+  let body = el.querySelector('.comments-body');
+  if (!body) {
+    body = h('div', { class: 'comments-body' });
+    fill(el, body);
+  }
+  fill(body, h('h3', {}, t('gov.comments', { n: read ? read.total : '?' })), h('div', {}, badge),
+    read ? h('ul', { id: 'comment-list' }, (read.comments ?? []).map((c) => h('li', { class: 'comment', data: { index: c.index } },
+      person(c.author, name(c.author)), ' · ', when(c.time), h('pre', {}, c.text)))) : null);
+  if (actor && !signal.aborted && !el.querySelector('#comment-form')) el.append(commentForm(app, id, actor));
+}
+
+/** The form to comment on a proposal. */
+function commentForm(app, id, actor) {
+  const text = h('textarea', { id: 'comment-text', rows: 2 });
+  const status = statusLine('comment-status');
+  const button = h('button', { type: 'submit', id: 'comment' }, t('gov.comment'));
+  return h('form', {
+    id: 'comment-form',
+    onsubmit: async (ev) => {
+      ev.preventDefault();
+      button.disabled = true;
+      await act(app, actor, 'comment', { proposal: id, text: text.value }, status);
+      button.disabled = false;
+    },
+  }, field(t('gov.commentLabel'), text), h('div', { class: 'row' }, button), status);
 }

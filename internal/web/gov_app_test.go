@@ -256,8 +256,8 @@ func settled(sel string) string {
 // view that lies about a tally over genuine records — each shows "proof
 // failed" and none of the proposal's data —, a comment's record changed
 // (its badge fails, the proposal's stays). Last, with the network cut,
-// the proposal opens offline from the last verified state, labelled with
-// its height and time.
+// the proposal, its comments and the domains open offline from the last
+// verified state, labelled with its height and time.
 func TestGovernanceInBrowser(t *testing.T) {
 	var lies govLies
 	n := newGovNetwork(t, &lies)
@@ -501,5 +501,15 @@ func TestGovernanceInBrowser(t *testing.T) {
 			t.Errorf("offline, the comments read %q", got)
 		}
 		u.screenshot("proposal-offline")
+
+		// The governance page: the domains last verified.
+		u.visit("#/governance")
+		u.waitLong(`['offline', 'verified', 'unreachable', 'failed'].includes(document.querySelector('#gov')?.dataset.state)`, 30*time.Second)
+		if st, badge := u.attr("#gov", "data-state"), u.text("#gov #badge"); st != "offline" || !strings.HasPrefix(badge, "⚠ offline — verified at height ") {
+			t.Errorf("offline, the governance page is %s: %s", st, badge)
+		}
+		if !strings.Contains(u.text("#domain"), "meeting_min") {
+			t.Errorf("offline, the domain reads %q", u.text("#domain"))
+		}
 	})
 }

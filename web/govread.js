@@ -15,8 +15,6 @@ import { Check, ProofError } from './light.js';
 import { decodeAccount } from './light/state.js';
 import { checkView, commentsView, executorsView, governanceView, proposalListView, proposalView, recordReader } from './govrecords.js';
 
-export { STATES, govKey } from './govrecords.js';
-
 /**
  * GETs path (with ?prove=1 added), verifies the headers up to its height
  * and every proof, and checks that the proofs are of the records the view

@@ -19,7 +19,7 @@ import { fromHex, toHex } from '../light/bytes.js';
 import { h, fill } from '../dom.js';
 import { t } from '../i18n.js';
 import { fetchComments, fetchGovernance, fetchProposal, nameOf } from '../govread.js';
-import { NO_WINNER } from '../govrecords.js';
+import { NO_WINNER, NotFoundError } from '../govrecords.js';
 import { loadVerified, offlineBadge, saveVerified, unreachable } from '../offline.js';
 import { errorText, failureBadge } from './common.js';
 import { act, actorPicker, countdown, dur, field, person, provenBadge, statusLine, walletAccounts, when } from './govcommon.js';
@@ -84,6 +84,7 @@ async function draw(app, root, id, signal) {
           showFailure(view, id, e);
           meeting.hidden = true;
           fill(actions);
+          last = null;
         }
         schedule(retryMs);
         retryMs = Math.min(retryMs * 2, OFFLINE_RETRY_MAX_MS);
@@ -92,6 +93,7 @@ async function draw(app, root, id, signal) {
       showFailure(view, id, e);
       meeting.hidden = true;
       fill(actions);
+      last = null; // the forms are made again at the next good read
       return;
     }
     if (g !== generation || signal.aborted) return;
@@ -120,7 +122,7 @@ async function draw(app, root, id, signal) {
 
 /** A proposal that could not be read: why, and none of its data. */
 function showFailure(el, id, e) {
-  el.dataset.state = e instanceof ProofError ? 'failed' : 'unreachable';
+  el.dataset.state = e instanceof ProofError ? 'failed' : e instanceof NotFoundError ? 'absent' : 'unreachable';
   delete el.dataset.phase;
   fill(el, h('h2', {}, `#${id}`), h('div', {}, failureBadge(e)), h('p', { class: 'error', role: 'alert', id: 'proposal-error' }, errorText(e)));
 }

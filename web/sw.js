@@ -23,6 +23,7 @@ const FILES = [
   'nonces.js',
   'govtx.js',
   'govread.js',
+  'govrecords.js',
   'offline.js',
   'outbox.js',
   'light.js',

@@ -27,7 +27,7 @@ type Governance interface {
 var _ Governance = (*orgapp.App)(nil)
 
 // MaxComments bounds the comments of one answer.
-const MaxComments = 100
+const MaxComments = apijson.MaxComments
 
 // registerGovernance adds the governance routes. The actions are signed
 // transactions: POST /v1/txs takes them all; the routes below take only
@@ -306,15 +306,13 @@ func (s *Server) treasury(w http.ResponseWriter, r *http.Request) {
 	s.answerAccount(w, r, crypto.ID(state.TreasuryKey))
 }
 
-// comments answers GET /v1/proposals/{id}/comments?from=N.
+// comments answers GET /v1/proposals/{id}/comments?from=N: with
+// ?prove=1, a proof of each record the comments are read from
+// (apijson.CommentRecords) at the answer's height.
 func (s *Server) comments(w http.ResponseWriter, r *http.Request) {
 	id, err := strconv.ParseUint(r.PathValue("id"), 10, 64)
 	if err != nil {
 		s.fail(w, http.StatusBadRequest, codeBadRequest, "malformed proposal id", nil)
-		return
-	}
-	g, height, _, ok := s.govAt(w, r)
-	if !ok {
 		return
 	}
 	var from uint64
@@ -324,10 +322,25 @@ func (s *Server) comments(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	g, height, prove, ok := s.govAt(w, r)
+	if !ok {
+		return
+	}
 	cs, err := g.Comments(height, id, uint32(from), MaxComments)
 	if err != nil {
 		s.stateErr(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, apijson.Comments{Height: height, Comments: cs})
+	records, err := apijson.CommentRecords(id, cs)
+	if err != nil {
+		s.internal(w, err)
+		return
+	}
+	out := apijson.Comments{Height: height, Comments: cs, Records: records}
+	if prove {
+		if out.Proofs, ok = s.proofsOf(w, height, records); !ok {
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
 }

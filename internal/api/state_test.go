@@ -8,9 +8,11 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/mass-consensus/mass/internal/apijson"
 	"github.com/mass-consensus/mass/internal/app"
 	"github.com/mass-consensus/mass/internal/app/gov"
 	"github.com/mass-consensus/mass/internal/app/orgapp"
@@ -74,7 +76,9 @@ func newLedger(t *testing.T) *ledgerFixture {
 				Options: []tx.Option{{Title: "Blue"}, {Title: "Green"}},
 				Desire:  tx.Desire{Meeting: 3_600_000, Publicity: 3_600_000, Capacity: 10}})
 			_ = create.Sign(chainID, alice)
-			txs = append(txs, create.Marshal())
+			comment := tx.New(alice.Public(), 51, &tx.Comment{Proposal: 1, Text: "蓝色，当然"})
+			_ = comment.Sign(chainID, alice)
+			txs = append(txs, create.Marshal(), comment.Marshal())
 			f.createTx = sha256.Sum256(create.Marshal())
 			f.fake.txs[f.createTx] = fakeTx{height: 3, committed: true}
 		}
@@ -260,6 +264,62 @@ func TestCommittedFailureShowsItsReason(t *testing.T) {
 	}
 }
 
+// TestCommentsProven: GET /v1/proposals/{id}/comments?prove=1 lists the
+// records the comments are read from (the proposal's, its text's, each
+// comment's, each author's account) with one proof each, which the light
+// client verifies and whose values are the comments shown; without
+// ?prove=1 the records are listed without proofs.
+func TestCommentsProven(t *testing.T) {
+	f := newLedger(t)
+	client, err := light.New(f.genesisJSON(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := client.Sync(context.Background(), &light.Remote{Base: f.srv.URL}, 3); err != nil {
+		t.Fatal(err)
+	}
+	var out struct {
+		Height   uint64               `json:"height"`
+		Comments []orgapp.CommentView `json:"comments"`
+		Records  []string             `json:"records"`
+		Proofs   []light.Leaf         `json:"proofs"`
+	}
+	code, body := f.get(t, "/v1/proposals/1/comments?prove=1")
+	if err := json.Unmarshal([]byte(body), &out); code != http.StatusOK || err != nil {
+		t.Fatalf("%d %s (%v)", code, body, err)
+	}
+	alice := seededKey(t, "alice").Public().ID()
+	if len(out.Comments) != 1 || out.Comments[0].Text != "蓝色，当然" || out.Comments[0].Name != "alice" {
+		t.Fatalf("comments %+v", out.Comments)
+	}
+	want, err := apijson.CommentRecords(1, out.Comments)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(out.Records, want) || len(want) != 4 || want[3] != hex.EncodeToString(alice[:]) {
+		t.Fatalf("records %v, want %v", out.Records, want)
+	}
+	if len(out.Proofs) != len(out.Records) {
+		t.Fatalf("%d proofs for %d records", len(out.Proofs), len(out.Records))
+	}
+	for i, l := range out.Proofs {
+		rec, err := client.VerifyLeaf(&l)
+		if err != nil || !rec.Found || l.Key.String() != out.Records[i] || l.Height != out.Height {
+			t.Fatalf("proof %d (%s): %v", i, l.Key, err)
+		}
+	}
+	c, err := gov.UnmarshalComment(out.Proofs[2].Value)
+	if err != nil || c.Text != out.Comments[0].Text || c.Author != alice {
+		t.Fatalf("the proven comment %+v (%v)", c, err)
+	}
+	pk := gov.ProposalKey(1)
+	code, body = f.get(t, "/v1/proposals/1/comments?from=1")
+	if code != http.StatusOK || strings.Contains(body, `"proofs"`) || !strings.Contains(body, `"comments":[]`) ||
+		!strings.Contains(body, hex.EncodeToString(pk[:])) {
+		t.Fatalf("from 1, unproven: %d %s", code, body)
+	}
+}
+
 // TestProposalRoutes reads a proposal, the list and the domains, checks the
 // proofs of every record with the light client, and the typed submission
 // routes.
@@ -334,10 +394,12 @@ func TestProposalRoutes(t *testing.T) {
 		}
 	}
 	for path, want := range map[string]int{
-		"/v1/proposals/99":             http.StatusNotFound,
-		"/v1/proposals/x":              http.StatusBadRequest,
-		"/v1/proposals?domain=nowhere": http.StatusNotFound,
-		"/v1/proposals?page=x":         http.StatusBadRequest,
+		"/v1/proposals/99/comments":       http.StatusNotFound,
+		"/v1/proposals/1/comments?from=x": http.StatusBadRequest,
+		"/v1/proposals/99":                http.StatusNotFound,
+		"/v1/proposals/x":                 http.StatusBadRequest,
+		"/v1/proposals?domain=nowhere":    http.StatusNotFound,
+		"/v1/proposals?page=x":            http.StatusBadRequest,
 	} {
 		if code, body := f.get(t, path); code != want {
 			t.Errorf("%s: %d %s, want %d", path, code, body, want)

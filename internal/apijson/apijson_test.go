@@ -8,10 +8,13 @@ import (
 	"go/token"
 	iofs "io/fs"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/mass-consensus/mass/internal/app/gov"
 	"github.com/mass-consensus/mass/internal/app/orgapp"
+	"github.com/mass-consensus/mass/internal/app/state"
 	"github.com/mass-consensus/mass/internal/chain"
 	"github.com/mass-consensus/mass/internal/crypto"
 	"github.com/mass-consensus/mass/internal/smt"
@@ -127,23 +130,24 @@ func TestChecks(t *testing.T) {
 	view := &orgapp.AccountView{ID: "x"}
 	proof := &Leaf{Height: 5, Found: true}
 	checks := map[string]interface{ Check() error }{
-		"status":          &Status{ChainID: "c"},
-		"submitted":       &Submitted{Hash: hash(1)},
-		"committed":       &TxStatus{Hash: hash(1), Status: TxCommitted, Height: 4, Code: &one},
-		"pending":         &TxStatus{Hash: strings.ToUpper(hash(10)), Status: TxPending},
-		"block":           validBlock(),
-		"commit":          &CommitEvent{Height: 1, Hash: hash(1), Txs: []string{hash(2)}, Results: []TxResult{{}}},
-		"commit, replay":  &CommitEvent{Height: 1, Hash: hash(1), Txs: []string{hash(2)}},
-		"account":         &Account{Height: 5, Found: true, Account: view, Proof: proof},
-		"absent":          &Account{Height: 5},
-		"organization":    &Organization{Height: 5, Organization: &orgapp.OrganizationView{}, Proof: &Leaf{Height: 5}},
-		"headers":         &Headers{Headers: []string{"00"}, Certificates: map[string]string{"1": "00"}},
-		"proposal":        &Proposal{Height: 2, Proposal: &orgapp.ProposalView{Records: []string{"a"}}, Proofs: []Leaf{{Height: 2}}},
-		"list":            &ProposalList{List: &orgapp.ProposalList{}},
-		"governance":      &Governance{Governance: &orgapp.GovernanceView{}},
-		"comments":        &Comments{},
-		"error":           &ErrorBody{Error: ErrorDetail{Code: CodeDuplicate}},
-		"proposal, plain": &Proposal{Proposal: &orgapp.ProposalView{Records: []string{"a"}}},
+		"status":           &Status{ChainID: "c"},
+		"submitted":        &Submitted{Hash: hash(1)},
+		"committed":        &TxStatus{Hash: hash(1), Status: TxCommitted, Height: 4, Code: &one},
+		"pending":          &TxStatus{Hash: strings.ToUpper(hash(10)), Status: TxPending},
+		"block":            validBlock(),
+		"commit":           &CommitEvent{Height: 1, Hash: hash(1), Txs: []string{hash(2)}, Results: []TxResult{{}}},
+		"commit, replay":   &CommitEvent{Height: 1, Hash: hash(1), Txs: []string{hash(2)}},
+		"account":          &Account{Height: 5, Found: true, Account: view, Proof: proof},
+		"absent":           &Account{Height: 5},
+		"organization":     &Organization{Height: 5, Organization: &orgapp.OrganizationView{}, Proof: &Leaf{Height: 5}},
+		"headers":          &Headers{Headers: []string{"00"}, Certificates: map[string]string{"1": "00"}},
+		"proposal":         &Proposal{Height: 2, Proposal: &orgapp.ProposalView{Records: []string{"a"}}, Proofs: []Leaf{{Height: 2}}},
+		"list":             &ProposalList{List: &orgapp.ProposalList{}},
+		"governance":       &Governance{Governance: &orgapp.GovernanceView{}},
+		"comments":         &Comments{},
+		"comments, proven": &Comments{Height: 3, Records: []string{"a"}, Proofs: []Leaf{{Height: 3}}},
+		"error":            &ErrorBody{Error: ErrorDetail{Code: CodeDuplicate}},
+		"proposal, plain":  &Proposal{Proposal: &orgapp.ProposalView{Records: []string{"a"}}},
 	}
 	for name, c := range checks {
 		if err := c.Check(); err != nil {
@@ -185,6 +189,8 @@ func TestChecks(t *testing.T) {
 		"no governance":           &Governance{},
 		"governance proofs":       &Governance{Height: 1, Governance: &orgapp.GovernanceView{}, Proofs: []Leaf{{Height: 2}}},
 		"error without code":      &ErrorBody{},
+		"comments, not one each":  &Comments{Height: 3, Records: []string{"a", "b"}, Proofs: []Leaf{{Height: 3}}},
+		"comments, other height":  &Comments{Height: 3, Records: []string{"a"}, Proofs: []Leaf{{Height: 2}}},
 	}
 	for name, change := range badBlocks {
 		b := validBlock()
@@ -241,5 +247,28 @@ func TestConversions(t *testing.T) {
 		NodeSets: map[chain.Hash]chain.NodeSet{set.Hash(): set}}).JSON()
 	if err := seg.Check(); err != nil || seg.NodeSets[set.Hash().String()][0] != k.Public().String() || seg.Certificates["2"] == "" {
 		t.Fatalf("segment %+v: %v", seg, err)
+	}
+}
+
+// TestCommentRecords: the records of a page of comments are the
+// proposal's, its text's, each comment's, then each author's account
+// once, in the order they first appear; an author that is not an ID is
+// refused.
+func TestCommentRecords(t *testing.T) {
+	a, b := strings.Repeat("aa", 20), strings.Repeat("bb", 20)
+	cs := []orgapp.CommentView{{Index: 4, Author: b}, {Index: 5, Author: a}, {Index: 6, Author: b}}
+	got, err := CommentRecords(9, cs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idA, _ := crypto.ParseID(a)
+	idB, _ := crypto.ParseID(b)
+	want := []string{keyHex(gov.ProposalKey(9)), keyHex(gov.TextKey(9)), keyHex(gov.CommentKey(9, 4)), keyHex(gov.CommentKey(9, 5)),
+		keyHex(gov.CommentKey(9, 6)), keyHex(state.AccountKey(idB)), keyHex(state.AccountKey(idA))}
+	if !slices.Equal(got, want) {
+		t.Fatalf("records\n%v\nwant\n%v", got, want)
+	}
+	if _, err := CommentRecords(9, []orgapp.CommentView{{Author: "zz"}}); err == nil {
+		t.Fatal("an author that is not an ID is accepted")
 	}
 }

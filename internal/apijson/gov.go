@@ -1,9 +1,13 @@
 package apijson
 
 import (
+	"encoding/hex"
 	"fmt"
 
+	"github.com/mass-consensus/mass/internal/app/gov"
 	"github.com/mass-consensus/mass/internal/app/orgapp"
+	"github.com/mass-consensus/mass/internal/app/state"
+	"github.com/mass-consensus/mass/internal/crypto"
 )
 
 // Proposal answers GET /v1/proposals/{id}.
@@ -74,12 +78,54 @@ type Executors struct {
 // Check refuses proofs of another height.
 func (e *Executors) Check() error { return checkProofs(e.Height, e.Proofs) }
 
-// Comments answers GET /v1/proposals/{id}/comments.
+// MaxComments bounds the comments of one answer of
+// GET /v1/proposals/{id}/comments: the node's page, which a verifier
+// rebuilds to the same length.
+const MaxComments = 100
+
+// Comments answers GET /v1/proposals/{id}/comments?from=N: at most
+// MaxComments comments from number N on.
 type Comments struct {
 	Height   uint64               `json:"height"`
 	Comments []orgapp.CommentView `json:"comments"`
+	// Records are the keys (hex) of the records the comments are read
+	// from (CommentRecords).
+	Records []string `json:"records,omitempty"`
+	// Proofs, with ?prove=1: one per record, in the order of Records,
+	// all at Height.
+	Proofs []Leaf `json:"proofs,omitempty"`
 }
 
-// Check accepts any list of comments: there is nothing in it a client
-// relies on beyond its shape.
-func (c *Comments) Check() error { return nil }
+// Check refuses proofs that are not one per record at the answer's
+// height.
+func (c *Comments) Check() error {
+	if len(c.Proofs) > 0 && len(c.Proofs) != len(c.Records) {
+		return fmt.Errorf("%w: %d proofs for %d records", ErrMalformed, len(c.Proofs), len(c.Records))
+	}
+	return checkProofs(c.Height, c.Proofs)
+}
+
+// CommentRecords lists the keys (hex) of the records a page of a
+// proposal's comments is read from (orgapp.CommentsOf): the proposal's
+// record and its text (which give the count), each comment's, then the
+// account of each author, once, in the order they first appear — proven
+// present (its name) or absent (no name).
+func CommentRecords(id uint64, cs []orgapp.CommentView) ([]string, error) {
+	out := []string{keyHex(gov.ProposalKey(id)), keyHex(gov.TextKey(id))}
+	var authors []string
+	seen := map[string]bool{}
+	for _, c := range cs {
+		out = append(out, keyHex(gov.CommentKey(id, c.Index)))
+		a, err := crypto.ParseID(c.Author)
+		if err != nil {
+			return nil, fmt.Errorf("apijson: comment %d's author: %w", c.Index, err)
+		}
+		if k := keyHex(state.AccountKey(a)); !seen[k] {
+			seen[k] = true
+			authors = append(authors, k)
+		}
+	}
+	return append(out, authors...), nil
+}
+
+func keyHex(k state.Key) string { return hex.EncodeToString(k[:]) }

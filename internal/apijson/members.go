@@ -82,4 +82,3 @@ func (m *Members) Check() error {
 	return checkProofs(m.Height, m.Proofs)
 }
 
-func keyHex(k state.Key) string { return fmt.Sprintf("%x", k[:]) }

@@ -255,10 +255,11 @@ func (c *Client) Executors(ctx context.Context, at At) (*apijson.Executors, erro
 }
 
 // Comments returns a proposal's comments from number from on (a page of
-// at most the node's limit); height 0 is the latest.
-func (c *Client) Comments(ctx context.Context, id uint64, from uint32, height uint64) (*apijson.Comments, error) {
+// at most the node's limit), at a height, with the proofs of the records
+// they are read from if asked.
+func (c *Client) Comments(ctx context.Context, id uint64, from uint32, at At) (*apijson.Comments, error) {
 	var out apijson.Comments
-	q := At{Height: height}.query()
+	q := at.query()
 	q.Set("from", strconv.FormatUint(uint64(from), 10))
 	r := request{method: http.MethodGet, path: "/v1/proposals/" + strconv.FormatUint(id, 10) + "/comments", query: q}
 	if err := c.call(ctx, r, &out); err != nil {

@@ -124,7 +124,7 @@ func TestReads(t *testing.T) {
 	if g, err := c.Governance(ctx, At{}); err != nil || g.Governance.NextProposal != 1 {
 		t.Fatalf("governance %+v %v", g, err)
 	}
-	if cs, err := c.Comments(ctx, 3, 5, 0); err != nil || cs.Comments[0].Text != "hi" {
+	if cs, err := c.Comments(ctx, 3, 5, At{}); err != nil || cs.Comments[0].Text != "hi" {
 		t.Fatalf("comments %+v %v", cs, err)
 	}
 	if m, err := c.Metrics(ctx); err != nil || string(m) != "mass_height 9\n" {

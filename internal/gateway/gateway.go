@@ -11,8 +11,9 @@
 // their links and certificates; a node whose headers or answers fail
 // verification is marked faulty for a while and asked last.
 //
-// Every read (accounts, the organization, the members, the treasury, headers, blocks,
-// proposals, lists, governance, executors) is asked of a node with
+// Every read (accounts, the organization, the members, the treasury,
+// headers, blocks, proposals, lists, governance, executors, comments) is
+// asked of a node with
 // ?prove=1 at a height the gateway has verified. Each proof is verified,
 // and the answer is rebuilt from the verified records alone: an account or
 // the organization is decoded from its proven value, a governance view is
@@ -38,8 +39,8 @@
 // passed back as it is. GET /v1/txs/{hash} is forwarded too: a
 // transaction's status and result are not in the state tree, so no proof
 // of them exists, and the answer (marked X-Mass-Verified: no) is the
-// node's word. Comments (GET /v1/proposals/{id}/comments) and the event
-// stream are refused: nodes send no proofs for them.
+// node's word. The event stream is refused: its commits are not
+// provable.
 //
 // Its only trust is the genesis file, as a light client's: no node set
 // ever had more than f faulty nodes of its n ≥ 3f+1.
@@ -280,7 +281,7 @@ func (g *Gateway) routes() {
 		"GET /v1/proposals/{id}":          g.proposal,
 		"GET /v1/governance":              g.governance,
 		"GET /v1/executors":               g.executors,
-		"GET /v1/proposals/{id}/comments": g.refuse("nodes send no proofs of comments (GET /v1/proposals/{id}/comments takes no ?prove=1), so the gateway cannot verify them"),
+		"GET /v1/proposals/{id}/comments": g.comments,
 		"GET /v1/events":                  g.refuse("the commits of the event stream are not provable; poll GET /v1/status and GET /v1/txs/{hash} instead"),
 		"GET /v1/txs/{hash}":              g.txStatus,
 		"POST /v1/txs":                    g.forward(MaxBodySize),

@@ -151,6 +151,10 @@ var lies = []struct {
 		if g := objectAt(v, "governance"); g != nil {
 			bump(g, "next_proposal", 10)
 		}
+		if cs, ok := v["comments"].([]any); ok && len(cs) > 0 {
+			c, _ := cs[0].(map[string]any)
+			c["text"], c["name"] = "forged", "mallory"
+		}
 		if ex, ok := v["executors"].([]any); ok {
 			v["executors"] = append(ex, map[string]any{"role": "treasurer", "member": strings.Repeat("ab", 20), "proposal": 1, "since": 0, "until": 1})
 		}
@@ -200,6 +204,37 @@ var lies = []struct {
 			}
 		}
 		v["proofs"] = kept
+		return 0
+	}},
+	{"a comment left out of a page", true, func(r *http.Request, v map[string]any) int {
+		// The first comment goes, with its record and its proof, as if
+		// the proposal had one comment fewer.
+		cs, ok := v["comments"].([]any)
+		if !ok || len(cs) == 0 {
+			return 0
+		}
+		c, _ := cs[0].(map[string]any)
+		n, _ := c["index"].(json.Number)
+		id, _ := strconv.ParseUint(strings.Split(strings.TrimPrefix(r.URL.Path, "/v1/proposals/"), "/")[0], 10, 64)
+		i, _ := strconv.ParseUint(string(n), 10, 32)
+		gone := keyHex(gov.CommentKey(id, uint32(i)))
+		v["comments"] = cs[1:]
+		recs, _ := v["records"].([]any)
+		var kept []any
+		for _, k := range recs {
+			if k != gone {
+				kept = append(kept, k)
+			}
+		}
+		v["records"] = kept
+		ps, _ := v["proofs"].([]any)
+		var keptProofs []any
+		for _, x := range ps {
+			if m, _ := x.(map[string]any); m["key"] != gone {
+				keptProofs = append(keptProofs, x)
+			}
+		}
+		v["proofs"] = keptProofs
 		return 0
 	}},
 	{"a proposal said not to exist", true, func(r *http.Request, v map[string]any) int {

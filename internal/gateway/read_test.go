@@ -21,6 +21,9 @@ var readPaths = []string{
 	"/v1/governance",
 	"/v1/executors",
 	"/v1/members",
+	"/v1/proposals/1/comments",
+	"/v1/proposals/1/comments?from=1",
+	"/v1/proposals/9/comments",
 }
 
 func accountPaths(f *fixture) []string {
@@ -94,7 +97,7 @@ func TestReadsEqualTheNodes(t *testing.T) {
 	for p, want := range map[string]int{
 		"/v1/accounts/zz": 400, "/v1/proposals/x": 400, "/v1/organization?height=9": 404,
 		"/v1/organization?prove=2": 400, "/v1/headers?from=3&to=9": 404, "/v1/blocks/9": 404,
-		"/v1/nothing": 404, "/v1/proposals/1/comments": 502,
+		"/v1/nothing": 404, "/v1/proposals/1/comments?from=x": 400,
 	} {
 		if code, body := get(t, g, p); code != want || errorCode(body) == "" {
 			t.Fatalf("%s: %d %s, want %d", p, code, body, want)

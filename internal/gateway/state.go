@@ -289,6 +289,63 @@ func (g *Gateway) executors(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
+// comments answers GET /v1/proposals/{id}/comments?from=N: the page of
+// comments rebuilt from the proven records (the proposal's, its text's,
+// each comment's and each author's account), at most
+// apijson.MaxComments, as a node answers it.
+func (g *Gateway) comments(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseUint(r.PathValue("id"), 10, 64)
+	if err != nil {
+		fail(w, http.StatusBadRequest, apijson.CodeBadRequest, "malformed proposal id")
+		return
+	}
+	var from uint64
+	if fs := r.URL.Query().Get("from"); fs != "" {
+		if from, err = strconv.ParseUint(fs, 10, 32); err != nil {
+			fail(w, http.StatusBadRequest, apijson.CodeBadRequest, "malformed from")
+			return
+		}
+	}
+	height, prove, ok := g.at(w, r)
+	if !ok {
+		return
+	}
+	route := "/v1/proposals/" + strconv.FormatUint(id, 10) + "/comments?from=" + strconv.FormatUint(from, 10)
+	g.serve(w, r, route, height, prove, func(ctx context.Context, u *upstream) (*answer, error) {
+		s := newRecords(height)
+		what := fmt.Sprintf("no proposal %d", id)
+		c, err := u.c.Comments(ctx, id, uint32(from), client.At{Height: height, Prove: true})
+		if client.IsCode(err, apijson.CodeNotFound) {
+			return g.absent(ctx, u, s, gov.ProposalKey(id), what)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if err := g.addProofs(s, c.Proofs); err != nil {
+			return nil, err
+		}
+		cs, err := build(ctx, g, u, s, func(rr orgapp.RecordReader) ([]orgapp.CommentView, error) {
+			return orgapp.CommentsOf(rr, id, uint32(from), apijson.MaxComments)
+		})
+		if errors.Is(err, gov.ErrNotFound) {
+			return notFound(fmt.Sprintf("%s, or not that comment, at height %d (proven absent)", what, height))
+		}
+		if err != nil {
+			return nil, viewErr(err)
+		}
+		keys, err := apijson.CommentRecords(id, cs)
+		if err != nil {
+			return nil, viewErr(err)
+		}
+		proofs, err := proofsOf(s, keys)
+		if err != nil {
+			return nil, err
+		}
+		return encode(http.StatusOK, apijson.Comments{Height: height, Comments: cs, Records: keys, Proofs: proofs},
+			apijson.Comments{Height: height, Comments: cs, Records: keys})
+	})
+}
+
 // viewErr says that a view could not be built from the verified records.
 func viewErr(err error) error {
 	return fmt.Errorf("building the view from the proven records: %w", err)

@@ -22,6 +22,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/mass-consensus/mass/internal/app/gov"
 	"github.com/mass-consensus/mass/internal/app/orgapp"
 	"github.com/mass-consensus/mass/internal/client"
 	"github.com/mass-consensus/mass/internal/daemon"
@@ -34,10 +35,24 @@ import (
 // phases last seconds).
 const phaseTimeout = 120 * time.Second
 
+// Ways the test's proxy lies in the answers about a proposal
+// (GET /v1/proposals/{id}…), set in govLies.
+const (
+	tellTruth  = iota
+	flipProof  // a bit of a sibling of the first proof
+	flipRecord // the last hex digit of the proven value of the record govLies.key
+	lieTally   // the view's first tally, one approval more: the records genuine
+)
+
+// govLies says how the proxy lies: mode, and the key (hex) of flipRecord.
+type govLies struct {
+	mode atomic.Int32
+	key  atomic.Value
+}
+
 // newGovNetwork is newNetwork with the fast governance profile, and a
-// proxy that flips a byte of the first proof of a proposal's answer while
-// tamper is set.
-func newGovNetwork(t *testing.T, tamper *atomic.Bool) *network {
+// proxy that lies about a proposal's answers as lies says.
+func newGovNetwork(t *testing.T, lies *govLies) *network {
 	t.Helper()
 	n := &network{dir: t.TempDir()}
 	ports, err := localport.Free(2, nil)
@@ -78,10 +93,42 @@ func newGovNetwork(t *testing.T, tamper *atomic.Bool) *network {
 	}
 	proxy := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: "http", Host: n.daemon.APIAddr()})
 	proxy.ModifyResponse = func(resp *http.Response) error {
-		if !tamper.Load() || !strings.HasPrefix(resp.Request.URL.Path, "/v1/proposals/") || resp.StatusCode != http.StatusOK {
+		if !strings.HasPrefix(resp.Request.URL.Path, "/v1/proposals/") || resp.StatusCode != http.StatusOK {
 			return nil
 		}
-		return tamperFirstProof(resp)
+		switch lies.mode.Load() {
+		case flipProof:
+			return tamperFirstProof(resp)
+		case flipRecord:
+			key, _ := lies.key.Load().(string)
+			return rewriteAnswer(resp, func(a map[string]any) {
+				ps, _ := a["proofs"].([]any)
+				for _, p := range ps {
+					if m, _ := p.(map[string]any); m["key"] == key {
+						v, _ := m["value"].(string)
+						last := "0"
+						if strings.HasSuffix(v, "0") {
+							last = "1"
+						}
+						m["value"] = v[:len(v)-1] + last
+					}
+				}
+			})
+		case lieTally:
+			return rewriteAnswer(resp, func(a map[string]any) {
+				p, _ := a["proposal"].(map[string]any)
+				rounds, _ := p["rounds"].([]any)
+				if len(rounds) == 0 {
+					return
+				}
+				ms, _ := rounds[0].(map[string]any)["meetings"].([]any)
+				tally, _ := ms[0].(map[string]any)["tally"].([]any)
+				x := tally[0].(map[string]any)
+				n, _ := strconv.Atoi(string(x["approvals"].(json.Number)))
+				x["approvals"] = n + 1
+			})
+		}
+		return nil
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/v1/", proxy)
@@ -147,6 +194,29 @@ func tamperFirstProof(resp *http.Response) error {
 	return nil
 }
 
+// rewriteAnswer edits a JSON answer (numbers kept exact).
+func rewriteAnswer(resp *http.Response, edit func(a map[string]any)) error {
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return err
+	}
+	var a map[string]any
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	if err := dec.Decode(&a); err != nil {
+		return err
+	}
+	edit(a)
+	if body, err = json.Marshal(a); err != nil {
+		return err
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	resp.ContentLength = int64(len(body))
+	resp.Header.Set("Content-Length", strconv.Itoa(len(body)))
+	return nil
+}
+
 // waitLong waits until a JS expression is true, for up to d.
 func (u *ui) waitLong(expr string, d time.Duration) {
 	u.t.Helper()
@@ -176,19 +246,29 @@ func settled(sel string) string {
 
 // TestGovernanceInBrowser runs a proposal's whole course in headless
 // Chromium on a real one-node network with the fast governance profile:
-// alice creates a proposal with two options, a join the node refuses
-// shows its reason, bob joins, the meeting ends, both vote in their
-// sub-meeting, the round's tallies and winner appear, the publicity
-// counts down, and the proposal is executed; names, not IDs, are shown;
-// a tampered proof of the proposal shows "proof failed".
+// alice creates a proposal with two options (their titles and actions
+// shown from the decoded option records), a join the node refuses shows
+// its reason, bob joins, alice comments (the comment proven), the meeting
+// ends, both vote in their sub-meeting (its members named), the round's
+// tallies and winner appear, the publicity counts down, and the proposal
+// is executed; names, not IDs, are shown. Then the lies: a tampered
+// proof, an option's and a sub-meeting's record with a byte changed, a
+// view that lies about a tally over genuine records — each shows "proof
+// failed" and none of the proposal's data —, a comment's record changed
+// (its badge fails, the proposal's stays). Last, with the network cut,
+// the proposal, its comments and the domains open offline from the last
+// verified state, labelled with its height and time.
 func TestGovernanceInBrowser(t *testing.T) {
-	var tamper atomic.Bool
-	n := newGovNetwork(t, &tamper)
-	b := newBrowser(t, n.base)
-	u := &ui{t: t, b: b, base: n.base}
+	var lies govLies
+	n := newGovNetwork(t, &lies)
+	f := newFront(t, n.base)
+	b := newBrowser(t, f.url)
+	u := &ui{t: t, b: b, base: f.url}
 	alice, bob := n.key(t, "alice").Public().String(), n.key(t, "bob").Public().String()
 	u.do(chromedp.EmulateViewport(1100, 900))
 	u.waitFor(`document.body.dataset.app === 'ready'`)
+	// The worker installs and takes the page (for the offline part).
+	u.waitFor(`!!navigator.serviceWorker.controller && navigator.serviceWorker.controller.state === 'activated'`)
 
 	// The wallet with alice's and bob's keys.
 	u.waitFor(`!!document.querySelector('#wallet-create')`)
@@ -244,6 +324,16 @@ func TestGovernanceInBrowser(t *testing.T) {
 	if got := eval[int](u, `document.querySelectorAll('#options > li').length`); got != 2 {
 		t.Errorf("%d options shown", got)
 	}
+	// The options' titles and actions, from the decoded option records.
+	if got := u.text(`#options > li[data-index="1"] .option-title`); got != "The park" {
+		t.Errorf("option 1 is %q", got)
+	}
+	if got := u.text(`#options > li[data-index="1"] .actions code`); got != "add_domain lunch" {
+		t.Errorf("option 1's action is %q", got)
+	}
+	if got := u.text(`#options > li[data-index="0"]`); !strings.Contains(got, "The canteen") || !strings.Contains(got, "no actions") || !strings.Contains(got, "alice") {
+		t.Errorf("option 0 reads %q", got)
+	}
 
 	// A join the node refuses: a meeting window below the domain's minimum.
 	u.choose("#proposal-actor", bob)
@@ -268,6 +358,20 @@ func TestGovernanceInBrowser(t *testing.T) {
 		t.Fatalf("bob's join is %s: %s", st, u.text("#join-status"))
 	}
 	u.waitLong(`[...document.querySelectorAll('#roster td strong')].map((e) => e.textContent).join(',') === 'alice,bob'`, 30*time.Second)
+
+	// Alice comments; the comment is shown from its proven record.
+	u.choose("#proposal-actor", alice)
+	u.waitFor(`document.querySelector('#comments')?.dataset.state === 'verified' && !!document.querySelector('#comment-form')`)
+	u.set("#comment-text", "我选公园 🌳")
+	u.clickAct("#comment", "#comment-status")
+	u.waitLong(settled("#comment-status"), 60*time.Second)
+	if st := u.attr("#comment-status", "data-state"); st != "committed" {
+		t.Fatalf("the comment is %s: %s", st, u.text("#comment-status"))
+	}
+	u.waitLong(`[...document.querySelectorAll('#comment-list li pre')].some((e) => e.textContent === '我选公园 🌳')`, 30*time.Second)
+	if got, badge := u.text(`#comment-list li[data-index="0"] strong`), u.attr("#comments-badge", "data-state"); got != "alice" || badge != "verified" {
+		t.Errorf("the comment is by %q, its badge %q", got, badge)
+	}
 	u.waitLong(`['meeting', 'voting'].includes(document.querySelector('#proposal')?.dataset.phase)`, phaseTimeout)
 	u.screenshot("proposal")
 
@@ -296,6 +400,20 @@ func TestGovernanceInBrowser(t *testing.T) {
 	if got := u.attr("#round-1 tr[data-option='1']", "data-approvals"); got != "2" {
 		t.Errorf("option 1 has %q approvals, want 2", got)
 	}
+	// The round's sub-meeting with its members' names, its tally and
+	// winner, from the decoded round and sub-meeting records.
+	if got := u.text(`#round-1 .submeeting[data-meeting="0"] .members`); got != "alice, bob" {
+		t.Errorf("the sub-meeting's members read %q", got)
+	}
+	if got := u.attr("#round-1 tr[data-option='0']", "data-approvals"); got != "0" {
+		t.Errorf("option 0 has %q approvals, want 0", got)
+	}
+	if got := u.text("#round-1 tr.winner td"); got != "The park" {
+		t.Errorf("the sub-meeting's winner is %q", got)
+	}
+	if got := u.text("#round-1-winners"); !strings.Contains(got, "The park") {
+		t.Errorf("the round's winners read %q", got)
+	}
 	u.waitLong(`['publicity', 'executed'].includes(document.querySelector('#proposal')?.dataset.phase)`, phaseTimeout)
 	if u.attr("#proposal", "data-phase") == "publicity" {
 		u.waitFor(`!!document.querySelector('#deadline-countdown')`)
@@ -307,18 +425,91 @@ func TestGovernanceInBrowser(t *testing.T) {
 		t.Errorf("the page shows alice's ID where it has her name")
 	}
 
-	t.Run("a tampered proof", func(t *testing.T) {
+	idn, err := strconv.ParseUint(id, 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hexKey := func(k [20]byte) string { return hex.EncodeToString(k[:]) }
+	for _, lie := range []struct {
+		name  string
+		mode  int32
+		key   string
+		check string
+	}{
+		{"a tampered proof", flipProof, "", "state_root"},
+		{"an option's record", flipRecord, hexKey(gov.OptionKey(idn, 1)), "state_root"},
+		{"a sub-meeting's record (its tally)", flipRecord, hexKey(gov.MeetingKey(idn, 1, 0)), "state_root"},
+		{"a view that lies about a tally", lieTally, "", "record"},
+	} {
+		t.Run(lie.name, func(t *testing.T) {
+			u := u.with(t)
+			lies.key.Store(lie.key)
+			lies.mode.Store(lie.mode)
+			defer lies.mode.Store(tellTruth)
+			u.visit("#/governance")
+			u.visit("#/proposal/" + id)
+			u.waitLong(`document.querySelector('#proposal')?.dataset.state === 'failed'`, 30*time.Second)
+			if got := u.text("#proposal #badge"); got != "✗ proof failed: "+lie.check {
+				t.Errorf("the badge says %q, want the check %s", got, lie.check)
+			}
+			if page := u.text("#proposal"); u.exists("#options") || strings.Contains(page, "The park") || strings.Contains(page, "alice") {
+				t.Errorf("the page shows data from a proof that failed: %s", page)
+			}
+			t.Logf("%s", u.text("#proposal-error"))
+		})
+	}
+
+	t.Run("a comment's record", func(t *testing.T) {
 		u := u.with(t)
-		tamper.Store(true)
-		defer tamper.Store(false)
+		lies.key.Store(hexKey(gov.CommentKey(idn, 0)))
+		lies.mode.Store(flipRecord)
+		defer lies.mode.Store(tellTruth)
 		u.visit("#/governance")
 		u.visit("#/proposal/" + id)
-		u.waitLong(`document.querySelector('#proposal')?.dataset.state === 'failed'`, 30*time.Second)
-		if got := u.text("#proposal #badge"); !strings.HasPrefix(got, "✗ proof failed") {
-			t.Errorf("the badge says %q", got)
+		u.waitLong(`document.querySelector('#comments')?.dataset.state === 'failed'`, 30*time.Second)
+		if st := u.attr("#proposal", "data-state"); st != "verified" {
+			t.Errorf("the proposal is %s", st)
 		}
-		if u.exists("#options") {
-			t.Error("the page shows data from a proof that failed")
+		if u.exists("#comment-list") || strings.Contains(u.text("#comments"), "公园") {
+			t.Errorf("the comments show data from a proof that failed: %s", u.text("#comments"))
+		}
+	})
+
+	t.Run("offline", func(t *testing.T) {
+		u := u.with(t)
+		u.visit("#/governance")
+		u.visit("#/proposal/" + id)
+		u.waitLong(`document.querySelector('#proposal')?.dataset.state === 'verified' && document.querySelector('#comments')?.dataset.state === 'verified'`, 30*time.Second)
+		height, _ := strconv.Atoi(u.attr("#proposal", "data-height"))
+		f.setCut(true)
+		defer f.setCut(false)
+		u.load(f.url + "/#/proposal/" + id)
+		u.waitLong(`['offline', 'verified', 'unreachable', 'failed'].includes(document.querySelector('#proposal')?.dataset.state)`, 30*time.Second)
+		if st := u.attr("#proposal", "data-state"); st != "offline" {
+			t.Fatalf("offline, the proposal is %s: %s", st, u.text("#proposal"))
+		}
+		badge := u.text("#proposal #badge")
+		saved, _ := strconv.Atoi(u.attr("#proposal #badge", "data-height"))
+		if !strings.HasPrefix(badge, "⚠ offline — verified at height ") || saved < height || !strings.Contains(badge, ", ") {
+			t.Errorf("the badge says %q (height %d), want offline at %d or later with a time", badge, saved, height)
+		}
+		if got := u.text(`#options > li[data-index="1"] .option-title`); got != "The park" || u.attr("#proposal", "data-phase") != "executed" {
+			t.Errorf("offline, option 1 is %q, the phase %s", got, u.attr("#proposal", "data-phase"))
+		}
+		u.waitFor(`document.querySelector('#comments')?.dataset.state === 'offline'`)
+		if got := u.text("#comment-list"); !strings.Contains(got, "我选公园 🌳") || !strings.HasPrefix(u.text("#comments-badge"), "⚠ offline") {
+			t.Errorf("offline, the comments read %q", got)
+		}
+		u.screenshot("proposal-offline")
+
+		// The governance page: the domains last verified.
+		u.visit("#/governance")
+		u.waitLong(`['offline', 'verified', 'unreachable', 'failed'].includes(document.querySelector('#gov')?.dataset.state)`, 30*time.Second)
+		if st, badge := u.attr("#gov", "data-state"), u.text("#gov #badge"); st != "offline" || !strings.HasPrefix(badge, "⚠ offline — verified at height ") {
+			t.Errorf("offline, the governance page is %s: %s", st, badge)
+		}
+		if !strings.Contains(u.text("#domain"), "meeting_min") {
+			t.Errorf("offline, the domain reads %q", u.text("#domain"))
 		}
 	})
 }

@@ -1,14 +1,18 @@
 // The Governance page: the domains with their parameters, queues and
 // active proposals (each with its countdown), each domain's proposals,
-// the executors — every record verified by the light client — and the
-// forms to create a proposal and to challenge a member.
+// the executors — every record verified by the light client, every view
+// rebuilt from the proven records — and the forms to create a proposal
+// and to challenge a member. Offline, the domains last verified are shown
+// with the offline badge.
 //
 // Route: #/governance[?domain=<name>]
 
 import { h, fill } from '../dom.js';
 import { t } from '../i18n.js';
 import { PARAMS, isDuration, MAX_ACTIONS } from '../govtx.js';
+import { ProofError } from '../light.js';
 import { fetchExecutors, fetchGovernance, fetchProposals, nameOf } from '../govread.js';
+import { loadVerified, offlineBadge, saveVerified, unreachable } from '../offline.js';
 import { failureBadge } from './common.js';
 import { act, actorPicker, countdown, dur, field, person, provenBadge, statusLine, walletAccounts, when } from './govcommon.js';
 
@@ -31,24 +35,31 @@ async function draw(app, root, params, signal) {
     return;
   }
   let g;
+  let saved = null;
   try {
     g = await fetchGovernance(app);
+    saveVerified('governance', 'domains', g, g.height, g.time);
   } catch (e) {
-    card.dataset.state = 'failed';
-    fill(card, h('h2', {}, t('nav.governance')), failureBadge(e));
-    return;
+    if (unreachable(e)) saved = await loadVerified('governance', 'domains');
+    if (!saved) {
+      card.dataset.state = e instanceof ProofError ? 'failed' : 'unreachable';
+      fill(card, h('h2', {}, t('nav.governance')), failureBadge(e));
+      return;
+    }
+    g = saved.value;
   }
   if (signal.aborted) return;
   const blockTime = g.time;
-  const domains = g.answer.governance.domains ?? [];
+  const domains = g.governance.domains ?? [];
   const chosen = domains.find((d) => d.name === params.get('domain')) ?? domains[0];
-  card.dataset.state = 'verified';
+  card.dataset.state = saved ? 'offline' : 'verified';
   card.dataset.height = g.height;
-  fill(card, h('h2', {}, t('nav.governance')), h('div', {}, provenBadge(g)),
+  fill(card, h('h2', {}, t('nav.governance')), h('div', {}, saved ? offlineBadge(saved) : provenBadge(g)),
     h('div', { class: 'row', id: 'domain-tabs' }, domains.map((d) => h('a', {
       href: `#/governance?domain=${encodeURIComponent(d.name)}`, class: d === chosen ? 'active' : null, data: { domain: d.name },
     }, d.name))),
-    chosen ? domainCard(chosen, blockTime, signal) : h('p', {}, t('gov.noDomains')));
+    chosen ? domainCard(chosen, saved ? null : blockTime, signal) : h('p', {}, t('gov.noDomains')));
+  if (saved) return; // offline: the domains as last verified, nothing else
 
   const list = h('section', { class: 'card', id: 'proposal-list', data: { state: 'loading' } }, h('h3', {}, t('gov.proposals')));
   const execs = h('section', { class: 'card', id: 'executors', data: { state: 'loading' } }, h('h3', {}, t('gov.executors')));
@@ -70,16 +81,16 @@ function domainCard(d, blockTime, signal) {
       h('a', { href: `#/proposal/${q.id}` }, `#${q.id}`), ' · ', t('gov.participants', { n: q.participants }), ' · ', when(q.created)))),
     h('h4', {}, t('gov.active')),
     d.active.length === 0 ? h('p', { class: 'muted' }, t('gov.empty')) : h('ul', { id: 'active' }, d.active.map((a) => h('li', {},
-      h('a', { href: `#/proposal/${a.id}` }, `#${a.id}`), ' · ', countdown(a.deadline, blockTime, signal, `active-${a.id}-countdown`)))));
+      h('a', { href: `#/proposal/${a.id}` }, `#${a.id}`), ' · ', blockTime === null ? when(a.deadline) : countdown(a.deadline, blockTime, signal, `active-${a.id}-countdown`)))));
 }
 
 async function readList(app, el, domain, signal) {
   try {
     const first = await fetchProposals(app, domain, 0);
-    const pages = Number(first.answer.list.pages ?? 0);
+    const pages = Number(first.list.pages ?? 0);
     const last = pages > 1 ? await fetchProposals(app, domain, pages - 1) : first;
     if (signal.aborted) return;
-    const ps = [...(last.answer.list.proposals ?? [])].reverse();
+    const ps = [...(last.list.proposals ?? [])].reverse();
     el.dataset.state = 'verified';
     fill(el, h('h3', {}, t('gov.proposalsOf', { domain })), provenBadge(last, 'list-badge'),
       ps.length === 0 ? h('p', { class: 'muted' }, t('gov.empty')) : h('ul', {}, ps.map((p) => h('li', { class: 'proposal', data: { id: p.id, state: p.state } },
@@ -95,7 +106,7 @@ async function readExecutors(app, el, signal) {
   try {
     const r = await fetchExecutors(app);
     if (signal.aborted) return;
-    const ex = r.answer.executors ?? [];
+    const ex = r.executors ?? [];
     el.dataset.state = 'verified';
     fill(el, h('h3', {}, t('gov.executors')), provenBadge(r, 'executors-badge'),
       ex.length === 0 ? h('p', { class: 'muted' }, t('gov.noExecutors')) : h('ul', {}, ex.map((x) => h('li', {},

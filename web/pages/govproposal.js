@@ -1,25 +1,34 @@
 // The proposal page: a proposal's state, options with their actions,
 // roster, rounds with their sub-meetings and tallies, winner, publicity
-// and review, each read with its proofs and verified (govread.js), with
+// and review, and its comments, each read with its proofs, verified and
+// rebuilt from the proven records (govread.js), with
 // the countdown to the current deadline in block time; the meeting view
 // (the acting member's sub-meeting of the current round and an approval
 // ballot over its options); and the actions: join (desired windows and
 // capacity, the domain's bounds beside them), add an option, comment,
 // vote, freeze, review (lift or cancel). The page reads again at every
-// commit the node announces.
+// commit the node announces. The last verified proposal and comments are
+// kept (offline.js): when the node cannot be reached, they are shown with
+// the offline badge ("offline — verified at height H, <time>").
 //
 // Route: #/proposal/<id>
 
+import { ProofError } from '../light.js';
 import { accountID } from '../light/state.js';
 import { fromHex, toHex } from '../light/bytes.js';
 import { h, fill } from '../dom.js';
 import { t } from '../i18n.js';
-import { fetchGovernance, fetchProposal, nameOf } from '../govread.js';
-import { failureBadge } from './common.js';
+import { fetchComments, fetchGovernance, fetchProposal, nameOf } from '../govread.js';
+import { NO_WINNER, NotFoundError } from '../govrecords.js';
+import { loadVerified, offlineBadge, saveVerified, unreachable } from '../offline.js';
+import { errorText, failureBadge } from './common.js';
 import { act, actorPicker, countdown, dur, field, person, provenBadge, statusLine, walletAccounts, when } from './govcommon.js';
 import { desireInputs, optionInputs, optionValue } from './gov.js';
 
 const DEBOUNCE_MS = 250;
+// Offline, the page reads again after 1 s, doubling up to 10 s (as the account page).
+const OFFLINE_RETRY_MS = 1000;
+const OFFLINE_RETRY_MAX_MS = 10_000;
 const OPEN = new Set(['queued', 'meeting', 'voting', 'publicity', 'review']);
 
 export function render(app, [id], signal) {
@@ -44,6 +53,11 @@ async function draw(app, root, id, signal) {
   let domain = null;
   let generation = 0;
   let timer = 0;
+  let retryMs = OFFLINE_RETRY_MS;
+  const schedule = (ms) => {
+    clearTimeout(timer);
+    timer = setTimeout(read, ms);
+  };
   const read = async () => {
     const g = ++generation;
     let r;
@@ -51,58 +65,94 @@ async function draw(app, root, id, signal) {
       r = await fetchProposal(app, id);
       if (domain === null || domain.name !== r.proposal.domain) {
         const gv = await fetchGovernance(app);
-        domain = (gv.answer.governance.domains ?? []).find((d) => d.name === r.proposal.domain) ?? null;
+        domain = (gv.governance.domains ?? []).find((d) => d.name === r.proposal.domain) ?? null;
       }
     } catch (e) {
       if (g !== generation || signal.aborted) return;
-      view.dataset.state = 'failed';
-      fill(view, h('h2', {}, `#${id}`), h('div', {}, failureBadge(e)), h('p', { class: 'error', role: 'alert', id: 'proposal-error' }, String(e.message)));
+      if (unreachable(e)) {
+        // The last verified state, labelled as such; and a read again later.
+        const saved = await loadVerified('proposal', id);
+        if (g !== generation || signal.aborted) return;
+        if (saved) {
+          showProposal(view, saved.value, signal, saved);
+          meeting.hidden = true;
+          actions.hidden = true;
+          const savedComments = await loadVerified('comments', id);
+          if (g !== generation || signal.aborted) return;
+          showComments(app, comments, id, null, savedComments, savedComments ? null : e, signal);
+        } else {
+          showFailure(view, id, e);
+          meeting.hidden = true;
+          fill(actions);
+          last = null;
+        }
+        schedule(retryMs);
+        retryMs = Math.min(retryMs * 2, OFFLINE_RETRY_MAX_MS);
+        return;
+      }
+      showFailure(view, id, e);
       meeting.hidden = true;
       fill(actions);
+      last = null; // the forms are made again at the next good read
       return;
     }
     if (g !== generation || signal.aborted) return;
+    retryMs = OFFLINE_RETRY_MS;
+    saveVerified('proposal', id, r, r.height, r.time);
     const first = last === null;
     last = r;
+    actions.hidden = false;
     showProposal(view, r, signal);
     await showMeeting(app, meeting, r, actor, signal);
     if (first && actor) fill(actions, actionForms(app, r, domain, actor, () => last, signal));
     if (actor) updateActions(actions, r);
     readComments(app, comments, id, actor, signal);
   };
-  const off = app.node.onCommit(() => {
-    clearTimeout(timer);
-    timer = setTimeout(read, DEBOUNCE_MS);
-  });
+  const off = app.node.onCommit(() => schedule(DEBOUNCE_MS));
+  const online = () => schedule(0);
+  addEventListener('online', online);
   signal.addEventListener('abort', () => {
     off();
     clearTimeout(timer);
+    removeEventListener('online', online);
   });
   if (actor) actor.el.querySelector('select').addEventListener('change', () => last && showMeeting(app, meeting, last, actor, signal));
   await read();
 }
 
-function showProposal(el, r, signal) {
+/** A proposal that could not be read: why, and none of its data. */
+function showFailure(el, id, e) {
+  el.dataset.state = e instanceof ProofError ? 'failed' : e instanceof NotFoundError ? 'absent' : 'unreachable';
+  delete el.dataset.phase;
+  fill(el, h('h2', {}, `#${id}`), h('div', {}, failureBadge(e)), h('p', { class: 'error', role: 'alert', id: 'proposal-error' }, errorText(e)));
+}
+
+/**
+ * A proposal's view, rebuilt from its proven records (r from
+ * fetchProposal); offline, the saved one (r = saved.value) with the
+ * offline badge.
+ */
+function showProposal(el, r, signal, offline = null) {
   const p = r.proposal;
   const rec = r.record;
   const name = (id) => nameOf(r, id);
-  el.dataset.state = 'verified';
+  el.dataset.state = offline ? 'offline' : 'verified';
   el.dataset.phase = p.state;
   el.dataset.height = r.height;
   const open = OPEN.has(p.state);
-  const winner = rec.winner === 0xff ? null : rec.winner;
+  const winner = rec.winner === NO_WINNER ? null : rec.winner;
   fill(el,
-    h('h2', {}, `#${p.id} `, p.title),
-    h('div', {}, provenBadge(r)),
+    h('h2', {}, `#${p.id} `, h('span', { id: 'proposal-title' }, p.title)),
+    h('div', {}, offline ? offlineBadge(offline) : provenBadge(r)),
     h('dl', { class: 'fields' },
       h('dt', {}, t('gov.kind')), h('dd', {}, p.kind === 'challenge' ? t('gov.challenge') : t('gov.proposal')),
       h('dt', {}, t('gov.domainLabel')), h('dd', { id: 'proposal-domain' }, h('a', { href: `#/governance?domain=${encodeURIComponent(p.domain)}` }, p.domain)),
       h('dt', {}, t('gov.author')), h('dd', { id: 'proposal-author' }, person(p.author, name(p.author))),
       p.kind === 'challenge' ? [h('dt', {}, t('gov.target')), h('dd', { id: 'proposal-target' }, person(p.target, name(p.target)))] : null,
-      h('dt', {}, t('gov.stateLabel')), h('dd', { id: 'proposal-state', data: { value: rec.state } }, t(`gov.state.${rec.state}`)),
-      open && rec.deadline > 0n ? [h('dt', {}, t(`gov.deadline.${rec.state}`)), h('dd', {}, when(rec.deadline), ' · ', countdown(rec.deadline, r.time, signal, 'deadline-countdown'))] : null,
-      p.meeting_window ? [h('dt', {}, t('gov.meetingWindow')), h('dd', {}, dur(p.meeting_window), ' · ', t('gov.capacity'), ' ', String(p.capacity))] : null,
-      rec.round ? [h('dt', {}, t('gov.round')), h('dd', { id: 'proposal-round' }, String(rec.round))] : null,
+      h('dt', {}, t('gov.stateLabel')), h('dd', { id: 'proposal-state', data: { value: p.state } }, t(`gov.state.${p.state}`)),
+      open && !offline && rec.deadline > 0n ? [h('dt', {}, t(`gov.deadline.${p.state}`)), h('dd', {}, when(rec.deadline), ' · ', countdown(rec.deadline, r.time, signal, 'deadline-countdown'))] : null,
+      p.meeting_window ? [h('dt', {}, t('gov.meetingWindow')), h('dd', {}, dur(p.meeting_window), ' · ', t('gov.capacity'), ' ', String(p.capacity ?? 0))] : null,
+      p.round ? [h('dt', {}, t('gov.round')), h('dd', { id: 'proposal-round' }, String(p.round))] : null,
       winner !== null ? [h('dt', {}, t('gov.winner')), h('dd', { id: 'proposal-winner', data: { value: winner } }, p.options?.[winner]?.title ?? `#${winner}`)] : null,
       p.publicity ? [h('dt', {}, t('gov.publicity')), h('dd', { id: 'proposal-publicity' },
         t('gov.publicityText', { publicity: dur(p.publicity), min: dur(p.publicity_min ?? 0), supporters: p.supporters ?? 0, members: p.members_at_publicity ?? 0 }))] : null,
@@ -112,12 +162,12 @@ function showProposal(el, r, signal) {
     p.body ? h('pre', { class: 'body', id: 'proposal-body' }, p.body) : null,
     h('h3', {}, t('gov.options')),
     h('ol', { id: 'options', start: 0 }, (p.options ?? []).map((o) => h('li', { class: `option${o.index === winner ? ' winner' : ''}`, data: { index: o.index } },
-      h('strong', {}, o.title), ' · ', t('gov.by'), ' ', person(o.author, name(o.author)),
+      h('strong', { class: 'option-title' }, o.title), ' · ', t('gov.by'), ' ', person(o.author, name(o.author)),
       o.actions.length ? h('ul', { class: 'actions' }, o.actions.map((a) => h('li', {}, h('code', {}, a)))) : h('div', { class: 'muted' }, t('gov.noActions'))))),
     h('h3', {}, t('gov.roster', { n: (p.roster ?? []).length })),
     h('table', { id: 'roster' }, h('thead', {}, h('tr', {}, h('th', {}, t('gov.member')), h('th', {}, t('gov.meetingWindow')), h('th', {}, t('gov.publicityWindow')), h('th', {}, t('gov.capacity')))),
-      h('tbody', {}, (r.roster ?? []).map((x) => h('tr', { data: { member: x.member } },
-        h('td', {}, person(x.member, name(x.member))), h('td', {}, dur(x.meeting)), h('td', {}, dur(x.publicity)), h('td', {}, String(x.capacity)))))),
+      h('tbody', {}, (p.roster ?? []).map((x) => h('tr', { data: { member: x.member } },
+        h('td', {}, person(x.member, name(x.member))), h('td', {}, dur(x.meeting_window)), h('td', {}, dur(x.publicity_window)), h('td', {}, String(x.capacity)))))),
     (p.rounds ?? []).map((rd) => roundView(p, rd, name)));
 }
 
@@ -214,29 +264,66 @@ function updateActions(el, r) {
   for (const f of el.querySelectorAll('[class*="phase-"]')) f.hidden = !f.classList.contains(`phase-${r.proposal.state}`);
 }
 
+/** Reads the comments, verified (saved for offline), and shows them. */
 async function readComments(app, el, id, actor, signal) {
-  let cs = [];
+  let r = null;
   let err = null;
+  let saved = null;
   try {
-    cs = (await app.remote.get(`/v1/proposals/${encodeURIComponent(id)}/comments`)).comments ?? [];
+    r = await fetchComments(app, id);
+    saveVerified('comments', id, r, r.height, r.time);
   } catch (e) {
     err = e;
+    if (unreachable(e)) saved = await loadVerified('comments', id);
   }
   if (signal.aborted) return;
+  showComments(app, el, id, actor, saved, saved ? null : r ?? err, signal);
+}
+
+/**
+ * The comments: r, a proven read (fetchComments), or an error; offline,
+ * saved (the last verified ones, r null). The form to comment, when there
+ * is an actor, is made once and kept across reads.
+ */
+function showComments(app, el, id, actor, saved, r, signal) {
+  const read = saved ? saved.value : r instanceof Error ? null : r;
+  let badge;
+  if (saved) {
+    badge = offlineBadge(saved);
+  } else if (read) {
+    badge = provenBadge(read);
+  } else {
+    badge = failureBadge(r ?? new Error(''));
+  }
+  badge.id = 'comments-badge';
+  el.dataset.state = saved ? 'offline' : read ? 'verified' : badge.dataset.state;
+  if (read) el.dataset.height = read.height;
+  const name = (x) => (read ? nameOf(read, x) : null);
+  // The list is drawn again at each read; the form stays where it is (a
+  // half-typed comment, the status of one being sent).
+  let body = el.querySelector('.comments-body');
+  if (!body) {
+    body = h('div', { class: 'comments-body' });
+    fill(el, body);
+  }
+  fill(body, h('h3', {}, t('gov.comments', { n: read ? read.total : '?' })), h('div', {}, badge),
+    read ? h('ul', { id: 'comment-list' }, (read.comments ?? []).map((c) => h('li', { class: 'comment', data: { index: c.index } },
+      person(c.author, name(c.author)), ' · ', when(c.time), h('pre', {}, c.text)))) : null);
+  if (actor && !signal.aborted && !el.querySelector('#comment-form')) el.append(commentForm(app, id, actor));
+}
+
+/** The form to comment on a proposal. */
+function commentForm(app, id, actor) {
   const text = h('textarea', { id: 'comment-text', rows: 2 });
   const status = statusLine('comment-status');
   const button = h('button', { type: 'submit', id: 'comment' }, t('gov.comment'));
-  const keep = el.querySelector('#comment-text')?.value ?? '';
-  text.value = keep;
-  fill(el, h('h3', {}, t('gov.comments', { n: cs.length })), h('p', { class: 'muted' }, t('gov.commentsUnproven')),
-    err ? failureBadge(err) : h('ul', { id: 'comment-list' }, cs.map((c) => h('li', {}, person(c.author, c.name), ' · ', when(c.time), h('pre', {}, c.text)))),
-    actor ? h('form', {
-      id: 'comment-form',
-      onsubmit: async (ev) => {
-        ev.preventDefault();
-        button.disabled = true;
-        await act(app, actor, 'comment', { proposal: id, text: text.value }, status);
-        button.disabled = false;
-      },
-    }, field(t('gov.commentLabel'), text), h('div', { class: 'row' }, button), status) : null);
+  return h('form', {
+    id: 'comment-form',
+    onsubmit: async (ev) => {
+      ev.preventDefault();
+      button.disabled = true;
+      await act(app, actor, 'comment', { proposal: id, text: text.value }, status);
+      button.disabled = false;
+    },
+  }, field(t('gov.commentLabel'), text), h('div', { class: 'row' }, button), status);
 }

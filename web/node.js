@@ -36,6 +36,7 @@ async function errorOf(resp) {
 export class Node {
   #source = null; // the shared EventSource, while someone listens
   #listeners = new Set();
+  #watching = false; // pagehide and pageshow are listened to
 
   constructor(base = '', { timeoutMs = 15_000, followTimeoutMs = FOLLOW_TIMEOUT_MS } = {}) {
     this.base = base.replace(/\/+$/, '');
@@ -86,29 +87,45 @@ export class Node {
   /**
    * Calls fn(event) for every commit event ({height, hash, time_ms, txs,
    * results}) until the returned function is called. One EventSource
-   * serves every listener; it closes with the last.
+   * serves every listener; it closes with the last, and when the page
+   * goes (pagehide: a stream left open may hold one of the browser's few
+   * connections to the node until the node ends it, which with the
+   * service worker in control made a later load wait a minute), to open
+   * again if the page comes back from the back-forward cache.
    */
   onCommit(fn) {
     this.#listeners.add(fn);
-    if (this.#source === null) {
-      this.#source = new EventSource(`${this.base}/v1/events`);
-      this.#source.addEventListener('commit', (m) => {
-        let ev;
-        try {
-          ev = JSON.parse(m.data);
-        } catch {
-          return;
-        }
-        for (const l of [...this.#listeners]) l(ev);
+    if (!this.#watching) {
+      this.#watching = true;
+      addEventListener('pagehide', () => this.#close());
+      addEventListener('pageshow', (ev) => {
+        if (ev.persisted && this.#listeners.size > 0) this.#open();
       });
     }
+    this.#open();
     return () => {
       this.#listeners.delete(fn);
-      if (this.#listeners.size === 0 && this.#source !== null) {
-        this.#source.close();
-        this.#source = null;
-      }
+      if (this.#listeners.size === 0) this.#close();
     };
+  }
+
+  #open() {
+    if (this.#source !== null) return;
+    this.#source = new EventSource(`${this.base}/v1/events`);
+    this.#source.addEventListener('commit', (m) => {
+      let ev;
+      try {
+        ev = JSON.parse(m.data);
+      } catch {
+        return;
+      }
+      for (const l of [...this.#listeners]) l(ev);
+    });
+  }
+
+  #close() {
+    this.#source?.close();
+    this.#source = null;
   }
 
   /**

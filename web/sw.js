@@ -1,7 +1,12 @@
 // The app's service worker: it keeps the app's files (and the network's
 // genesis) in the browser, so that the app opens without the node, and
-// serves them from there first, fetching each again in the background to
-// pick up a node's upgrade at the next load.
+// serves them from there first. At each load of the page it asks the node
+// for the page again, in the background: the node sends with every file
+// the app's version (X-Mass-App-Version, a hash of all its files), and
+// when the page's differs from the kept one, every file is fetched again,
+// so a node's upgrade is used from the load after. The genesis is fetched
+// again at each load. (Fetching every file again at every load, as this
+// worker first did, made a load with the worker slower than one without.)
 //
 // It handles only the files of FILES, by GET, of its own origin. The
 // node's API (/v1/…) is never touched here: the pages decide what to do
@@ -63,21 +68,35 @@ function fnv1a(s) {
 const CACHE = `mass-app-${fnv1a(FILES.join('\n'))}`;
 const URLS = new Map(FILES.map((f) => [new URL(f, self.location).href, f]));
 
+/** The header in which the node gives the app's version with each file. */
+const VERSION = 'X-Mass-App-Version';
+/** The page, whose version stands for the kept files'. */
+const PAGE = new URL('./', self.location).href;
+
+/**
+ * Fetches every file (bypassing the HTTP cache's freshness) and keeps it;
+ * the page last, so that its version is the kept files' only once all
+ * are. Fails if a file other than OPTIONAL's cannot be fetched.
+ */
 async function precache() {
   const cache = await caches.open(CACHE);
-  await Promise.all(FILES.map(async (f) => {
+  const get = async (f) => {
     const url = new URL(f, self.location).href;
     try {
       const resp = await fetch(url, { cache: 'no-cache' });
-      if (resp.ok) {
-        await cache.put(url, resp);
-        return;
-      }
+      if (resp.ok) return [url, resp];
       if (!OPTIONAL.has(f)) throw new Error(`${f}: HTTP ${resp.status}`);
     } catch (e) {
       if (!OPTIONAL.has(f)) throw e;
     }
-  }));
+    return null;
+  };
+  const got = (await Promise.all(FILES.map(get))).filter((x) => x !== null);
+  for (const [url, resp] of got) {
+    if (url !== PAGE) await cache.put(url, resp);
+  }
+  const page = got.find(([url]) => url === PAGE);
+  if (page) await cache.put(PAGE, page[1]);
 }
 
 self.addEventListener('install', (ev) => {
@@ -100,6 +119,18 @@ async function refresh(cache, url) {
   return resp;
 }
 
+/**
+ * Asks for the page again; if the app's version it comes with is not the
+ * kept page's (or the node sends none), fetches every file again.
+ */
+async function update(kept) {
+  const resp = await fetch(PAGE, { cache: 'no-cache' });
+  if (!resp.ok) return;
+  const v = resp.headers.get(VERSION);
+  if (v !== null && v === kept.headers.get(VERSION)) return;
+  await precache();
+}
+
 self.addEventListener('fetch', (ev) => {
   const req = ev.request;
   if (req.method !== 'GET') return;
@@ -111,11 +142,10 @@ self.addEventListener('fetch', (ev) => {
   ev.respondWith((async () => {
     const cache = await caches.open(CACHE);
     const hit = await cache.match(url);
-    const update = refresh(cache, url);
-    if (hit) {
-      ev.waitUntil(update.catch(() => {})); // in the background; offline is fine
-      return hit;
-    }
-    return update;
+    if (!hit) return refresh(cache, url);
+    // In the background; offline is fine.
+    if (url === PAGE) ev.waitUntil(update(hit).catch(() => {}));
+    else if (OPTIONAL.has(URLS.get(url))) ev.waitUntil(refresh(cache, url).catch(() => {}));
+    return hit;
   })());
 });

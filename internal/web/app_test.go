@@ -15,6 +15,7 @@ import (
 
 	"github.com/mass-consensus/mass/internal/app/tx"
 	"github.com/mass-consensus/mass/internal/crypto"
+	"github.com/mass-consensus/mass/internal/web/browsertest"
 )
 
 // screenshots makes TestAppInBrowser write pictures of the app's pages to
@@ -321,81 +322,75 @@ type ui struct {
 // with is u for a subtest: failures are the subtest's.
 func (u *ui) with(t *testing.T) *ui { return &ui{t: t, b: u.b, base: u.base} }
 
+// page is the browsertest.Page the helpers below drive.
+func (u *ui) page() *browsertest.Page {
+	return &browsertest.Page{TB: u.t, Ctx: u.b.ctx, Wait: waitTimeout}
+}
+
 // do runs actions on the page.
 func (u *ui) do(actions ...chromedp.Action[chromedp.Void]) {
 	u.t.Helper()
-	if err := chromedp.Do(u.b.ctx, actions...); err != nil {
-		u.t.Fatalf("on the page: %v", err)
-	}
+	u.page().Do(actions...)
 }
 
 // set sets the value of an input.
 func (u *ui) set(sel, value string) {
 	u.t.Helper()
-	u.do(chromedp.SetValue(chromedp.CSS(sel), value))
+	u.page().Set(sel, value)
 }
 
 // click clicks an element, once it is there and visible.
 func (u *ui) click(sel string) {
 	u.t.Helper()
-	u.do(chromedp.Click(chromedp.CSS(sel)))
+	u.page().Click(sel)
 }
 
 // waitFor waits until a JS expression is true.
 func (u *ui) waitFor(expr string) {
 	u.t.Helper()
-	if _, err := chromedp.Run(u.b.ctx, chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingTimeout(waitTimeout))); err != nil {
-		body, _ := chromedp.Run(u.b.ctx, chromedp.Evaluate[string](`document.querySelector('main')?.innerText ?? ''`))
-		u.t.Fatalf("waiting for %s: %v\nthe page shows:\n%s", expr, err, body)
-	}
+	u.page().WaitFor(expr)
 }
 
 // eval evaluates a JS expression.
 func eval[T any](u *ui, expr string) T {
 	u.t.Helper()
-	v, err := chromedp.Run(u.b.ctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
-	if err != nil {
-		u.t.Fatalf("evaluating %s: %v", expr, err)
-	}
-	return v
+	return browsertest.Eval[T](u.page(), expr)
 }
 
 // text is the text of the first element matching a CSS selector ("" if none).
 func (u *ui) text(sel string) string {
 	u.t.Helper()
-	return eval[string](u, fmt.Sprintf(`document.querySelector(%q)?.textContent ?? ''`, sel))
+	return u.page().Text(sel)
 }
 
 // attr is an attribute of the first element matching sel ("" if none).
 func (u *ui) attr(sel, name string) string {
 	u.t.Helper()
-	return eval[string](u, fmt.Sprintf(`document.querySelector(%q)?.getAttribute(%q) ?? ''`, sel, name))
+	return u.page().Attr(sel, name)
 }
 
 // value is the value of an input.
 func (u *ui) value(sel string) string {
 	u.t.Helper()
-	return eval[string](u, fmt.Sprintf(`document.querySelector(%q)?.value ?? ''`, sel))
+	return u.page().Value(sel)
 }
 
 func (u *ui) exists(sel string) bool {
 	u.t.Helper()
-	return eval[bool](u, fmt.Sprintf(`!!document.querySelector(%q)`, sel))
+	return u.page().Exists(sel)
 }
 
 // visit goes to a route of the app (a hash) in the same page.
 func (u *ui) visit(hash string) {
 	u.t.Helper()
-	// The same hash again makes no hashchange: go through another.
-	eval[bool](u, fmt.Sprintf(`(location.hash === %[1]q && (location.hash = '#/'), location.hash = %[1]q, true)`, hash))
+	u.page().Visit(hash)
 }
 
 // load opens url in a new page load (the app starts again: the wallet is
 // locked).
 func (u *ui) load(url string) {
 	u.t.Helper()
-	u.do(chromedp.Navigate("about:blank"), chromedp.Navigate(url))
-	u.waitFor(`document.body?.dataset.app === 'ready'`)
+	u.page().Load(url)
 }
 
 // expectAccount checks the verified account the page shows.

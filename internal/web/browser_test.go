@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -18,37 +16,13 @@ import (
 	"github.com/mass-consensus/mass/internal/apijson"
 	"github.com/mass-consensus/mass/internal/app/state"
 	"github.com/mass-consensus/mass/internal/chain"
+	"github.com/mass-consensus/mass/internal/web/browsertest"
 	"github.com/mass-consensus/mass/light"
 )
 
 // browserTimeout bounds each test's use of the browser: starting it,
 // loading the page and every evaluation.
 const browserTimeout = 2 * time.Minute
-
-// chromiumNames are the executables tried, in order, when MASS_CHROMIUM
-// does not name one.
-var chromiumNames = []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "headless_shell"}
-
-// findChromium returns the browser to run: $MASS_CHROMIUM, or the first of
-// chromiumNames on the PATH; "" if none.
-func findChromium() string {
-	if p := os.Getenv("MASS_CHROMIUM"); p != "" {
-		return p
-	}
-	for _, name := range chromiumNames {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	return ""
-}
-
-// browserRequired says whether a missing browser fails the tests
-// (MASS_BROWSER_REQUIRED set, and not to "0") rather than skipping them.
-func browserRequired() bool {
-	v := os.Getenv("MASS_BROWSER_REQUIRED")
-	return v != "" && v != "0"
-}
 
 // browser is a headless Chromium with one tab on the test server's page.
 type browser struct {
@@ -61,46 +35,10 @@ type browser struct {
 // newBrowser starts a headless Chromium with a fresh profile and opens the
 // app's page at base, waiting until the page has loaded the light client
 // and found WebCrypto Ed25519. Without a Chromium the test is skipped, or
-// fails if MASS_BROWSER_REQUIRED is set.
-func newBrowser(t *testing.T, base string) *browser {
+// fails if MASS_BROWSER_REQUIRED is set (package browsertest).
+func newBrowser(t testing.TB, base string) *browser {
 	t.Helper()
-	path := findChromium()
-	if path == "" {
-		msg := "no Chromium found (tried $MASS_CHROMIUM and " + strings.Join(chromiumNames, ", ") +
-			" on the PATH): install Debian's chromium package (apt-get install -y chromium)"
-		if browserRequired() {
-			t.Fatal(msg + "; MASS_BROWSER_REQUIRED is set, so this is a failure")
-		}
-		t.Skip(msg + "; set MASS_BROWSER_REQUIRED=1 to make this a failure")
-	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(path),
-		chromedp.Headless,
-		chromedp.NoSandbox, // the tests may run as root
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("mute-audio", true),
-	)
-	timeout, cancelTimeout := context.WithTimeout(context.Background(), browserTimeout)
-	alloc, cancelAlloc := chromedp.NewExecAllocator(timeout, opts...)
-	ctx, cancelTab := chromedp.NewContext(alloc)
-	// Runs before t.TempDir's removal (cleanups run last first): the
-	// browser is gone before its profile is deleted.
-	t.Cleanup(func() {
-		cancelTab()
-		cancelAlloc()
-		cancelTimeout()
-	})
-	// The first Do starts the browser and binds it to ctx (bounded by
-	// browserTimeout).
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("starting %s: %v", path, err)
-	}
+	ctx := browsertest.Start(t, browserTimeout)
 	b := &browser{ctx: ctx}
 	if err := chromedp.Listen(ctx, b.listen); err != nil {
 		t.Fatalf("listening to the page: %v", err)

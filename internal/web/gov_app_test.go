@@ -220,10 +220,7 @@ func rewriteAnswer(resp *http.Response, edit func(a map[string]any)) error {
 // waitLong waits until a JS expression is true, for up to d.
 func (u *ui) waitLong(expr string, d time.Duration) {
 	u.t.Helper()
-	if _, err := chromedp.Run(u.b.ctx, chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingTimeout(d))); err != nil {
-		body, _ := chromedp.Run(u.b.ctx, chromedp.Evaluate[string](`document.querySelector('main')?.innerText ?? ''`))
-		u.t.Fatalf("waiting for %s: %v\nthe page shows:\n%s", expr, err, body)
-	}
+	u.page().WaitLong(expr, d)
 }
 
 // choose sets a select's value and tells the page.

@@ -15,9 +15,13 @@ package web
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
 	"io/fs"
 	"net/http"
 	"path"
+	"strings"
 	"time"
 
 	webfiles "github.com/mass-consensus/mass/web"
@@ -91,11 +95,19 @@ func genesisHandler(genesis []byte) http.Handler {
 	})
 }
 
+// VersionHeader is the header in which every file of the app comes with
+// the app's version: a hash of all its files. The service worker
+// (web/sw.js) fetches every file again only when the page's changes.
+const VersionHeader = "X-Mass-App-Version"
+
 // newHandler serves the files of fsys for GET and HEAD: each with its
-// content type, "nosniff", and "no-cache" (a cached copy is revalidated,
-// so a node's upgrade reaches the browser at the next load).
+// content type, "nosniff", "no-cache" (a cached copy is revalidated, so a
+// node's upgrade reaches the browser at the next load), a strong ETag of
+// its content (so a revalidation is answered 304, without the file) and
+// the app's version (VersionHeader).
 func newHandler(fsys fs.FS) http.Handler {
 	files := http.FileServerFS(fsys)
+	tags, version := fileTags(fsys)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			w.Header().Set("Allow", "GET, HEAD")
@@ -111,6 +123,33 @@ func newHandler(fsys fs.FS) http.Handler {
 		}
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		w.Header().Set("Cache-Control", "no-cache")
+		w.Header().Set(VersionHeader, version)
+		if tag, ok := tags[strings.TrimPrefix(name, "/")]; ok {
+			w.Header().Set("ETag", tag) // http.FileServer answers If-None-Match with it
+		}
 		files.ServeHTTP(w, r)
 	})
+}
+
+// fileTags returns a strong ETag for each file of fsys (by its path, as
+// fs.WalkDir gives it), from a SHA-256 of its content, and the version of
+// them all: a SHA-256 of every path and tag. A file that cannot be read
+// gets no tag (the file server answers for it).
+func fileTags(fsys fs.FS) (map[string]string, string) {
+	tags := map[string]string{}
+	all := sha256.New()
+	_ = fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return nil // what cannot be read is served (or refused) as it is
+		}
+		data, err := fs.ReadFile(fsys, p)
+		if err != nil {
+			return nil
+		}
+		sum := sha256.Sum256(data)
+		tags[p] = `"` + hex.EncodeToString(sum[:16]) + `"`
+		fmt.Fprintf(all, "%s %s\n", p, tags[p]) // in WalkDir's lexical order
+		return nil
+	})
+	return tags, hex.EncodeToString(all.Sum(nil)[:16])
 }

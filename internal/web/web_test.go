@@ -93,6 +93,32 @@ func TestHandlerServesTheApp(t *testing.T) {
 			t.Errorf("%s: %s, want 404", p, resp.Status)
 		}
 	}
+	// Every file comes with the app's version and a strong ETag of its
+	// content: a revalidation is answered 304, without the file.
+	versions := map[string]bool{}
+	for _, p := range []string{"/", "/app.js", "/light/chain.js", "/sw.js", "/app.css"} {
+		resp, _ := get(p)
+		tag := resp.Header.Get("ETag")
+		versions[resp.Header.Get(VersionHeader)] = true
+		if len(tag) != 34 || tag[0] != '"' || resp.Header.Get("Cache-Control") != "no-cache" {
+			t.Errorf("%s: ETag %q, Cache-Control %q", p, tag, resp.Header.Get("Cache-Control"))
+			continue
+		}
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+p, nil)
+		req.Header.Set("If-None-Match", tag)
+		again, err := httpClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(again.Body)
+		again.Body.Close()
+		if again.StatusCode != http.StatusNotModified || len(body) != 0 {
+			t.Errorf("%s revalidated: %s, %d bytes", p, again.Status, len(body))
+		}
+	}
+	if len(versions) != 1 || versions[""] {
+		t.Errorf("the files give the versions %v, want one", versions)
+	}
 	resp, err := httpClient.Post(srv.URL+"/light.js", "text/plain", strings.NewReader("x"))
 	if err != nil {
 		t.Fatal(err)

@@ -74,16 +74,29 @@ export async function fetchProposal(app, id) {
 }
 
 /**
- * Reads the registry and the domains (GET /v1/governance?prove=1),
- * verified, and rebuilds them from the proven records. Returns the
- * proven read with `governance` (the rebuilt view). The answer's executors
- * are not used (see fetchExecutors).
+ * Reads the registry, the domains and the executors (GET
+ * /v1/governance?prove=1), verified, and rebuilds them from the proven
+ * records: the proofs are of the registry's record, the domains', then
+ * the executors' record and the accounts it names, each once. Returns the
+ * proven read with `governance` and `executors` (the rebuilt views).
  */
 export async function fetchGovernance(app) {
-  const r = await fetchProven(app, '/v1/governance', (a) => [a.governance?.record, ...(a.governance?.domains ?? []).map((d) => d.record)]);
+  const named = (a) => [a.governance?.record, ...(a.governance?.domains ?? []).map((d) => d.record)];
+  const r = await fetchProven(app, '/v1/governance', (a) => {
+    const n = named(a);
+    const ps = Array.isArray(a.proofs) ? a.proofs : [];
+    return [...n, ...ps.slice(n.length).map((p) => p?.key)];
+  });
   const v = await governanceView(recordReader(r.values));
   checkView(r.answer.governance, v, 'governance view');
-  return kept(r, { governance: v });
+  const e = await executorsView(recordReader(r.values));
+  const want = [...new Set([...named(r.answer), ...e.records].map((k) => String(k).toLowerCase()))];
+  const have = r.answer.proofs.map((p) => String(p.key).toLowerCase());
+  if (have.length !== want.length || have.some((k, i) => k !== want[i])) {
+    throw new ProofError(Check.RECORD, `the governance answer's proofs are of ${have.length} records, its views are read from ${want.length}`);
+  }
+  checkView({ executors: r.answer.executors ?? [] }, { executors: e.executors }, 'executors');
+  return kept(r, { governance: v, executors: e.executors });
 }
 
 /** Reads a page of a domain's proposals (GET /v1/proposals?domain=…), verified and rebuilt: `list`. */

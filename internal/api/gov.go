@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 
 	"github.com/mass-consensus/mass/internal/apijson"
@@ -268,9 +269,17 @@ func (s *Server) governance(w http.ResponseWriter, r *http.Request) {
 	}
 	out := apijson.Governance{Height: height, Governance: v, Executors: ex.List}
 	if prove {
+		// Every record the answer is built from, once each: the
+		// registry, the domains, then the executors' record and the
+		// accounts it names (as a gateway rebuilds it).
 		records := []string{v.Record}
 		for _, d := range v.Domains {
 			records = append(records, d.Record)
+		}
+		for _, k := range ex.Records {
+			if !slices.Contains(records, k) {
+				records = append(records, k)
+			}
 		}
 		if out.Proofs, ok = s.proofsOf(w, height, records); !ok {
 			return

@@ -21,8 +21,8 @@ const (
 	CodeSaleBadSig      = "sale_bad_signature" // 400: the ask is not signed by the buyer
 	CodeSaleNotNode     = "sale_not_node"      // 403: this node is not in the sale's node set
 	CodeSaleDuplicate   = "sale_duplicate"     // 409: the identity was stamped for another request
-	CodeSaleFull        = "sale_full"          // 429: this node stamped as many identities as it may for the sale
-	CodeSaleTooMany     = "sale_too_many"      // 429: this node stamps for as many sales as it may
+	CodeSaleFull        = "sale_full"          // 409: this node stamped as many identities as it may for the sale
+	CodeSaleTooMany     = "sale_too_many"      // 409: this node stamps for as many sales as it may
 	CodeRateLimited     = "rate_limited"       // 429: too many stamp requests from this address (Retry-After)
 	CodeSaleUnavailable = "sale_unavailable"   // 404: this node does not stamp (no key or no application)
 )

@@ -2,7 +2,9 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -18,6 +20,7 @@ import (
 	"github.com/mass-consensus/mass/internal/crypto"
 	"github.com/mass-consensus/mass/internal/genesis"
 	"github.com/mass-consensus/mass/internal/store/mem"
+	"github.com/mass-consensus/mass/light"
 )
 
 const saleChain = "sale-test"
@@ -363,6 +366,37 @@ func TestSaleReads(t *testing.T) {
 	if lose.Outcome != apijson.OutcomeLost || lose.Request == nil || lose.Result != nil {
 		t.Fatalf("carol: %+v", lose)
 	}
+	// The light client proves both outcomes, and refuses mixed answers.
+	lc, err := light.New(mustJSON(t, n.gen))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(n.srv)
+	defer hs.Close()
+	remote := &light.Remote{Base: hs.URL}
+	bobID, _ := light.ParseAccountID(n.bob.Public().ID().String())
+	carolID, _ := light.ParseAccountID(n.carol.Public().ID().String())
+	wo, err := lc.ProveSaleOutcome(context.Background(), remote, 1, bobID, 0)
+	if err != nil || !wo.Won || wo.Granted != 2 || !wo.Kept || wo.Fair != at {
+		t.Fatalf("bob's outcome: %+v %v", wo, err)
+	}
+	lo, err := lc.ProveSaleOutcome(context.Background(), remote, 1, carolID, 0)
+	if err != nil || lo.Won || !lo.Closed || !lo.Kept || lo.Fair != at+10 {
+		t.Fatalf("carol's outcome: %+v %v", lo, err)
+	}
+	bs, bq, br, _ := remote.SaleBuyer(context.Background(), 1, bobID, 0)
+	cs, cq, cr, _ := remote.SaleBuyer(context.Background(), 1, carolID, 0)
+	for name, leaves := range map[string][3]*light.Leaf{
+		"bob's result for carol": {cs, cq, br}, "bob's request for carol": {cs, bq, cr},
+		"carol's result absent for bob": {bs, bq, cr},
+	} {
+		if _, err := lc.VerifySaleOutcome(1, carolID, leaves[0], leaves[1], leaves[2]); !errors.Is(err, light.ErrInvalid) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	if _, err := lc.VerifySaleOutcome(1, bobID, bs, bq, cr); !errors.Is(err, light.ErrInvalid) {
+		t.Errorf("carol's result proof for bob: %v", err)
+	}
 	for path, want := range map[string]int{
 		"/v1/sales/9": http.StatusNotFound, "/v1/sales/x": http.StatusBadRequest,
 		"/v1/sales/1/buyers/abc": http.StatusBadRequest, "/v1/sales/9/buyers/" + n.bob.Public().String(): http.StatusNotFound,
@@ -375,6 +409,14 @@ func TestSaleReads(t *testing.T) {
 			t.Errorf("%s: %d %s, want %d", path, rec.Code, rec.Body, want)
 		}
 	}
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
 }
 
 func sortStamps(s []sale.Stamp) {

@@ -426,3 +426,28 @@ func sortStamps(s []sale.Stamp) {
 		}
 	}
 }
+
+// BenchmarkStampRoute measures the stamping route through ServeHTTP, one
+// fresh member... non-member identity per request (decode, the sale and
+// account reads, the buyer's signature, the proof of work, the Stamper's
+// signature).
+func BenchmarkStampRoute(b *testing.B) {
+	t := &testing.T{}
+	n := newSaleNet(t, Stamping{Rate: 1e9, Burst: 1 << 30, MaxPerSale: 1 << 30})
+	sl := n.open()
+	n.clock = sl.Opens
+	asks := make([][]byte, b.N)
+	for i := range asks {
+		seed := make([]byte, crypto.SeedSize)
+		copy(seed, fmt.Sprint(i))
+		k, _ := crypto.KeyFromSeed(seed)
+		nonce, _ := sale.SolvePoW(saleChain, 1, k.Public(), sl.Params.Difficulty, 0, 1<<20)
+		asks[i] = askOf(k, 1, 1, nonce).Marshal()
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if rec := n.post("10.0.0.1:1", "/v1/sales/1/stamps", "application/octet-stream", asks[i]); rec.Code != http.StatusOK {
+			b.Fatalf("%d %s", rec.Code, rec.Body)
+		}
+	}
+}

@@ -56,7 +56,10 @@ func TestSaleCalls(t *testing.T) {
 	sl := &sale.Sale{ID: 3, Params: sale.Params{Item: "A", Supply: 1, PerRequest: 1, Window: 10, MaxAge: 1000, MaxRequests: 1},
 		Opens: 1, Closes: 11, Nodes: []crypto.PublicKey{node.Public()}, State: sale.StateOpen}
 	v := apijson.SaleViewOf(sl)
-	saleAnswer := func(height uint64) string { raw, _ := json.Marshal(apijson.Sale{Height: height, Sale: &v}); return string(raw) }
+	saleAnswer := func(height uint64) string {
+		raw, _ := json.Marshal(apijson.Sale{Height: height, Sale: &v})
+		return string(raw)
+	}
 	n.answer("GET /v1/sales/3", http.StatusOK, saleAnswer(5))
 	if s, err := c.Sale(ctx, 3, At{Height: 5}); err != nil || s.Sale.ID != 3 {
 		t.Fatalf("%+v %v", s, err)

@@ -21,6 +21,7 @@ Usage:
   mass members [flags]     list the organization's members and applicants (checked against its counts)
   mass proposal CMD        governance: create, join, option, comment, vote, freeze, review,
                            challenge, show, list, domains ('mass proposal help')
+  mass sale CMD            fair ticket sales: open, stamp, request, show, results ('mass sale help')
   mass verify [flags]      prove an account (or the organization) from the genesis file alone
   mass gateway [flags]     serve the app and a verified read API over nodes it does not trust
   mass sim [flags]         run the deterministic Byzantine simulator
@@ -62,6 +63,8 @@ func main() {
 		err = runMembers(os.Args[2:])
 	case "proposal":
 		err = runProposal(os.Args[2:])
+	case "sale":
+		err = runSale(os.Args[2:])
 	case "verify":
 		err = runVerify(os.Args[2:])
 	case "gateway":

@@ -24,6 +24,7 @@
 //	     /v1/challenges          a signed transaction of that type (as POST /v1/txs)
 //	(the GET routes above take ?height=H and ?prove=1, which adds a proof of
 //	each record the answer is built from)
+//	POST /v1/sales/{id}/stamps, GET /v1/sales[/{id}[/buyers/{account}]]  fair ticket sales (sale.go)
 //	GET  /v1/status              the node's status
 //	GET  /v1/events              commits, as server-sent events
 //	GET  /metrics                Prometheus metrics
@@ -144,6 +145,7 @@ type Server struct {
 	budget    *budget      // the request bodies' bytes (Limits.BodyBudget)
 	conns     connUsage    // of the Listener
 	app       http.Handler // what is outside /v1/ and /metrics (SetApp); nil: 404
+	stamps    *stamping    // POST /v1/sales/{id}/stamps (SetStamping); nil: 404
 
 	done     chan struct{} // closed by Shutdown
 	stopOnce sync.Once
@@ -188,6 +190,7 @@ func New(b Backend, m Metrics, logger *slog.Logger) *Server {
 	s.mux.HandleFunc("GET /v1/members", s.members)
 	s.mux.HandleFunc("GET /metrics", s.serveMetrics)
 	s.registerGovernance()
+	s.registerSales()
 	return s
 }
 

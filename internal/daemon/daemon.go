@@ -151,6 +151,9 @@ func StartWith(h *home.Home, logger *slog.Logger, opts Options) (_ *Daemon, err 
 	}
 	if appState != nil {
 		d.api.SetState(appState)
+		if err := d.api.SetStamping(api.Stamping{Key: h.Key}); err != nil { // sales' stamps (docs/SALE.md)
+			return nil, fmt.Errorf("daemon: %w", err)
+		}
 	}
 	if opts.App != nil {
 		d.api.SetApp(opts.App)

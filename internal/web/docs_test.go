@@ -120,6 +120,7 @@ func TestScreenshotCommand(t *testing.T) {
 	for _, p := range pngs {
 		have = append(have, strings.TrimSuffix(filepath.Base(p), ".png"))
 	}
+	slices.Sort(have)
 	want := slices.Sorted(maps.Keys(taken))
 	if !slices.Equal(have, want) {
 		t.Errorf("docs/screenshots/ holds %v; the tests take %v", have, want)

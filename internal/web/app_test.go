@@ -18,13 +18,17 @@ import (
 	"github.com/mass-consensus/mass/internal/web/browsertest"
 )
 
-// screenshots makes TestAppInBrowser write pictures of the app's pages to
-// docs/screenshots/ (go test ./internal/web -run TestAppInBrowser
-// -web.screenshots).
+// screenshots makes the browser tests write pictures of the app's pages to
+// docs/screenshots/: screenshotCommand makes them all.
 var screenshots = flag.Bool("web.screenshots", false, "write screenshots of the app's pages to docs/screenshots/")
 
 // screenshotDir is where the screenshots go, from this package's directory.
 const screenshotDir = "../../docs/screenshots"
+
+// screenshotCommand runs every test that takes screenshots (docs/GUIDE.md,
+// docs/GUIDE.zh.md and web/README.md give it; TestScreenshotCommand checks
+// that they do, and that it names every test calling screenshot).
+const screenshotCommand = `go test ./internal/web -run 'TestAppInBrowser|TestGovernanceInBrowser|TestMembersInBrowser|TestAppOffline' -web.screenshots`
 
 // waitTimeout bounds each wait for the page.
 const waitTimeout = 30 * time.Second
@@ -210,6 +214,7 @@ func TestAppInBrowser(t *testing.T) {
 		if u.exists("#balance") || u.exists("#name") || strings.Contains(u.text("#account"), "10,025") {
 			t.Errorf("the page shows data from a proof that failed: %q", u.text("#account"))
 		}
+		u.screenshot("proof-failed")
 	})
 
 	t.Run("an unreachable node", func(t *testing.T) {
@@ -414,8 +419,9 @@ func (u *ui) screenshot(name string) {
 	if !*screenshots {
 		return
 	}
-	// Let the last render settle.
-	u.do(chromedp.Sleep(200 * time.Millisecond))
+	// Let the last render reach the screen: the fonts loaded, then two
+	// frames drawn.
+	eval[bool](u, `document.fonts.ready.then(() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(() => done(true)))))`)
 	png, err := chromedp.Run(u.b.ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		u.t.Fatal(err)

@@ -299,6 +299,8 @@ func TestGovernanceInBrowser(t *testing.T) {
 	if !strings.Contains(u.text("#domain"), "meeting_min") || !strings.HasPrefix(u.text("#gov #badge"), "✓ verified at height") {
 		t.Errorf("the domain reads %q", u.text("#domain"))
 	}
+	u.waitFor(`['verified', 'failed'].includes(document.querySelector('#proposal-list')?.dataset.state) && ['verified', 'failed'].includes(document.querySelector('#executors')?.dataset.state)`)
+	u.screenshot("governance")
 	u.choose("#create-actor", alice)
 	u.set("#create-title", "Where do we have lunch?")
 	u.set("#create-body", "Pick one.")
@@ -418,6 +420,11 @@ func TestGovernanceInBrowser(t *testing.T) {
 	}
 	u.waitLong(`document.querySelector('#proposal')?.dataset.phase === 'executed'`, phaseTimeout)
 	u.screenshot("proposal-executed")
+	u.click("#lang-switch")
+	u.waitFor(`document.querySelector('#proposal')?.dataset.state === 'verified' && document.querySelector('#proposal-winner')?.textContent === 'The park' && document.querySelector('#nav-wallet')?.textContent === '钱包'`)
+	u.screenshot("proposal-executed-zh")
+	u.click("#lang-switch")
+	u.waitFor(`document.querySelector('#proposal')?.dataset.state === 'verified' && document.querySelector('#nav-wallet')?.textContent === 'Wallet'`)
 	if strings.Contains(u.text("#proposal"), n.key(t, "alice").Public().ID().String()[:8]) {
 		t.Errorf("the page shows alice's ID where it has her name")
 	}

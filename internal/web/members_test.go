@@ -100,6 +100,8 @@ func TestMembersInBrowser(t *testing.T) {
 	if u.exists("#org-member-list tr[data-applying='no'] .decide-accept") {
 		t.Error("a member's row has a decision button")
 	}
+	u.waitFor(`document.querySelector('#org-card')?.dataset.state === 'verified'`)
+	u.screenshot("org")
 	u.click(row + " .decide-accept")
 	u.waitFor(`['committed', 'failed', 'refused', 'invalid', 'timeout'].includes(document.querySelector('#decide-status')?.dataset.state)`)
 	if st := u.attr("#decide-status", "data-state"); st != "committed" {
@@ -112,6 +114,8 @@ func TestMembersInBrowser(t *testing.T) {
 	}
 	u.click("#lang-switch")
 	u.waitFor(`document.querySelector('#org-members-complete')?.textContent.startsWith('✓ 完整：4 名成员')`)
+	u.waitFor(`document.querySelector('#org-card')?.dataset.state === 'verified' && document.querySelector('#my-role')?.dataset.value === 'supervisor'`)
+	u.screenshot("org-zh")
 	u.click("#lang-switch")
 
 	// A node that hides a member.

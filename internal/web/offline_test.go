@@ -16,6 +16,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/chromedp/chromedp"
+
 	webfiles "github.com/mass-consensus/mass/web"
 )
 
@@ -196,6 +198,7 @@ func TestAppOffline(t *testing.T) {
 	b := newBrowser(t, f.url)
 	u := &ui{t: t, b: b, base: f.url}
 	alice, bob := n.key(t, "alice").Public().String(), n.key(t, "bob").Public().String()
+	u.do(chromedp.EmulateViewport(1100, 860))
 	u.waitFor(`document.body.dataset.app === 'ready'`)
 	// The worker installs and takes the page.
 	u.waitFor(`!!navigator.serviceWorker.controller && navigator.serviceWorker.controller.state === 'activated'`)
@@ -220,6 +223,7 @@ func TestAppOffline(t *testing.T) {
 	if got := u.attr("#balance", "data-value"); got != "10000" {
 		t.Errorf("offline, the balance is %s", got)
 	}
+	u.screenshot("offline")
 	u.click("#lang-switch")
 	u.waitFor(`document.querySelector('#badge')?.textContent.startsWith('⚠ 离线 — 已在高度 ` + height + `')`)
 	u.click("#lang-switch")
@@ -253,6 +257,7 @@ func TestAppOffline(t *testing.T) {
 	if got := u.text(`#outbox-list li.outbox-item:nth-child(2) .outbox-state`); !strings.HasPrefix(got, "refused: rejected: balance ") {
 		t.Errorf("the second item says %q", got)
 	}
+	u.screenshot("outbox")
 	if got := n.balance(t, "bob"); got != 10_025 {
 		t.Errorf("bob has %d on the node, want 10025", got)
 	}
@@ -266,12 +271,15 @@ func TestAppOffline(t *testing.T) {
 	if got := u.text("#net-self-state"); !strings.HasPrefix(got, "reachable: node 0, height ") {
 		t.Errorf("the network page says %q", got)
 	}
+	u.screenshot("network")
 	f.setCut(true)
 	u.waitFor(`document.querySelector('#node-0')?.dataset.reachable === 'no' && document.querySelector('#net-self')?.dataset.reachable === 'no'`)
 	f.setCut(false)
 	u.waitFor(`document.querySelector('#node-0')?.dataset.reachable === 'yes'`)
 	u.click("#lang-switch")
 	u.waitFor(`document.querySelector('#net-self-state')?.textContent.startsWith('可达：节点 0')`)
+	u.waitFor(`Number(document.querySelector('#net-line')?.dataset.points) >= 2`)
+	u.screenshot("network-zh")
 	u.click("#lang-switch")
 
 }

@@ -160,8 +160,13 @@ async function loadGenesis() {
   }
 }
 
+/** While the header shows the organization's offline name: the retry. */
+let orgRetry = 0;
+
 async function showOrganization() {
   if (!app.client) return;
+  clearTimeout(orgRetry);
+  orgRetry = 0;
   try {
     const o = await app.client.fetchOrganization(app.remote);
     saveVerified('organization', '', o, o.height, Number(o.time));
@@ -170,6 +175,8 @@ async function showOrganization() {
     // the name is a courtesy: the pages say what failed; offline, the last verified one
     const s = unreachable(e) ? await loadVerified('organization', '') : null;
     if (s) fill(document.getElementById('org'), h('span', { class: 'offline', title: t('offline.label', { height: s.height, time: timeText(s.timeMs, lang()) }) }, s.value.organization.name));
+    // read again when the node may be back (the browser's online event, or in 10 s)
+    if (unreachable(e)) orgRetry = setTimeout(showOrganization, 10_000);
   }
 }
 
@@ -205,6 +212,7 @@ async function main() {
   drawFooter();
   document.body.dataset.app = 'ready';
   showOrganization();
+  addEventListener('online', showOrganization);
   app.outbox?.start();
   registerWorker();
 }

@@ -48,7 +48,7 @@ export const STRINGS = {
     'org.refuse': "Refuse",
     'org.membersTitle': "Members and roles",
     'org.membersLoading': "Listing the members and verifying each record…",
-    'org.membersComplete': "complete: {members} members and {applicants} applicants, as many as the proven organization record counts",
+    'org.membersComplete': "complete: {members} {members|member|members} and {applicants} {applicants|applicant|applicants}, as many as the proven organization record counts",
     'org.membersID': "ID",
     'org.membersName': "Name",
     'org.membersRole': "Role",
@@ -553,7 +553,7 @@ export const STRINGS = {
     'account.absent': '没有账户持有此密钥：已在高度 {height} 证明不存在。',
     'role.guest': '访客',
     'role.member': '成员',
-    'role.supervisor': '监事',
+    'role.supervisor': '主管',
 
     'transfer.title': '转账',
     'transfer.intro': '转账需要双方签名：您在这里签名，然后把链接发给收款人；对方联署后，任何一方都可以提交。',
@@ -698,8 +698,14 @@ export function setLang(l) {
   document.documentElement.lang = l === 'zh' ? 'zh-CN' : 'en';
 }
 
-/** The string of key in the current language, with {name}s replaced from params. */
+/**
+ * The string of key in the current language, with {name}s replaced from
+ * params, and {name|one|other} by "one" when params[name] is 1, else
+ * "other" (English plurals: "{n} {n|member|members}").
+ */
 export function t(key, params = {}) {
   const s = STRINGS[current][key] ?? STRINGS.en[key] ?? key;
-  return s.replace(/\{(\w+)\}/g, (m, k) => (k in params ? String(params[k]) : m));
+  return s
+    .replace(/\{(\w+)\|([^|}]*)\|([^}]*)\}/g, (m, k, one, other) => (k in params ? (Number(params[k]) === 1 ? one : other) : m))
+    .replace(/\{(\w+)\}/g, (m, k) => (k in params ? String(params[k]) : m));
 }

@@ -78,7 +78,7 @@ func TestMembersInBrowser(t *testing.T) {
 	if got := u.attr("#org-members-card", "data-members") + " " + u.attr("#org-members-card", "data-applicants"); got != "3 1" {
 		t.Fatalf("the list counts %q members and applicants, want 3 1", got)
 	}
-	if got := u.text("#org-members-complete"); got != "✓ complete: 3 members and 1 applicants, as many as the proven organization record counts" {
+	if got := u.text("#org-members-complete"); got != "✓ complete: 3 members and 1 applicant, as many as the proven organization record counts" {
 		t.Errorf("the completeness line says %q", got)
 	}
 	if got := u.text("#org-members-card #badge"); !strings.HasPrefix(got, "✓ verified at height ") {

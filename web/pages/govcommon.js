@@ -9,7 +9,8 @@ import { TxError } from '../tx.js';
 import * as govtx from '../govtx.js';
 import { nextNonce, release, reserve, reserved } from '../nonces.js';
 import { h, fill, short } from '../dom.js';
-import { t } from '../i18n.js';
+import { lang, t } from '../i18n.js';
+import { timeText } from '../offline.js';
 import { errorText } from './common.js';
 
 /** An error's message, governance wording for a transaction that cannot be built. */
@@ -27,13 +28,16 @@ export function person(id, name) {
 
 /** A u64 of milliseconds as a duration for people. */
 export function dur(ms) {
-  return govtx.formatDuration(BigInt(ms ?? 0));
+  const n = BigInt(ms ?? 0);
+  // Under a minute with a fraction of a second: "1.5s", not "1s500ms".
+  if (n < 60000n && n % 1000n !== 0n) return `${Number(n) / 1000}s`;
+  return govtx.formatDuration(n);
 }
 
 /** A block time (ms since 1970) for people. */
 export function when(ms) {
   const n = Number(ms);
-  return n ? new Date(n).toLocaleString() : '—';
+  return n ? timeText(n, lang()) : '—';
 }
 
 /**

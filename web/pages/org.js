@@ -79,6 +79,10 @@ async function draw(app, root, signal) {
       fill(me, failureBadge(e));
       list.myRole = 'none';
     }
+    // Apply is for those who are not members; decide for supervisors.
+    const role = list.myRole;
+    root.querySelector('#apply-form')?.toggleAttribute('hidden', role === 'member' || role === 'supervisor');
+    root.querySelector('#decide-form')?.toggleAttribute('hidden', role !== 'supervisor');
     if (list.result && !signal.aborted) drawMembers();
   };
   actor.el.querySelector('select').addEventListener('change', readMe);

@@ -33,6 +33,8 @@ export function section(app, signal) {
     }
     if (signal.aborted) return;
     card.dataset.count = items.length;
+    // "Submit now" only while something waits to be submitted.
+    card.querySelector('#outbox-retry')?.toggleAttribute('hidden', !items.some((it) => it.state === 'waiting'));
     if (items.length === 0) {
       fill(list, h('li', { class: 'muted', id: 'outbox-empty' }, t('outbox.empty')));
       return;

@@ -167,7 +167,9 @@ func testSaleRecords(t *testing.T, b *browser) {
 		f(&s)
 		return saleRecordCase{name: name, kind: "sale", raw: s.Marshal()}
 	}
-	raw := func(name, kind string, b []byte) saleRecordCase { return saleRecordCase{name: name, kind: kind, raw: b} }
+	raw := func(name, kind string, b []byte) saleRecordCase {
+		return saleRecordCase{name: name, kind: kind, raw: b}
+	}
 	cut := func(b []byte, n int) []byte { return slices.Clone(b[:len(b)-n]) }
 	plus := func(b []byte, x ...byte) []byte { return append(slices.Clone(b), x...) }
 	kind := func(b []byte, k byte) []byte { c := slices.Clone(b); c[0] = k; return c }
@@ -456,7 +458,10 @@ func testChoose(t *testing.T, b *browser) {
 		for i := range n {
 			keys = append(keys, seeded(t, fmt.Sprint("stamp-node", i)))
 		}
-		slices.SortFunc(keys, func(a, b *crypto.PrivateKey) int { pa, pb := a.Public(), b.Public(); return bytes.Compare(pa[:], pb[:]) })
+		slices.SortFunc(keys, func(a, b *crypto.PrivateKey) int {
+			pa, pb := a.Public(), b.Public()
+			return bytes.Compare(pa[:], pb[:])
+		})
 		s := &sale.Sale{ID: 1<<53 + 2, Params: saleParams(), Opens: 1000, Closes: 2000, State: sale.StateOpen}
 		for _, k := range keys {
 			s.Nodes = append(s.Nodes, k.Public())
@@ -737,8 +742,8 @@ func testOutcomes(t *testing.T, b *browser) {
 	}
 	var out []struct {
 		Outcome, Closed, Won, Unpaid, Rank, Granted, Paid, Kept, Quantity, Fair, Tie, Height string
-		Stamps                                                                              []map[string]string
-		Error, Check                                                                        string
+		Stamps                                                                               []map[string]string
+		Error, Check                                                                         string
 	}
 	b.callModule(t, "/test/sale.js", "outcomes", map[string]any{"genesis": genText, "segment": seg, "cases": in}, &out)
 	if len(out) != len(cases) {

@@ -90,6 +90,7 @@ async function draw(app, root, id, signal) {
       if (canAsk && form === null) form = requestForm(app, id, me, () => last, read, signal);
       request.hidden = !canAsk && !(form && form.busy());
       if (form && !request.contains(form.el)) fill(request, form.el);
+      form?.setKept(r.kept);
     }
   };
   const off = app.node.onCommit(() => {
@@ -324,5 +325,10 @@ function requestForm(app, id, me, latest, reread, signal) {
   };
   const el = h('form', { id: 'sale-request-form', onsubmit: run }, h('h3', {}, t('sale.requestTitle')), h('p', { class: 'muted' }, t('sale.requestIntro')),
     h('div', { class: 'row' }, field(t('sale.quantity'), quantity), passLabel), h('div', { class: 'row' }, button, cancel), pow, stampTable, chosen, status);
-  return { el, busy: () => running || (status.dataset.state ?? '') !== '' };
+  return {
+    el,
+    busy: () => running || (status.dataset.state ?? '') !== '',
+    // Once a request of mine is kept, another is refused: no button.
+    setKept: (kept) => { button.hidden = kept; },
+  };
 }

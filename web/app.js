@@ -3,7 +3,7 @@
 //
 // Routes:   #/wallet  #/account[/<public key or ID>]  #/transfer[?from=<public key>]
 //           #cosign=<hex of a transfer, signed by some of its signers>
-//           #/org  #/governance[?domain=D]  #/proposal/<id>  #/outbox  #/network
+//           #/org  #/governance[?domain=D]  #/proposal/<id>  #/sales  #/sale/<id>  #/outbox  #/network
 //
 // The light client starts from the genesis file the node serves at
 // /genesis.json, the one thing it trusts; without it nothing is shown as
@@ -23,13 +23,15 @@ import * as govPage from './pages/gov.js';
 import * as proposalPage from './pages/govproposal.js';
 import * as outboxPage from './pages/outbox.js';
 import * as networkPage from './pages/network.js';
+import * as salesPage from './pages/sales.js';
+import * as salePage from './pages/sale.js';
 import { Outbox } from './outbox.js';
 import { loadVerified, saveVerified, setChain, timeText, unreachable } from './offline.js';
 
 /** The wallet locks after this long without a key press or a click. */
 const IDLE_LOCK_MS = 15 * 60 * 1000;
 
-const NAV = ['wallet', 'account', 'transfer', 'org', 'governance', 'network'];
+const NAV = ['wallet', 'account', 'transfer', 'org', 'governance', 'sales', 'network'];
 
 const routes = [
   { nav: 'wallet', re: /^#\/wallet$/, page: walletPage },
@@ -39,6 +41,8 @@ const routes = [
   { nav: 'org', re: /^#\/org$/, page: orgPage },
   { nav: 'governance', re: /^#\/governance(?:\?(.*))?$/, page: govPage },
   { nav: 'governance', re: /^#\/proposal\/([0-9]+)$/, page: proposalPage },
+  { nav: 'sales', re: /^#\/sales$/, page: salesPage },
+  { nav: 'sales', re: /^#\/sale\/([0-9]+)$/, page: salePage },
   { nav: 'network', re: /^#\/network$/, page: networkPage },
   { nav: 'transfer', re: /^#\/outbox$/, page: outboxPage },
 ];

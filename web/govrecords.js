@@ -24,6 +24,7 @@ import { Check, ProofError } from './light/errors.js';
 import { Reader, concat, sha256, toHex, u32Bytes, u64Bytes, utf8Bytes, utf8String } from './light/bytes.js';
 import { weakKeyReason } from './light/ed25519.js';
 import { decodeAccount } from './light/state.js';
+import { readParams } from './saleparams.js';
 import { PARAMS, MAX_ACTIONS, MAX_BODY, MAX_COMMENT, MAX_IDENT, MAX_NAME, MAX_OPTIONS, MAX_TITLE, MAX_WINDOW, formatDuration } from './govtx.js';
 
 // Limits (internal/app/gov/records.go).
@@ -154,7 +155,7 @@ function increasing(r, n, what) {
 // ---- actions: decoding (tx.ReadAction) and the text form (Action.String) ----
 
 const ACTION_NAMES = ['', 'add_member', 'remove_member', 'confirm_join', 'add_node', 'remove_node', 'set_param', 'add_domain',
-  'mint', 'pay', 'set_version', 'appoint', 'dismiss', 'remove_domain', 'rename_domain'];
+  'mint', 'pay', 'set_version', 'appoint', 'dismiss', 'remove_domain', 'rename_domain', 'open_sale'];
 
 let treasuryHex = null;
 
@@ -228,6 +229,9 @@ function readAction(r) {
     case 'dismiss':
       a.role = ident(r, 'role');
       break;
+    case 'open_sale':
+      a.params = readParams(r, 'action: open_sale: sale');
+      break;
     default:
       r.fail('unknown action kind', 'action kind');
   }
@@ -291,6 +295,12 @@ export function actionText(a) {
     case 'set_version': args = [String(a.version), String(a.height)]; break;
     case 'appoint': args = [a.role, account(a.member), formatDuration(a.term)]; break;
     case 'dismiss': args = [a.role]; break;
+    case 'open_sale': {
+      const p = a.params;
+      args = [p.item, String(p.supply), String(p.perRequest), formatDuration(p.start), formatDuration(p.window), formatDuration(p.maxAge),
+        String(p.difficulty), String(p.price), String(p.maxRequests)];
+      break;
+    }
     default: throw malformed('action', `kind ${a.kind}`);
   }
   return [a.name, ...args.map(word)].join(' ');

@@ -20,6 +20,7 @@
 
 import { concat, fromHex, sha256, toHex, u32Bytes, u64Bytes, utf8Bytes } from './light/bytes.js';
 import { TxError, VERSION, MAX_PAYLOAD } from './tx.js';
+import { checkParams, itemText } from './saleparams.js';
 
 export const TYPE = Object.freeze({
   apply: 2, decide: 3, leave: 4, create: 5, join: 6, option: 7, comment: 8, vote: 9, freeze: 10, review: 11, challenge: 12,
@@ -107,8 +108,8 @@ export function checkName(s) {
   const b = utf8Bytes(s);
   if (b.length === 0 || b.length > MAX_NAME) throw new TxError(`a name has 1 to ${MAX_NAME} bytes, not ${b.length}`);
   if (hasControl(s, false)) throw new TxError('a name has a control character');
-  if (/^\s/u.test(s)) throw new TxError('a name starts with a space');
-  if (/\s$/u.test(s)) throw new TxError('a name ends with a space');
+  if (/^\p{White_Space}/u.test(s)) throw new TxError('a name starts with a space');
+  if (/\p{White_Space}$/u.test(s)) throw new TxError('a name ends with a space');
   return b;
 }
 
@@ -127,7 +128,7 @@ export function desire({ meeting, publicity, capacity }) {
 
 const ACTIONS = {
   add_member: 1, remove_member: 2, confirm_join: 3, add_node: 4, remove_node: 5, set_param: 6, add_domain: 7,
-  mint: 8, pay: 9, set_version: 10, appoint: 11, dismiss: 12, remove_domain: 13, rename_domain: 14,
+  mint: 8, pay: 9, set_version: 10, appoint: 11, dismiss: 12, remove_domain: 13, rename_domain: 14, open_sale: 15,
 };
 
 const USAGE = {
@@ -136,6 +137,7 @@ const USAGE = {
   add_domain: 'add_domain <domain>', mint: 'mint <account> <amount>', pay: 'pay <account> <amount>',
   set_version: 'set_version <version> <height>', appoint: 'appoint <role> <member> <term>', dismiss: 'dismiss <role>',
   remove_domain: 'remove_domain <domain>', rename_domain: 'rename_domain <domain> <new name>',
+  open_sale: 'open_sale <item> <supply> <per request> <start> <window> <max age> <difficulty> <price> <max requests>',
 };
 
 /** The parameters of a domain, in their record's order, with their units. */
@@ -152,29 +154,80 @@ export function isDuration(param) {
   return DURATION_PARAMS.has(param);
 }
 
-/** Splits a line into words: runs of non-spaces, or double-quoted strings (JSON escapes). */
+const HEX = /^[0-9a-fA-F]+$/;
+const SIMPLE_ESCAPES = { a: 7, b: 8, f: 12, n: 10, r: 13, t: 9, v: 11, '\\': 92, '"': 34 };
+
+/**
+ * The text of a Go double-quoted string (q, quotes included) as
+ * strconv.Unquote reads it: the escapes \a \b \f \n \r \t \v \\ \",
+ * \xHH and \ooo (bytes), \uHHHH and \UHHHHHHHH (code points, not
+ * surrogates); no newline. Bytes that are not UTF-8 together are refused.
+ */
+function goUnquote(q, at) {
+  const bad = () => new TxError(`an invalid quoted string at ${at}`);
+  const out = [];
+  const body = q.slice(1, -1);
+  for (let i = 0; i < body.length;) {
+    const c = body[i];
+    if (c === '\n' || c === '"') throw bad();
+    if (c !== '\\') {
+      const cp = body.codePointAt(i);
+      if (cp >= 0xd800 && cp < 0xe000) throw bad(); // a lone surrogate: not UTF-8
+      out.push(...utf8Bytes(String.fromCodePoint(cp)));
+      i += cp > 0xffff ? 2 : 1;
+      continue;
+    }
+    const e = body[i + 1];
+    if (e === undefined) throw bad();
+    if (e in SIMPLE_ESCAPES) {
+      out.push(SIMPLE_ESCAPES[e]);
+      i += 2;
+    } else if (e === 'x' || e === 'u' || e === 'U') {
+      const n = { x: 2, u: 4, U: 8 }[e];
+      const h = body.slice(i + 2, i + 2 + n);
+      if (h.length !== n || !HEX.test(h)) throw bad();
+      const v = parseInt(h, 16);
+      if (e === 'x') out.push(v);
+      else if (v > 0x10ffff || (v >= 0xd800 && v < 0xe000)) throw bad();
+      else out.push(...utf8Bytes(String.fromCodePoint(v)));
+      i += 2 + n;
+    } else if (e >= '0' && e <= '7') {
+      const o = body.slice(i + 1, i + 4);
+      if (!/^[0-7]{3}$/.test(o) || parseInt(o, 8) > 255) throw bad();
+      out.push(parseInt(o, 8));
+      i += 4;
+    } else {
+      throw bad();
+    }
+  }
+  try {
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(new Uint8Array(out));
+  } catch {
+    throw new TxError(`a quoted string at ${at} that is not UTF-8`);
+  }
+}
+
+/** Go's unicode.IsSpace. */
+const SPACE = /\p{White_Space}/u;
+
+/** Splits a line into words: runs of non-spaces, or Go double-quoted strings (tx's splitWords). */
 function splitWords(s) {
   const out = [];
   let i = 0;
   while (i < s.length) {
-    if (/\s/u.test(s[i])) {
+    if (SPACE.test(s[i])) {
       i++;
     } else if (s[i] === '"') {
       let j = i + 1;
       while (j < s.length && s[j] !== '"') j += s[j] === '\\' ? 2 : 1;
       if (j >= s.length) throw new TxError(`an unterminated quoted string at ${i}`);
-      let w;
-      try {
-        w = JSON.parse(s.slice(i, j + 1));
-      } catch {
-        throw new TxError(`an invalid quoted string at ${i}`);
-      }
+      const w = goUnquote(s.slice(i, j + 1), i);
       i = j + 1;
-      if (i < s.length && !/\s/u.test(s[i])) throw new TxError(`a quoted string is followed by "${s[i]}", not a space`);
+      if (i < s.length && !SPACE.test(s[i])) throw new TxError(`a quoted string is followed by "${s[i]}", not a space`);
       out.push(w);
     } else {
       let j = i;
-      while (j < s.length && !/\s/u.test(s[j])) j++;
+      while (j < s.length && !SPACE.test(s[j])) j++;
       out.push(s.slice(i, j));
       i = j;
     }
@@ -352,6 +405,30 @@ export async function parseAction(line, names = null) {
       case 'dismiss':
         fields.push(bytesField(checkIdent(next('the role'), 'the role')));
         break;
+      case 'open_sale': {
+        const count = (what, max) => {
+          const v = number(next(what), what);
+          if (v > BigInt(max)) throw new TxError(`${what} ${v} is over ${max}`);
+          return Number(v);
+        };
+        const item = next('the item');
+        const p = {
+          item, supply: count('the supply', 0xffffffff), perRequest: count('the items per request', 0xffffffff),
+          start: parseDuration(next('the start')), window: parseDuration(next('the window')), maxAge: parseDuration(next('the max age')),
+          difficulty: count('the difficulty', 255), price: number(next('the price'), 'the price'), maxRequests: count('the max requests', 0xffffffff),
+        };
+        if (i < args.length) break; // Go counts the arguments before it checks them
+        const b = utf8Bytes(item);
+        try {
+          itemText(b, 'sale');
+          checkParams(p, 'sale');
+        } catch (e) {
+          throw new TxError(e.message);
+        }
+        fields.push(bytesField(b), u32Bytes(p.supply), u32Bytes(p.perRequest), u64Bytes(p.start), u64Bytes(p.window), u64Bytes(p.maxAge),
+          u8(p.difficulty), u64Bytes(p.price), u32Bytes(p.maxRequests));
+        break;
+      }
       default:
         throw new TxError(`unknown action "${name}"`);
     }

@@ -24,18 +24,15 @@ import { Check, ProofError } from './light/errors.js';
 import { accountID, namedKey } from './light/state.js';
 import * as govtx from './govtx.js';
 import { TxError } from './tx.js';
+import { encodeParams, readParams } from './saleparams.js';
+
+// The parameters' limits, encoding and checks are saleparams.js's.
+export { MAX_DIFFICULTY, MAX_ITEM, MAX_KEPT, MAX_MAX_AGE, MAX_SUPPLY, MAX_WINDOW, MIN_MAX_AGE, checkParams, encodeParams } from './saleparams.js';
 
 export const KIND = Object.freeze({ registry: 0x20, sale: 0x21, request: 0x22, slot: 0x23, result: 0x24 });
 export const TYPE_SALE_OPEN = 13;
 export const TYPE_SALE_REQUEST = 14;
 
-export const MAX_ITEM = 64;
-export const MAX_SUPPLY = 100_000;
-export const MAX_KEPT = 100_000;
-export const MAX_WINDOW = 366 * 24 * 3600 * 1000;
-export const MIN_MAX_AGE = 1000;
-export const MAX_MAX_AGE = 3600 * 1000;
-export const MAX_DIFFICULTY = 40;
 export const MAX_SALE_NODES = 256;
 export const MAX_STAMPS = 2 * Math.floor((MAX_SALE_NODES - 1) / 3) + 1;
 export const MAX_OPEN = 16;
@@ -69,59 +66,6 @@ function reader(value, kind, what) {
   const k = r.u8('kind');
   if (k !== kind) throw bad(what, `kind 0x${k.toString(16)} is not ${what}`);
   return r;
-}
-
-/** Whether a code point is a control character (Go's unicode.IsControl: Cc). */
-function isControl(cp) {
-  return cp < 0x20 || (cp >= 0x7f && cp < 0xa0);
-}
-
-/** An item's name as Go's Params.Check wants it: 1–64 bytes of UTF-8, no control character. */
-function itemText(b, what) {
-  if (b.length === 0 || b.length > MAX_ITEM) throw bad(what, `the item's name has 1 to ${MAX_ITEM} bytes of UTF-8`);
-  let s;
-  try {
-    s = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(b);
-  } catch {
-    throw bad(what, `the item's name has 1 to ${MAX_ITEM} bytes of UTF-8`);
-  }
-  for (const c of s) if (isControl(c.codePointAt(0))) throw bad(what, "the item's name has a control character");
-  return s;
-}
-
-// ---- parameters ----
-
-/** Checks parameters as Go's Params.Check; throws ProofError("record") naming what. */
-export function checkParams(p, what = 'sale parameters') {
-  const fail = (m) => { throw bad(what, m); };
-  if (p.supply === 0 || p.supply > MAX_SUPPLY) fail(`a supply of ${p.supply} (1 … ${MAX_SUPPLY})`);
-  if (p.perRequest === 0 || p.perRequest > p.supply) fail(`${p.perRequest} per request (1 … the supply ${p.supply})`);
-  if (p.start > BigInt(MAX_WINDOW)) fail(`a start of ${p.start} ms (0 … ${MAX_WINDOW})`);
-  if (p.window === 0n || p.window > BigInt(MAX_WINDOW)) fail(`a window of ${p.window} ms (1 … ${MAX_WINDOW})`);
-  if (p.maxAge < BigInt(MIN_MAX_AGE) || p.maxAge > BigInt(MAX_MAX_AGE)) fail(`a staleness bound of ${p.maxAge} ms (${MIN_MAX_AGE} … ${MAX_MAX_AGE})`);
-  if (p.difficulty > MAX_DIFFICULTY) fail(`a difficulty of ${p.difficulty} bits (0 … ${MAX_DIFFICULTY})`);
-  if (p.maxRequests < p.supply || p.maxRequests > MAX_KEPT) fail(`${p.maxRequests} requests kept (the supply ${p.supply} … ${MAX_KEPT})`);
-  return p;
-}
-
-/** Reads parameters (ReadParams): item:bytes ‖ supply:u32 ‖ per_request:u32 ‖ start:u64 ‖ window:u64 ‖ max_age:u64 ‖ difficulty:u8 ‖ price:u64 ‖ max_requests:u32. */
-function readParams(r, what) {
-  const item = r.bytes(MAX_ITEM, 'item');
-  const p = {
-    supply: r.u32('supply'), perRequest: r.u32('per request'), start: r.u64('start'), window: r.u64('window'),
-    maxAge: r.u64('max age'), difficulty: r.u8('difficulty'), price: r.u64('price'), maxRequests: r.u32('max requests'),
-  };
-  p.item = itemText(item, what);
-  return checkParams(p, what);
-}
-
-/** The parameters' encoding (Params.MarshalTo); checked first. Values as the decoder gives them. */
-export function encodeParams(p) {
-  const item = utf8Bytes(p.item);
-  itemText(item, 'sale parameters');
-  checkParams(p);
-  return concat(u32Bytes(item.length), item, u32Bytes(p.supply), u32Bytes(p.perRequest), u64Bytes(p.start), u64Bytes(p.window),
-    u64Bytes(p.maxAge), u8(p.difficulty), u64Bytes(p.price), u32Bytes(p.maxRequests));
 }
 
 // ---- records ----

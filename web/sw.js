@@ -33,6 +33,7 @@ const FILES = [
   'outbox.js',
   'light.js',
   'members.js',
+  'saleparams.js',
   'salerecords.js',
   'saleread.js',
   'pages/account.js',

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/mass-consensus/mass/internal/app/tx"
@@ -132,6 +133,31 @@ func testGovBytes(t *testing.T, b *browser) {
 	}
 }
 
+// saleLines are open_sale actions in their text form: action_test.go's,
+// a Chinese item, the largest values, items that must be quoted or are
+// written with escapes; then ones Go refuses, each at an edge.
+func saleLines() []string {
+	longest := strings.Repeat("座", 21) + "x" // 64 bytes
+	return []string{
+		`open_sale "Concert, row A" 100 2 1m 10m 30s 12 5 1000`, "open_sale seat 1 1 0 1ms 1s 0 0 1",
+		"open_sale 音乐会门票 3 1 1h 2h 1m 40 18446744073709551615 3",
+		`open_sale "` + longest + `" 100000 100000 366d 366d 1h 40 18446744073709551615 100000`,
+		`open_sale "\U000e0001 tag\u00ad" 2 2 90000 1d12h 1s500ms 0 1 2`, `open_sale "\xe5\xba\xa7 \"A\" \\" 1 1 0 1 3600000 0 0 1`,
+		`open_sale "\u3000x\u2028" 7 3 0 1d 1000 1 0 9`, "open_sale\u2003seat 1 1 0 1m 1s 0 0 1\u0085",
+		// refused by both
+		"open_sale seat 0 1 0 1m 1s 0 0 1", "open_sale seat 5 1 0 1m 1s 0 0 4", "open_sale seat 1 1 0 1m 999 0 0 1",
+		"open_sale seat 1 1 0 1m 1h1ms 0 0 1", "open_sale seat 1 0 0 1m 1s 0 0 1", "open_sale seat 2 3 0 1m 1s 0 0 3",
+		"open_sale seat 1 1 366d1ms 1m 1s 0 0 1", "open_sale seat 1 1 0 0 1s 0 0 1", "open_sale seat 1 1 0 367d 1s 0 0 1",
+		"open_sale seat 1 1 0 1m 1s 41 0 1", "open_sale seat 1 1 0 1m 1s 256 0 1", "open_sale seat 1 1 0 1m 1s 0 0 4294967296",
+		"open_sale seat 4294967297 1 0 1m 1s 0 0 1", "open_sale seat 100001 1 0 1m 1s 0 0 100001", "open_sale seat 1 1 0 1m 1s 0 0 100001",
+		"open_sale seat 1 1 0 1m", "open_sale seat 1 1 0 1m 1s 0 0 1 1", `open_sale "" 1 1 0 1m 1s 0 0 1`,
+		`open_sale "` + longest + `y" 1 1 0 1m 1s 0 0 1`, `open_sale "a\tb" 1 1 0 1m 1s 0 0 1`, `open_sale "\xff" 1 1 0 1m 1s 0 0 1`,
+		`open_sale "\ud800" 1 1 0 1m 1s 0 0 1`, `open_sale "\q" 1 1 0 1m 1s 0 0 1`, "open_sale seat 1 1 0 1m 1s 0 18446744073709551616 1",
+		"open_sale seat 1 1 0 1m 1s 0 -1 1", "open_sale seat 1 1 0 1m 1s 01 0 1", "open_sale seat\u00a0x 1 1 0 1m 1s 0 0 1",
+		"open_sale seat 1 1 0 1m 1s 0 0 1\ufeff", `open_sale "a\/b" 1 1 0 1m 1s 0 0 1`,
+	}
+}
+
 func testGovActions(t *testing.T, b *browser) {
 	key := seeded(t, "node").Public().String()
 	id := seeded(t, "carol").Public().ID().String()
@@ -140,27 +166,56 @@ func testGovActions(t *testing.T, b *browser) {
 		"confirm_join " + id, "add_node " + key + " /ip4/1.2.3.4/tcp/5 \"a b\"", "add_node " + key, "remove_node " + key,
 		"set_param tech gather_min 0", "set_param tech capacity_max 12", "set_param tech aggregate mean", "add_domain x-1_",
 		"set_version 2 1000", "appoint chair " + id + " 7d", "dismiss chair", "remove_domain tech", "rename_domain a b",
+		`add_member ` + id + ` "\U0001F600 \x41\101"`, "add_member " + id + " \ufeffcarol",
 		// refused by both
 		"pay treasury 0", "pay 12 3", "frobnicate", "set_param tech aggregate mode", "rename_domain a a", "add_domain 1x",
 		"set_param tech nope 1", "appoint chair " + id + " 367d", "dismiss", "pay treasury 1 2", `add_member ` + id + ` "unterminated`,
+		"add_member " + id + " \"a\\\nb\"", "add_member " + id + " \"\u00a0carol\"",
 	}
-	var out []struct{ Hex, Error string }
-	b.callModule(t, "/test/gov.js", "parseActions", lines, &out)
-	for i, l := range lines {
-		a, err := tx.ParseAction(l)
-		switch {
-		case err != nil && out[i].Error == "":
-			t.Errorf("%q: Go refuses (%v), JS accepts", l, err)
-		case err == nil && out[i].Error != "":
-			t.Errorf("%q: JS refuses (%s), Go accepts", l, out[i].Error)
-		case err == nil:
-			w := wire.NewWriter(64)
-			tx.MarshalAction(w, a)
-			if want := hex.EncodeToString(w.Finish()); out[i].Hex != want {
-				t.Errorf("%q:\nJS %s\nGo %s", l, out[i].Hex, want)
+	lines = append(lines, saleLines()...)
+	accepted := map[tx.ActionKind]bool{}
+	// parsed checks that JS parses each line as Go does; it returns Go's
+	// text form and encoding of the actions both accept.
+	parsed := func(lines []string, what string) (goLines, encodings []string) {
+		var out []struct{ Hex, Error string }
+		b.callModule(t, "/test/gov.js", "parseActions", lines, &out)
+		for i, l := range lines {
+			a, err := tx.ParseAction(l)
+			switch {
+			case err != nil && out[i].Error == "":
+				t.Errorf("%s %q: Go refuses (%v), JS accepts", what, l, err)
+			case err == nil && out[i].Error != "":
+				t.Errorf("%s %q: JS refuses (%s), Go accepts", what, l, out[i].Error)
+			case err == nil:
+				accepted[a.Kind()] = true
+				w := wire.NewWriter(64)
+				tx.MarshalAction(w, a)
+				want := hex.EncodeToString(w.Finish())
+				if out[i].Hex != want {
+					t.Errorf("%s %q:\nJS %s\nGo %s", what, l, out[i].Hex, want)
+				}
+				goLines, encodings = append(goLines, a.String()), append(encodings, want)
 			}
 		}
+		return goLines, encodings
 	}
+	goLines, encodings := parsed(lines, "")
+	// Every kind has a case, so that a new kind without its JS twin fails here.
+	for _, k := range tx.ActionKinds() {
+		if !accepted[k] {
+			t.Errorf("no action of kind %s (%d) parsed: add its cases here and its twin to govtx.js and govrecords.js", k, k)
+		}
+	}
+	// Go's text form of each action is the one JS writes from its
+	// encoding, and JS reads it back to Go's bytes.
+	var texts []struct{ Text, Error string }
+	b.callModule(t, "/test/gov.js", "actionTexts", encodings, &texts)
+	for i, want := range goLines {
+		if texts[i].Text != want {
+			t.Errorf("the text of %s:\nJS %q %s\nGo %q", encodings[i], texts[i].Text, texts[i].Error, want)
+		}
+	}
+	parsed(goLines, "Go's text")
 }
 
 func testGovDurations(t *testing.T, b *browser) {

@@ -14,6 +14,7 @@ import (
 	"github.com/mass-consensus/mass/internal/apijson"
 	"github.com/mass-consensus/mass/internal/app/gov"
 	"github.com/mass-consensus/mass/internal/app/orgapp"
+	salepkg "github.com/mass-consensus/mass/internal/app/sale"
 	"github.com/mass-consensus/mass/internal/app/state"
 	"github.com/mass-consensus/mass/internal/app/tx"
 	"github.com/mass-consensus/mass/internal/crypto"
@@ -22,8 +23,9 @@ import (
 
 // TestGovRecords runs web/govrecords.js in headless Chromium against Go:
 // every governance record kind encoded by Go (edge cases: the largest
-// counts, Chinese text, u64 values above 2^53, every action kind and the
-// quoting of their text form) decodes in JS to Go's values, and the
+// counts, Chinese text, u64 values above 2^53, every action kind of
+// tx.ActionKinds and the quoting of their text form, open_sale with its
+// largest values) decodes in JS to Go's values, and the
 // malformed encodings (truncated, trailing bytes, another kind, counts
 // and values out of bounds) are refused by both; and the views rebuilt
 // in JS from records are Go's (orgapp's builders), field for field, a
@@ -180,7 +182,8 @@ func validRecords(t *testing.T) []recordCase {
 			"pay " + carol.String() + " 9007199254740993", "set_version 4294967295 18446744073709551615", "appoint treasurer " + bob.String() + " 366d",
 			"dismiss treasurer"},
 		{"remove_domain tech", "rename_domain budget money", "add_node " + node.String(), "set_param x nope 5", "add_member " + bob.String() + " \"a\u00a0b\"",
-			"add_node " + node.String() + ` "\"q" "\U000e0001x" "e\u0301\t" 😀`},
+			"add_node " + node.String() + ` "\"q" "\U000e0001x" "e\u0301\t" 😀`, "add_member " + bob.String() + " \"\ufeffbob\""},
+		saleLines()[:7],
 	}
 	var options []recordCase
 	for i, lines := range actionLines {
@@ -193,6 +196,19 @@ func validRecords(t *testing.T) []recordCase {
 			o.Option.Actions = append(o.Option.Actions, a)
 		}
 		options = append(options, recordCase{fmt.Sprintf("option %d", i), "option", o.Marshal()})
+	}
+	// Every action kind is among them, so that a new kind without its JS
+	// twin fails here.
+	for _, k := range tx.ActionKinds() {
+		found := false
+		for _, lines := range actionLines {
+			for _, l := range lines {
+				found = found || strings.HasPrefix(l, k.String()+" ")
+			}
+		}
+		if !found {
+			t.Errorf("no option holds an action of kind %s (%d): add one here and its twin to govrecords.js", k, k)
+		}
 	}
 	roster := &gov.Roster{}
 	for i := range gov.MaxParticipants {
@@ -280,6 +296,15 @@ func malformedRecords(t *testing.T, valid []recordCase) []recordCase {
 		return act(1, func(w *wire.Writer) { w.Raw(bob[:]); w.Bytes([]byte(s)) })
 	}
 	dismiss := act(12, func(w *wire.Writer) { w.Bytes([]byte("chair")) })
+	// sale writes valid parameters changed by f, bypassing Params.Check.
+	sale := func(f func(p *salepkg.Params)) func(w *wire.Writer) {
+		p := salepkg.Params{Item: "seat", Supply: 10, PerRequest: 2, Start: 0, Window: 60_000, MaxAge: 1000, Difficulty: 0, Price: 1, MaxRequests: 20}
+		f(&p)
+		return p.MarshalTo
+	}
+	openSale := func(f func(p *salepkg.Params)) func(w *wire.Writer) { return act(uint8(tx.ActOpenSale), sale(f)) }
+	actionKinds := tx.ActionKinds()
+	unknownKind := uint8(actionKinds[len(actionKinds)-1]) + 1
 	var identity [32]byte
 	identity[0] = 1 // the neutral point: of small order
 	var nine []func(w *wire.Writer)
@@ -330,7 +355,32 @@ func malformedRecords(t *testing.T, valid []recordCase) []recordCase {
 		recordCase{"option, no title", "option", option("")},
 		recordCase{"option, a control character in the title", "option", option("a\nb")},
 		recordCase{"option, a title not UTF-8", "option", option("a\xffb")},
-		recordCase{"option, action kind 15", "option", option("t", act(15, func(*wire.Writer) {}))},
+		recordCase{"option, the first unknown action kind", "option", option("t", act(unknownKind, func(w *wire.Writer) { sale(func(*salepkg.Params) {})(w) }))},
+		recordCase{"option, open_sale, a supply of 0", "option", option("t", openSale(func(p *salepkg.Params) { p.Supply = 0 }))},
+		recordCase{"option, open_sale, a supply over 100000", "option", option("t", openSale(func(p *salepkg.Params) { p.Supply, p.MaxRequests = 100_001, 100_001 }))},
+		recordCase{"option, open_sale, 0 per request", "option", option("t", openSale(func(p *salepkg.Params) { p.PerRequest = 0 }))},
+		recordCase{"option, open_sale, more per request than the supply", "option", option("t", openSale(func(p *salepkg.Params) { p.PerRequest = p.Supply + 1 }))},
+		recordCase{"option, open_sale, max_requests below the supply", "option", option("t", openSale(func(p *salepkg.Params) { p.MaxRequests = p.Supply - 1 }))},
+		recordCase{"option, open_sale, max_requests over 100000", "option", option("t", openSale(func(p *salepkg.Params) { p.MaxRequests = 100_001 }))},
+		recordCase{"option, open_sale, max_age 999 ms", "option", option("t", openSale(func(p *salepkg.Params) { p.MaxAge = 999 }))},
+		recordCase{"option, open_sale, max_age over an hour", "option", option("t", openSale(func(p *salepkg.Params) { p.MaxAge = 3600*1000 + 1 }))},
+		recordCase{"option, open_sale, max_age 2^64-1", "option", option("t", openSale(func(p *salepkg.Params) { p.MaxAge = 1<<64 - 1 }))},
+		recordCase{"option, open_sale, a start over 366 days", "option", option("t", openSale(func(p *salepkg.Params) { p.Start = salepkg.MaxWindow + 1 }))},
+		recordCase{"option, open_sale, a window of 0", "option", option("t", openSale(func(p *salepkg.Params) { p.Window = 0 }))},
+		recordCase{"option, open_sale, a window over 366 days", "option", option("t", openSale(func(p *salepkg.Params) { p.Window = salepkg.MaxWindow + 1 }))},
+		recordCase{"option, open_sale, difficulty 41", "option", option("t", openSale(func(p *salepkg.Params) { p.Difficulty = 41 }))},
+		recordCase{"option, open_sale, no item", "option", option("t", openSale(func(p *salepkg.Params) { p.Item = "" }))},
+		recordCase{"option, open_sale, an item of 65 bytes", "option", option("t", openSale(func(p *salepkg.Params) { p.Item = strings.Repeat("座", 21) + "xy" }))},
+		recordCase{"option, open_sale, an item not UTF-8", "option", option("t", openSale(func(p *salepkg.Params) { p.Item = "a\xffb" }))},
+		recordCase{"option, open_sale, an item with a control character", "option", option("t", openSale(func(p *salepkg.Params) { p.Item = "a\u0085b" }))},
+		recordCase{"option, open_sale, truncated", "option", option("t", act(uint8(tx.ActOpenSale), func(w *wire.Writer) {
+			b := wire.NewWriter(64)
+			sale(func(*salepkg.Params) {})(b)
+			raw := b.Finish()
+			w.Raw(raw[:len(raw)-1])
+		}))},
+		recordCase{"option, open_sale, a trailing byte before the next action", "option", option("t",
+			act(uint8(tx.ActOpenSale), func(w *wire.Writer) { sale(func(*salepkg.Params) {})(w); w.U8(0) }), dismiss)},
 		recordCase{"option, action kind 0", "option", option("t", act(0, func(*wire.Writer) {}))},
 		recordCase{"option, pay 0", "option", option("t", act(9, func(w *wire.Writer) { w.Raw(bob[:]); w.U64(0) }))},
 		recordCase{"option, a name with a space first", "option", option("t", name(" bob"))},
@@ -471,7 +521,8 @@ func govRecords(t *testing.T) recordMap {
 	}}).Marshal())
 	pay, _ := tx.ParseAction("remove_member " + carol.String())
 	put(gov.OptionKey(1, 0), (&gov.OptionRecord{Author: alice, Added: 7, Option: tx.Option{Title: "remove", Actions: []tx.Action{pay}}}).Marshal())
-	put(gov.OptionKey(1, 1), (&gov.OptionRecord{Author: alice, Added: 7, Option: tx.Option{Title: "keep"}}).Marshal())
+	sell, _ := tx.ParseAction(`open_sale "Concert, row A" 100 2 1m 10m 30s 12 5 1000`)
+	put(gov.OptionKey(1, 1), (&gov.OptionRecord{Author: alice, Added: 7, Option: tx.Option{Title: "keep", Actions: []tx.Action{sell}}}).Marshal())
 	put(gov.RoundKey(1, 1), (&gov.Round{Number: 1, Start: 10, End: 20, Seed: [32]byte{9}, Options: []uint8{0, 1}, Meetings: 3,
 		Assign: []uint16{0, 1, 2}, Ended: true, Winners: []uint8{0}}).Marshal())
 	put(gov.MeetingKey(1, 1, 0), (&gov.Meeting{Members: []uint16{0}, Ballots: 1, Tally: []uint16{1, 0}, Winner: 0}).Marshal())
@@ -564,9 +615,10 @@ func testViewRebuilding(t *testing.T, b *browser) {
 	}
 	honest := len(reads)
 
-	// A node's view that lies about one tally, one action, one name.
+	// A node's view that lies about one tally, one action, one name, the
+	// price of a sale an option opens.
 	p1 := reads[0].Node
-	for _, lie := range [][2]string{{`{"option":1,"approvals":1}`, `{"option":1,"approvals":2}`}, {`"remove_member `, `"pay treasury 1 `}, {`"name":"鲍勃"`, `"name":"bob"`}} {
+	for _, lie := range [][2]string{{`{"option":1,"approvals":1}`, `{"option":1,"approvals":2}`}, {`"remove_member `, `"pay treasury 1 `}, {`"name":"鲍勃"`, `"name":"bob"`}, {` 30s 12 5 1000"`, ` 30s 12 0 1000"`}} {
 		if !strings.Contains(p1, lie[0]) {
 			t.Fatalf("proposal 1's view has no %s: %s", lie[0], p1)
 		}
@@ -586,7 +638,7 @@ func testViewRebuilding(t *testing.T, b *browser) {
 			t.Errorf("%s %v: JS finds the honest view differs: %s", r.View, r.Args, out[i].Diff)
 		}
 	}
-	wantAt := []string{".rounds[0].meetings[1].tally[1].approvals", ".options[0].actions[0]", ".roster[1].name"}
+	wantAt := []string{".rounds[0].meetings[1].tally[1].approvals", ".options[0].actions[0]", ".roster[1].name", ".options[1].actions[0]"}
 	for i, r := range reads[honest:] {
 		if d := out[honest+i].Diff; !strings.HasPrefix(d, "ProofError: record:") || !strings.Contains(d, wantAt[i]) {
 			t.Errorf("a lying view (%s …): %q, want a ProofError at %s", r.Node[:40], d, wantAt[i])

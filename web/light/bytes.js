@@ -16,9 +16,9 @@ export function utf8Bytes(s) {
   return utf8.encode(s);
 }
 
-/** A string from UTF-8 bytes; invalid sequences become U+FFFD. */
+/** A string from UTF-8 bytes, a leading U+FEFF kept (as Go's string(b)); invalid sequences become U+FFFD. */
 export function utf8String(b) {
-  return new TextDecoder('utf-8').decode(b);
+  return new TextDecoder('utf-8', { ignoreBOM: true }).decode(b);
 }
 
 /**

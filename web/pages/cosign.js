@@ -47,7 +47,7 @@ async function draw(app, root, hex, signal) {
       if (r.account?.name) fill(el, keyName({ label: labelOf(key), name: r.account.name, key }));
     }, () => {});
   }
-  const memo = new TextDecoder('utf-8', { fatal: false }).decode(tx.memo);
+  const memo = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true }).decode(tx.memo);
   const done = complete(tx);
   const sigNote = done ? t('cosign.signedBoth') : t('cosign.signedSender');
   const view = h('section', { class: 'card', id: 'tx-view', data: { complete: done ? 'yes' : 'no' } },
@@ -139,7 +139,7 @@ function submitCard(app, tx, chainID, signal) {
           // Kept, and submitted when the node can be reached again.
           await app.outbox.add({
             type: 'transfer', bytes, hash: await hash(tx), from: sender, to: toHex(tx.to),
-            amount: tx.amount, nonce: tx.nonce, memo: new TextDecoder('utf-8', { fatal: false }).decode(tx.memo),
+            amount: tx.amount, nonce: tx.nonce, memo: new TextDecoder('utf-8', { fatal: false, ignoreBOM: true }).decode(tx.memo),
           });
           button.hidden = true;
           setStatus('outbox', 'notice', [t('outbox.kept'), ' ', h('a', { href: '#/outbox', id: 'to-outbox' }, t('outbox.title'))]);

@@ -47,6 +47,24 @@ export async function parseActions(lines) {
   return plain(out);
 }
 
+/**
+ * The text form govrecords.js writes of each action encoding (hex), read
+ * as the only action of an option record: the text or the error.
+ */
+export async function actionTexts(hexes) {
+  const recs = await import('/govrecords.js');
+  const { concat, u32Bytes } = await import('/light/bytes.js');
+  await recs.ready();
+  return plain(hexes.map((h) => {
+    try {
+      const rec = concat(new Uint8Array([recs.KIND.option]), new Uint8Array(28), u32Bytes(1), new Uint8Array([0x74, 1]), fromHex(h, 'action'));
+      return { text: recs.decodeOption(rec).option.actions[0] };
+    } catch (e) {
+      return { error: String(e?.message ?? e) };
+    }
+  }));
+}
+
 /** Parses and formats durations. */
 export async function durations(list) {
   return plain(list.map((s) => {

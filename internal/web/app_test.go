@@ -28,7 +28,7 @@ const screenshotDir = "../../docs/screenshots"
 // screenshotCommand runs every test that takes screenshots (docs/GUIDE.md,
 // docs/GUIDE.zh.md and web/README.md give it; TestScreenshotCommand checks
 // that they do, and that it names every test calling screenshot).
-const screenshotCommand = `go test ./internal/web -run 'TestAppInBrowser|TestGovernanceInBrowser|TestMembersInBrowser|TestAppOffline' -web.screenshots`
+const screenshotCommand = `go test ./internal/web -run 'TestAppInBrowser|TestGovernanceInBrowser|TestMembersInBrowser|TestAppOffline|TestSaleInBrowser' -web.screenshots`
 
 // waitTimeout bounds each wait for the page.
 const waitTimeout = 30 * time.Second

@@ -276,9 +276,10 @@ func TestSaleInBrowser(t *testing.T) {
 	u.visit("#/sales")
 	u.visit("#/sale/" + id)
 	u.waitFor(`document.querySelector('#sale-mine')?.dataset.outcome === 'won'`)
-	if got := u.text("#sale-outcome"); !strings.HasPrefix(got, "Won: 1 items (rank 1") {
+	if got := u.text("#sale-outcome"); !strings.HasPrefix(got, "Won: 1 item (rank 1") {
 		t.Errorf("alice's outcome reads %q", got)
 	}
+	u.screenshot("sale")
 	if got := u.attr("#sale-sold", "data-value"); got != "1" {
 		t.Errorf("sold %q", got)
 	}

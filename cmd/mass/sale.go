@@ -392,7 +392,7 @@ func saleShowCmd(args []string) error {
 // printSale shows a sale's record.
 func printSale(w io.Writer, s *apijson.Sale) {
 	v := s.Sale
-	fmt.Fprintf(w, "sale %d: %q, %d items (at most %d per request), price %d, %s\n", v.ID, v.Item, v.Supply, v.PerRequest, v.Price, v.State)
+	fmt.Fprintf(w, "sale %d: %q, %s (at most %d per request), price %d, %s\n", v.ID, v.Item, plural(int(v.Supply), "item"), v.PerRequest, v.Price, v.State)
 	fmt.Fprintf(w, "  window [%d, %d) ms, allocated from %d; stamps from %d of %d nodes; proof of work %d bits\n",
 		v.Opens, v.Closes, v.Due, v.Quorum, len(v.Nodes), v.Difficulty)
 	fmt.Fprintf(w, "  requests kept %d (at most %d), accepted %d, evicted %d\n", v.Kept, v.MaxRequests, v.Accepted, v.Evicted)
@@ -434,7 +434,7 @@ func saleResultsCmd(args []string) error {
 	}
 	fmt.Printf("buyer %s in sale %d at height %d: %s\n", b.Buyer, *id, b.Height, b.Outcome)
 	if b.Request != nil {
-		fmt.Printf("  request: %d items, fair time %d\n", b.Request.Quantity, b.Request.Fair)
+		fmt.Printf("  request: %s, fair time %d\n", plural(int(b.Request.Quantity), "item"), b.Request.Fair)
 	}
 	if b.Result != nil {
 		fmt.Printf("  result: rank %d, %d granted, %d paid\n", b.Result.Rank, b.Result.Granted, b.Result.Paid)
@@ -456,7 +456,14 @@ func verifySaleOutcome(ctx context.Context, w io.Writer, genesisFile, api string
 	if err != nil {
 		return err
 	}
-	o, err := lc.ProveSaleOutcome(ctx, &light.Remote{Base: api}, id, buyer, 0)
+	return printSaleOutcome(ctx, w, lc, &light.Remote{Base: api}, id, buyer, 0)
+}
+
+// printSaleOutcome proves a buyer's outcome in a sale at a height (0: the
+// latest certified) and prints it (mass verify --sale, mass sale results
+// --verify).
+func printSaleOutcome(ctx context.Context, w io.Writer, lc *light.Client, remote *light.Remote, id uint64, buyer light.AccountID, height uint64) error {
+	o, err := lc.ProveSaleOutcome(ctx, remote, id, buyer, height)
 	if err != nil {
 		return err
 	}
@@ -464,7 +471,7 @@ func verifySaleOutcome(ctx context.Context, w io.Writer, genesisFile, api string
 	case !o.Closed:
 		fmt.Fprintf(w, "verified: sale %d is not allocated yet (request kept: %v)\n", id, o.Kept)
 	case o.Won:
-		fmt.Fprintf(w, "verified: %s won %d items in sale %d (rank %d, paid %d)\n", buyer, o.Granted, id, o.Rank, o.Paid)
+		fmt.Fprintf(w, "verified: %s won %s in sale %d (rank %d, paid %d)\n", buyer, plural(int(o.Granted), "item"), id, o.Rank, o.Paid)
 	case o.Unpaid:
 		fmt.Fprintf(w, "verified: %s was served in sale %d but passed over: the balance did not cover the price\n", buyer, id)
 	case o.Kept:

@@ -87,7 +87,7 @@ func TestPrintSale(t *testing.T) {
 	v := apijson.SaleViewOf(sl)
 	var out strings.Builder
 	printSale(&out, &apijson.Sale{Height: 5, Sale: &v})
-	for _, want := range []string{`sale 2: "A", 1 items`, "closed", "cut-off fair time 42", "at height 5"} {
+	for _, want := range []string{`sale 2: "A", 1 item (`, "closed", "cut-off fair time 42", "at height 5"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("lacks %q:\n%s", want, out.String())
 		}

@@ -21,13 +21,14 @@ func runVerify(args []string) error {
 	api := fs.String("api", defaultAPI, "a node's API address (not trusted)")
 	account := fs.String("account", "", "the account to prove: ID, public key or key file")
 	org := fs.Bool("organization", false, "prove the organization record instead of an account")
+	saleID := fs.Uint64("sale", 0, "with --account: prove the account's outcome in this sale (won, lost, not allocated yet)")
 	height := fs.Uint64("height", 0, "the height to prove at (default: the node's latest certified)")
 	timeout := fs.Duration("timeout", 2*time.Minute, "give up after this long")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *genesisFile == "" || (*account == "") == !*org {
-		return errors.New("usage: mass verify --genesis FILE [--api ADDR] [--height H] (--account ACCOUNT | --organization)")
+	if *genesisFile == "" || (*account == "") == !*org || (*saleID != 0 && *org) {
+		return errors.New("usage: mass verify --genesis FILE [--api ADDR] [--height H] (--account ACCOUNT [--sale ID] | --organization)")
 	}
 	var id light.AccountID
 	if !*org {
@@ -47,6 +48,9 @@ func runVerify(args []string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
 	remote := &light.Remote{Base: *api}
+	if *saleID != 0 {
+		return printSaleOutcome(ctx, os.Stdout, client, remote, *saleID, id, *height)
+	}
 	if *org {
 		o, rec, err := client.ProveOrganization(ctx, remote, *height)
 		if err != nil {

@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -165,6 +167,17 @@ func TestSaleThousandBuyers(t *testing.T) {
 		if checkAllocation(ptrs, params.Supply) == nil {
 			t.Errorf("the allocation check misses %s", name)
 		}
+	}
+	// The CLI's light client says the same from the genesis file alone:
+	// one winner and one loser, at the close's height.
+	for _, want := range []string{"won", "lost"} {
+		i := slices.IndexFunc(outcomes, func(o *light.SaleOutcome) bool { return o.Won == (want == "won") })
+		out, err := exec.Command(binary, "verify", "--genesis", filepath.Join(c.procs[0].home, "genesis.json"), "--api", c.procs[3].api,
+			"--account", buyers[i].id.String(), "--sale", "1", "--height", fmt.Sprint(closedAt)).CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "verified: "+buyers[i].id.String()+" "+want) {
+			t.Fatalf("mass verify --sale for a buyer who %s: %v\n%s", want, err, out)
+		}
+		t.Logf("%s", out)
 	}
 	won := 0
 	for _, o := range outcomes {

@@ -397,7 +397,7 @@ func printSale(w io.Writer, s *apijson.Sale) {
 		v.Opens, v.Closes, v.Due, v.Quorum, len(v.Nodes), v.Difficulty)
 	fmt.Fprintf(w, "  requests kept %d (at most %d), accepted %d, evicted %d\n", v.Kept, v.MaxRequests, v.Accepted, v.Evicted)
 	if v.State == "closed" {
-		fmt.Fprintf(w, "  sold %d to %d winners (%d passed over unpaid); cut-off fair time %d, tie %s\n", v.Sold, v.Winners, v.Unpaid, v.CutFair, v.CutTie)
+		fmt.Fprintf(w, "  sold %d to %s (%d passed over unpaid); cut-off fair time %d, tie %s\n", v.Sold, plural(int(v.Winners), "winner"), v.Unpaid, v.CutFair, v.CutTie)
 	}
 	fmt.Fprintf(w, "  at height %d\n", s.Height)
 }

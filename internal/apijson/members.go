@@ -81,4 +81,3 @@ func (m *Members) Check() error {
 	}
 	return checkProofs(m.Height, m.Proofs)
 }
-

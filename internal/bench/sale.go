@@ -1013,13 +1013,17 @@ func (r *saleRun) closeSale(ctx context.Context, sl *sale.Sale, out *SaleResult)
 	r.mu.Unlock()
 	c := &out.Close
 	c.Height, c.ApplyMs, c.WaitS = ev.Height, float64(ev.Apply)/float64(time.Millisecond), at.Sub(last).Seconds()
-	before, err := r.nodes[0].Sale(ctx, out.ID, client.At{Height: ev.Height - 1})
+	// The state at a height is read once the height is certified.
+	var before, after *apijson.Sale
+	var readErr error
+	err := r.waitFor(ctx, "the sale's record at its close", 30*time.Second, func() bool {
+		if before, readErr = r.nodes[0].Sale(ctx, out.ID, client.At{Height: ev.Height - 1}); readErr == nil {
+			after, readErr = r.nodes[0].Sale(ctx, out.ID, client.At{Height: ev.Height})
+		}
+		return readErr == nil
+	})
 	if err != nil {
-		return fmt.Errorf("bench: the sale before its close: %w", err)
-	}
-	after, err := r.nodes[0].Sale(ctx, out.ID, client.At{Height: ev.Height})
-	if err != nil {
-		return fmt.Errorf("bench: the sale at its close: %w", err)
+		return fmt.Errorf("%w: %w", err, readErr)
 	}
 	v := after.Sale
 	c.State, c.Kept, c.Accepted, c.Evicted, c.Sold, c.Winners = v.State, v.Kept, v.Accepted, v.Evicted, v.Sold, v.Winners
@@ -1059,16 +1063,16 @@ func saleSummary(w io.Writer, r Report) {
 	for i, p := range st.PerNode {
 		fmt.Fprintf(w, "                 node %d: %d stamps, %.0f/s\n", i, p.Stamps, p.PerSecond)
 	}
-	fmt.Fprintf(w, "                 latency p50 %.1f ms, p99 %.1f ms, max %.1f ms; %.3f CPU s per 1,000 stamps, %.2f cores busy\n",
-		st.Latency.P50, st.Latency.P99, st.Latency.Max, st.CPUPer1000, st.CoresBusy)
+	fmt.Fprintf(w, "                 latency p50 %.1f ms, p99 %.1f ms, max %.1f ms; %.3f CPU s per 1,000 stamps, %.2f cores busy; asking threads %.1f CPU s\n",
+		st.Latency.P50, st.Latency.P99, st.Latency.Max, st.CPUPer1000, st.CoresBusy, st.LoadGenerator)
 	rq := s.Requests
 	fmt.Fprintf(w, "  requests       %d committed in %.1f s: %.0f requests/s (steady %.0f/s over %.1f s); submitted in %.1f s; %d rejected, %d failed in block\n",
 		rq.Committed-rq.Failed, rq.Seconds, rq.PerSecond, rq.SteadyPerSecond, rq.SteadyS, rq.SubmitS, rq.Rejected, rq.Failed)
 	l := res.Latency
 	fmt.Fprintf(w, "                 commit latency p50 %.0f ms, p90 %.0f ms, p99 %.0f ms, max %.0f ms (%d unfinished)\n", l.P50, l.P90, l.P99, l.Max, l.Unfinished)
 	fmt.Fprintf(w, "                 %d blocks (at most %d requests), node 0 applied them in %.1f s (%.0f µs per request)\n", rq.Blocks, rq.MaxBlockRequests, rq.ApplyS, rq.ApplyPerRequestUs)
-	fmt.Fprintf(w, "                 %.3f CPU s per 1,000 requests, %.2f cores busy (%s); %.0f bytes sent per request\n",
-		res.CPU.Per1000Txs, res.CPU.Utilization, res.CPU.Scope, res.BytesPerTx)
+	fmt.Fprintf(w, "                 %.3f CPU s per 1,000 requests, %.2f cores busy (%s); submitters %.1f CPU s; %.0f bytes sent per request\n",
+		res.CPU.Per1000Txs, res.CPU.Utilization, res.CPU.Scope, res.CPU.LoadGenerator, res.BytesPerTx)
 	cl := s.Close
 	fmt.Fprintf(w, "  close          block %d, applied in %.1f ms at node 0, %.1f s after the last request; %s: %d kept, %d accepted, %d evicted, %d sold to %d winners\n",
 		cl.Height, cl.ApplyMs, cl.WaitS, cl.State, cl.Kept, cl.Accepted, cl.Evicted, cl.Sold, cl.Winners)

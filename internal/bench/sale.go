@@ -175,9 +175,9 @@ type SaleStamping struct {
 	// the run's CPU figure).
 	// In process (inproc) it includes the bench's asking client, whose
 	// threads are not told apart (see saleRun.phase).
-	CPUPer1000 float64 `json:"cpu_s_per_1000_stamps"`
-	CoresBusy  float64 `json:"cores_busy"`
-	CPUProfiled   string  `json:"cpu_profile,omitempty"`
+	CPUPer1000  float64 `json:"cpu_s_per_1000_stamps"`
+	CoresBusy   float64 `json:"cores_busy"`
+	CPUProfiled string  `json:"cpu_profile,omitempty"`
 }
 
 // NodeStamps is one node's part of the stamping.

@@ -48,8 +48,8 @@ func runBench(args []string) error {
 	fs.IntVar(&c.Sale.Buyers, "buyers", 0, "sale: buyers, each stamped at every node and submitting one request, at most 100000 (0: 100000)")
 	fs.IntVar(&c.Sale.Supply, "supply", 0, "sale: items sold, one per request, at most --buyers (0: 1000, or --buyers if fewer)")
 	fs.IntVar(&c.Sale.StampInFlight, "stamp-inflight", 0, "sale: stamp requests in flight over all nodes (0: 64)")
-	fs.DurationVar(&c.Sale.Window, "sale-window", 0, "sale: the sale's window, which the stamping must fit in (0: 5s + 1ms per buyer)")
-	fs.DurationVar(&c.Sale.MaxAge, "sale-max-age", 0, "sale: the staleness bound, which the stamping, the building and the requests must fit in; also the grace before the close (0: 5s + 2ms per buyer, at most 1h)")
+	fs.DurationVar(&c.Sale.Window, "sale-window", 0, "sale: the sale's window, which the stamping must fit in (0: 5s + 0.5ms per buyer)")
+	fs.DurationVar(&c.Sale.MaxAge, "sale-max-age", 0, "sale: the staleness bound, which the stamping, the building and the requests must fit in; also the grace before the close (0: 5s + 1.5ms per buyer, at most 1h)")
 	out := fs.String("out", "", "write the results as JSON to this file")
 	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
 		return nil

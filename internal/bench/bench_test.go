@@ -773,7 +773,7 @@ func TestRunInprocSale(t *testing.T) {
 	const buyers, supply, nodes = 200, 20, 4
 	r, err := Run(context.Background(), Config{
 		Transport: TransportInproc, Payload: PayloadSale, Nodes: nodes, Batch: 50,
-		Sale: SaleConfig{Buyers: buyers, Supply: supply, StampInFlight: 16, Window: 3 * time.Second, MaxAge: 3 * time.Second},
+		Sale: SaleConfig{Buyers: buyers, Supply: supply, StampInFlight: 16, Window: 4 * time.Second, MaxAge: 4 * time.Second},
 	}, io.Discard)
 	if err != nil {
 		t.Fatal(err)

@@ -456,6 +456,7 @@ func (r *saleRun) phase(k int, lock bool, work func(w int), wait func() error) (
 	worked.Add(k)
 	exited.Add(k)
 	start, finish := make(chan struct{}), make(chan struct{})
+	var skip atomic.Bool // the first reading failed: no work
 	for w := range k {
 		go func() {
 			defer exited.Done()
@@ -466,7 +467,9 @@ func (r *saleRun) phase(k int, lock bool, work func(w int), wait func() error) (
 			defer unlock()
 			ready.Done()
 			<-start
-			work(w)
+			if !skip.Load() {
+				work(w)
+			}
 			worked.Done()
 			<-finish
 		}()
@@ -482,6 +485,7 @@ func (r *saleRun) phase(k int, lock bool, work func(w int), wait func() error) (
 	}()
 	var err error
 	if p.s0, err = r.cl.sample(); err != nil {
+		skip.Store(true)
 		close(start)
 		worked.Wait()
 		return p, err

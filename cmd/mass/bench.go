@@ -16,7 +16,7 @@ import (
 // benchFlags registers the flags a run and a sweep share.
 func benchFlags(fs *flag.FlagSet, c *bench.Config) {
 	fs.IntVar(&c.TxSize, "tx-size", bench.DefaultTxSize, "transaction size in bytes (transfer: padded with a memo, 219 to 475)")
-	fs.StringVar(&c.Payload, "payload", bench.PayloadRaw, "raw (random bytes, no-op application) or transfer (signed transfers, the organization application)")
+	fs.StringVar(&c.Payload, "payload", bench.PayloadRaw, "raw (random bytes, no-op application), transfer (signed transfers, the organization application) or sale (a fair ticket sale: stamps, requests, the close; mass bench only)")
 	fs.StringVar(&c.Transport, "transport", bench.TransportP2P, "p2p (one 'mass start' process per node, libp2p on 127.0.0.1), inproc (the same daemons in this process, for --cpuprofile) or mem (in this process, in-memory transport and stores)")
 	fs.DurationVar(&c.Warmup, "warmup", bench.DefaultWarmup, "load before the measurement window")
 	fs.DurationVar(&c.Drain, "drain", bench.DefaultDrain, "longest wait after the window for its transactions to commit")
@@ -44,7 +44,12 @@ func runBench(args []string) error {
 	fs.IntVar(&c.Nodes, "nodes", bench.DefaultNodes, "number of nodes")
 	fs.Float64Var(&c.Rate, "rate", 0, "offered transactions per second, open loop (0: closed loop, as fast as it commits)")
 	fs.DurationVar(&c.Duration, "duration", bench.DefaultDuration, "measurement window")
-	fs.StringVar(&c.CPUProfile, "cpuprofile", "", "write a CPU profile of the measurement window to this file (--transport inproc or mem)")
+	fs.StringVar(&c.CPUProfile, "cpuprofile", "", "write a CPU profile of the measurement window to this file (--transport inproc or mem; sale: of the requests phase, and of the stamping to FILE-stamps)")
+	fs.IntVar(&c.Sale.Buyers, "buyers", 0, "sale: buyers, each stamped at every node and submitting one request, at most 100000 (0: 100000)")
+	fs.IntVar(&c.Sale.Supply, "supply", 0, "sale: items sold, one per request, at most --buyers (0: 1000, or --buyers if fewer)")
+	fs.IntVar(&c.Sale.StampInFlight, "stamp-inflight", 0, "sale: stamp requests in flight over all nodes (0: 64)")
+	fs.DurationVar(&c.Sale.Window, "sale-window", 0, "sale: the sale's window, which the stamping must fit in (0: 5s + 0.5ms per buyer)")
+	fs.DurationVar(&c.Sale.MaxAge, "sale-max-age", 0, "sale: the staleness bound, which the stamping, the building and the requests must fit in; also the grace before the close (0: 5s + 1.5ms per buyer, at most 1h)")
 	out := fs.String("out", "", "write the results as JSON to this file")
 	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
 		return nil

@@ -95,6 +95,8 @@ func runStart(args []string) error {
 	fs := flag.NewFlagSet("start", flag.ContinueOnError)
 	dir := fs.String("home", "", "the node's home directory (from mass init)")
 	level := fs.String("log-level", "", "debug, info, warn or error (default: the home's config)")
+	stampRate := fs.Float64("stamp-rate", 0, "stamp requests per second one remote address may make (0: the default, 200)")
+	stampBurst := fs.Int("stamp-burst", 0, "stamp requests one remote address may make at once (0: the default, 400)")
 	byzantine := fs.String("byzantine", "", "for tests only: make this node misbehave on purpose (bad-key-part: its key generation part has garbage rows for half the nodes)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -102,7 +104,10 @@ func runStart(args []string) error {
 	if *dir == "" {
 		return errors.New("--home is required")
 	}
-	var opts daemon.Options
+	if !(*stampRate >= 0) || *stampBurst < 0 { // NaN too
+		return errors.New("--stamp-rate and --stamp-burst must not be negative")
+	}
+	opts := daemon.Options{StampRate: *stampRate, StampBurst: *stampBurst}
 	switch *byzantine {
 	case "":
 	case "bad-key-part":

@@ -71,6 +71,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 			ev := apijson.CommitEvent{
 				Height: c.Height, Hash: c.Hash.String(), TimeMs: c.Time,
 				Txs: make([]string, len(c.TxHashes)), Results: make([]apijson.TxResult, len(c.Results)),
+				ApplyMs: float64(c.Apply) / float64(time.Millisecond),
 			}
 			for i, th := range c.TxHashes {
 				ev.Txs[i] = hex.EncodeToString(th[:])

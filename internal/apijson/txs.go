@@ -112,6 +112,10 @@ type CommitEvent struct {
 	// Results has one entry per transaction; it is empty if the node
 	// applied the block before a restart.
 	Results []TxResult `json:"results"`
+	// ApplyMs is how long the answering node's application took to apply
+	// the block, in milliseconds (absent if it applied it before a
+	// restart).
+	ApplyMs float64 `json:"apply_ms,omitempty"`
 }
 
 // TxResult is the application's result of one committed transaction.

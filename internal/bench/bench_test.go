@@ -595,6 +595,11 @@ func TestConfig(t *testing.T) {
 	for _, bad := range []Config{
 		{Payload: "json"}, {Transport: "tcp"}, {Rate: -1}, {InFlight: 10, Batch: 100},
 		{CPUProfile: "cpu.out", Transport: TransportP2P}, {Agreement: "paxos"},
+		{Payload: PayloadSale, Transport: TransportMem}, {Payload: PayloadSale, Rate: 100},
+		{Payload: PayloadSale, Sale: SaleConfig{Buyers: 100_001}}, {Payload: PayloadSale, Sale: SaleConfig{Buyers: -1}},
+		{Payload: PayloadSale, Sale: SaleConfig{Buyers: 10, Supply: 11}}, {Payload: PayloadSale, Sale: SaleConfig{StampInFlight: 5000}},
+		{Payload: PayloadSale, Sale: SaleConfig{Window: time.Millisecond}}, {Payload: PayloadSale, Sale: SaleConfig{MaxAge: 2 * time.Hour}},
+		{Payload: PayloadRaw, Sale: SaleConfig{Buyers: 10}},
 	} {
 		bad.Defaults()
 		if err := bad.Validate(); !errors.Is(err, ErrConfig) {
@@ -735,4 +740,77 @@ func TestRunInproc(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkRun(t, r)
+}
+
+func TestSaleConfig(t *testing.T) {
+	c := Config{Payload: PayloadSale, Transport: TransportInproc}
+	c.Defaults()
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	s := c.Sale
+	if s.Buyers != 100_000 || s.Supply != 1000 || s.StampInFlight != 64 || s.Window != SaleWindowFor(100_000) || s.MaxAge != SaleMaxAgeFor(100_000) {
+		t.Fatalf("defaults %+v", s)
+	}
+	c = Config{Payload: PayloadSale, Sale: SaleConfig{Buyers: 10}}
+	c.Defaults()
+	if c.Sale.Supply != 10 || c.Validate() != nil {
+		t.Fatalf("10 buyers: %+v", c.Sale)
+	}
+	if _, err := Sweep(context.Background(), SweepConfig{Base: Config{Payload: PayloadSale}, Nodes: []int{4}, Rates: []float64{10}}, io.Discard); !errors.Is(err, ErrConfig) {
+		t.Fatalf("a sweep of the sale payload: %v", err)
+	}
+}
+
+// TestRunInprocSale runs the sale payload on four daemons in this process
+// with 200 buyers: every buyer is stamped by every node, every request is
+// kept, exactly the supply is sold at the close (the run checks the
+// sale's record and fails otherwise).
+func TestRunInprocSale(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts four daemons")
+	}
+	const buyers, supply, nodes = 200, 20, 4
+	r, err := Run(context.Background(), Config{
+		Transport: TransportInproc, Payload: PayloadSale, Nodes: nodes, Batch: 50,
+		Sale: SaleConfig{Buyers: buyers, Supply: supply, StampInFlight: 16, Window: 4 * time.Second, MaxAge: 4 * time.Second},
+	}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := r.Result.Sale
+	if s == nil {
+		t.Fatal("no sale figures")
+	}
+	t.Logf("%+v", *s)
+	st := s.Stamping
+	if st.Stamps != buyers*nodes || len(st.PerNode) != nodes || st.PerSecond <= 0 || st.Latency.Samples != buyers*nodes || st.Latency.P50 <= 0 {
+		t.Errorf("stamping %+v", st)
+	}
+	for i, p := range st.PerNode {
+		if p.Stamps != buyers || p.PerSecond <= 0 {
+			t.Errorf("node %d: %+v", i, p)
+		}
+	}
+	rq := s.Requests
+	if rq.Submitted != buyers || rq.Committed != buyers || rq.Failed != 0 || rq.Rejected != 0 || rq.PerSecond <= 0 || rq.Blocks == 0 {
+		t.Errorf("requests %+v", rq)
+	}
+	if l := r.Result.Latency; l.Samples != buyers || l.Unfinished != 0 || !(0 < l.P50 && l.P50 <= l.P99) {
+		t.Errorf("latency %+v", l)
+	}
+	c := s.Close
+	if c.State != "closed" || c.Kept != buyers || c.Accepted != buyers || c.Evicted != 0 || c.Sold != supply || c.Winners != supply || c.Height == 0 || c.ApplyMs <= 0 {
+		t.Errorf("close %+v", c)
+	}
+	if r.Result.CommittedTxs != buyers || r.Result.CPU.Per1000Txs <= 0 {
+		t.Errorf("result %+v", r.Result)
+	}
+	var out bytes.Buffer
+	Summary(&out, r)
+	for _, want := range []string{"stamping", "requests", "close", "20 sold to 20 winners"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("summary without %q:\n%s", want, out.String())
+		}
+	}
 }

@@ -13,8 +13,21 @@ type txHash = [32]byte
 type commitEvent struct {
 	Height uint64
 	Txs    []txHash
-	// Failed counts the transactions the application reported as failed.
-	Failed int
+	// Failed counts the transactions the application reported as failed;
+	// Failures are they.
+	Failed   int
+	Failures []txFailure
+	// Time is the block's time (Unix ms); Apply how long node 0's
+	// application took to apply it (0 if unknown).
+	Time  int64
+	Apply time.Duration
+}
+
+// txFailure is a committed transaction the application reported as failed.
+type txFailure struct {
+	Index int
+	Code  uint32
+	Log   string
 }
 
 // rejection is a transaction a node refused.

@@ -11,6 +11,10 @@ import (
 const (
 	PayloadRaw      = "raw"      // random bytes through the no-op application
 	PayloadTransfer = "transfer" // signed transfers through the organization application
+	// PayloadSale is a fair ticket sale (docs/SALE.md): open a sale,
+	// stamp every buyer's request at every node, submit the requests,
+	// wait for the close (sale.go).
+	PayloadSale = "sale"
 )
 
 // Transports.
@@ -56,6 +60,8 @@ type Config struct {
 	// default, or genesis.AgreementBracha); Defaults writes the default's
 	// name. Results from before it was recorded have none.
 	Agreement string `json:"agreement,omitempty"`
+	// Sale is the sale payload's settings (zero otherwise).
+	Sale SaleConfig `json:"sale,omitzero"`
 	// Executable is the mass binary (p2p; default: this program).
 	Executable string `json:"-"`
 	// Keep leaves the nodes' homes in place (p2p, inproc).
@@ -117,6 +123,9 @@ func (c *Config) Defaults() {
 	if c.Agreement == "" {
 		c.Agreement = genesis.AgreementQuadratic
 	}
+	if c.Payload == PayloadSale {
+		c.Sale.defaults()
+	}
 	if c.Payload == PayloadTransfer {
 		def(&c.Accounts, DefaultAccounts)
 		// Every account's transactions in flight must stay within its nonce
@@ -141,8 +150,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("%w: transaction size %d, want 1 to 65536 bytes", ErrConfig, c.TxSize)
 	case c.Rate < 0:
 		return fmt.Errorf("%w: negative rate", ErrConfig)
-	case c.Payload != PayloadRaw && c.Payload != PayloadTransfer:
-		return fmt.Errorf("%w: payload %q, want %q or %q", ErrConfig, c.Payload, PayloadRaw, PayloadTransfer)
+	case c.Payload != PayloadRaw && c.Payload != PayloadTransfer && c.Payload != PayloadSale:
+		return fmt.Errorf("%w: payload %q, want %q, %q or %q", ErrConfig, c.Payload, PayloadRaw, PayloadTransfer, PayloadSale)
 	case c.Transport != TransportP2P && c.Transport != TransportMem && c.Transport != TransportInproc:
 		return fmt.Errorf("%w: transport %q, want %q, %q or %q", ErrConfig, c.Transport, TransportP2P, TransportMem, TransportInproc)
 	case c.Duration <= 0 || c.Warmup < 0 || c.Drain < 0:
@@ -159,6 +168,12 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("%w: agreement %q: want %s or %s", ErrConfig, c.Agreement, genesis.AgreementQuadratic, genesis.AgreementBracha)
 	case c.CPUProfile != "" && c.Transport == TransportP2P:
 		return fmt.Errorf("%w: --cpuprofile needs the nodes in this process: --transport inproc (the p2p daemons) or mem", ErrConfig)
+	}
+	if c.Payload == PayloadSale {
+		return c.validateSale()
+	}
+	if c.Sale != (SaleConfig{}) {
+		return fmt.Errorf("%w: --buyers, --supply, --stamp-inflight, --sale-window and --sale-max-age apply to the sale payload only", ErrConfig)
 	}
 	return nil
 }

@@ -49,7 +49,7 @@ func newDaemonCluster(ctx context.Context, o netOptions, exclude func() time.Dur
 			return nil, err
 		}
 		logger := slog.New(slog.NewTextHandler(c.logFile, &slog.HandlerOptions{Level: level})).With("node", i)
-		d, err := daemon.Start(h, logger)
+		d, err := daemon.StartWith(h, logger, daemon.Options{StampRate: o.StampRate, StampBurst: o.StampBurst})
 		if err != nil {
 			return nil, fmt.Errorf("bench: node %d: %w", i, err)
 		}

@@ -30,6 +30,7 @@ type httpNodes struct {
 	nodes  []*client.Client // sharing one transport
 	stream *client.Client   // node 0's event stream, on a transport of its own
 	chain  string
+	apis   []string // host:port of each node's API
 	events chan commitEvent
 	sseEnd context.CancelFunc
 
@@ -46,7 +47,7 @@ func newHTTPNodes(chain string, apis []string) *httpNodes {
 		Timeout:   60 * time.Second,
 		Transport: &http.Transport{MaxIdleConnsPerHost: 64, MaxConnsPerHost: 64, IdleConnTimeout: time.Minute},
 	}
-	c := &httpNodes{chain: chain, failCh: make(chan struct{}), events: make(chan commitEvent, 1024)}
+	c := &httpNodes{chain: chain, apis: apis, failCh: make(chan struct{}), events: make(chan commitEvent, 1024)}
 	for _, a := range apis {
 		c.nodes = append(c.nodes, nodeClient(a, client.WithHTTP(hc), client.WithTimeout(hc.Timeout)))
 	}
@@ -116,6 +117,10 @@ type netOptions struct {
 	Ready time.Duration
 	// Executable is the mass binary (processes only).
 	Executable string
+	// StampRate and StampBurst, if set, are the stamping route's bucket
+	// per remote address (mass start --stamp-rate, --stamp-burst).
+	StampRate  float64
+	StampBurst int
 }
 
 // writeHomes writes the nodes' homes in a new temporary directory, on
@@ -251,7 +256,7 @@ func readEvents(stream *client.Events, fn func(commitEvent)) error {
 // commitOf is a commit as the load tracks it: the transactions' hashes
 // and how many failed.
 func commitOf(ce *apijson.CommitEvent) (commitEvent, error) {
-	ev := commitEvent{Height: ce.Height, Txs: make([]txHash, len(ce.Txs))}
+	ev := commitEvent{Height: ce.Height, Txs: make([]txHash, len(ce.Txs)), Time: ce.TimeMs, Apply: time.Duration(ce.ApplyMs * float64(time.Millisecond))}
 	for i, s := range ce.Txs {
 		if hex.DecodedLen(len(s)) != len(txHash{}) {
 			return ev, fmt.Errorf("bench: malformed transaction hash %q", s)
@@ -260,16 +265,20 @@ func commitOf(ce *apijson.CommitEvent) (commitEvent, error) {
 			return ev, fmt.Errorf("bench: malformed transaction hash %q", s)
 		}
 	}
-	for _, res := range ce.Results {
+	for i, res := range ce.Results {
 		if res.Code != 0 {
 			ev.Failed++
+			ev.Failures = append(ev.Failures, txFailure{Index: i, Code: res.Code, Log: res.Log})
 		}
 	}
 	return ev, nil
 }
 
-func (c *httpNodes) size() int       { return len(c.nodes) }
-func (c *httpNodes) chainID() string { return c.chain }
+func (c *httpNodes) size() int { return len(c.nodes) }
+
+// apiAddr is node i's API address, host:port.
+func (c *httpNodes) apiAddr(i int) string { return c.apis[i] }
+func (c *httpNodes) chainID() string      { return c.chain }
 
 // rejectionsOf turns a batch's answer into rejections: a duplicate counts
 // as accepted (a retried submission the node took the first time), busy and

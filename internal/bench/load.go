@@ -229,6 +229,16 @@ func (t *threads) lock() func() {
 	return runtime.UnlockOSThread
 }
 
+// reset forgets the registered threads (a new phase registers its own).
+func (t *threads) reset() {
+	if t == nil {
+		return
+	}
+	t.mu.Lock()
+	t.tids = nil
+	t.mu.Unlock()
+}
+
 // cpu is the CPU time of the registered threads.
 func (t *threads) cpu() time.Duration {
 	if t == nil {

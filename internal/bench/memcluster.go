@@ -146,13 +146,14 @@ func (c *memCluster) waitConnected(timeout time.Duration) error {
 func (c *memCluster) forward(sub <-chan node.Commit) {
 	defer close(c.events)
 	for cm := range sub {
-		ev := commitEvent{Height: cm.Height, Txs: make([]txHash, len(cm.TxHashes))}
+		ev := commitEvent{Height: cm.Height, Txs: make([]txHash, len(cm.TxHashes)), Time: cm.Time, Apply: cm.Apply}
 		for i, h := range cm.TxHashes {
 			ev.Txs[i] = h
 		}
-		for _, r := range cm.Results {
+		for i, r := range cm.Results {
 			if r.Code != 0 {
 				ev.Failed++
+				ev.Failures = append(ev.Failures, txFailure{Index: i, Code: r.Code, Log: r.Log})
 			}
 		}
 		select {

@@ -43,7 +43,11 @@ func newProcCluster(ctx context.Context, o netOptions) (_ *procCluster, err erro
 		if err != nil {
 			return nil, fmt.Errorf("bench: %w", err)
 		}
-		cmd := exec.Command(o.Executable, "start", "--home", h, "--log-level", o.LogLevel)
+		args := []string{"start", "--home", h, "--log-level", o.LogLevel}
+		if o.StampRate > 0 || o.StampBurst > 0 {
+			args = append(args, "--stamp-rate", strconv.FormatFloat(o.StampRate, 'f', -1, 64), "--stamp-burst", strconv.Itoa(o.StampBurst))
+		}
+		cmd := exec.Command(o.Executable, args...)
 		cmd.Stdout, cmd.Stderr = logf, logf
 		detach(cmd)
 		err = cmd.Start()

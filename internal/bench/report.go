@@ -183,6 +183,10 @@ func grouped(v float64) string {
 
 // Summary writes a run's figures for people.
 func Summary(w io.Writer, r Report) {
+	if r.Result.Sale != nil {
+		saleSummary(w, r)
+		return
+	}
 	c, res := r.Config, r.Result
 	loop := "closed loop"
 	if c.Rate > 0 {

@@ -52,6 +52,9 @@ type Result struct {
 	// MissedEvents are commits the event stream skipped (a gap in the
 	// heights): their transactions' latencies are lost.
 	MissedEvents uint64 `json:"missed_events,omitempty"`
+	// Sale is the sale payload's figures (its requests phase fills in the
+	// committed transactions, the latency, the CPU and the bytes above).
+	Sale *SaleResult `json:"sale,omitempty"`
 }
 
 // Latency is the commit latency of the transactions submitted in the

@@ -29,6 +29,9 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (rep Report, err e
 	if err := cfg.Validate(); err != nil {
 		return rep, err
 	}
+	if cfg.Payload == PayloadSale {
+		return runSale(ctx, cfg, progress)
+	}
 	rep = Report{Config: cfg, Machine: ThisMachine(), Started: time.Now().UTC()}
 	var pl payload
 	var appState []byte
@@ -56,15 +59,9 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (rep Report, err e
 		cl, err = newMemCluster(g, th.cpu)
 	case TransportInproc:
 		th = &threads{}
-		cl, err = newDaemonCluster(ctx, netOpts(cfg, app, appState), th.cpu)
+		cl, err = launch(ctx, cfg, netOpts(cfg, app, appState), th)
 	case TransportP2P:
-		o := netOpts(cfg, app, appState)
-		if o.Executable == "" {
-			if o.Executable, err = os.Executable(); err != nil {
-				return rep, fmt.Errorf("bench: %w", err)
-			}
-		}
-		cl, err = newProcCluster(ctx, o)
+		cl, err = launch(ctx, cfg, netOpts(cfg, app, appState), nil)
 	}
 	if err != nil {
 		return rep, err

@@ -47,6 +47,9 @@ func Sweep(ctx context.Context, sc SweepConfig, progress io.Writer) (SweepReport
 	if sc.Rule == (Saturation{}) {
 		sc.Rule = DefaultSaturation
 	}
+	if sc.Base.Payload == PayloadSale {
+		return rep, fmt.Errorf("%w: a sweep varies the offered rate, the sale payload has none: run mass bench --payload sale", ErrConfig)
+	}
 	if len(sc.Nodes) == 0 || len(sc.Rates) == 0 {
 		return rep, fmt.Errorf("%w: a sweep needs sizes and rates", ErrConfig)
 	}

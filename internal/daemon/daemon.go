@@ -68,6 +68,11 @@ type Options struct {
 	// StoreFS is the file system of the store (nil: the operating
 	// system's); tests give one that fails on purpose.
 	StoreFS vfs.FS
+	// StampRate and StampBurst are the stamping route's token bucket per
+	// remote address (api.Stamping; 0: its defaults). A bench that asks
+	// every stamp from 127.0.0.1 raises them.
+	StampRate  float64
+	StampBurst int
 	// App is served at the paths outside the API: the members' web app
 	// (cmd/mass gives internal/web's, with the home's genesis file); nil:
 	// those paths answer 404.
@@ -151,7 +156,7 @@ func StartWith(h *home.Home, logger *slog.Logger, opts Options) (_ *Daemon, err 
 	}
 	if appState != nil {
 		d.api.SetState(appState)
-		if err := d.api.SetStamping(api.Stamping{Key: h.Key}); err != nil { // sales' stamps (docs/SALE.md)
+		if err := d.api.SetStamping(api.Stamping{Key: h.Key, Rate: opts.StampRate, Burst: opts.StampBurst}); err != nil { // sales' stamps (docs/SALE.md)
 			return nil, fmt.Errorf("daemon: %w", err)
 		}
 	}

@@ -266,7 +266,8 @@ func (n *Node) notify(commits []ledger.Commit) {
 	n.subsMu.Lock()
 	defer n.subsMu.Unlock()
 	for _, c := range commits {
-		out := Commit{Height: c.Height, Hash: c.Hash, Time: c.Time, TxHashes: c.TxHashes, Results: n.results[c.Height]}
+		a := n.results[c.Height]
+		out := Commit{Height: c.Height, Hash: c.Hash, Time: c.Time, TxHashes: c.TxHashes, Results: a.txs, Apply: a.took}
 		for h := range n.results {
 			if h <= c.Height {
 				delete(n.results, h) // with those of blocks re-applied after a restart, which no commit tells

@@ -83,6 +83,9 @@ type Commit struct {
 	Time     int64
 	TxHashes []epoch.TxHash
 	Results  []app.TxResult
+	// Apply is how long this node's application took to apply the block
+	// (0 if it applied it before a restart).
+	Apply time.Duration
 }
 
 // Status is a snapshot of the node.
@@ -147,7 +150,7 @@ type Node struct {
 	// results the application's results of the blocks applied, until
 	// their commits are told.
 	replies      []chan error // each request's done
-	results      map[uint64][]app.TxResult
+	results      map[uint64]applied
 	lastDeadline time.Time
 	rate         rateMeter
 
@@ -202,7 +205,7 @@ func New(cfg Config) (*Node, error) {
 	n := &Node{
 		cfg: cfg, log: cfg.Logger,
 		chain:   chain.NewStore(store.WithPrefix(cfg.Store, ledger.ChainPrefix)),
-		results: map[uint64][]app.TxResult{},
+		results: map[uint64]applied{},
 		pending: map[epoch.TxHash]struct{}{},
 		submits: make(chan submitReq, 1024),
 		stopped: make(chan struct{}),
@@ -438,16 +441,24 @@ func (n *Node) applyBlock(b app.Block) error {
 			}
 		}
 	case b.Height - 1:
+		began := time.Now()
 		res, err := n.cfg.App.ApplyBlock(b)
 		if err != nil {
 			return fmt.Errorf("node: applying block %d: %w", b.Height, err)
 		}
 		root, nodes = res.StateRoot, res.NodeSet
-		n.results[b.Height] = res.Txs
+		n.results[b.Height] = applied{txs: res.Txs, took: time.Since(began)}
 	default:
 		return fmt.Errorf("node: the application is at height %d, block %d is next", appHeight, b.Height)
 	}
 	return n.ledger.Applied(b.Height, root, nodes)
+}
+
+// applied is what the application said of a block it applied, and how
+// long that took, until its commit is told.
+type applied struct {
+	txs  []app.TxResult
+	took time.Duration
 }
 
 // failReplies tells the submitters of a round that could not be made

@@ -188,12 +188,13 @@ func (a *App) ChainID() string { return a.chainID }
 func (a *App) CheckTx(raw []byte) error { return a.CheckTxs([][]byte{raw})[0] }
 
 // CheckTxs checks transactions against the latest state, each on its own,
-// their signatures verified as one batch (app.BatchChecker).
+// their signatures — a sale request's stamps' too — verified as one batch
+// (app.BatchChecker).
 func (a *App) CheckTxs(raws [][]byte) []error {
 	errs := make([]error, len(raws))
 	txs := make([]*tx.Tx, len(raws))
 	batch := crypto.NewBatch(2 * len(raws))
-	var owners, index []int // per signature: its transaction, its index there
+	var owners, index []int // per signature: its transaction, its index there (-1: a stamp)
 	for i, raw := range raws {
 		t, err := tx.Unmarshal(raw)
 		if err == nil {
@@ -206,11 +207,26 @@ func (a *App) CheckTxs(raws [][]byte) []error {
 		for j := range t.Signers() {
 			owners, index = append(owners, i), append(index, j)
 		}
+		if q := saleRequestOf(t); q != nil {
+			sale.AddStamps(batch, a.chainID, q)
+			for range q.Stamps {
+				owners, index = append(owners, i), append(index, -1)
+			}
+		}
 		txs[i] = t
+	}
+	stampsOK := make([]bool, len(raws))
+	for i := range stampsOK {
+		stampsOK[i] = true
 	}
 	if valid, err := batch.Verify(); err != nil {
 		for k, ok := range valid {
-			if i := owners[k]; !ok && txs[i] != nil {
+			i := owners[k]
+			switch {
+			case ok || txs[i] == nil:
+			case index[k] < 0:
+				stampsOK[i] = false // sale.Check verifies them again and says which
+			default:
 				errs[i] = fmt.Errorf("%w: signature %d (by %s) does not verify: %w", app.ErrRejected, index[k], txs[i].Signers()[index[k]], crypto.ErrBadSignature)
 				txs[i] = nil
 			}
@@ -218,18 +234,28 @@ func (a *App) CheckTxs(raws [][]byte) []error {
 	}
 	for i, t := range txs {
 		if t != nil {
-			a.verified.add(sha256.Sum256(raws[i]))
-			errs[i] = a.checkState(t)
+			if stampsOK[i] {
+				a.verified.add(sha256.Sum256(raws[i]))
+			}
+			errs[i] = a.checkState(t, stampsOK[i])
 		}
 	}
 	return errs
 }
 
+// saleRequestOf is a transaction's sale request, if it is one.
+func saleRequestOf(t *tx.Tx) *sale.Request {
+	if b, ok := t.Body.(*tx.SaleRequest); ok {
+		return &b.Request
+	}
+	return nil
+}
+
 // checkState checks a transaction whose signatures verified against the
-// latest state.
-func (a *App) checkState(t *tx.Tx) error {
+// latest state; stampsVerified says a sale request's stamps verified too.
+func (a *App) checkState(t *tx.Tx, stampsVerified bool) error {
 	ov := newOverlay(a.tree, a.tree.Version())
-	env := txEnv{Env: gov.Env{Height: a.Height() + 1, Time: a.lastTime.Load()}, chainID: a.chainID, submission: true}
+	env := txEnv{Env: gov.Env{Height: a.Height() + 1, Time: a.lastTime.Load()}, chainID: a.chainID, submission: true, stampsVerified: stampsVerified}
 	if _, _, err := execute(ov, t, env); err != nil {
 		return fmt.Errorf("%w: %w", app.ErrRejected, err)
 	}
@@ -250,15 +276,18 @@ func (a *App) ApplyBlock(b app.Block) (app.Result, error) {
 	res.Txs = make([]app.TxResult, len(b.Txs))
 	txs := make([]*tx.Tx, len(b.Txs))
 	batch := crypto.NewBatch(2 * len(b.Txs))
-	var owners []int // the transaction of each signature in the batch
+	var owners []int      // the transaction of each signature in the batch
+	var stampEntry []bool // whether it is a sale request's stamp
+	stampsOK := make([]bool, len(b.Txs))
 	for i, raw := range b.Txs {
 		t, err := tx.Unmarshal(raw)
 		if err != nil {
 			res.Txs[i] = app.TxResult{Code: CodeMalformed, Log: err.Error()}
 			continue
 		}
+		stampsOK[i] = true
 		if a.verified.has(sha256.Sum256(raw)) {
-			txs[i] = t // its signatures verified here at submission
+			txs[i] = t // its signatures (and stamps) verified here at submission
 			continue
 		}
 		before := batch.Len()
@@ -266,15 +295,24 @@ func (a *App) ApplyBlock(b app.Block) (app.Result, error) {
 			res.Txs[i] = app.TxResult{Code: CodeMalformed, Log: err.Error()}
 			continue
 		}
+		signed := batch.Len()
+		if q := saleRequestOf(t); q != nil {
+			sale.AddStamps(batch, a.chainID, q) // verified with the block's other signatures
+		}
 		for j := before; j < batch.Len(); j++ {
-			owners = append(owners, i)
+			owners, stampEntry = append(owners, i), append(stampEntry, j >= signed)
 		}
 		txs[i] = t
 	}
 	if batch.Len() > 0 {
 		if valid, err := batch.Verify(); err != nil {
 			for j, ok := range valid {
-				if i := owners[j]; !ok && txs[i] != nil {
+				i := owners[j]
+				switch {
+				case ok || txs[i] == nil:
+				case stampEntry[j]:
+					stampsOK[i] = false // sale.Check verifies them again and says which
+				default:
 					txs[i] = nil
 					res.Txs[i] = app.TxResult{Code: CodeBadSignature, Log: "a signature does not verify"}
 				}
@@ -288,7 +326,9 @@ func (a *App) ApplyBlock(b app.Block) (app.Result, error) {
 			continue
 		}
 		tov := ov.child()
-		events, code, err := execute(tov, t, env)
+		tenv := env
+		tenv.stampsVerified = stampsOK[i]
+		events, code, err := execute(tov, t, tenv)
 		if errors.Is(err, gov.ErrCorrupt) || errors.Is(err, sale.ErrCorrupt) {
 			return res, fmt.Errorf("orgapp: block %d, transaction %d: %w", b.Height, i, err)
 		}

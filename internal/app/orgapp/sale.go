@@ -19,10 +19,13 @@ type txEnv struct {
 	gov.Env
 	chainID    string
 	submission bool
+	// stampsVerified: a sale request's stamps' signatures were verified
+	// in the batch of its transaction's (sale.Env.StampsVerified).
+	stampsVerified bool
 }
 
 func (e txEnv) sale() sale.Env {
-	return sale.Env{Height: e.Height, Time: e.Time, Seed: e.Seed, Submission: e.submission}
+	return sale.Env{Height: e.Height, Time: e.Time, Seed: e.Seed, Submission: e.submission, StampsVerified: e.stampsVerified}
 }
 
 var _ sale.Store = (*overlay)(nil)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/mass-consensus/mass/internal/app"
@@ -224,5 +225,54 @@ func TestSaleByProposal(t *testing.T) {
 	}
 	if k, err := f.app.SaleRequest(f.height, 1, f.keys[2].Public().ID()); err != nil || !k.Member || k.Fair != sl.Opens+5 {
 		t.Fatalf("%+v %v", k, err)
+	}
+}
+
+// TestSaleStampsBatched: a request's stamps are verified in the batch of
+// the transactions' signatures, at submission and in a block; a request
+// with a forged stamp among good ones is refused by the sale's own check
+// (which stamp, sale.ErrBadSignature), and the good ones — checked at
+// submission or not — are kept.
+func TestSaleStampsBatched(t *testing.T) {
+	f, nodes := saleFixture(t, 4)
+	p := saleParams()
+	p.Price = 0 // the buyers are fresh keys
+	f.blockAt(2000, f.sign(f.keys[0], &tx.SaleOpen{Params: p}))
+	sl, err := f.app.Sale(f.height, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := saleRequestTx(t, sl, key(t, 60), nodes, 5000)
+	unchecked := saleRequestTx(t, sl, key(t, 61), nodes, 5100)
+	// A forged stamp: the second one's signature altered, the transaction
+	// signed again by its buyer (its own signature is good).
+	forger := key(t, 62)
+	x, err := tx.Unmarshal(saleRequestTx(t, sl, forger, nodes, 5200))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := x.Body.(*tx.SaleRequest)
+	body.Request.Stamps[1].Sig[7] ^= 1
+	forged := tx.New(forger.Public(), 0, body)
+	if err := forged.Sign(chainID, forger); err != nil {
+		t.Fatal(err)
+	}
+	bad := forged.Marshal()
+	errs := f.app.CheckTxs([][]byte{good, bad})
+	if errs[0] != nil {
+		t.Fatalf("a good request: %v", errs[0])
+	}
+	if !errors.Is(errs[1], sale.ErrBadSignature) || !errors.Is(errs[1], app.ErrRejected) {
+		t.Fatalf("a forged stamp at submission: %v", errs[1])
+	}
+	res := f.blockAt(6000, good, bad, unchecked)
+	if res.Txs[0].Code != CodeOK || res.Txs[2].Code != CodeOK {
+		t.Fatalf("the good requests: %+v, %+v", res.Txs[0], res.Txs[2])
+	}
+	if r := res.Txs[1]; r.Code != sale.CodeBadSignature || !strings.Contains(r.Log, "stamp 1") {
+		t.Fatalf("a forged stamp in a block: %+v", r)
+	}
+	if sl, _ := f.app.Sale(f.height, 1); sl.Kept != 2 || sl.Accepted != 2 {
+		t.Fatalf("kept %d, accepted %d", sl.Kept, sl.Accepted)
 	}
 }

@@ -159,6 +159,11 @@ func Submit(s Store, env Env, chainID string, q *Request) ([]app.Event, error) {
 		return nil, refuse(ErrFunds, "%d items at %d cost more than the balance %d", q.Quantity, sl.Params.Price, balance)
 	}
 	slot := &Slot{Fair: fair, Identity: who, Quantity: q.Quantity}
+	if env.Submission {
+		// Nothing of a submission's check is kept: what matters is only
+		// whether the request would find room, not where in the heap.
+		return nil, room(s, sl, slot)
+	}
 	evicted, err := keep(s, sl, slot)
 	if err != nil {
 		return nil, err
@@ -199,6 +204,24 @@ func keep(s Store, sl *Sale, slot *Slot) (*crypto.ID, error) {
 	s.Delete(RequestKey(sl.ID, top.Identity))
 	sl.Evicted++
 	return &top.Identity, nil
+}
+
+// room says whether keep would take a slot: the sale is not full, or the
+// slot is earlier than the latest kept (ErrFull otherwise). It writes
+// nothing and reads at most the heap's root.
+func room(s Store, sl *Sale, slot *Slot) error {
+	if sl.Kept < sl.Params.MaxRequests {
+		return nil
+	}
+	h := &heap{s: s, id: sl.ID, n: sl.Kept}
+	top, err := h.top()
+	if err != nil {
+		return err
+	}
+	if !evictAfter(top, slot) {
+		return refuse(ErrFull, "sale %d keeps %d requests, the latest at %d; this one's fair time is %d", sl.ID, sl.Kept, top.Fair, slot.Fair)
+	}
+	return nil
 }
 
 func account(s Store, id crypto.ID) (*state.Account, uint64, error) {

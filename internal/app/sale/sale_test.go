@@ -189,6 +189,21 @@ func TestFull(t *testing.T) {
 	if err := f.submit(f.request(buyer(9), 1, 22_500), 23_000); !errors.Is(err, sale.ErrFull) {
 		t.Fatalf("a later request in a full sale: %v", err)
 	}
+	// At submission the same answers, and nothing written.
+	check := func(q sale.Request) error {
+		before := maps.Clone(f.s.M)
+		_, err := sale.Submit(f.s, sale.Env{Time: 23_000, Submission: true}, chain, &q)
+		if !maps.EqualFunc(before, f.s.M, func(a, b fairsim.Leaf) bool { return bytes.Equal(a.Value, b.Value) && a.Sum == b.Sum }) {
+			t.Fatal("a submission's check wrote")
+		}
+		return err
+	}
+	if err := check(f.request(buyer(9), 1, 22_500)); !errors.Is(err, sale.ErrFull) {
+		t.Fatalf("a later request in a full sale, at submission: %v", err)
+	}
+	if err := check(f.request(buyer(8), 1, 21_500)); err != nil {
+		t.Fatalf("an earlier request in a full sale, at submission: %v", err)
+	}
 	if err := f.submit(f.request(buyer(8), 1, 21_500), 23_000); err != nil {
 		t.Fatalf("an earlier request in a full sale: %v", err)
 	}

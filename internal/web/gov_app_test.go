@@ -6,14 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
-	"net"
 	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -24,10 +18,6 @@ import (
 
 	"github.com/mass-consensus/mass/internal/app/gov"
 	"github.com/mass-consensus/mass/internal/app/orgapp"
-	"github.com/mass-consensus/mass/internal/client"
-	"github.com/mass-consensus/mass/internal/daemon"
-	"github.com/mass-consensus/mass/internal/home"
-	"github.com/mass-consensus/mass/internal/localport"
 	"github.com/mass-consensus/mass/internal/smt"
 )
 
@@ -54,45 +44,12 @@ type govLies struct {
 // proxy that lies about a proposal's answers as lies says.
 func newGovNetwork(t *testing.T, lies *govLies) *network {
 	t.Helper()
-	n := &network{dir: t.TempDir()}
-	ports, err := localport.Free(2, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
 	fast, err := orgapp.LoadGovernance("fast")
 	if err != nil {
 		t.Fatal(err)
 	}
-	homes, err := home.Init(n.dir, home.InitOptions{Nodes: 1, ChainID: networkChainID, Host: "127.0.0.1", P2PPort: ports, APIPort: ports + 1, Governance: fast})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := home.Load(homes[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	if n.genesis, err = os.ReadFile(filepath.Join(homes[0], "genesis.json")); err != nil {
-		t.Fatal(err)
-	}
-	logger := slog.New(slog.NewTextHandler(lockedWriter{&n.logMu, &n.log}, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	if n.daemon, err = daemon.Start(h, logger); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := n.daemon.Stop(); err != nil {
-			t.Errorf("stopping the node: %v", err)
-		}
-		if t.Failed() {
-			n.logMu.Lock()
-			defer n.logMu.Unlock()
-			t.Logf("the node's log (tail):\n%s", tail(n.log.String(), 4000))
-		}
-	})
-	if n.api, err = client.New(n.daemon.APIAddr(), client.WithTimeout(10*time.Second)); err != nil {
-		t.Fatal(err)
-	}
-	proxy := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: "http", Host: n.daemon.APIAddr()})
-	proxy.ModifyResponse = func(resp *http.Response) error {
+	n := startNetwork(t, fast)
+	n.serveProxied(t, func(resp *http.Response) error {
 		if !strings.HasPrefix(resp.Request.URL.Path, "/v1/proposals/") || resp.StatusCode != http.StatusOK {
 			return nil
 		}
@@ -129,23 +86,7 @@ func newGovNetwork(t *testing.T, lies *govLies) *network {
 			})
 		}
 		return nil
-	}
-	mux := http.NewServeMux()
-	mux.Handle("/v1/", proxy)
-	mux.Handle("/", Handler(WithGenesis(n.genesis)))
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewUnstartedServer(mux)
-	srv.Listener.Close()
-	srv.Listener = ln
-	srv.Start()
-	t.Cleanup(func() {
-		srv.CloseClientConnections()
-		srv.Close()
 	})
-	n.base = srv.URL
 	n.waitCertified(t, 1)
 	return n
 }

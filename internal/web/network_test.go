@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/mass-consensus/mass/internal/apijson"
+	"github.com/mass-consensus/mass/internal/app/orgapp"
 	"github.com/mass-consensus/mass/internal/client"
 	"github.com/mass-consensus/mass/internal/crypto"
 	"github.com/mass-consensus/mass/internal/daemon"
@@ -70,12 +71,25 @@ type network struct {
 // end.
 func newNetwork(t *testing.T) *network {
 	t.Helper()
+	n := startNetwork(t, nil)
+	n.serve(t)
+	n.waitCertified(t, 1)
+	return n
+}
+
+// startNetwork starts one real node of the organization application (the
+// devnet's accounts; governance as given, nil for the default) as mass
+// start runs it, and its API client; the node stops at the test's end,
+// its log shown if the test failed.
+func startNetwork(t *testing.T, governance *orgapp.GenesisGovernance) *network {
+	t.Helper()
 	n := &network{dir: t.TempDir()}
 	ports, err := localport.Free(2, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	homes, err := home.Init(n.dir, home.InitOptions{Nodes: 1, ChainID: networkChainID, Host: "127.0.0.1", P2PPort: ports, APIPort: ports + 1})
+	homes, err := home.Init(n.dir, home.InitOptions{Nodes: 1, ChainID: networkChainID, Host: "127.0.0.1", P2PPort: ports, APIPort: ports + 1,
+		Governance: governance})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,9 +117,39 @@ func newNetwork(t *testing.T) *network {
 	if n.api, err = client.New(n.daemon.APIAddr(), client.WithTimeout(10*time.Second)); err != nil {
 		t.Fatal(err)
 	}
-	n.serve(t)
-	n.waitCertified(t, 1)
 	return n
+}
+
+// listen starts the test server on 127.0.0.1 with handler and sets n.base;
+// it closes at the test's end, before the node stops (cleanups run last
+// first), so that the event streams the page holds end with it.
+func (n *network) listen(t *testing.T, handler http.Handler) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(handler)
+	srv.Listener.Close()
+	srv.Listener = ln
+	srv.Start()
+	t.Cleanup(func() {
+		srv.CloseClientConnections()
+		srv.Close()
+	})
+	n.base = srv.URL
+}
+
+// serveProxied starts the test server: /v1/ proxied to the node, its
+// answers passed through modify; the rest the app.
+func (n *network) serveProxied(t *testing.T, modify func(*http.Response) error) {
+	t.Helper()
+	proxy := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: "http", Host: n.daemon.APIAddr()})
+	proxy.ModifyResponse = modify
+	mux := http.NewServeMux()
+	mux.Handle("/v1/", proxy)
+	mux.Handle("/", Handler(WithGenesis(n.genesis)))
+	n.listen(t, mux)
 }
 
 // serve starts the test server: /v1/ proxied to the node, /test/ the test
@@ -135,21 +179,7 @@ func (n *network) serve(t *testing.T) {
 	}))
 	mux.Handle("/test/", http.StripPrefix("/test", newHandler(os.DirFS("testdata"))))
 	mux.Handle("/", Handler(WithGenesis(n.genesis)))
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewUnstartedServer(mux)
-	srv.Listener.Close()
-	srv.Listener = ln
-	srv.Start()
-	// Before the node stops (cleanups run last first): the event streams
-	// the page holds end with the server.
-	t.Cleanup(func() {
-		srv.CloseClientConnections()
-		srv.Close()
-	})
-	n.base = srv.URL
+	n.listen(t, mux)
 }
 
 // modify tampers with an account's proof when n.tamper is set: it flips a

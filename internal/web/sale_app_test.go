@@ -6,14 +6,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"log/slog"
-	"net"
 	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -25,9 +19,6 @@ import (
 	"github.com/mass-consensus/mass/internal/app/tx"
 	"github.com/mass-consensus/mass/internal/client"
 	"github.com/mass-consensus/mass/internal/crypto"
-	"github.com/mass-consensus/mass/internal/daemon"
-	"github.com/mass-consensus/mass/internal/home"
-	"github.com/mass-consensus/mass/internal/localport"
 )
 
 // Ways the sale test's proxy lies in GET /v1/sales/{id}/buyers/… answers.
@@ -43,41 +34,8 @@ const (
 // which the page asks for stamps (cross-origin).
 func newSaleNetwork(t *testing.T, lie *atomic.Int32) *network {
 	t.Helper()
-	n := &network{dir: t.TempDir()}
-	ports, err := localport.Free(2, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	homes, err := home.Init(n.dir, home.InitOptions{Nodes: 1, ChainID: networkChainID, Host: "127.0.0.1", P2PPort: ports, APIPort: ports + 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := home.Load(homes[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	if n.genesis, err = os.ReadFile(filepath.Join(homes[0], "genesis.json")); err != nil {
-		t.Fatal(err)
-	}
-	logger := slog.New(slog.NewTextHandler(lockedWriter{&n.logMu, &n.log}, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	if n.daemon, err = daemon.Start(h, logger); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := n.daemon.Stop(); err != nil {
-			t.Errorf("stopping the node: %v", err)
-		}
-		if t.Failed() {
-			n.logMu.Lock()
-			defer n.logMu.Unlock()
-			t.Logf("the node's log (tail):\n%s", tail(n.log.String(), 4000))
-		}
-	})
-	if n.api, err = client.New(n.daemon.APIAddr(), client.WithTimeout(10*time.Second)); err != nil {
-		t.Fatal(err)
-	}
-	proxy := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: "http", Host: n.daemon.APIAddr()})
-	proxy.ModifyResponse = func(resp *http.Response) error {
+	n := startNetwork(t, nil)
+	n.serveProxied(t, func(resp *http.Response) error {
 		if !strings.Contains(resp.Request.URL.Path, "/buyers/") || resp.StatusCode != http.StatusOK {
 			return nil
 		}
@@ -94,23 +52,7 @@ func newSaleNetwork(t *testing.T, lie *atomic.Int32) *network {
 			return rewriteAnswer(resp, func(a map[string]any) { a["outcome"] = "lost" })
 		}
 		return nil
-	}
-	mux := http.NewServeMux()
-	mux.Handle("/v1/", proxy)
-	mux.Handle("/", Handler(WithGenesis(n.genesis)))
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewUnstartedServer(mux)
-	srv.Listener.Close()
-	srv.Listener = ln
-	srv.Start()
-	t.Cleanup(func() {
-		srv.CloseClientConnections()
-		srv.Close()
 	})
-	n.base = srv.URL
 	n.waitCertified(t, 1)
 	return n
 }
@@ -313,4 +255,32 @@ func TestSaleInBrowser(t *testing.T) {
 	u.visit("#/sales")
 	u.visit("#/sale/" + id)
 	u.waitFor(`document.querySelector('#sale-mine')?.dataset.outcome === 'won'`)
+
+	// The founder (a supervisor) opens a sale from the sales page: the
+	// sale_open signed in the browser, committed, and the page opens the
+	// new sale, verified.
+	founder, err := os.ReadFile(n.keyFile("founder"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	founderPub := n.key(t, "founder").Public().String()
+	u.visit("#/wallet")
+	u.set("#import-text", string(founder))
+	u.set("#import-label", "founder")
+	u.click("#import")
+	u.waitFor(fmt.Sprintf(`!!document.querySelector('li.account[data-public="%s"]')`, founderPub))
+	eval[bool](u, fmt.Sprintf(`(localStorage.setItem('mass.current', %q), true)`, founderPub))
+	u.visit("#/sales")
+	u.waitFor(`!!document.querySelector('#open-form') && document.querySelector('#open-actor')?.value === '` + founderPub + `'`)
+	u.set("#open-item", "Stall 2")
+	u.set("#open-window", "1m")
+	u.click("#open-sale")
+	u.waitLong(`['committed', 'failed', 'refused', 'invalid', 'timeout'].includes(document.querySelector('#open-status')?.dataset.state)`, 60*time.Second)
+	if st := u.attr("#open-status", "data-state"); st != "committed" {
+		t.Fatalf("opening a sale from the page: %s: %s", st, u.text("#open-status"))
+	}
+	u.waitFor(`location.hash === '#/sale/2' && document.querySelector('#sale')?.dataset.state === 'verified'`)
+	if got := u.text("#sale-item"); got != "Stall 2" {
+		t.Errorf("the opened sale's item is %q", got)
+	}
 }

@@ -107,12 +107,28 @@ async function post(path, bytes) {
 
 /**
  * Signs and submits a governance transaction of kind for the actor, then
- * follows it, writing to status (an element whose data-state becomes
- * submitting, refused, pending, committed, failed or timeout; data-height
- * once in a block). Resolves to {state, height, code, hash, info (GET
- * /v1/txs/{hash}, when committed)}.
+ * follows it (signAndFollow). Resolves to {state, height, code, hash, info
+ * (GET /v1/txs/{hash}, when committed)}.
  */
 export async function act(app, actor, kind, fields, status, names = null) {
+  return signAndFollow(app, actor, status, {
+    build: (sender, nonce) => govtx.build(kind, { sender, nonce, ...fields }, names),
+    sign: (txn, signer) => govtx.sign(app.client.chainID, txn, signer),
+    submit: (bytes) => post(govtx.route(kind, fields.proposal), bytes),
+  });
+}
+
+/**
+ * Builds a transaction for the actor with its next nonce (build(sender
+ * key hex, nonce) → the unsigned transaction, checked), unlocks the wallet
+ * if it must, signs (sign(txn, signer) → the signed transaction, with its
+ * nonce), submits (submit(bytes)), then follows it, writing to status (an
+ * element whose data-state becomes signing, invalid, submitting, refused,
+ * pending, committed, failed or timeout; data-height once in a block). The
+ * nonce is held while the transaction may still be taken. Resolves to
+ * {state, height, code, hash, info (GET /v1/txs/{hash}, when committed)}.
+ */
+export async function signAndFollow(app, actor, status, { build, sign, submit }) {
   const set = (state, cls, text) => {
     status.hidden = false;
     status.dataset.state = state;
@@ -127,12 +143,12 @@ export async function act(app, actor, kind, fields, status, names = null) {
     const acct = await app.client.fetchAccount(app.remote, pub);
     const nonce = nextNonce(acct.account, reserved(chainID, pub));
     if (nonce === null) throw new Error(t('transfer.noNonce'));
-    txn = await govtx.build(kind, { sender: pub, nonce, ...fields }, names);
+    txn = await build(pub, nonce);
     if (!app.wallet.unlocked) {
       await app.wallet.unlock(actor.pass.value);
       actor.pass.value = '';
     }
-    txn = await govtx.sign(chainID, txn, (m) => app.wallet.sign(pub, m));
+    txn = await sign(txn, (m) => app.wallet.sign(pub, m));
   } catch (e) {
     set('invalid', 'error', govErrorText(e));
     return { state: 'invalid' };
@@ -142,7 +158,7 @@ export async function act(app, actor, kind, fields, status, names = null) {
   reserve(chainID, pub, txn.nonce);
   set('submitting', 'notice', t('tx.submitting'));
   try {
-    await post(govtx.route(kind, fields.proposal), bytes);
+    await submit(bytes);
   } catch (e) {
     if (e.status === 400) release(chainID, pub, txn.nonce);
     set('refused', 'error', govErrorText(e));

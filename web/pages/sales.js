@@ -10,15 +10,14 @@
 import { ProofError } from '../light.js';
 import { accountID } from '../light/state.js';
 import { fromHex, toHex } from '../light/bytes.js';
-import { h, fill, short } from '../dom.js';
+import { h, fill } from '../dom.js';
 import { t } from '../i18n.js';
 import * as govtx from '../govtx.js';
 import { TxError } from '../tx.js';
-import { nextNonce, release, reserve, reserved } from '../nonces.js';
 import { fetchSale, fetchSales } from '../saleread.js';
 import { saleOpenTx } from '../salerecords.js';
 import { errorText, failureBadge } from './common.js';
-import { actorPicker, countdown, field, govErrorText, provenBadge, statusLine, walletAccounts, when } from './govcommon.js';
+import { actorPicker, countdown, field, provenBadge, signAndFollow, statusLine, walletAccounts, when } from './govcommon.js';
 
 const DEBOUNCE_MS = 250;
 
@@ -155,57 +154,17 @@ function openForm(app, accts, signal) {
 
 /** Signs, submits and follows a sale_open; once committed, finds the sale and opens its page. */
 async function openSale(app, actor, params, status) {
-  const set = (state, cls, text) => {
-    status.hidden = false;
-    status.dataset.state = state;
-    status.className = cls;
-    fill(status, text);
-  };
-  set('signing', 'notice', t('tx.submitting'));
-  const pub = actor.pub();
-  const chainID = app.client.chainID;
-  let txn;
+  const r = await signAndFollow(app, actor, status, {
+    build: (sender, nonce) => ({ sender, nonce, params: params() }),
+    sign: (b, signer) => saleOpenTx(app.client.chainID, { sender: fromHex(b.sender, 'key', 32), nonce: b.nonce, params: b.params }, signer),
+    submit: (bytes) => app.node.submit(bytes),
+  });
+  if (r.state !== 'committed') return;
   try {
-    const acct = await app.client.fetchAccount(app.remote, pub);
-    const nonce = nextNonce(acct.account, reserved(chainID, pub));
-    if (nonce === null) throw new Error(t('transfer.noNonce'));
-    const p = params();
-    if (!app.wallet.unlocked) {
-      await app.wallet.unlock(actor.pass.value);
-      actor.pass.value = '';
-    }
-    txn = await saleOpenTx(chainID, { sender: fromHex(pub, 'key', 32), nonce, params: p }, (m) => app.wallet.sign(pub, m));
-  } catch (e) {
-    set('invalid', 'error', govErrorText(e));
-    return;
-  }
-  const hash = await govtx.hash(txn);
-  reserve(chainID, pub, txn.nonce);
-  try {
-    await app.node.submit(govtx.encode(txn));
-  } catch (e) {
-    if (e.status === 400) release(chainID, pub, txn.nonce);
-    set('refused', 'error', govErrorText(e));
-    return;
-  }
-  set('pending', 'notice', t('tx.pending', { hash: short(hash, 12) }));
-  const r = await app.node.follow(hash);
-  if (r.state === 'timeout') {
-    set('timeout', 'notice', t('tx.timeout', { seconds: app.node.followTimeoutMs / 1000 }));
-    return;
-  }
-  release(chainID, pub, txn.nonce);
-  status.dataset.height = r.height;
-  if (r.code !== 0) {
-    set('failed', 'error', t('tx.failedInBlock', { height: r.height, code: r.code, log: r.log }));
-    return;
-  }
-  set('committed', 'done', t('tx.committed', { height: r.height }));
-  try {
-    const id = await findOpened(app, r.height, toHex(await accountID(fromHex(pub, 'key', 32))));
+    const id = await findOpened(app, r.height, toHex(await accountID(fromHex(actor.pub(), 'key', 32))));
     if (id !== null) app.go(`#/sale/${id}`);
   } catch (e) {
-    set('committed', 'done', [t('tx.committed', { height: r.height }), ' · ', errorText(e)]);
+    fill(status, [t('tx.committed', { height: r.height }), ' · ', errorText(e)]);
   }
 }
 

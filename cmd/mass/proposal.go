@@ -102,21 +102,27 @@ review: --freeze defaults to the proposal's last freeze.`
 
 // runProposal runs 'mass proposal CMD'.
 func runProposal(args []string) error {
-	if len(args) == 0 {
-		return errors.New(proposalUsage)
-	}
-	commands := map[string]func([]string) error{
+	return runSubcommand(proposalUsage, "proposal", map[string]func([]string) error{
 		"create": proposalCreate, "join": proposalJoin, "option": proposalOption, "comment": proposalComment,
 		"vote": proposalVote, "freeze": proposalFreeze, "review": proposalReview, "challenge": proposalChallenge,
 		"show": proposalShow, "list": proposalList, "domains": proposalDomains,
+	}, args)
+}
+
+// runSubcommand runs the subcommand args[0] of a command named what:
+// "help", -h and --help print usage; an unknown subcommand is an error
+// that shows it; a subcommand's -h is not an error.
+func runSubcommand(usage, what string, commands map[string]func([]string) error, args []string) error {
+	if len(args) == 0 {
+		return errors.New(usage)
 	}
 	run, ok := commands[args[0]]
 	if !ok {
 		if args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
-			fmt.Println(proposalUsage)
+			fmt.Println(usage)
 			return nil
 		}
-		return fmt.Errorf("unknown proposal command %q\n%s", args[0], proposalUsage)
+		return fmt.Errorf("unknown %s command %q\n%s", what, args[0], usage)
 	}
 	err := run(args[1:])
 	if errors.Is(err, flag.ErrHelp) {
@@ -125,10 +131,13 @@ func runProposal(args []string) error {
 	return err
 }
 
-// proposalFlags returns a silent flag set: a flag error is returned, to
-// be shown once, and -h shows the flags (parseArgs).
-func proposalFlags(name string) *flag.FlagSet {
-	fs := flag.NewFlagSet("proposal "+name, flag.ContinueOnError)
+// proposalFlags returns a silent flag set (silentFlags).
+func proposalFlags(name string) *flag.FlagSet { return silentFlags("proposal " + name) }
+
+// silentFlags returns a silent flag set: a flag error is returned, to be
+// shown once, and -h shows the flags (parseArgs).
+func silentFlags(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
 	return fs

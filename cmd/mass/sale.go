@@ -40,33 +40,12 @@ the genesis file alone.`
 
 // runSale runs 'mass sale CMD'.
 func runSale(args []string) error {
-	if len(args) == 0 {
-		return errors.New(saleUsage)
-	}
-	commands := map[string]func([]string) error{
+	return runSubcommand(saleUsage, "sale", map[string]func([]string) error{
 		"open": saleOpenCmd, "stamp": saleStampCmd, "request": saleRequestCmd, "show": saleShowCmd, "results": saleResultsCmd,
-	}
-	run, ok := commands[args[0]]
-	if !ok {
-		if args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
-			fmt.Println(saleUsage)
-			return nil
-		}
-		return fmt.Errorf("unknown sale command %q\n%s", args[0], saleUsage)
-	}
-	err := run(args[1:])
-	if errors.Is(err, flag.ErrHelp) {
-		return nil
-	}
-	return err
+	}, args)
 }
 
-func saleFlags(name string) *flag.FlagSet {
-	fs := flag.NewFlagSet("sale "+name, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	fs.Usage = func() {}
-	return fs
-}
+func saleFlags(name string) *flag.FlagSet { return silentFlags("sale " + name) }
 
 // saleParamsArg parses the open_sale action's arguments.
 func saleParamsArg(args []string) (sale.Params, error) {

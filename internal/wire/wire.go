@@ -79,6 +79,16 @@ type Reader struct {
 // strings it returns alias b.
 func NewReader(b []byte) *Reader { return &Reader{buf: b} }
 
+// NewRecordReader reads a record whose first byte is its kind: it reads
+// that byte and fails the reader (naming what) if it is not kind.
+func NewRecordReader(b []byte, kind uint8, what string) *Reader {
+	r := NewReader(b)
+	if k := r.U8("kind"); r.Err() == nil && k != kind {
+		r.Fail("kind is not " + what)
+	}
+	return r
+}
+
 func (r *Reader) fail(err error, what string) {
 	if r.err == nil {
 		r.err = fmt.Errorf("%w at offset %d (%s)", err, r.off, what)

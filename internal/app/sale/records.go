@@ -18,11 +18,7 @@ const (
 )
 
 func reader(b []byte, kind uint8, what string) *wire.Reader {
-	r := wire.NewReader(b)
-	if k := r.U8("kind"); r.Err() == nil && k != kind {
-		r.Fail("kind is not " + what)
-	}
-	return r
+	return wire.NewRecordReader(b, kind, what)
 }
 
 func done(r *wire.Reader, what string) error {

@@ -60,6 +60,7 @@ import (
 
 	"github.com/mass-consensus/mass/internal/apijson"
 	"github.com/mass-consensus/mass/internal/chain"
+	"github.com/mass-consensus/mass/internal/httproute"
 	"github.com/mass-consensus/mass/internal/node"
 	"github.com/mass-consensus/mass/internal/protocol/epoch"
 )
@@ -253,12 +254,8 @@ func (s *Server) serveApp(r *http.Request) bool {
 }
 
 func (s *Server) unmatched(w http.ResponseWriter, r *http.Request) {
-	probe := &headerProbe{header: http.Header{}}
-	s.mux.ServeHTTP(probe, r)
-	if probe.code == http.StatusMethodNotAllowed {
-		if allow := probe.header.Get("Allow"); allow != "" {
-			w.Header().Set("Allow", allow)
-		}
+	if allow := httproute.Allowed(s.mux, r); allow != "" {
+		w.Header().Set("Allow", allow)
 		s.fail(w, http.StatusMethodNotAllowed, codeMethodNotAllowed, r.Method+" is not allowed on "+r.URL.Path, nil)
 		return
 	}
@@ -326,25 +323,3 @@ func (r *recorder) Write(p []byte) (int, error) {
 // Unwrap lets http.ResponseController reach the connection (to flush and
 // to lift the write deadline of event streams).
 func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
-
-// headerProbe takes what the mux's own 404 and 405 handlers write: their
-// status and headers, not their text bodies.
-type headerProbe struct {
-	header http.Header
-	code   int
-}
-
-func (p *headerProbe) Header() http.Header { return p.header }
-
-func (p *headerProbe) WriteHeader(code int) {
-	if p.code == 0 {
-		p.code = code
-	}
-}
-
-func (p *headerProbe) Write(b []byte) (int, error) {
-	if p.code == 0 {
-		p.code = http.StatusOK
-	}
-	return len(b), nil
-}

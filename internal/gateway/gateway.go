@@ -67,6 +67,7 @@ import (
 
 	"github.com/mass-consensus/mass/internal/apijson"
 	"github.com/mass-consensus/mass/internal/client"
+	"github.com/mass-consensus/mass/internal/httproute"
 	"github.com/mass-consensus/mass/internal/web"
 	"github.com/mass-consensus/mass/light"
 )
@@ -320,12 +321,8 @@ func (g *Gateway) serveAPI(w http.ResponseWriter, r *http.Request) {
 		g.api.ServeHTTP(w, r)
 		return
 	}
-	probe := &headerProbe{header: http.Header{}}
-	g.api.ServeHTTP(probe, r)
-	if probe.code == http.StatusMethodNotAllowed {
-		if allow := probe.header.Get("Allow"); allow != "" {
-			w.Header().Set("Allow", allow)
-		}
+	if allow := httproute.Allowed(g.api, r); allow != "" {
+		w.Header().Set("Allow", allow)
 		fail(w, http.StatusMethodNotAllowed, apijson.CodeMethodNotAllowed, r.Method+" is not allowed on "+r.URL.Path)
 		return
 	}
@@ -379,26 +376,4 @@ func writeBody(w http.ResponseWriter, status int, body []byte) {
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
 	w.Write(body)
-}
-
-// headerProbe takes what the mux's own 404 and 405 handlers write: their
-// status and headers, not their bodies.
-type headerProbe struct {
-	header http.Header
-	code   int
-}
-
-func (p *headerProbe) Header() http.Header { return p.header }
-
-func (p *headerProbe) WriteHeader(code int) {
-	if p.code == 0 {
-		p.code = code
-	}
-}
-
-func (p *headerProbe) Write(b []byte) (int, error) {
-	if p.code == 0 {
-		p.code = http.StatusOK
-	}
-	return len(b), nil
 }

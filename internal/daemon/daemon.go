@@ -79,6 +79,40 @@ type Options struct {
 	App http.Handler
 }
 
+// withConfigLimits fills the API limits and the stamping bucket the
+// options leave at zero from the home's config.json (api_limits): options
+// (flags, tests) win over the file, the file over the defaults.
+func withConfigLimits(opts Options, c *home.APILimits) Options {
+	if c == nil {
+		return opts
+	}
+	l := &opts.API
+	for _, d := range []struct {
+		v    *time.Duration
+		file home.Duration
+	}{
+		{&l.ReadHeaderTimeout, c.ReadHeaderTimeout}, {&l.ReadTimeout, c.ReadTimeout}, {&l.WriteTimeout, c.WriteTimeout},
+		{&l.IdleTimeout, c.IdleTimeout}, {&l.EventWriteTimeout, c.EventWriteTimeout},
+	} {
+		if *d.v == 0 {
+			*d.v = time.Duration(d.file)
+		}
+	}
+	if l.MaxConns == 0 {
+		l.MaxConns = c.MaxConns
+	}
+	if l.BodyBudget == 0 {
+		l.BodyBudget = c.BodyBudget
+	}
+	if opts.StampRate == 0 {
+		opts.StampRate = c.StampRate
+	}
+	if opts.StampBurst == 0 {
+		opts.StampBurst = c.StampBurst
+	}
+	return opts
+}
+
 // stopWait bounds how long Stop waits for a loop stuck on a failed store.
 const stopWait = 5 * time.Second
 
@@ -90,6 +124,9 @@ func Start(h *home.Home, logger *slog.Logger) (*Daemon, error) {
 
 // StartWith is Start with options.
 func StartWith(h *home.Home, logger *slog.Logger, opts Options) (_ *Daemon, err error) {
+	if h != nil {
+		opts = withConfigLimits(opts, h.Config.APILimits)
+	}
 	limits, err := opts.API.WithDefaults() // before anything is opened
 	if err != nil {
 		return nil, fmt.Errorf("daemon: %w", err)

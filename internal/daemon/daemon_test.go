@@ -70,26 +70,7 @@ func (r *records) lines() []string {
 // start starts a one-node network's daemon.
 func start(t *testing.T, opts Options) (*Daemon, *home.Home, *records) {
 	t.Helper()
-	port, err := localport.Free(2, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	if _, err := home.Init(dir, home.InitOptions{Nodes: 1, ChainID: "daemon-test", Host: "127.0.0.1",
-		P2PPort: port, APIPort: port + 1, App: genesis.AppKV}); err != nil {
-		t.Fatal(err)
-	}
-	h, err := home.Load(filepath.Join(dir, "node0"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec := &records{}
-	d, err := StartWith(h, slog.New(rec), opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = d.Stop() })
-	return d, h, rec
+	return startHome(t, nil, opts)
 }
 
 // post submits a transaction and returns the status and the error code.
@@ -342,6 +323,66 @@ func TestGarbageOnTheP2PPortIsCounted(t *testing.T) {
 // given: beyond MaxConns, connections are refused and counted.
 func TestAPILimitsApply(t *testing.T) {
 	d, _, _ := start(t, Options{API: api.Limits{MaxConns: 2}})
+	refusesAThirdConnection(t, d)
+	if _, err := StartWith(nil, nil, Options{API: api.Limits{MaxConns: -1}}); err == nil {
+		t.Fatal("negative MaxConns accepted")
+	}
+}
+
+// TestAPILimitsFromTheConfig: config.json's api_limits bound the API as
+// options do; options win over the file, the file over the defaults.
+func TestAPILimitsFromTheConfig(t *testing.T) {
+	d, _, _ := startWithConfig(t, &home.APILimits{MaxConns: 2, StampRate: 7})
+	refusesAThirdConnection(t, d)
+
+	file := &home.APILimits{ReadTimeout: home.Duration(time.Minute), MaxConns: 2, BodyBudget: 1 << 20, StampRate: 7, StampBurst: 9}
+	got := withConfigLimits(Options{API: api.Limits{MaxConns: 5}, StampBurst: 3}, file)
+	if got.API.MaxConns != 5 || got.StampBurst != 3 || got.API.ReadTimeout != time.Minute || got.API.BodyBudget != 1<<20 ||
+		got.StampRate != 7 || got.API.WriteTimeout != 0 {
+		t.Fatalf("options with the file's limits: %+v", got)
+	}
+	if got := withConfigLimits(Options{API: api.Limits{MaxConns: 5}}, nil); got.API.MaxConns != 5 || got.StampRate != 0 {
+		t.Fatalf("options without a file's limits: %+v", got)
+	}
+}
+
+// startWithConfig is start with api_limits in the home's config.
+func startWithConfig(t *testing.T, limits *home.APILimits) (*Daemon, *home.Home, *records) {
+	t.Helper()
+	return startHome(t, limits, Options{})
+}
+
+// startHome starts a one-node kv network's node with api_limits in its
+// config and options; it stops at the test's end.
+func startHome(t *testing.T, limits *home.APILimits, opts Options) (*Daemon, *home.Home, *records) {
+	t.Helper()
+	port, err := localport.Free(2, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if _, err := home.Init(dir, home.InitOptions{Nodes: 1, ChainID: "daemon-test", Host: "127.0.0.1",
+		P2PPort: port, APIPort: port + 1, App: genesis.AppKV}); err != nil {
+		t.Fatal(err)
+	}
+	h, err := home.Load(filepath.Join(dir, "node0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.Config.APILimits = limits
+	rec := &records{}
+	d, err := StartWith(h, slog.New(rec), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = d.Stop() })
+	return d, h, rec
+}
+
+// refusesAThirdConnection checks that a daemon allowed two connections
+// answers a third 503 and counts it.
+func refusesAThirdConnection(t *testing.T, d *Daemon) {
+	t.Helper()
 	var conns []net.Conn
 	for range 2 {
 		c, err := net.Dial("tcp", d.APIAddr())
@@ -373,9 +414,6 @@ func TestAPILimitsApply(t *testing.T) {
 	}
 	if got := metric(t, d, "mass_api_connections_refused_total"); got != "1" {
 		t.Fatalf("mass_api_connections_refused_total = %q, want 1", got)
-	}
-	if _, err := StartWith(nil, nil, Options{API: api.Limits{MaxConns: -1}}); err == nil {
-		t.Fatal("negative MaxConns accepted")
 	}
 }
 

@@ -17,6 +17,7 @@
 package home
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -42,7 +43,66 @@ type Config struct {
 	// StateRetain is how many heights of application state stay readable
 	// and provable; older ones are pruned. Absent: 100,000; 0 keeps all.
 	StateRetain *uint64 `json:"state_retain,omitempty"`
+	// APILimits bound what clients may hold of the HTTP API; absent (or a
+	// field absent): the defaults of package api.
+	APILimits *APILimits `json:"api_limits,omitempty"`
 }
+
+// APILimits are the HTTP API's bounds in config.json, each absent or 0 for
+// its default (docs/FORMATS.md, "A node's config.json"): timeouts as Go
+// durations ("30s"), the most connections, the bytes of request bodies
+// held at once, and the stamping route's bucket per remote address.
+type APILimits struct {
+	ReadHeaderTimeout Duration `json:"read_header_timeout,omitempty"`
+	ReadTimeout       Duration `json:"read_timeout,omitempty"`
+	WriteTimeout      Duration `json:"write_timeout,omitempty"`
+	IdleTimeout       Duration `json:"idle_timeout,omitempty"`
+	EventWriteTimeout Duration `json:"event_write_timeout,omitempty"`
+	MaxConns          int      `json:"max_conns,omitempty"`
+	BodyBudget        int64    `json:"body_budget,omitempty"`
+	StampRate         float64  `json:"stamp_rate,omitempty"`
+	StampBurst        int      `json:"stamp_burst,omitempty"`
+}
+
+// check refuses negative bounds, naming them.
+func (l *APILimits) check() error {
+	for _, f := range []struct {
+		name     string
+		negative bool
+	}{
+		{"max_conns", l.MaxConns < 0}, {"body_budget", l.BodyBudget < 0},
+		{"stamp_rate", !(l.StampRate >= 0)}, {"stamp_burst", l.StampBurst < 0},
+	} {
+		if f.negative {
+			return fmt.Errorf("api_limits: %s must not be negative", f.name)
+		}
+	}
+	return nil
+}
+
+// Duration is a time.Duration written in config.json as Go writes one:
+// "10s", "1m30s". It is never negative.
+type Duration time.Duration
+
+// UnmarshalJSON reads a duration string, refusing a negative one.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("a duration is a string such as \"30s\": %w", err)
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	if v < 0 {
+		return fmt.Errorf("the duration %s is negative", s)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalJSON writes the duration as Go writes it.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
 
 // Retain is StateRetain with its default filled in.
 func (c Config) Retain(def uint64) uint64 {
@@ -105,7 +165,7 @@ func SaveKey(path string, k *crypto.PrivateKey) error {
 // Load reads a home directory.
 func Load(dir string) (*Home, error) {
 	h := &Home{Dir: dir}
-	if err := readJSON(filepath.Join(dir, "config.json"), &h.Config); err != nil {
+	if err := readConfig(filepath.Join(dir, "config.json"), &h.Config); err != nil {
 		return nil, err
 	}
 	var err error
@@ -162,6 +222,26 @@ func Join(dir string, o JoinOptions) (*Home, error) {
 		return nil, err
 	}
 	return Load(dir)
+}
+
+// readConfig reads a config.json strictly: an unknown field (a misspelt
+// setting) is an error, as is a negative bound.
+func readConfig(path string, c *Config) error {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("home: %w", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(c); err != nil {
+		return fmt.Errorf("home: %s: %w", path, err)
+	}
+	if c.APILimits != nil {
+		if err := c.APILimits.check(); err != nil {
+			return fmt.Errorf("home: %s: %w", path, err)
+		}
+	}
+	return nil
 }
 
 func readJSON(path string, v any) error {

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mass-consensus/mass/internal/app/orgapp"
 	"github.com/mass-consensus/mass/internal/crypto"
@@ -161,5 +162,48 @@ func TestInitWritesTheGovernance(t *testing.T) {
 	}
 	if _, err := Init(t.TempDir(), InitOptions{Nodes: 1, ChainID: "t", Host: "127.0.0.1", P2PPort: 30000, APIPort: 31000, App: "kv", Governance: fast}); err == nil {
 		t.Fatal("a kv network took a governance section")
+	}
+}
+
+// TestConfigAPILimits: config.json's api_limits are read, durations as Go
+// writes them; a misspelt field, a negative bound or a bad duration is
+// refused with an error that names it, and the home does not load.
+func TestConfigAPILimits(t *testing.T) {
+	dir := t.TempDir()
+	homes, err := Init(dir, InitOptions{Nodes: 1, ChainID: "t", Host: "127.0.0.1", P2PPort: 30000, APIPort: 31000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(homes[0], "config.json")
+	write := func(limits string) {
+		t.Helper()
+		cfg := `{"listen": ["/ip4/127.0.0.1/tcp/30000"], "api": "127.0.0.1:31000", "log_level": "info"` + limits + `}`
+		if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(`, "api_limits": {"read_timeout": "1m30s", "max_conns": 8, "body_budget": 1048576, "stamp_rate": 50, "stamp_burst": 10}`)
+	h, err := Load(homes[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := h.Config.APILimits
+	if l == nil || time.Duration(l.ReadTimeout) != 90*time.Second || l.MaxConns != 8 || l.BodyBudget != 1<<20 ||
+		l.StampRate != 50 || l.StampBurst != 10 || l.WriteTimeout != 0 {
+		t.Fatalf("the limits read: %+v", l)
+	}
+	for _, c := range []struct{ limits, want string }{
+		{`, "api_limit": {}`, `unknown field "api_limit"`},
+		{`, "api_limits": {"max_con": 8}`, `unknown field "max_con"`},
+		{`, "api_limits": {"max_conns": -1}`, "max_conns must not be negative"},
+		{`, "api_limits": {"stamp_rate": -2}`, "stamp_rate must not be negative"},
+		{`, "api_limits": {"read_timeout": "-1s"}`, "negative"},
+		{`, "api_limits": {"read_timeout": "soon"}`, "invalid duration"},
+		{`, "api_limits": {"read_timeout": 30}`, "a duration is a string"},
+	} {
+		write(c.limits)
+		if _, err := Load(homes[0]); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want an error with %q", c.limits, err, c.want)
+		}
 	}
 }

@@ -210,6 +210,16 @@ func (e *Endpoint) Reject(reason RejectReason, from string) {
 	}
 }
 
+// RejectQuiet counts a refusal as Reject does but logs it only at debug
+// level: a refusal that is expected, such as a member dialling a node
+// that does not know its set yet (it listens before it is told it).
+func (e *Endpoint) RejectQuiet(reason RejectReason, from string) {
+	e.rejectMu.Lock()
+	e.rejected[reason]++
+	e.rejectMu.Unlock()
+	e.cfg.Logger.Debug("transport: refused what a remote sent, before the node set is known", "reason", string(reason), "from", from)
+}
+
 // rejectLog decides which refusals are logged: at most one per reason per
 // period, the others counted until the next line.
 type rejectLog struct {

@@ -46,8 +46,12 @@ func (g gater) InterceptSecured(dir network.Direction, p peer.ID, addrs network.
 	if _, ok := g.t.member(p); ok {
 		return true
 	}
-	if dir == network.DirInbound {
-		g.t.ep.Reject(transport.RejectUnknownPeer, fmt.Sprintf("%v at %v", p, addrs.RemoteMultiaddr()))
+	switch from := fmt.Sprintf("%v at %v", p, addrs.RemoteMultiaddr()); {
+	case dir != network.DirInbound:
+	case g.t.knowsPeers():
+		g.t.ep.Reject(transport.RejectUnknownPeer, from)
+	default: // likely a member that dialled before this node was told its set
+		g.t.ep.RejectQuiet(transport.RejectUnknownPeer, from)
 	}
 	return false
 }

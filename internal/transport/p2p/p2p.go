@@ -52,9 +52,13 @@ type Transport struct {
 	host host.Host
 	ep   *transport.Endpoint
 
-	mu        sync.RWMutex
-	members   map[peer.ID]member // the node set, without this node
-	stopWatch func() bool        // stops the watch on New's context
+	mu      sync.RWMutex
+	members map[peer.ID]member // the node set, without this node
+	// configured: SetPeers was called. Before, the node does not know its
+	// set yet (it listens from New on), and a peer that connects early is
+	// likely a member: its refusal is counted but not logged as a warning.
+	configured bool
+	stopWatch  func() bool // stops the watch on New's context
 }
 
 var _ transport.Transport = (*Transport)(nil)
@@ -148,6 +152,13 @@ func (t *Transport) member(id peer.ID) (member, bool) {
 	return m, ok
 }
 
+// knowsPeers says whether the node set was given yet (SetPeers).
+func (t *Transport) knowsPeers() bool {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.configured
+}
+
 // SetPeers replaces the node set: the gater admits only its members, dials
 // go only to the addresses listed, and connections to anyone else close.
 func (t *Transport) SetPeers(peers []transport.Peer) error {
@@ -179,7 +190,7 @@ func (t *Transport) SetPeers(peers []transport.Peer) error {
 		next[id] = m
 	}
 	t.mu.Lock()
-	t.members = next
+	t.members, t.configured = next, true
 	t.mu.Unlock()
 
 	ps := t.host.Peerstore()

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"log/slog"
 	"sync"
 	"testing"
 	"time"
@@ -237,6 +238,68 @@ func TestOutsiderConnectionRefused(t *testing.T) {
 	if len(b.Host().Network().Peers()) != 0 {
 		t.Fatalf("b is connected to %v", b.Host().Network().Peers())
 	}
+}
+
+// warnings counts the warnings a logger writes.
+type warnings struct {
+	mu sync.Mutex
+	n  int
+}
+
+func (w *warnings) Enabled(_ context.Context, l slog.Level) bool { return true }
+func (w *warnings) Handle(_ context.Context, r slog.Record) error {
+	if r.Level >= slog.LevelWarn {
+		w.mu.Lock()
+		w.n++
+		w.mu.Unlock()
+	}
+	return nil
+}
+func (w *warnings) WithAttrs([]slog.Attr) slog.Handler { return w }
+func (w *warnings) WithGroup(string) slog.Handler      { return w }
+func (w *warnings) count() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.n
+}
+
+// TestEarlyPeerIsRefusedQuietly: a node listens before it is told its set
+// (a member that dials it that early is turned away and retries): the
+// refusal is counted, but not logged as a warning; once the set is known,
+// an outsider's refusal is counted and logged as one.
+func TestEarlyPeerIsRefusedQuietly(t *testing.T) {
+	logs := &warnings{}
+	cfg := transporttest.TestConfig()
+	cfg.Logger = slog.New(logs)
+	b := newTransport(t, cfg, listenTCP)
+	dial := func(want uint64) {
+		t.Helper()
+		sk, _, err := crypto.GenerateEd25519Key(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := rawHost(t, sk)
+		ctx, cancel := context.WithTimeout(context.Background(), transporttest.Timeout)
+		defer cancel()
+		if err := h.Connect(ctx, addrInfo(t, b)); err == nil {
+			if _, err := h.NewStream(ctx, b.ID(), p2p.ProtocolID); err == nil {
+				t.Fatal("a peer outside the set opened a stream")
+			}
+		}
+		transporttest.Eventually(t, "the refusal to be counted", func() bool {
+			return b.Stats().Rejected[transport.RejectUnknownPeer] >= want
+		})
+	}
+	dial(1)
+	if n := logs.count(); n != 0 {
+		t.Fatalf("%d warnings for a peer refused before the set was known", n)
+	}
+	member, _ := transporttest.NewKey(t)
+	if err := b.SetPeers([]transport.Peer{{Key: member}, b.Peer()}); err != nil {
+		t.Fatal(err)
+	}
+	dial(2)
+	transporttest.Eventually(t, "the outsider's refusal to be logged", func() bool { return logs.count() == 1 })
 }
 
 func TestNewAndSetPeersErrors(t *testing.T) {

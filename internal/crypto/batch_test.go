@@ -559,3 +559,60 @@ func BenchmarkVerificationCeiling(b *testing.B) {
 	b.ReportMetric(sigs, "sigs/s")
 	b.ReportMetric(sigs/(2*nodes), "transfers/s@n4")
 }
+
+// TestRepeatedKeysAgree: a key that signs minRepeat times in a batch is
+// expanded once (repeatedKeys); every edge case signed so is decided as it
+// is alone — ZIP-215's small-order and non-canonical keys included — and a
+// bad signature among a repeated key's good ones is the one found.
+func TestRepeatedKeysAgree(t *testing.T) {
+	expanded := 0
+	es := edges(t)
+	for _, e := range es {
+		b := NewBatch(minRepeat)
+		for range minRepeat {
+			b.Add(e.key, DomainBlock, e.msg, e.sig)
+		}
+		if repeatedKeys(b.entries)[e.key] != nil {
+			expanded++
+		}
+		valid, err := b.Verify()
+		if (err == nil) != e.valid || slices.Contains(valid, !e.valid) {
+			t.Errorf("%s repeated %d times: %v %v, want valid=%v", e.name, minRepeat, valid, err, e.valid)
+		}
+	}
+	if expanded < len(es)/2 {
+		t.Fatalf("only %d of %d edge cases took the expanded path", expanded, len(es))
+	}
+	k := keys(t, 1)[0]
+	b := NewBatch(4 * minRepeat)
+	for i := range 4 * minRepeat {
+		msg := []byte{byte(i)}
+		sig := k.Sign(DomainBlock, msg)
+		if i == 17 {
+			sig[0] ^= 1
+		}
+		b.Add(k.Public(), DomainBlock, msg, sig)
+	}
+	valid, err := b.Verify()
+	if !errors.Is(err, ErrBadSignature) || slices.Index(valid, false) != 17 || slices.Contains(valid[18:], false) {
+		t.Fatalf("one bad signature of 32 by one key: %v %v", valid, err)
+	}
+}
+
+// BenchmarkBatchRepeatedKeys: 1,024 signatures by 4 keys (a block's sale
+// stamps), in one batch.
+func BenchmarkBatchRepeatedKeys(b *testing.B) {
+	ks := keys(b, 4)
+	batch := NewBatch(1024)
+	for i := range 1024 {
+		msg := []byte{byte(i), byte(i >> 8)}
+		k := ks[i%4]
+		batch.Add(k.Public(), DomainBlock, msg, k.Sign(DomainBlock, msg))
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := batch.verify(1); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -53,11 +53,7 @@ func TestAppInBrowser(t *testing.T) {
 	u.waitFor(`document.body.dataset.app === 'ready'`)
 
 	// The wallet: set up, then alice's key file chosen as a file, bob's pasted.
-	u.waitFor(`!!document.querySelector('#wallet-create')`)
-	u.set("#new-passphrase", passphrase)
-	u.set("#new-passphrase2", passphrase)
-	u.click("#create-wallet")
-	u.waitFor(`!!document.querySelector('#wallet-unlocked')`)
+	createWallet(u)
 	u.do(chromedp.SetUploadFiles(chromedp.CSS("#import-file"), []string{n.keyFile("alice")}))
 	u.click("#import")
 	u.waitFor(fmt.Sprintf(`!!document.querySelector('li.account[data-public="%s"]')`, alice))

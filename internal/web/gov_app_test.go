@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -209,23 +208,7 @@ func TestGovernanceInBrowser(t *testing.T) {
 	u.waitFor(`!!navigator.serviceWorker.controller && navigator.serviceWorker.controller.state === 'activated'`)
 
 	// The wallet with alice's and bob's keys.
-	u.waitFor(`!!document.querySelector('#wallet-create')`)
-	u.set("#new-passphrase", passphrase)
-	u.set("#new-passphrase2", passphrase)
-	u.click("#create-wallet")
-	u.waitFor(`!!document.querySelector('#wallet-unlocked')`)
-	for _, name := range []string{"alice", "bob"} {
-		file, err := os.ReadFile(n.keyFile(name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		u.set("#import-text", string(file))
-		u.set("#import-label", name)
-		u.click("#import")
-		pub := n.key(t, name).Public().String()
-		u.waitFor(fmt.Sprintf(`!!document.querySelector('li.account[data-public="%s"]')`, pub))
-	}
-	u.waitFor(fmt.Sprintf(`!!document.querySelector('li.account[data-public="%s"]') && !!document.querySelector('li.account[data-public="%s"]')`, alice, bob))
+	setUpWallet(u, n)
 
 	// The organization, verified.
 	u.visit("#/org")

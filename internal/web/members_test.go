@@ -64,11 +64,7 @@ func TestMembersInBrowser(t *testing.T) {
 	u := &ui{t: t, b: b, base: n.base}
 	u.do(chromedp.EmulateViewport(1100, 900))
 	u.waitFor(`document.body.dataset.app === 'ready'`)
-	u.waitFor(`!!document.querySelector('#wallet-create')`)
-	u.set("#new-passphrase", passphrase)
-	u.set("#new-passphrase2", passphrase)
-	u.click("#create-wallet")
-	u.waitFor(`!!document.querySelector('#wallet-unlocked')`)
+	createWallet(u)
 	u.do(chromedp.SetUploadFiles(chromedp.CSS("#import-file"), []string{n.keyFile("founder")}))
 	u.click("#import")
 	u.waitFor(fmt.Sprintf(`!!document.querySelector('li.account[data-public="%s"]')`, n.key(t, "founder").Public()))

@@ -136,11 +136,7 @@ func (f *front) setCut(on bool) {
 func setUpWallet(u *ui, n *network) {
 	u.t.Helper()
 	u.visit("#/wallet")
-	u.waitFor(`!!document.querySelector('#wallet-create')`)
-	u.set("#new-passphrase", passphrase)
-	u.set("#new-passphrase2", passphrase)
-	u.click("#create-wallet")
-	u.waitFor(`!!document.querySelector('#wallet-unlocked')`)
+	createWallet(u)
 	for _, name := range []string{"alice", "bob"} {
 		file, err := os.ReadFile(n.keyFile(name))
 		if err != nil {
@@ -151,6 +147,18 @@ func setUpWallet(u *ui, n *network) {
 		u.click("#import")
 		u.waitFor(fmt.Sprintf(`!!document.querySelector('li.account[data-public="%s"]')`, n.key(u.t, name).Public()))
 	}
+}
+
+// createWallet sets the wallet up with the test's passphrase (on the
+// wallet page, which shows the form when there is no wallet yet); it is
+// left unlocked.
+func createWallet(u *ui) {
+	u.t.Helper()
+	u.waitFor(`!!document.querySelector('#wallet-create')`)
+	u.set("#new-passphrase", passphrase)
+	u.set("#new-passphrase2", passphrase)
+	u.click("#create-wallet")
+	u.waitFor(`!!document.querySelector('#wallet-unlocked')`)
 }
 
 // signOffline signs a transfer from alice to bob on the transfer page (the

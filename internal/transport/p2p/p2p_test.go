@@ -212,12 +212,10 @@ func TestOversizedFrameRejectedBeforeAllocation(t *testing.T) {
 	}
 }
 
-func TestOutsiderConnectionRefused(t *testing.T) {
-	b := newTransport(t, transporttest.TestConfig(), listenTCP)
-	member, _ := transporttest.NewKey(t)
-	if err := b.SetPeers([]transport.Peer{{Key: member}, b.Peer()}); err != nil {
-		t.Fatal(err)
-	}
+// dialAsOutsider connects to b with a new key outside its set, fails to
+// open a stream, and waits until b has counted want unknown-peer refusals.
+func dialAsOutsider(t *testing.T, b *p2p.Transport, want uint64) {
+	t.Helper()
 	sk, _, err := crypto.GenerateEd25519Key(nil)
 	if err != nil {
 		t.Fatal(err)
@@ -233,8 +231,17 @@ func TestOutsiderConnectionRefused(t *testing.T) {
 		}
 	}
 	transporttest.Eventually(t, "the refusal to be counted", func() bool {
-		return b.Stats().Rejected[transport.RejectUnknownPeer] > 0
+		return b.Stats().Rejected[transport.RejectUnknownPeer] >= want
 	})
+}
+
+func TestOutsiderConnectionRefused(t *testing.T) {
+	b := newTransport(t, transporttest.TestConfig(), listenTCP)
+	member, _ := transporttest.NewKey(t)
+	if err := b.SetPeers([]transport.Peer{{Key: member}, b.Peer()}); err != nil {
+		t.Fatal(err)
+	}
+	dialAsOutsider(t, b, 1)
 	if len(b.Host().Network().Peers()) != 0 {
 		t.Fatalf("b is connected to %v", b.Host().Network().Peers())
 	}
@@ -272,25 +279,7 @@ func TestEarlyPeerIsRefusedQuietly(t *testing.T) {
 	cfg := transporttest.TestConfig()
 	cfg.Logger = slog.New(logs)
 	b := newTransport(t, cfg, listenTCP)
-	dial := func(want uint64) {
-		t.Helper()
-		sk, _, err := crypto.GenerateEd25519Key(nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		h := rawHost(t, sk)
-		ctx, cancel := context.WithTimeout(context.Background(), transporttest.Timeout)
-		defer cancel()
-		if err := h.Connect(ctx, addrInfo(t, b)); err == nil {
-			if _, err := h.NewStream(ctx, b.ID(), p2p.ProtocolID); err == nil {
-				t.Fatal("a peer outside the set opened a stream")
-			}
-		}
-		transporttest.Eventually(t, "the refusal to be counted", func() bool {
-			return b.Stats().Rejected[transport.RejectUnknownPeer] >= want
-		})
-	}
-	dial(1)
+	dialAsOutsider(t, b, 1)
 	if n := logs.count(); n != 0 {
 		t.Fatalf("%d warnings for a peer refused before the set was known", n)
 	}
@@ -298,7 +287,7 @@ func TestEarlyPeerIsRefusedQuietly(t *testing.T) {
 	if err := b.SetPeers([]transport.Peer{{Key: member}, b.Peer()}); err != nil {
 		t.Fatal(err)
 	}
-	dial(2)
+	dialAsOutsider(t, b, 2)
 	transporttest.Eventually(t, "the outsider's refusal to be logged", func() bool { return logs.count() == 1 })
 }
 

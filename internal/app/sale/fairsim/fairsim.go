@@ -419,11 +419,6 @@ func (w *World) NaiveClaimed() []int {
 	return w.orderBy(func(b int) int64 { return w.Buyers[b].Claimed })
 }
 
-// TrueOrder is the order in which the buyers really sent.
-func (w *World) TrueOrder() []int {
-	return w.orderBy(func(b int) int64 { return w.Buyers[b].Send })
-}
-
 func (w *World) orderBy(t func(b int) int64) []int {
 	idx := make([]int, len(w.Buyers))
 	for i := range idx {

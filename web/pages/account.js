@@ -7,11 +7,9 @@
 import { ProofError } from '../light.js';
 import { h, fill, amount, short } from '../dom.js';
 import { lang, t } from '../i18n.js';
-import { errorText, failureBadge, verifiedBadge } from './common.js';
+import { errorText, failureBadge, readAgainOnCommit, verifiedBadge } from './common.js';
 import { loadVerified, offlineBadge, saveVerified, unreachable } from '../offline.js';
 
-/** Reads at a commit wait this long, so that a burst of blocks makes one read. */
-const DEBOUNCE_MS = 250;
 /** After a commit at H, reads are retried until the proof is at H at least, this many times. */
 const CATCH_UP_TRIES = 20;
 /** While the node cannot be reached, reads are tried again after this long, doubling up to OFFLINE_RETRY_MAX_MS. */
@@ -45,7 +43,6 @@ async function draw(app, root, who, signal) {
   let generation = 0;
   let wantHeight = 0;
   let tries = 0;
-  let timer = 0;
   let retryMs = OFFLINE_RETRY_MS;
   const read = async () => {
     const g = ++generation;
@@ -76,21 +73,9 @@ async function draw(app, root, who, signal) {
     showAccount(card, who, mine, r);
     if (r.height < wantHeight && tries++ < CATCH_UP_TRIES) schedule(300);
   };
-  const schedule = (ms) => {
-    clearTimeout(timer);
-    timer = setTimeout(read, ms);
-  };
-  const off = app.node.onCommit((ev) => {
+  const schedule = readAgainOnCommit(app, read, signal, (ev) => {
     wantHeight = Math.max(wantHeight, Number(ev.height));
     tries = 0;
-    schedule(DEBOUNCE_MS);
-  });
-  const online = () => schedule(0);
-  addEventListener('online', online);
-  signal.addEventListener('abort', () => {
-    off();
-    clearTimeout(timer);
-    removeEventListener('online', online);
   });
   fill(card, h('p', { class: 'muted' }, t('account.verifying')));
   await read();

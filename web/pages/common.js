@@ -101,3 +101,32 @@ export function keyName({ label, name, key }) {
   parts.push(' ', h('code', { title: key }, short(key, 10)));
   return h('span', {}, parts);
 }
+
+/** Reads at a commit wait this long, so that a burst of blocks makes one read. */
+export const DEBOUNCE_MS = 250;
+
+/**
+ * Has a page read again at each commit the node announces (debounced;
+ * seen(ev) is told of the commit first, if given) and when the browser is
+ * back online, until signal aborts. Returns schedule(ms): read once in ms,
+ * in place of a read already scheduled (the pages' retries use it too).
+ */
+export function readAgainOnCommit(app, read, signal, seen = null) {
+  let timer = 0;
+  const schedule = (ms) => {
+    clearTimeout(timer);
+    timer = setTimeout(read, ms);
+  };
+  const off = app.node.onCommit((ev) => {
+    seen?.(ev);
+    schedule(DEBOUNCE_MS);
+  });
+  const online = () => schedule(0);
+  addEventListener('online', online);
+  signal.addEventListener('abort', () => {
+    off();
+    clearTimeout(timer);
+    removeEventListener('online', online);
+  });
+  return schedule;
+}

@@ -21,11 +21,10 @@ import { t } from '../i18n.js';
 import { fetchComments, fetchGovernance, fetchProposal, nameOf } from '../govread.js';
 import { NO_WINNER, NotFoundError } from '../govrecords.js';
 import { loadVerified, offlineBadge, saveVerified, unreachable } from '../offline.js';
-import { errorText, failureBadge } from './common.js';
+import { errorText, failureBadge, readAgainOnCommit } from './common.js';
 import { act, actorPicker, countdown, dur, field, person, provenBadge, statusLine, walletAccounts, when } from './govcommon.js';
 import { desireInputs, optionInputs, optionValue } from './gov.js';
 
-const DEBOUNCE_MS = 250;
 // Offline, the page reads again after 1 s, doubling up to 10 s (as the account page).
 const OFFLINE_RETRY_MS = 1000;
 const OFFLINE_RETRY_MAX_MS = 10_000;
@@ -52,12 +51,7 @@ async function draw(app, root, id, signal) {
   let last = null;
   let domain = null;
   let generation = 0;
-  let timer = 0;
   let retryMs = OFFLINE_RETRY_MS;
-  const schedule = (ms) => {
-    clearTimeout(timer);
-    timer = setTimeout(read, ms);
-  };
   const read = async () => {
     const g = ++generation;
     let r;
@@ -108,14 +102,7 @@ async function draw(app, root, id, signal) {
     if (actor) updateActions(actions, r);
     readComments(app, comments, id, actor, signal);
   };
-  const off = app.node.onCommit(() => schedule(DEBOUNCE_MS));
-  const online = () => schedule(0);
-  addEventListener('online', online);
-  signal.addEventListener('abort', () => {
-    off();
-    clearTimeout(timer);
-    removeEventListener('online', online);
-  });
+  const schedule = readAgainOnCommit(app, read, signal);
   if (actor) actor.el.querySelector('select').addEventListener('change', () => last && showMeeting(app, meeting, last, actor, signal));
   await read();
 }

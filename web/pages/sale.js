@@ -26,12 +26,11 @@ import { t } from '../i18n.js';
 import * as govtx from '../govtx.js';
 import { askStamp, fetchOutcome, fetchSale } from '../saleread.js';
 import { PoWError, choose, encodeAsk, quorum, saleF, saleRequestTx, signAsk, solvePoW } from '../salerecords.js';
-import { errorText, failureBadge } from './common.js';
+import { errorText, failureBadge, readAgainOnCommit } from './common.js';
 import { countdown, dur, field, govErrorText, provenBadge, statusLine, walletAccounts, when } from './govcommon.js';
 import { apiBase } from './network.js';
 import { deadlineOf, phaseOf, phaseText } from './sales.js';
 
-const DEBOUNCE_MS = 250;
 /** The most nonces tried for a proof of work: 2^(difficulty+4), at most 2^28. */
 const POW_SLACK = 4n;
 const POW_MAX = 1n << 28n;
@@ -62,7 +61,6 @@ async function draw(app, root, id, signal) {
   const buyer = me ? toHex(await accountID(fromHex(me.public, 'key', 32))) : null;
   let last = null;
   let generation = 0;
-  let timer = 0;
   let form = null;
   const read = async () => {
     const g = ++generation;
@@ -93,14 +91,7 @@ async function draw(app, root, id, signal) {
       form?.setKept(r.kept);
     }
   };
-  const off = app.node.onCommit(() => {
-    clearTimeout(timer);
-    timer = setTimeout(read, DEBOUNCE_MS);
-  });
-  signal.addEventListener('abort', () => {
-    off();
-    clearTimeout(timer);
-  });
+  readAgainOnCommit(app, read, signal);
   await read();
 }
 

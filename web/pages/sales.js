@@ -16,10 +16,9 @@ import * as govtx from '../govtx.js';
 import { TxError } from '../tx.js';
 import { fetchSale, fetchSales } from '../saleread.js';
 import { saleOpenTx } from '../salerecords.js';
-import { errorText, failureBadge } from './common.js';
+import { errorText, failureBadge, readAgainOnCommit } from './common.js';
 import { actorPicker, countdown, field, provenBadge, signAndFollow, statusLine, walletAccounts, when } from './govcommon.js';
 
-const DEBOUNCE_MS = 250;
 
 export function render(app, params, signal) {
   const root = h('div', { id: 'sales-page' });
@@ -55,7 +54,6 @@ async function draw(app, root, signal) {
     return;
   }
   let generation = 0;
-  let timer = 0;
   const read = async () => {
     const g = ++generation;
     let r;
@@ -70,14 +68,7 @@ async function draw(app, root, signal) {
     if (g !== generation || signal.aborted) return;
     showList(list, r, signal);
   };
-  const off = app.node.onCommit(() => {
-    clearTimeout(timer);
-    timer = setTimeout(read, DEBOUNCE_MS);
-  });
-  signal.addEventListener('abort', () => {
-    off();
-    clearTimeout(timer);
-  });
+  readAgainOnCommit(app, read, signal);
   const accts = await walletAccounts(app);
   if (accts.length && !signal.aborted) fill(open, openForm(app, accts, signal));
   await read();

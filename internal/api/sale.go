@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"mime"
 	"net"
 	"net/http"
 	"strconv"
@@ -268,13 +267,9 @@ func (st *stamping) remembered(id uint64) int {
 
 // readAsk reads the body of a stamp request; on failure it has answered.
 func (s *Server) readAsk(w http.ResponseWriter, r *http.Request) (*sale.Ask, bool) {
-	media := "application/octet-stream"
-	if ct := r.Header.Get("Content-Type"); ct != "" {
-		var err error
-		if media, _, err = mime.ParseMediaType(ct); err != nil {
-			s.fail(w, http.StatusBadRequest, codeBadRequest, "malformed Content-Type: "+err.Error(), nil)
-			return nil, false
-		}
+	media, ok := s.mediaType(w, r)
+	if !ok {
+		return nil, false
 	}
 	if media != "application/octet-stream" && media != "application/json" {
 		s.fail(w, http.StatusUnsupportedMediaType, codeUnsupportedMedia,

@@ -51,15 +51,26 @@ func (s *Server) submitRaw(w http.ResponseWriter, r *http.Request, tx []byte) {
 	writeJSON(w, http.StatusAccepted, apijson.Submitted{Hash: hex.EncodeToString(h[:])})
 }
 
+// mediaType is a request's media type (application/octet-stream when it
+// names none); a malformed Content-Type is answered 400.
+func (s *Server) mediaType(w http.ResponseWriter, r *http.Request) (string, bool) {
+	ct := r.Header.Get("Content-Type")
+	if ct == "" {
+		return "application/octet-stream", true
+	}
+	media, _, err := mime.ParseMediaType(ct)
+	if err != nil {
+		s.fail(w, http.StatusBadRequest, codeBadRequest, "malformed Content-Type: "+err.Error(), nil)
+		return "", false
+	}
+	return media, true
+}
+
 // readTx reads the transaction of a submission, or answers the error.
 func (s *Server) readTx(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
-	media := "application/octet-stream"
-	if ct := r.Header.Get("Content-Type"); ct != "" {
-		var err error
-		if media, _, err = mime.ParseMediaType(ct); err != nil {
-			s.fail(w, http.StatusBadRequest, codeBadRequest, "malformed Content-Type: "+err.Error(), nil)
-			return nil, false
-		}
+	media, ok := s.mediaType(w, r)
+	if !ok {
+		return nil, false
 	}
 	switch media {
 	case "application/octet-stream", "text/plain", "application/x-www-form-urlencoded", "application/json":
